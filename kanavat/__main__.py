@@ -1,0 +1,3 @@
+from kanavat.cli import main
+
+main()
