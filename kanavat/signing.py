@@ -1,0 +1,65 @@
+"""Twilio webhook signatures (``X-Twilio-Signature``), both ways.
+
+The server checks what Twilio (or the emulator) sends; the emulator signs what it sends.
+One module for both keeps them byte-identical: a thin wrapper over the official
+``RequestValidator`` so the algorithm is Twilio's own (twilio-protocol.md §7), never ours.
+It knows nothing of aiohttp requests or of where the token comes from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from multidict import MultiDict
+from twilio.request_validator import RequestValidator
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+Params = Mapping[str, str] | Iterable[tuple[str, str]] | None
+
+
+def _multidict(params: Params) -> MultiDict[str]:
+    """Repeated keys must survive: the validator signs every distinct value of a name."""
+    if params is None:
+        return MultiDict()
+    if isinstance(params, MultiDict) or hasattr(params, "getall"):
+        return MultiDict(params)  # type: ignore[arg-type]
+    if isinstance(params, Mapping):
+        return MultiDict(params.items())
+    return MultiDict(list(params))
+
+
+def sign(token: str, url: str, params: Params = None) -> str:
+    """Signature of a form POST (or a GET / websocket upgrade when ``params`` is empty)."""
+    return RequestValidator(token).compute_signature(url, _multidict(params))
+
+
+def is_valid(token: str, url: str, params: Params, signature: str | None) -> bool:
+    """True when ``signature`` matches ``url`` + ``params``, with or without the port."""
+    if not signature:
+        return False
+    return bool(RequestValidator(token).validate(url, _multidict(params), signature))
+
+
+def body_sha256(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def sign_json(token: str, url: str, body: str) -> tuple[str, str]:
+    """Sign a JSON body the Twilio way: ``bodySHA256`` joins the query, the URL alone is signed.
+
+    Returns ``(url_with_hash, signature)``; post the body to ``url_with_hash``.
+    """
+    parts = urlsplit(url)
+    query = [*parse_qsl(parts.query, keep_blank_values=True), ("bodySHA256", body_sha256(body))]
+    signed_url = urlunsplit(parts._replace(query=urlencode(query)))
+    return signed_url, sign(token, signed_url)
+
+
+def is_valid_json(token: str, url: str, body: str, signature: str | None) -> bool:
+    """Check a JSON request: the URL signature and the body hash in its ``bodySHA256``."""
+    if not signature or "bodySHA256" not in dict(parse_qsl(urlsplit(url).query)):
+        return False
+    return bool(RequestValidator(token).validate(url, body, signature))
