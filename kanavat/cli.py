@@ -1,0 +1,241 @@
+"""The ``kanavat`` command: thin click commands over the package's functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kanavat import config as configuration
+from kanavat import contacts as contacts_mod
+from kanavat import export as export_mod
+from kanavat.questions.normalise import Input, normalise
+from kanavat.store import Store
+
+
+def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Configuration file (default: ./config.toml, then $KANAVAT_CONFIG).",
+    )(func)
+
+
+def load_config(path: Path | None) -> configuration.Config:
+    try:
+        return configuration.load(path)
+    except configuration.ConfigError as exc:
+        raise click.ClickException(f"the configuration has errors:\n{exc}") from None
+
+
+def open_store(config: configuration.Config) -> Store:
+    return Store(config.database_path, secret=config.server.secret)
+
+
+def campaign_or_fail(config: configuration.Config, campaign: str) -> configuration.Campaign:
+    try:
+        return config.campaign(campaign)
+    except configuration.UnknownName as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kanavat")
+def main() -> None:
+    """kanavat: questionnaire campaigns by phone, SMS and web chat for welfare counties."""
+
+
+@main.command()
+@config_option
+def check(config_path: Path | None) -> None:
+    """Validate the configuration and report what would stop a campaign.
+
+    Exits 1 if there are errors; warnings (a language without a speech model, an empty
+    audience) are printed but do not fail.
+
+    Example: kanavat check --config config.toml
+    """
+    config, problems = configuration.check(config_path)
+    errors = [p for p in problems if p.severity == "error"]
+    for p in errors:
+        click.echo(f"error: {p}", err=True)
+    if config is None:
+        raise SystemExit(1)
+    warnings = [p for p in problems if p.severity == "warning"]
+    if config.database_path.exists():
+        store = open_store(config)
+        for cid, campaign in config.campaigns.items():
+            if campaign.audience and contacts_mod.group_size(store, campaign.audience.group) == 0:
+                warnings.append(
+                    configuration.Problem(
+                        str(config.path),
+                        f"campaigns.{cid}.audience",
+                        f"group '{campaign.audience.group}' has no contacts yet; "
+                        f"add them with: kanavat contacts import FILE.csv --group {campaign.audience.group}",
+                        severity="warning",
+                    )
+                )
+        store.close()
+    for p in warnings:
+        click.echo(f"warning: {p}", err=True)
+    click.echo(
+        f"{config.path}: OK: {len(config.questionnaires)} questionnaires, {len(config.campaigns)} "
+        f"campaigns, languages {', '.join(config.county.languages)}"
+        + (f", {len(warnings)} warnings" if warnings else "")
+    )
+
+
+@main.command()
+@click.argument("campaign")
+@click.argument("question")
+@click.argument("text")
+@click.option("--lang", default=None, help="Language of the reply (default: the county's first).")
+@click.option(
+    "--kind",
+    type=click.Choice(["text", "keypad", "button", "speech"]),
+    default="text",
+    show_default=True,
+    help="How the reply was given.",
+)
+@click.option(
+    "--confidence", type=float, default=None, help="Recogniser confidence for --kind speech."
+)
+@config_option
+def answer(
+    campaign: str,
+    question: str,
+    text: str,
+    lang: str | None,
+    kind: str,
+    confidence: float | None,
+    config_path: Path | None,
+) -> None:
+    """Show how a question understands a reply, as one JSON object.
+
+    Exits 0 for an answer or a command, 1 for a no-match.
+
+    Example: kanavat answer vanhukset-2027 apu_mista "tyttäreltä" --lang fi
+    """
+    config = load_config(config_path)
+    campaign_or_fail(config, campaign)
+    questionnaire = config.questionnaire_of(campaign)
+    try:
+        q = questionnaire.question(question)
+    except KeyError:
+        known = ", ".join(x.id for x in questionnaire.questions)
+        raise click.ClickException(
+            f"no question '{question}' in '{questionnaire.id}'; known: {known}"
+        ) from None
+    language = lang or config.default_language
+    if language not in config.county.languages:
+        raise click.ClickException(
+            f"language '{language}' is not one of {', '.join(config.county.languages)}"
+        )
+    result = normalise(q, Input(kind, text, confidence), language)  # type: ignore[arg-type]
+    click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    raise SystemExit(1 if result.kind == "no_match" else 0)
+
+
+@main.group()
+def contacts() -> None:
+    """Residents to contact: import lists, see groups."""
+
+
+@contacts.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--group", required=True, help="Group the contacts join, e.g. ikaihmiset.")
+@click.option(
+    "--skip-invalid", is_flag=True, help="Import the valid rows even if some are rejected."
+)
+@config_option
+def contacts_import(file: Path, group: str, skip_invalid: bool, config_path: Path | None) -> None:
+    """Import contacts from a CSV file with a header row.
+
+    Column `phone` is required; `language` is optional (default: the county's first); every
+    other column (age_group, municipality, ...) is kept as an attribute. Numbers are normalised
+    to E.164. Re-importing the same file changes nothing. If any row is rejected, nothing is
+    imported unless --skip-invalid is given.
+
+    Example: kanavat contacts import ikaihmiset.csv --group ikaihmiset
+    """
+    config = load_config(config_path)
+    store = open_store(config)
+    try:
+        report = contacts_mod.import_csv(
+            store,
+            file,
+            group,
+            config.county.languages,
+            config.privacy.allowed_country_codes,
+            skip_invalid,
+        )
+    except contacts_mod.ImportRejected as exc:
+        for line, reason in exc.report.rejected:
+            click.echo(f"{file}:{line}: {reason}", err=True)
+        raise click.ClickException(
+            f"{len(exc.report.rejected)} rows rejected; nothing was imported. Fix them, or pass "
+            "--skip-invalid to import the rest."
+        ) from None
+    finally:
+        store.close()
+    for line, reason in report.rejected:
+        click.echo(f"{file}:{line}: skipped: {reason}", err=True)
+    click.echo(
+        f"group {group}: {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {len(report.rejected)} skipped"
+    )
+
+
+@contacts.command("groups")
+@config_option
+def contacts_groups(config_path: Path | None) -> None:
+    """List contact groups and their sizes.
+
+    Example: kanavat contacts groups
+    """
+    config = load_config(config_path)
+    store = open_store(config)
+    for name, count in contacts_mod.groups(store).items():
+        click.echo(f"{name}\t{count}")
+    store.close()
+
+
+@main.command()
+@click.argument("campaign")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
+@config_option
+def export(campaign: str, fmt: str, output: Path | None, config_path: Path | None) -> None:
+    """Export a campaign's answers, one row per answer, with pseudonymous respondents.
+
+    Columns: campaign, question, respondent, channel, language, input_kind, raw, value,
+    confidence, answered_at (ISO 8601 UTC).
+
+    Example: kanavat export vanhukset-2027 --format csv --output vastaukset.csv
+    """
+    config = load_config(config_path)
+    campaign_or_fail(config, campaign)
+    store = open_store(config)
+    writer = export_mod.write_csv if fmt == "csv" else export_mod.write_jsonl
+    try:
+        if output:
+            with output.open("w", encoding="utf-8", newline="") as out:
+                count = writer(out, export_mod.rows(store, campaign))
+            click.echo(f"{count} answers written to {output}", err=True)
+        else:
+            writer(sys.stdout, export_mod.rows(store, campaign))
+    finally:
+        store.close()

@@ -1,0 +1,533 @@
+"""Configuration: ``config.toml`` loaded with tomllib, validated fully at start-up.
+
+Every problem is reported at once with its place (file, line where known, key path) and what
+was expected. ``"env:NAME"`` values are read from the environment, so secrets never live in
+the file. Nothing past this module sees a raw config dict.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kanavat import tomlpos
+from kanavat.questions.lexicon import has_language
+from kanavat.questions.model import (
+    QUESTION_TYPES,
+    ChoiceQuestion,
+    Questionnaire,
+    ScaleQuestion,
+    YesNoQuestion,
+    valid_values,
+)
+
+CHANNELS = ("voice", "sms", "chat")
+SECRET_KEYS = {("twilio", "auth_token"), ("server", "secret"), ("server", "officials_token")}
+HOURS_PATTERN = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))? "
+    r"([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$"
+)
+DURATION_PATTERN = re.compile(r"^(\d+(s|min|m|h|d|w))(\s+\d+(s|min|m|h|d|w))*$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_hours(windows: list[str] | None) -> list[str] | None:
+    for w in windows or []:
+        if not HOURS_PATTERN.match(w):
+            raise ValueError(
+                f'\'{w}\' is not a time window; write e.g. "mon-fri 10:00-18:00" or "sat 10:00-14:00"'
+            )
+    return windows
+
+
+def _check_durations(value: str | None) -> str | None:
+    if value is not None and not DURATION_PATTERN.match(value.strip()):
+        raise ValueError(f'\'{value}\' is not a duration list; write e.g. "2h 1d" or "30min"')
+    return value
+
+
+class Pacing(Model):
+    """When and how fast a campaign may contact people; county level, overridable per campaign."""
+
+    call_hours: list[str] | None = None
+    sms_hours: list[str] | None = None
+    holidays: bool | None = None
+    max_concurrent_calls: int | None = Field(default=None, ge=1, le=1000)
+    calls_per_second: float | None = Field(default=None, gt=0, le=100)
+    messages_per_second: float | None = Field(default=None, gt=0, le=1000)
+
+    _hours = field_validator("call_hours", "sms_hours")(_check_hours)
+
+
+class County(Pacing):
+    name: str = Field(min_length=1)
+    timezone: str = "Europe/Helsinki"
+    languages: list[str] = Field(default_factory=lambda: ["fi", "sv"], min_length=1)
+    phone: str | None = None
+    """The number residents can call back or ask about the survey (said in messages)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone '{value}'; expected e.g. 'Europe/Helsinki'"
+            ) from None
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        missing = [lang for lang in value if not has_language(lang)]
+        if missing:
+            raise ValueError(
+                f"no lexicon for {', '.join(missing)}; add kanavat/questions/lexicon/<code>.toml "
+                "and texts/<code>.toml (see README, 'Adding a language')"
+            )
+        if len(set(value)) != len(value):
+            raise ValueError("languages must not repeat")
+        return value
+
+
+class Server(Model):
+    public_url: str = "http://127.0.0.1:8080"
+    database: str = "kanavat.db"
+    secret: str | None = None
+    """Key for pseudonyms (HMAC); from the environment. Absent: a random key kept in the store."""
+    officials_token: str | None = None
+    voices: str = "voices"
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", value):
+            raise ValueError(f"'{value}' is not an http(s) URL")
+        return value.rstrip("/")
+
+
+class Twilio(Model):
+    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token: str = Field(min_length=8)
+    caller_id: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
+    api_base: str | None = None
+
+
+class Speech(Model):
+    engine: Literal["vosk", "whisper"]
+    model: str
+    confirm_below: float | None = Field(default=None, ge=0, le=1)
+
+
+class Audience(Model):
+    group: str = Field(min_length=1)
+    sample: int | None = Field(default=None, ge=1)
+    stratify: list[str] = Field(default_factory=list)
+    seed: int | None = None
+
+
+class Campaign(Pacing):
+    questionnaire: str
+    council: str = Field(min_length=1)
+    channels: list[Literal["voice", "sms", "chat"]] = Field(min_length=1)
+    audience: Audience | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    retries: str = "2h 1d"
+    fallback_after: str = "1d"
+    trigger: Literal["schedule", "event"] = "schedule"
+    delay: str = "30min"
+    cooldown: int = Field(default=30, ge=0)
+    listen_timeout: float = Field(default=6.0, ge=1, le=30)
+    """Seconds a call waits for an answer after a prompt: generous for elderly listeners."""
+
+    _durations = field_validator("retries", "fallback_after", "delay")(_check_durations)
+
+    @field_validator("channels")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a channel must not repeat")
+        return value
+
+
+class Privacy(Model):
+    min_cell: int = Field(default=5, ge=1)
+    retention_days: int = Field(default=90, ge=0)
+    erasure: Literal["delete", "anonymise"] = "anonymise"
+    allowed_country_codes: list[int] = Field(default_factory=lambda: [358])
+    store_recordings: bool = False
+
+
+class Config(Model):
+    county: County
+    server: Server = Server()
+    twilio: Twilio | None = None
+    speech: dict[str, Speech] = Field(default_factory=dict)
+    privacy: Privacy = Privacy()
+    questionnaires: dict[str, Questionnaire] = Field(min_length=1)
+    campaigns: dict[str, Campaign] = Field(default_factory=dict)
+    path: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def database_path(self) -> Path:
+        return self.resolve(self.server.database)
+
+    @property
+    def default_language(self) -> str:
+        return self.county.languages[0]
+
+    def campaign(self, campaign_id: str) -> Campaign:
+        try:
+            return self.campaigns[campaign_id]
+        except KeyError:
+            known = ", ".join(sorted(self.campaigns)) or "none"
+            raise UnknownName(f"no campaign '{campaign_id}'; known: {known}") from None
+
+    def questionnaire_of(self, campaign_id: str) -> Questionnaire:
+        return self.questionnaires[self.campaign(campaign_id).questionnaire]
+
+
+class UnknownName(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    path: str
+    message: str
+    line: int | None = None
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def default_config_path() -> Path:
+    local = Path("config.toml")
+    if local.is_file():
+        return local
+    env = os.environ.get("KANAVAT_CONFIG")
+    return Path(env) if env else local
+
+
+def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read, resolve ``env:`` values and validate; raise ConfigError listing every problem."""
+    path = Path(path) if path else default_config_path()
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [Problem(name, "", "file not found; pass --config PATH or set KANAVAT_CONFIG")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(name, "", f"cannot read: {exc}")]) from None
+    return loads(text, name=name, path=path.resolve(), env=env)
+
+
+def loads(
+    text: str,
+    *,
+    name: str = "config.toml",
+    path: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Config:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        raise ConfigError(
+            [Problem(name, "", f"not valid TOML: {_toml_reason(exc)}", line)]
+        ) from None
+    lines = tomlpos.line_index(text)
+    problems: list[Problem] = []
+    raw = _resolve_env(raw, (), env if env is not None else dict(os.environ), problems, name, lines)
+    for qid, questionnaire in (raw.get("questionnaires") or {}).items():
+        if isinstance(questionnaire, dict):
+            questionnaire.setdefault("id", qid)
+    env_paths = {p.path for p in problems}
+    config: Config | None = None
+    try:
+        config = Config.model_validate({**raw, "path": path})
+    except ValidationError as exc:
+        found = [_from_pydantic(e, name, lines) for e in exc.errors()]
+        problems += [p for p in found if p.path not in env_paths]
+    if config is not None:
+        problems += cross_check(config, name, lines)
+    else:
+        problems += _partial_cross_check(raw, name, lines)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ConfigError(sorted(errors, key=lambda p: (p.line or 0, p.path)))
+    assert config is not None
+    return config
+
+
+def _toml_reason(exc: Exception) -> str:
+    return re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+
+
+def _line_from_message(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def _resolve_env(
+    value: Any, path: tuple, env: dict[str, str], problems: list[Problem], name: str, lines: dict
+) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _resolve_env(v, (*path, k), env, problems, name, lines) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            _resolve_env(v, (*path, i), env, problems, name, lines) for i, v in enumerate(value)
+        ]
+    if isinstance(value, str) and value.startswith("env:"):
+        var = value[4:]
+        if var not in env or env[var] == "":
+            problems.append(
+                Problem(
+                    name,
+                    dotted(path),
+                    f"environment variable {var} is not set",
+                    tomlpos.line_of(lines, path),
+                )
+            )
+            return value
+        return env[var]
+    if path in SECRET_KEYS and isinstance(value, str):
+        problems.append(
+            Problem(
+                name,
+                dotted(path),
+                'secrets must come from the environment: write "env:NAME", not the value',
+                tomlpos.line_of(lines, path),
+            )
+        )
+    return value
+
+
+def dotted(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _from_pydantic(error: dict, name: str, lines: dict) -> Problem:
+    loc = list(error["loc"])
+    # A discriminated union puts the tag in the path (questions.2.scale.min): drop it.
+    loc = [
+        p
+        for i, p in enumerate(loc)
+        if not (p in QUESTION_TYPES and i and isinstance(loc[i - 1], int))
+    ]
+    kind = error["type"]
+    if kind == "union_tag_invalid":
+        given = error.get("ctx", {}).get("tag")
+        loc.append("type")
+        message = f"unknown type '{given}'; expected one of {', '.join(QUESTION_TYPES)}"
+    elif kind == "union_tag_not_found":
+        loc.append("type")
+        message = f"missing; expected one of {', '.join(QUESTION_TYPES)}"
+    elif kind == "missing":
+        message = "missing"
+    elif kind == "extra_forbidden":
+        message = "unknown key (a typo?)"
+    elif kind == "literal_error":
+        message = f"'{error.get('input')}' is not allowed; expected {error['ctx']['expected']}"
+    elif kind == "string_pattern_mismatch":
+        message = f"'{error.get('input')}' does not have the expected form"
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+    tpath = tuple(loc)
+    return Problem(name, dotted(tpath), message, tomlpos.line_of(lines, tpath))
+
+
+def cross_check(
+    config: Config,
+    name: str = "config.toml",
+    lines: dict | None = None,
+    known_questionnaires: set[str] | None = None,
+) -> list[Problem]:
+    """Checks across sections: references, translations, skip logic. Warnings don't stop loading."""
+    lines = lines or {}
+    problems: list[Problem] = []
+
+    def add(path: tuple, message: str, severity: Literal["error", "warning"] = "error") -> None:
+        problems.append(
+            Problem(name, dotted(path), message, tomlpos.line_of(lines, path), severity)
+        )
+
+    languages = config.county.languages
+    for qid, qn in config.questionnaires.items():
+        base = ("questionnaires", qid)
+        for field in ("title", "intro", "outro"):
+            _translations(getattr(qn, field), languages, (*base, field), add)
+        seen: dict[str, int] = {}
+        for i, q in enumerate(qn.questions):
+            qpath = (*base, "questions", i)
+            if q.id in seen:
+                add(
+                    (*qpath, "id"), f"duplicate question id '{q.id}' (also questions[{seen[q.id]}])"
+                )
+            _translations(q.text, languages, (*qpath, "text"), add)
+            if q.help:
+                _translations(q.help, languages, (*qpath, "help"), add)
+            if isinstance(q, ChoiceQuestion):
+                for j, option in enumerate(q.options):
+                    _translations(option.label, languages, (*qpath, "options", j, "label"), add)
+            for other, wanted in (q.when or {}).items():
+                if other not in seen:
+                    where = (
+                        "a later question"
+                        if any(x.id == other for x in qn.questions)
+                        else "no question"
+                    )
+                    add(
+                        (*qpath, "when", other),
+                        f"'{other}' is {where}; skip logic may only look back",
+                    )
+                    continue
+                target = qn.questions[seen[other]]
+                allowed = valid_values(target)
+                for w in wanted if isinstance(wanted, list) else [wanted]:
+                    if isinstance(w, bool) and isinstance(target, YesNoQuestion):
+                        continue
+                    if allowed is not None and w not in allowed:
+                        add(
+                            (*qpath, "when", other),
+                            f"'{w}' can never be an answer to '{other}'; expected one of "
+                            f"{', '.join(map(str, allowed))}",
+                        )
+            seen[q.id] = i
+            if isinstance(q, ScaleQuestion) and q.max - q.min > 9:
+                add((*qpath, "max"), "a scale must fit on the keypad (at most 10 points)")
+    for cid, campaign in config.campaigns.items():
+        base = ("campaigns", cid)
+        known_ids = (
+            known_questionnaires if known_questionnaires is not None else set(config.questionnaires)
+        )
+        if campaign.questionnaire not in known_ids:
+            known = ", ".join(sorted(known_ids))
+            add(
+                (*base, "questionnaire"),
+                f"unknown questionnaire '{campaign.questionnaire}'; known: {known}",
+            )
+        needs_audience = campaign.trigger == "schedule" and any(
+            c in ("voice", "sms") for c in campaign.channels
+        )
+        if needs_audience and campaign.audience is None:
+            add(
+                (*base, "audience"),
+                'missing: a voice or SMS campaign needs an audience, e.g. { group = "ikaihmiset" }',
+            )
+        if campaign.start and campaign.end and campaign.end <= campaign.start:
+            add((*base, "end"), "must be after start")
+        voice = any("voice" in c.channels for c in config.campaigns.values())
+    for lang in languages if voice else []:
+        if lang not in config.speech:
+            add(
+                ("speech", lang),
+                f"no speech model for '{lang}': calls in this language use the keypad only",
+                "warning",
+            )
+    for lang, speech in config.speech.items():
+        if not config.resolve(speech.model).exists():
+            add(
+                ("speech", lang, "model"),
+                f"model not found at {config.resolve(speech.model)}; "
+                "calls in this language use the keypad only",
+                "warning",
+            )
+    return problems
+
+
+def _partial_cross_check(raw: dict, name: str, lines: dict) -> list[Problem]:
+    """When some sections fail, still cross-check the ones that validate: every problem at once."""
+    try:
+        county = County.model_validate(raw.get("county"))
+    except ValidationError:
+        languages = [
+            lang
+            for lang in (raw.get("county") or {}).get("languages", ["fi"])
+            if has_language(lang)
+        ]
+        county = County(name="?", languages=languages or ["fi"])
+    questionnaires, campaigns = {}, {}
+    for qid, data in (raw.get("questionnaires") or {}).items():
+        try:
+            questionnaires[qid] = Questionnaire.model_validate(data)
+        except ValidationError:
+            questionnaires[qid] = None
+    for cid, data in (raw.get("campaigns") or {}).items():
+        try:
+            campaigns[cid] = Campaign.model_validate(data)
+        except ValidationError:
+            pass
+    partial = Config.model_construct(
+        county=county,
+        server=Server(),
+        twilio=None,
+        speech={},
+        privacy=Privacy(),
+        questionnaires={k: v for k, v in questionnaires.items() if v},
+        campaigns=campaigns,
+        path=None,
+    )
+    found = cross_check(partial, name, lines, known_questionnaires=set(questionnaires))
+    return [p for p in found if p.severity == "error"]
+
+
+def _translations(text: dict[str, str], languages: list[str], path: tuple, add) -> None:
+    missing = [lang for lang in languages if not text.get(lang, "").strip()]
+    if missing:
+        add(path, f"missing translation for {', '.join(missing)}")
+
+
+def check(
+    path: str | Path | None = None, env: dict[str, str] | None = None
+) -> tuple[Config | None, list[Problem]]:
+    """Load for ``kanavat check``: the config (if it loads) and every error and warning."""
+    try:
+        config = load(path, env)
+    except ConfigError as exc:
+        return None, exc.problems
+    text = config.path.read_text(encoding="utf-8") if config.path else ""
+    warnings = [
+        p
+        for p in cross_check(config, str(config.path), tomlpos.line_index(text))
+        if p.severity == "warning"
+    ]
+    return config, warnings

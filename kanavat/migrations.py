@@ -1,0 +1,146 @@
+"""Schema migrations: named, ordered, each applied once in a transaction with its record.
+
+Never edit a migration that has shipped; add a new one. ``SCHEMA_VERSION`` is the number of
+migrations, shown by ``kanavat check`` and ``/healthz``.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("kanavat")
+
+
+@migrations()
+def m001_core(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            phone TEXT UNIQUE,               -- E.164; NULL once purged or erased
+            language TEXT NOT NULL,
+            attributes TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            erased_at TEXT
+        )""")
+    db.execute("""
+        CREATE TABLE contact_groups (
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            group_name TEXT NOT NULL,
+            PRIMARY KEY (contact_id, group_name)
+        )""")
+    db.execute("CREATE INDEX contact_groups_by_group ON contact_groups(group_name)")
+    db.execute("""
+        CREATE TABLE campaigns (
+            id TEXT PRIMARY KEY,
+            questionnaire TEXT NOT NULL,
+            council TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'scheduled'
+                CHECK (status IN ('scheduled', 'running', 'paused', 'finished')),
+            started_at TEXT,
+            finished_at TEXT,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE campaign_contacts (
+            campaign_id TEXT NOT NULL REFERENCES campaigns(id),
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            respondent TEXT NOT NULL,
+            stratum TEXT,
+            disposition TEXT NOT NULL DEFAULT 'pending',
+            channel_index INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_due_at TEXT,
+            lease_until TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (campaign_id, contact_id)
+        )""")
+    db.execute("CREATE INDEX campaign_contacts_due ON campaign_contacts(campaign_id, next_due_at)")
+    db.execute("""
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            campaign_id TEXT NOT NULL,
+            contact_id INTEGER NOT NULL,
+            channel TEXT NOT NULL CHECK (channel IN ('voice', 'sms', 'chat')),
+            provider_sid TEXT UNIQUE,
+            status TEXT NOT NULL,
+            answered_by TEXT,
+            error_code INTEGER,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX attempts_by_contact ON attempts(campaign_id, contact_id)")
+    db.execute("""
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            campaign_id TEXT NOT NULL,
+            respondent TEXT NOT NULL,
+            contact_id INTEGER REFERENCES contacts(id),
+            visitor_id TEXT,
+            channel TEXT NOT NULL,
+            language TEXT NOT NULL,
+            state TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'active',
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX sessions_by_contact ON sessions(campaign_id, contact_id)")
+    db.execute("CREATE INDEX sessions_by_visitor ON sessions(campaign_id, visitor_id)")
+    db.execute("""
+        CREATE TABLE answers (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            campaign_id TEXT NOT NULL,
+            question TEXT NOT NULL,
+            respondent TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            language TEXT NOT NULL,
+            input_kind TEXT NOT NULL CHECK (input_kind IN ('speech', 'keypad', 'text', 'button', 'timeout')),
+            raw TEXT,
+            value TEXT,                      -- JSON
+            confidence REAL,
+            confirmed INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL,
+            answered_at TEXT NOT NULL,
+            UNIQUE (session_id, question)
+        )""")
+    db.execute("CREATE INDEX answers_by_campaign ON answers(campaign_id, question)")
+    db.execute("""
+        CREATE TABLE opt_outs (
+            phone TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            received_at TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            external_id TEXT,
+            payload TEXT NOT NULL,           -- JSON, may hold personal data: purged by retention
+            outcome TEXT,
+            handled_at TEXT,
+            UNIQUE (channel, kind, external_id)
+        )""")
+    db.execute("""
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}'
+        )""")
+
+
+def schema_version(db: Database) -> int:
+    return len(migrations.applied(db))
+
+
+def apply(db: Database) -> None:
+    migrations.apply(db)

@@ -1,0 +1,417 @@
+"""The dialog engine: one conversation state machine for every channel.
+
+``start`` opens a session, ``advance`` takes one resident input and returns a :class:`Step`
+(the new state, the prompts to deliver, the answer to store now, whether it is over), and
+``resume`` picks a stored session up again. The state is plain JSON-able data kept in the store
+between turns, so a session survives restarts. The engine knows nothing of phones or HTTP; the
+only thing it knows of the medium is whether hints are read ("Vastaa numerolla 1–5") or heard
+("Sano numero tai paina ...").
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+from kanavat.questions.lexicon import Lexicon, lexicon, texts
+from kanavat.questions.model import (
+    ChoiceQuestion,
+    NumberQuestion,
+    Question,
+    Questionnaire,
+    ScaleQuestion,
+    TextQuestion,
+    YesNoQuestion,
+    is_asked,
+)
+from kanavat.questions.normalise import (
+    DONT_KNOW,
+    SKIP,
+    Input,
+    Result,
+    expected_phrases,
+    normalise,
+)
+
+Medium = Literal["text", "voice"]
+MAX_REPROMPTS = 2  # the dialog issue: at most two reprompts, then the question is unanswered
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of a prompt; ``key`` names its recorded audio in ``voices/<lang>/``."""
+
+    key: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    key: str
+    text: str
+    parts: tuple[Part, ...]
+    expects: Literal["answer", "confirm", "none"] = "none"
+    question_id: str | None = None
+    hint: str = ""
+    options: tuple[Choice, ...] = ()
+    listen_for: tuple[str, ...] = ()
+    keypad: Literal["none", "single", "digits"] = "none"
+    free_text: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    question_id: str
+    value: Any
+    raw: str
+    input_kind: str
+    confidence: float
+    status: Literal["answered", "dont_know", "skipped", "unanswered"]
+    confirmed: bool = False
+
+
+@dataclass
+class State:
+    questionnaire: str
+    language: str
+    medium: Medium = "text"
+    current: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    misses: int = 0
+    pending: dict[str, Any] | None = None
+    status: Literal["active", "completed", "stopped"] = "active"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> State:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Step:
+    state: State
+    prompts: tuple[Prompt, ...]
+    answer: Answer | None = None
+    event: str = ""
+    result: Result | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state.status != "active"
+
+
+# -- public API ---------------------------------------------------------------------------
+
+
+def start(q: Questionnaire, language: str, medium: Medium = "text") -> Step:
+    state = State(questionnaire=q.id, language=language, medium=medium)
+    intro = Prompt("intro", q.intro[language], (Part("intro", q.intro[language]),))
+    return _next_question(q, state, (intro,), event="started")
+
+
+def resume(q: Questionnaire, state: State) -> Step:
+    """Where a returning resident left off: a short note, then the open question again."""
+    t = texts(state.language)["reply"]
+    if state.status != "active":
+        return Step(state, (_say("reply.already_done", t["already_done"]),), event="already_done")
+    note = _say("reply.resume", t["resume"])
+    if state.current is None:
+        return _next_question(q, state, (note,), event="resumed")
+    return Step(state, (note, current_prompt(q, state)), event="resumed")
+
+
+def current_prompt(q: Questionnaire, state: State) -> Prompt:
+    if state.current is None:
+        raise ValueError("no open question")
+    question = q.question(state.current)
+    if state.pending is not None:
+        return _confirm_prompt(question, state)
+    return question_prompt(question, state.language, state.medium)
+
+
+def advance(
+    q: Questionnaire,
+    state: State,
+    given: Input,
+    lex: Lexicon | None = None,
+    confirm_below: float | None = None,
+) -> Step:
+    if state.status != "active" or state.current is None:
+        t = texts(state.language)["reply"]
+        return Step(state, (_say("reply.already_done", t["already_done"]),), event="already_done")
+    lex = lex or lexicon(state.language)
+    question = q.question(state.current)
+    if state.pending is not None:
+        return _confirming(q, state, question, given, lex)
+    result = normalise(question, given, state.language, lex)
+    if result.kind == "command":
+        return _command(q, state, question, str(result.value), result)
+    if result.kind == "no_match":
+        return _missed(q, state, question, result, given)
+    threshold = q.confirm_below if confirm_below is None else confirm_below
+    needs_confirming = (
+        given.kind == "speech"
+        and not isinstance(question, TextQuestion)
+        and result.value not in (DONT_KNOW, SKIP)
+        and result.confidence < threshold
+    )
+    if needs_confirming:
+        pending = {
+            "value": result.value,
+            "raw": given.raw,
+            "confidence": result.confidence,
+            "input_kind": given.kind,
+        }
+        new = replace(state, pending=pending)
+        return Step(new, (_confirm_prompt(question, new),), event="confirm", result=result)
+    answer = _answer(question, result.value, given.raw, given.kind, result.confidence)
+    return _record(q, state, answer, result=result)
+
+
+# -- prompts ------------------------------------------------------------------------------
+
+
+def question_prompt(
+    question: Question, language: str, medium: Medium, lead: tuple[Part, ...] = ()
+) -> Prompt:
+    t = texts(language)
+    text = question.text[language]
+    fmt = _format_args(question)
+    hint_text = t["hint"]["text"][question.type].format(**fmt)
+    hint_voice = t["hint"]["voice"][question.type].format(**fmt)
+    options = _choices(question, language)
+    parts = [*lead, Part(f"question.{question.id}", text)]
+    if medium == "voice":
+        parts.append(Part(f"hint.voice.{question.type}", hint_voice))
+        if isinstance(question, ChoiceQuestion):
+            for choice in options:
+                line = t["hint"]["voice"]["option"].format(label=choice.label, key=choice.key)
+                parts.append(Part(f"option.{question.id}.{choice.value}", line))
+    hint = hint_voice if medium == "voice" else hint_text
+    if isinstance(question, ChoiceQuestion) and medium == "text":
+        lines = [t["option_line"].format(key=c.key, label=c.label) for c in options]
+        hint = "\n".join([hint_text, *lines])
+    return Prompt(
+        key=f"question.{question.id}",
+        text=text,
+        parts=tuple(parts),
+        expects="answer",
+        question_id=question.id,
+        hint=hint,
+        options=options,
+        listen_for=()
+        if isinstance(question, TextQuestion)
+        else tuple(expected_phrases(question, language)),
+        keypad=_keypad(question),
+        free_text=isinstance(question, TextQuestion),
+    )
+
+
+def value_label(question: Question, value: Any, language: str) -> str:
+    t = texts(language)
+    if value == DONT_KNOW:
+        return t["dont_know"]
+    if value == SKIP:
+        return t["skip"]
+    if isinstance(question, YesNoQuestion):
+        return t["yes"] if value == "yes" else t["no"]
+    if isinstance(question, ChoiceQuestion):
+        for option in question.options:
+            if option.id == value:
+                return option.label[language]
+    return str(value)
+
+
+def _choices(question: Question, language: str) -> tuple[Choice, ...]:
+    t = texts(language)
+    if isinstance(question, YesNoQuestion):
+        return (Choice("yes", t["yes"], "1"), Choice("no", t["no"], "2"))
+    if isinstance(question, ScaleQuestion):
+        return tuple(
+            Choice(str(v), str(v), str(v) if v < 10 else None)
+            for v in range(question.min, question.max + 1)
+        )
+    if isinstance(question, ChoiceQuestion):
+        return tuple(Choice(o.id, o.label[language], key) for key, o in question.keyed_options())
+    return ()
+
+
+def _keypad(question: Question) -> Literal["none", "single", "digits"]:
+    if isinstance(question, NumberQuestion):
+        return "digits"
+    if isinstance(question, TextQuestion):
+        return "none"
+    return "single"
+
+
+def _format_args(question: Question) -> dict[str, Any]:
+    if isinstance(question, ScaleQuestion | NumberQuestion):
+        return {"min": question.min, "max": question.max}
+    return {}
+
+
+def _say(key: str, text: str) -> Prompt:
+    return Prompt(key, text, (Part(key, text),))
+
+
+def _confirm_prompt(question: Question, state: State) -> Prompt:
+    assert state.pending is not None
+    t = texts(state.language)
+    label = value_label(question, state.pending["value"], state.language)
+    text = t["reply"]["confirm"].format(value=label)
+    hint = t["reply"]["confirm_hint_voice" if state.medium == "voice" else "confirm_hint_text"]
+    parts = [Part(f"confirm.{question.id}.{state.pending['value']}", text)]
+    if state.medium == "voice":
+        parts.append(Part("reply.confirm_hint_voice", hint))
+    yes_no = lexicon(state.language)
+    return Prompt(
+        key=f"confirm.{question.id}",
+        text=text,
+        parts=tuple(parts),
+        expects="confirm",
+        question_id=question.id,
+        hint=hint,
+        options=(Choice("yes", t["yes"], "1"), Choice("no", t["no"], "2")),
+        listen_for=tuple(
+            dict.fromkeys(
+                [
+                    *yes_no.yes,
+                    *yes_no.no,
+                    *yes_no.commands.get("repeat", ()),
+                    *yes_no.commands.get("stop", ()),
+                ]
+            )
+        ),
+        keypad="single",
+    )
+
+
+# -- transitions --------------------------------------------------------------------------
+
+
+def _next_question(
+    q: Questionnaire,
+    state: State,
+    lead: tuple[Prompt, ...],
+    event: str,
+    answer: Answer | None = None,
+    result: Result | None = None,
+) -> Step:
+    position = -1 if state.current is None else q.index(state.current)
+    for question in q.questions[position + 1 :]:
+        if is_asked(question, state.answers):
+            new = replace(state, current=question.id, misses=0, pending=None)
+            prompt = question_prompt(question, state.language, state.medium)
+            return Step(new, (*lead, prompt), answer, event, result)
+    outro = q.outro[state.language]
+    new = replace(state, current=None, misses=0, pending=None, status="completed")
+    return Step(
+        new,
+        (*lead, _say("outro", outro)),
+        answer,
+        "completed" if event != "started" else event,
+        result,
+    )
+
+
+def _answer(
+    question: Question, value: Any, raw: str, kind: str, confidence: float, confirmed: bool = False
+) -> Answer:
+    status = (
+        {DONT_KNOW: "dont_know", SKIP: "skipped"}.get(value, "answered")
+        if isinstance(value, str)
+        else "answered"
+    )
+    return Answer(question.id, value, raw, kind, confidence, status, confirmed)  # type: ignore[arg-type]
+
+
+def _record(
+    q: Questionnaire,
+    state: State,
+    answer: Answer,
+    lead: tuple[Prompt, ...] = (),
+    result: Result | None = None,
+) -> Step:
+    answers = {**state.answers, answer.question_id: answer.value}
+    new = replace(state, answers=answers)
+    return _next_question(q, new, lead, event="answered", answer=answer, result=result)
+
+
+def _command(
+    q: Questionnaire, state: State, question: Question, command: str, result: Result
+) -> Step:
+    t = texts(state.language)["reply"]
+    if command == "stop":
+        new = replace(state, status="stopped", pending=None)
+        return Step(new, (_say("reply.stopped", t["stopped"]),), event="stopped", result=result)
+    if command == "help":
+        key = "help_voice" if state.medium == "voice" else "help"
+        return Step(
+            state,
+            (_say(f"reply.{key}", t[key]), current_prompt(q, state)),
+            event="help",
+            result=result,
+        )
+    return Step(state, (current_prompt(q, state),), event="repeat", result=result)
+
+
+def _missed(
+    q: Questionnaire, state: State, question: Question, result: Result, given: Input
+) -> Step:
+    t = texts(state.language)["reply"]
+    misses = state.misses + 1
+    if misses > MAX_REPROMPTS:
+        unanswered = Answer(question.id, None, given.raw, given.kind, 0.0, "unanswered")
+        answers = {**state.answers, question.id: None}
+        new = replace(state, answers=answers, misses=0)
+        lead = (_say("reply.moving_on", t["moving_on"]),)
+        return _next_question(q, new, lead, event="unanswered", answer=unanswered, result=result)
+    reason = result.reason or "no_match"
+    key = {
+        "no_input": "no_input",
+        "out_of_range": "out_of_range",
+        "ambiguous": "ambiguous",
+        "too_long": "too_long",
+    }.get(reason, "no_match")
+    message = t[key].format(**_format_args(question))
+    new = replace(state, misses=misses)
+    prompt = question_prompt(
+        question, state.language, state.medium, lead=(Part(f"reply.{key}", message),)
+    )
+    # The reprompt leads with why, then the hint (SMS) or the question with keypad options (voice).
+    reprompt = replace(
+        prompt,
+        key=f"reprompt.{question.id}",
+        text=message if state.medium == "text" else " ".join(p.text for p in prompt.parts),
+    )
+    return Step(new, (reprompt,), event="no_match", result=result)
+
+
+def _confirming(
+    q: Questionnaire, state: State, question: Question, given: Input, lex: Lexicon
+) -> Step:
+    assert state.pending is not None
+    yes_no = YesNoQuestion(id="confirm", type="yesno", text={state.language: ""})
+    result = normalise(yes_no, given, state.language, lex)
+    if result.kind == "command":
+        if result.value == "stop":
+            return _command(q, state, question, "stop", result)
+        return Step(state, (_confirm_prompt(question, state),), event="repeat", result=result)
+    if result.kind == "answer" and result.value == "yes":
+        p = state.pending
+        answer = _answer(
+            question, p["value"], p["raw"], p["input_kind"], p["confidence"], confirmed=True
+        )
+        return _record(q, replace(state, pending=None), answer, result=result)
+    # "No", or no clear yes: ask the question again, and a second miss falls back to the keypad.
+    cleared = replace(state, pending=None)
+    return _missed(q, cleared, question, Result("no_match", None, 0.0, "not_confirmed"), given)

@@ -1,0 +1,102 @@
+"""Per-language answer lexicons and system texts, loaded from the data files beside this module.
+
+A language is usable when kanavat has its lexicon (what residents say) and its texts (what
+kanavat says); counties add one by dropping ``lexicon/<code>.toml`` and ``texts/<code>.toml``
+files here or in a directory named by ``KANAVAT_LEXICON_PATH``. Extra synonyms, for example
+from Rasa NLU YAML, are merged with :func:`Lexicon.extended`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+class UnknownLanguage(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    language: str
+    yes: tuple[str, ...]
+    no: tuple[str, ...]
+    dont_know: tuple[str, ...]
+    skip: tuple[str, ...]
+    filler: frozenset[str]
+    commands: dict[str, tuple[str, ...]]
+    numbers: dict[str, int]
+    multipliers: dict[str, int] = field(default_factory=dict)
+    teen_suffix: str | None = None
+    stemmer: str | None = None
+    extra_synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Option id (or yes/no) -> more phrases, merged from outside (Rasa NLU YAML)."""
+
+    def extended(self, synonyms: dict[str, list[str]]) -> Lexicon:
+        merged = {k: tuple(v) for k, v in self.extra_synonyms.items()}
+        for key, words in synonyms.items():
+            merged[key] = tuple(dict.fromkeys([*merged.get(key, ()), *words]))
+        return replace(self, extra_synonyms=merged)
+
+
+def _search_dirs(kind: str) -> list[Path]:
+    dirs = []
+    extra = os.environ.get("KANAVAT_LEXICON_PATH")
+    if extra:
+        dirs += [Path(p) / kind for p in extra.split(os.pathsep) if p]
+    dirs.append(HERE / kind)
+    return dirs
+
+
+def _find(kind: str, language: str) -> Path:
+    for d in _search_dirs(kind):
+        path = d / f"{language}.toml"
+        if path.is_file():
+            return path
+    raise UnknownLanguage(f"no {kind} for language '{language}'")
+
+
+def available_languages() -> list[str]:
+    found: set[str] = set()
+    for d in _search_dirs("lexicon"):
+        found |= {p.stem for p in d.glob("*.toml")}
+    return sorted(lang for lang in found if has_language(lang))
+
+
+def has_language(language: str) -> bool:
+    try:
+        _find("lexicon", language)
+        _find("texts", language)
+    except UnknownLanguage:
+        return False
+    return True
+
+
+@cache
+def lexicon(language: str) -> Lexicon:
+    data = tomllib.loads(_find("lexicon", language).read_text(encoding="utf-8"))
+    parts = data.get("number_parts", {})
+    return Lexicon(
+        language=language,
+        yes=tuple(data.get("yes", ())),
+        no=tuple(data.get("no", ())),
+        dont_know=tuple(data.get("dont_know", ())),
+        skip=tuple(data.get("skip", ())),
+        filler=frozenset(data.get("filler", ())),
+        commands={k: tuple(v) for k, v in data.get("commands", {}).items()},
+        numbers={str(k): int(v) for k, v in data.get("numbers", {}).items()},
+        multipliers={str(k): int(v) for k, v in parts.get("multipliers", {}).items()},
+        teen_suffix=parts.get("teen_suffix"),
+        stemmer=data.get("stemmer"),
+    )
+
+
+@cache
+def texts(language: str) -> dict:
+    """System texts (hints, confirmations, help) as nested dicts, e.g. ``texts("fi")["reply"]``."""
+    return tomllib.loads(_find("texts", language).read_text(encoding="utf-8"))

@@ -1,0 +1,399 @@
+"""Answer normalisation: any resident input (typed text, keypad digits, a chat button, a speech
+transcript with its confidence) becomes a value of the question, a command, or a no-match with
+a reason. Ambiguous or out-of-range input is a no-match, never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+from rapidfuzz import fuzz
+
+from kanavat.questions.lexicon import Lexicon, lexicon
+from kanavat.questions.model import (
+    ChoiceQuestion,
+    NumberQuestion,
+    Question,
+    ScaleQuestion,
+    TextQuestion,
+    YesNoQuestion,
+)
+from kanavat.questions.morphology import word_keys
+
+InputKind = Literal["text", "keypad", "button", "speech", "timeout"]
+ResultKind = Literal["answer", "command", "no_match"]
+Value = str | int | None
+
+DONT_KNOW = "dont_know"
+SKIP = "skip"
+COMMANDS = ("repeat", "stop", "help")
+FUZZY_MIN = 85  # rapidfuzz ratio for a typo to count ("kotihoto" ~ "kotihoito")
+FUZZY_MIN_LENGTH = 5  # shorter words must match exactly: "ei" is not a typo of "en"
+
+
+@dataclass(frozen=True)
+class Input:
+    """What the resident did, whatever the medium."""
+
+    kind: InputKind
+    raw: str
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    kind: ResultKind
+    value: Value = None
+    confidence: float = 0.0
+    reason: str | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "value": self.value,
+            "confidence": round(self.confidence, 3),
+            "kind": self.kind,
+            "reason": self.reason,
+        }
+
+
+def no_match(reason: str) -> Result:
+    return Result("no_match", None, 0.0, reason)
+
+
+def normalise(
+    question: Question, given: Input, language: str, lex: Lexicon | None = None
+) -> Result:
+    lex = lex or lexicon(language)
+    if given.kind == "timeout":
+        return no_match("no_input")
+    if given.kind == "keypad":
+        return _keypad(question, given.raw.strip())
+    if given.kind == "button":
+        result = _button(question, given.raw.strip())
+        if result is not None:
+            return result
+    result = _words(question, given.raw, lex)
+    if given.kind == "speech" and result.kind != "no_match":
+        heard = 1.0 if given.confidence is None else max(0.0, min(1.0, given.confidence))
+        result = Result(result.kind, result.value, result.confidence * heard, result.reason)
+    return result
+
+
+# -- keypad and buttons -------------------------------------------------------------------
+
+
+def _keypad(question: Question, digits: str) -> Result:
+    if not digits or not re.fullmatch(r"[0-9*#]+", digits):
+        return no_match("not_keypad")
+    if digits == "*":
+        return Result("command", "repeat", 1.0)
+    if isinstance(question, NumberQuestion):
+        number = digits.rstrip("#")
+        if not number.isdigit():
+            return no_match("not_a_number")
+        return _in_range(int(number), question.min, question.max)
+    if digits == "0" and not (isinstance(question, ScaleQuestion) and question.min == 0):
+        return Result("command", "help", 1.0)
+    digits = digits.rstrip("#")
+    if len(digits) != 1:
+        return no_match("one_key_expected")
+    if isinstance(question, YesNoQuestion):
+        return {"1": Result("answer", "yes", 1.0), "2": Result("answer", "no", 1.0)}.get(
+            digits, no_match("unknown_key")
+        )
+    if isinstance(question, ScaleQuestion):
+        return _in_range(int(digits), question.min, question.max)
+    if isinstance(question, ChoiceQuestion):
+        for key, option in question.keyed_options():
+            if key == digits:
+                return Result("answer", option.id, 1.0)
+        return no_match("unknown_key")
+    return no_match("needs_words")
+
+
+def _button(question: Question, payload: str) -> Result | None:
+    """A quick-reply payload is the value itself; anything else is read as typed text."""
+    if payload.startswith("/") and payload[1:] in COMMANDS:
+        return Result("command", payload[1:], 1.0)
+    if payload in (DONT_KNOW, SKIP):
+        return Result("answer", payload, 1.0)
+    if isinstance(question, YesNoQuestion) and payload in ("yes", "no"):
+        return Result("answer", payload, 1.0)
+    if isinstance(question, ChoiceQuestion) and payload in {o.id for o in question.options}:
+        return Result("answer", payload, 1.0)
+    if isinstance(question, ScaleQuestion | NumberQuestion) and re.fullmatch(r"-?\d+", payload):
+        return _in_range(int(payload), question.min, question.max)
+    return None
+
+
+def _in_range(value: int, low: int, high: int) -> Result:
+    if low <= value <= high:
+        return Result("answer", value, 1.0)
+    return Result("no_match", None, 0.0, "out_of_range")
+
+
+# -- words ----------------------------------------------------------------------------------
+
+_PUNCT = re.compile(r"[^\w'’#*]+", re.UNICODE)
+
+
+def clean(text: str) -> str:
+    """Lower-case, NFC, punctuation to spaces: ``" 4 "``, ``"3."``, ``"5)"`` all become digits."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
+    text = _PUNCT.sub(" ", text)
+    return " ".join(text.replace("_", " ").split())
+
+
+def tokens_of(text: str) -> list[str]:
+    words = clean(text).split()
+    collapsed: list[str] = []
+    for w in words:  # "ei ei ei" is one "ei"
+        if not collapsed or collapsed[-1] != w:
+            collapsed.append(w)
+    return collapsed
+
+
+@dataclass(frozen=True)
+class _Match:
+    category: str  # command, dont_know, skip, yes, no, option, number
+    value: Value
+    start: int
+    end: int
+    quality: float
+
+
+def _words(question: Question, raw: str, lex: Lexicon) -> Result:
+    text = raw.strip()
+    if not clean(text):
+        return no_match("empty")
+    tokens = tokens_of(text)
+    if isinstance(question, TextQuestion):
+        return _free_text(question, text, tokens, lex)
+    matches = _select(_candidates(question, tokens, lex))
+    commands = [m for m in matches if m.category == "command"]
+    specials = [m for m in matches if m.category in (DONT_KNOW, SKIP)]
+    answers = _answers(question, matches)
+    if isinstance(answers, Result):
+        return answers
+    distinct = {v for v, _ in answers}
+    if len(distinct) > 1 or (distinct and (commands or specials)):
+        return no_match("ambiguous")
+    if len({m.value for m in commands}) > 1 or (commands and specials):
+        return no_match("ambiguous")
+    used = {i for m in matches for i in range(m.start, m.end)}
+    leftover = [t for i, t in enumerate(tokens) if i not in used and t not in lex.filler]
+    penalty = 0.85 if leftover else 1.0
+    if distinct:
+        value = distinct.pop()
+        quality = min(q for v, q in answers if v == value)
+        if isinstance(question, ScaleQuestion | NumberQuestion):
+            assert isinstance(value, int)
+            if not question.min <= value <= question.max:
+                return no_match("out_of_range")
+        return Result("answer", value, quality * penalty)
+    if commands:
+        if leftover and len(leftover) > 2:
+            return no_match("not_understood")
+        return Result("command", commands[0].value, commands[0].quality * penalty)
+    if specials:
+        return Result("answer", specials[0].category, specials[0].quality * penalty)
+    return no_match("not_understood")
+
+
+def _free_text(question: TextQuestion, text: str, tokens: list[str], lex: Lexicon) -> Result:
+    joined = " ".join(tokens)
+    for command, phrases in lex.commands.items():
+        if joined in {clean(p) for p in phrases}:
+            return Result("command", command, 1.0)
+    for special, phrases in ((DONT_KNOW, lex.dont_know), (SKIP, lex.skip)):
+        if joined in {clean(p) for p in phrases}:
+            return Result("answer", special, 1.0)
+    if len(text) > question.max_length:
+        return no_match("too_long")
+    return Result("answer", " ".join(text.split()), 1.0)
+
+
+def _answers(question: Question, matches: list[_Match]) -> list[tuple[Value, float]] | Result:
+    if isinstance(question, YesNoQuestion):
+        found = [(m.category, m.quality) for m in matches if m.category in ("yes", "no")]
+        found += [
+            ({1: "yes", 2: "no"}[m.value], m.quality)  # type: ignore[index]
+            for m in matches
+            if m.category == "number" and m.value in (1, 2)
+        ]
+        return found
+    if isinstance(question, ScaleQuestion | NumberQuestion):
+        return [(m.value, m.quality) for m in matches if m.category == "number"]
+    if isinstance(question, ChoiceQuestion):
+        keys = {key: option.id for key, option in question.keyed_options()}
+        found = [(m.value, m.quality) for m in matches if m.category == "option"]
+        for m in matches:
+            if m.category == "number":
+                if str(m.value) not in keys:
+                    return no_match("unknown_key")
+                found.append((keys[str(m.value)], m.quality))
+        return found
+    return []
+
+
+def _phrases(question: Question, lex: Lexicon) -> list[tuple[str, Value, str]]:
+    """(category, value, phrase) for everything this question can hear, besides numbers."""
+    out: list[tuple[str, Value, str]] = []
+    for command, phrases in lex.commands.items():
+        out += [("command", command, p) for p in phrases]
+    out += [(DONT_KNOW, DONT_KNOW, p) for p in lex.dont_know]
+    out += [(SKIP, SKIP, p) for p in lex.skip]
+    if isinstance(question, YesNoQuestion):
+        out += [("yes", "yes", p) for p in (*lex.yes, *lex.extra_synonyms.get("yes", ()))]
+        out += [("no", "no", p) for p in (*lex.no, *lex.extra_synonyms.get("no", ()))]
+    if isinstance(question, ChoiceQuestion):
+        for option in question.options:
+            words = [option.label.get(lex.language, "")]
+            words += option.synonyms.get(lex.language, [])
+            words += lex.extra_synonyms.get(option.id, ())
+            out += [("option", option.id, w) for w in words if w]
+    return out
+
+
+def _candidates(question: Question, tokens: list[str], lex: Lexicon) -> list[_Match]:
+    found: list[_Match] = []
+    keys = [word_keys(t, lex.language, lex.stemmer) for t in tokens]
+    for category, value, phrase in _phrases(question, lex):
+        words = clean(phrase).split()
+        n = len(words)
+        if not n:
+            continue
+        phrase_keys = [word_keys(w, lex.language, lex.stemmer) for w in words]
+        for start in range(len(tokens) - n + 1):
+            quality = 1.0
+            for offset in range(n):
+                q = _word_match(
+                    tokens[start + offset], keys[start + offset], words[offset], phrase_keys[offset]
+                )
+                if q == 0:
+                    break
+                quality = min(quality, q)
+            else:
+                found.append(_Match(category, value, start, start + n, quality))
+    found += _numbers(tokens, keys, lex)
+    return found
+
+
+def _word_match(token: str, token_keys: frozenset[str], word: str, keys: frozenset[str]) -> float:
+    if token == word:
+        return 1.0
+    if len(token) < 3 or len(word) < 3:
+        return 0.0
+    if token_keys & keys:
+        return 0.95
+    if len(token) >= FUZZY_MIN_LENGTH and len(word) >= FUZZY_MIN_LENGTH:
+        best = max(fuzz.ratio(a, b) for a in token_keys for b in keys)
+        if best >= FUZZY_MIN:
+            return 0.8
+    return 0.0
+
+
+def _select(matches: list[_Match]) -> list[_Match]:
+    """Keep non-overlapping matches, longest first: "en osaa sanoa" beats "en"."""
+    chosen: list[_Match] = []
+    taken: set[int] = set()
+    for m in sorted(matches, key=lambda m: (-(m.end - m.start), -m.quality, m.start)):
+        span = set(range(m.start, m.end))
+        if span & taken:
+            continue
+        chosen.append(m)
+        taken |= span
+    return sorted(chosen, key=lambda m: m.start)
+
+
+# -- numbers --------------------------------------------------------------------------------
+
+
+def _numbers(tokens: list[str], keys: list[frozenset[str]], lex: Lexicon) -> list[_Match]:
+    """Digits and number words, compounds merged: "twenty five", "kaksikymmentäviisi" = 25."""
+    singles: list[tuple[int, int, float]] = []  # (index, value, quality)
+    for i, token in enumerate(tokens):
+        value = _number_word(token, keys[i], lex)
+        if value is not None:
+            singles.append((i, value[0], value[1]))
+    merged: list[_Match] = []
+    for index, value, quality in singles:
+        last = merged[-1] if merged else None
+        if last and last.end == index and isinstance(last.value, int) and _joins(last.value, value):
+            merged[-1] = _Match(
+                "number", last.value + value, last.start, index + 1, min(last.quality, quality)
+            )
+        else:
+            merged.append(_Match("number", value, index, index + 1, quality))
+    return merged
+
+
+def _joins(left: int, right: int) -> bool:
+    """Whether two adjacent numbers form one ("twenty five") rather than a list ("3 4")."""
+    if left >= 100 and left % 100 == 0:
+        return right < 100
+    return left >= 20 and left % 10 == 0 and right < 10
+
+
+def _number_word(token: str, keys: frozenset[str], lex: Lexicon) -> tuple[int, float] | None:
+    if token.isdigit():
+        return int(token), 1.0
+    if token in lex.numbers:
+        return lex.numbers[token], 1.0
+    if len(token) >= 3:
+        for key in keys:
+            if key in lex.numbers:
+                return lex.numbers[key], 0.95
+    compound = _compound(token, lex)
+    if compound is not None:
+        return compound, 1.0
+    return None
+
+
+def _compound(token: str, lex: Lexicon) -> int | None:
+    """Read a numeral written as one word by splitting it into known parts, longest first."""
+    parts = {**lex.numbers, **lex.multipliers}
+    if lex.teen_suffix:
+        parts[lex.teen_suffix] = -1  # marks "+10" after a unit: "kolmetoista" = 13
+    pieces: list[tuple[str, int]] = []
+    rest = token
+    while rest:
+        for size in range(len(rest), 1, -1):
+            head = rest[:size]
+            if head in parts:
+                pieces.append((head, parts[head]))
+                rest = rest[size:]
+                break
+        else:
+            return None
+    if len(pieces) < 2:
+        return None
+    total, current = 0, 0
+    for word, value in pieces:
+        if value == -1:
+            current += 10
+        elif word in lex.multipliers:
+            current = max(current, 1) * value
+            if value >= 100:
+                total, current = total + current, 0
+        else:
+            current += value
+    return total + current
+
+
+def expected_phrases(question: Question, language: str, lex: Lexicon | None = None) -> list[str]:
+    """Words worth listening for: a speech grammar for closed questions, None-like for text."""
+    lex = lex or lexicon(language)
+    phrases = [clean(p) for _, _, p in _phrases(question, lex)]
+    if isinstance(question, ScaleQuestion | NumberQuestion):
+        low, high = question.min, question.max
+        phrases += [w for w, v in lex.numbers.items() if low <= v <= high]
+    if isinstance(question, YesNoQuestion):
+        phrases += [w for w, v in lex.numbers.items() if v in (1, 2)]
+    if isinstance(question, ChoiceQuestion):
+        count = len(question.options)
+        phrases += [w for w, v in lex.numbers.items() if 1 <= v <= max(count, 9)]
+    return list(dict.fromkeys(p for p in phrases if p))
