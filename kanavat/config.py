@@ -7,6 +7,7 @@ the file. Nothing past this module sees a raw config dict.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
@@ -492,10 +493,8 @@ def _partial_cross_check(raw: dict, name: str, lines: dict) -> list[Problem]:
         except ValidationError:
             questionnaires[qid] = None
     for cid, data in (raw.get("campaigns") or {}).items():
-        try:
+        with contextlib.suppress(ValidationError):
             campaigns[cid] = Campaign.model_validate(data)
-        except ValidationError:
-            pass
     partial = Config.model_construct(
         county=county,
         server=Server(),

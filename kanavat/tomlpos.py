@@ -34,7 +34,7 @@ def line_index(text: str) -> dict[Path, int]:
                 if header.group(1) == "[[":
                     index = counters.get(names, -1) + 1
                     counters[names] = index
-                    table = _with_arrays(names, counters) + (index,)
+                    table = (*_with_arrays(names, counters), index)
                 else:
                     table = _with_arrays(names, counters)
                 lines.setdefault(table, number)
