@@ -223,7 +223,8 @@ def receive_inbound(
     elif kind == "START":
         emu.blocked.discard(pair)
     if kind:
-        log.info("sms.keyword sid=%s keyword=%s", msg.sid, kind)
+        group = {"STOP": "opt-out", "START": "opt-in", "HELP": "help"}[kind]
+        log.info("sms.keyword sid=%s group=%s", msg.sid, group)
         # An opted-out resident gets no HELP reply (§3).
         if emu.settings.keyword_replies and not (kind == "HELP" and pair in emu.blocked):
             reply = MessageRecord(
