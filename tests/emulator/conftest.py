@@ -56,8 +56,11 @@ class FakeServer:
         return self.base_url.replace("http://", "ws://") + "/stream"
 
 
+SERVER = web.AppKey("server", FakeServer)
+
+
 async def _hook(request: web.Request) -> web.StreamResponse:
-    server: FakeServer = request.app["server"]
+    server: FakeServer = request.app[SERVER]
     form = await request.post()
     signature = request.headers.get("X-Twilio-Signature", "")
     signed = RequestValidator(TOKEN).validate(str(request.url), form, signature)
@@ -70,7 +73,7 @@ async def _hook(request: web.Request) -> web.StreamResponse:
 
 
 async def _stream(request: web.Request) -> web.StreamResponse:
-    server: FakeServer = request.app["server"]
+    server: FakeServer = request.app[SERVER]
     signature = request.headers.get("X-Twilio-Signature", "")
     server.ws_signed.append(RequestValidator(TOKEN).validate(server.ws_url, {}, signature))
     ws = web.WebSocketResponse()
@@ -85,7 +88,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
 async def server() -> AsyncIterator[FakeServer]:
     fake = FakeServer()
     app = web.Application()
-    app["server"] = fake
+    app[SERVER] = fake
     app.router.add_get("/stream", _stream)
     app.router.add_post("/{tail:.*}", _hook)
     runner = web.AppRunner(app, handle_signals=False)
