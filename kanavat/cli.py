@@ -239,3 +239,158 @@ def export(campaign: str, fmt: str, output: Path | None, config_path: Path | Non
             writer(sys.stdout, export_mod.rows(store, campaign))
     finally:
         store.close()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=None, type=int, help="Port (default: the port of server.public_url)."
+)
+@click.option(
+    "--emulator-port",
+    default=None,
+    type=int,
+    help="Port of the local Twilio emulator when [twilio] is absent (default: port + 1).",
+)
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+)
+@config_option
+def serve(
+    host: str, port: int | None, emulator_port: int | None, log_level: str, config_path: Path | None
+) -> None:
+    """Run the service: webhooks, chat, reports and the campaign dispatcher.
+
+    Without a [twilio] section a local Twilio emulator starts beside it, so everything works
+    with no credentials and no network. Stop with Ctrl-C (SIGINT) or SIGTERM.
+
+    Example: kanavat serve --config config.toml
+    """
+    from urllib.parse import urlsplit
+
+    from kanavat import logs, server
+
+    logs.setup(log_level)
+    config = load_config(config_path)
+    port = port or urlsplit(config.server.public_url).port or 8080
+    click.echo(
+        f"kanavat serving on http://{host}:{port} (public URL {config.server.public_url})", err=True
+    )
+    server.serve(config, host, port, server.Options(emulator_port=emulator_port))
+
+
+@main.group()
+def campaign() -> None:
+    """Campaigns: list, start, pause, resume, status."""
+
+
+@campaign.command("list")
+@config_option
+def campaign_list(config_path: Path | None) -> None:
+    """List campaigns with their status and council.
+
+    Example: kanavat campaign list
+    """
+    from kanavat import campaigns as campaigns_mod
+
+    config = load_config(config_path)
+    store = open_store(config)
+    campaigns_mod.sync(store, config)
+    for cid, c in config.campaigns.items():
+        click.echo(
+            f"{cid}\t{campaigns_mod.status(store, cid)}\t{c.council}\t{','.join(c.channels)}"
+        )
+    store.close()
+
+
+@campaign.command("start")
+@click.argument("campaign_id", metavar="CAMPAIGN")
+@config_option
+def campaign_start(campaign_id: str, config_path: Path | None) -> None:
+    """Start a campaign now: its audience becomes due and the running server contacts them.
+
+    Example: kanavat campaign start vammaispalvelut-2027
+    """
+    from kanavat import campaigns as campaigns_mod
+
+    config = load_config(config_path)
+    campaign_or_fail(config, campaign_id)
+    store = open_store(config)
+    try:
+        campaigns_mod.sync(store, config)
+        added = campaigns_mod.enrol_audience(store, config, campaign_id)
+        campaigns_mod.set_status(store, campaign_id, "running")
+    finally:
+        store.close()
+    click.echo(f"{campaign_id}: running; {added} contacts due now")
+
+
+@campaign.command("pause")
+@click.argument("campaign_id", metavar="CAMPAIGN")
+@config_option
+def campaign_pause(campaign_id: str, config_path: Path | None) -> None:
+    """Pause a campaign: nobody new is contacted until it is resumed.
+
+    Example: kanavat campaign pause vanhukset-2027
+    """
+    _set_status(campaign_id, "paused", config_path)
+
+
+@campaign.command("resume")
+@click.argument("campaign_id", metavar="CAMPAIGN")
+@config_option
+def campaign_resume(campaign_id: str, config_path: Path | None) -> None:
+    """Resume a paused campaign.
+
+    Example: kanavat campaign resume vanhukset-2027
+    """
+    _set_status(campaign_id, "running", config_path)
+
+
+def _set_status(campaign_id: str, status: str, config_path: Path | None) -> None:
+    from kanavat import campaigns as campaigns_mod
+
+    config = load_config(config_path)
+    campaign_or_fail(config, campaign_id)
+    store = open_store(config)
+    try:
+        campaigns_mod.sync(store, config)
+        campaigns_mod.set_status(store, campaign_id, status)  # type: ignore[arg-type]
+    finally:
+        store.close()
+    click.echo(f"{campaign_id}: {status}")
+
+
+@campaign.command("status")
+@click.argument("campaign_id", metavar="CAMPAIGN")
+@config_option
+def campaign_status(campaign_id: str, config_path: Path | None) -> None:
+    """Show a campaign's reach: contacts and their dispositions, per channel.
+
+    Example: kanavat campaign status vanhukset-2027
+    """
+    from kanavat import campaigns as campaigns_mod
+
+    config = load_config(config_path)
+    campaign_or_fail(config, campaign_id)
+    store = open_store(config)
+    try:
+        campaigns_mod.sync(store, config)
+        click.echo(f"{campaign_id}: {campaigns_mod.status(store, campaign_id)}")
+        for row in store.query(
+            "SELECT disposition, count(*) AS n FROM campaign_contacts WHERE campaign_id = ? "
+            "GROUP BY disposition ORDER BY disposition",
+            [campaign_id],
+        ):
+            click.echo(f"  {row['disposition']:<14}{row['n']:>7}")
+        for row in store.query(
+            "SELECT channel, count(*) AS n, sum(status = 'completed') AS done FROM sessions "
+            "WHERE campaign_id = ? AND status != 'restarted' GROUP BY channel",
+            [campaign_id],
+        ):
+            click.echo(f"  {row['channel']:<14}{row['n']:>7} sessions, {row['done']} completed")
+    finally:
+        store.close()

@@ -32,5 +32,5 @@ def setup(level: str = "INFO", stream=None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiohttp.access", "twilio.http_client", "apscheduler", "faster_whisper"):
+    for noisy in ("aiohttp.access", "twilio", "apscheduler", "faster_whisper"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -144,3 +144,25 @@ def schema_version(db: Database) -> int:
 
 def apply(db: Database) -> None:
     migrations.apply(db)
+
+
+@migrations()
+def m002_outbound_messages(db: Database) -> None:
+    """Every message kanavat sends, so delivery callbacks and opt-out errors find their place."""
+    db.execute("""
+        CREATE TABLE outbound (
+            id INTEGER PRIMARY KEY,
+            sid TEXT UNIQUE,
+            channel TEXT NOT NULL,
+            campaign_id TEXT,
+            contact_id INTEGER,
+            session_id INTEGER,
+            attempt_id INTEGER,
+            purpose TEXT NOT NULL,
+            status TEXT NOT NULL,
+            error_code INTEGER,
+            segments INTEGER,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX outbound_by_session ON outbound(session_id)")

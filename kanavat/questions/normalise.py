@@ -138,13 +138,23 @@ def _in_range(value: int, low: int, high: int) -> Result:
 # -- words ----------------------------------------------------------------------------------
 
 _PUNCT = re.compile(r"[^\w'’#*]+", re.UNICODE)
+_MINUS = re.compile(r"[-−](?=\d)")  # at a word's start a sign, not a hyphen: "-2", not "3-4"
+_UNIT = re.compile(r"(\d)(?=[^\W\d_])")  # "15v", "3krt": a number with a unit stuck on
 
 
 def clean(text: str) -> str:
-    """Lower-case, NFC, punctuation to spaces: ``" 4 "``, ``"3."``, ``"5)"`` all become digits."""
+    """Lower-case, NFC, punctuation to spaces: ``" 4 "``, ``"3."``, ``"5)"`` all become digits.
+
+    A minus sign before a number is kept ("-2" is out of range, not 2), and a unit written
+    against a number is split off ("15v" is "15 v").
+    """
     text = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
-    text = _PUNCT.sub(" ", text)
-    return " ".join(text.replace("_", " ").split())
+    text = _UNIT.sub(r"\1 ", text)
+    chunks = []
+    for chunk in text.split():
+        sign = "-" if _MINUS.match(chunk) else ""
+        chunks.append(sign + _PUNCT.sub(" ", chunk[len(sign) :]))
+    return " ".join(" ".join(chunks).replace("_", " ").split())
 
 
 def tokens_of(text: str) -> list[str]:
@@ -158,7 +168,7 @@ def tokens_of(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class _Match:
-    category: str  # command, dont_know, skip, yes, no, option, number
+    category: str  # command, dont_know, skip, yes, no, option, number, negated
     value: Value
     start: int
     end: int
@@ -173,6 +183,9 @@ def _words(question: Question, raw: str, lex: Lexicon) -> Result:
     if isinstance(question, TextQuestion):
         return _free_text(question, text, tokens, lex)
     matches = _select(_candidates(question, tokens, lex))
+    negated = [m for m in matches if m.category == "negated"]
+    if negated and isinstance(question, ScaleQuestion | NumberQuestion | ChoiceQuestion):
+        return no_match("negated")  # "en yhtenäkään päivänä" is not 1; saying 0 is for them
     commands = [m for m in matches if m.category == "command"]
     specials = [m for m in matches if m.category in (DONT_KNOW, SKIP)]
     answers = _answers(question, matches)
@@ -184,13 +197,16 @@ def _words(question: Question, raw: str, lex: Lexicon) -> Result:
     if len({m.value for m in commands}) > 1 or (commands and specials):
         return no_match("ambiguous")
     used = {i for m in matches for i in range(m.start, m.end)}
-    leftover = [t for i, t in enumerate(tokens) if i not in used and t not in lex.filler]
+    ignorable = lex.filler | _unit_words(question, lex.language)
+    leftover = [t for i, t in enumerate(tokens) if i not in used and t not in ignorable]
     penalty = 0.85 if leftover else 1.0
     if distinct:
         value = distinct.pop()
         quality = min(q for v, q in answers if v == value)
         if isinstance(question, ScaleQuestion | NumberQuestion):
             assert isinstance(value, int)
+            if any(t in lex.fractions for t in tokens):
+                return no_match("not_whole")  # "kolme ja puoli" is neither 3 nor 4
             if not question.min <= value <= question.max:
                 return no_match("out_of_range")
         return Result("answer", value, quality * penalty)
@@ -201,6 +217,13 @@ def _words(question: Question, raw: str, lex: Lexicon) -> Result:
     if specials:
         return Result("answer", specials[0].category, specials[0].quality * penalty)
     return no_match("not_understood")
+
+
+def _unit_words(question: Question, language: str) -> frozenset[str]:
+    """ "7 kertaa" answers "how many times": the question's own unit is no extra word."""
+    if isinstance(question, NumberQuestion) and question.unit and language in question.unit:
+        return frozenset(clean(question.unit[language]).split())
+    return frozenset()
 
 
 def _free_text(question: TextQuestion, text: str, tokens: list[str], lex: Lexicon) -> Result:
@@ -255,6 +278,8 @@ def _phrases(question: Question, lex: Lexicon) -> list[tuple[str, Value, str]]:
             words += option.synonyms.get(lex.language, [])
             words += lex.extra_synonyms.get(option.id, ())
             out += [("option", option.id, w) for w in words if w]
+    if not isinstance(question, YesNoQuestion):  # "ei yhtään" on a yes/no question is "ei"
+        out += [("number", v, w) for w, v in lex.numbers.items() if " " in w]
     return out
 
 
@@ -315,9 +340,14 @@ def _select(matches: list[_Match]) -> list[_Match]:
 def _numbers(tokens: list[str], keys: list[frozenset[str]], lex: Lexicon) -> list[_Match]:
     """Digits and number words, compounds merged: "twenty five", "kaksikymmentäviisi" = 25."""
     singles: list[tuple[int, int, float]] = []  # (index, value, quality)
+    negated: list[_Match] = []
     for i, token in enumerate(tokens):
         value = _number_word(token, keys[i], lex)
-        if value is not None:
+        if value is None:
+            continue
+        if i and tokens[i - 1] in lex.negations:
+            negated.append(_Match("negated", value[0], i, i + 1, value[1]))
+        else:
             singles.append((i, value[0], value[1]))
     merged: list[_Match] = []
     for index, value, quality in singles:
@@ -328,7 +358,7 @@ def _numbers(tokens: list[str], keys: list[frozenset[str]], lex: Lexicon) -> lis
             )
         else:
             merged.append(_Match("number", value, index, index + 1, quality))
-    return merged
+    return merged + negated
 
 
 def _joins(left: int, right: int) -> bool:
@@ -339,7 +369,7 @@ def _joins(left: int, right: int) -> bool:
 
 
 def _number_word(token: str, keys: frozenset[str], lex: Lexicon) -> tuple[int, float] | None:
-    if token.isdigit():
+    if re.fullmatch(r"-?\d+", token):
         return int(token), 1.0
     if token in lex.numbers:
         return lex.numbers[token], 1.0

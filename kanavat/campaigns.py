@@ -1,0 +1,75 @@
+"""Campaign rows in the store, kept in step with the configuration, and their lifecycle."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from kanavat.config import Config
+from kanavat.store import Store
+
+Status = Literal["scheduled", "running", "paused", "finished"]
+
+
+def sync(store: Store, config: Config) -> None:
+    """Make sure every configured campaign has its row; officials' status changes are kept."""
+    now = store.now()
+    with store.transaction():
+        for cid, campaign in config.campaigns.items():
+            store.execute(
+                "INSERT INTO campaigns(id, questionnaire, council, status, updated_at) "
+                "VALUES (?, ?, ?, 'scheduled', ?) ON CONFLICT(id) DO UPDATE SET "
+                "questionnaire = excluded.questionnaire, council = excluded.council",
+                [cid, campaign.questionnaire, campaign.council, now],
+            )
+
+
+def status(store: Store, campaign_id: str) -> Status | None:
+    row = store.one("SELECT status FROM campaigns WHERE id = ?", [campaign_id])
+    return row["status"] if row else None
+
+
+def set_status(store: Store, campaign_id: str, new: Status) -> None:
+    now = store.now()
+    started = ", started_at = coalesce(started_at, ?)" if new == "running" else ""
+    finished = ", finished_at = ?" if new == "finished" else ""
+    params: list = [new, now]
+    if started:
+        params.append(now)
+    if finished:
+        params.append(now)
+    store.execute(
+        f"UPDATE campaigns SET status = ?, updated_at = ?{started}{finished} WHERE id = ?",
+        [*params, campaign_id],
+    )
+    store.audit("campaign.status", campaign=campaign_id, status=new)
+
+
+def enrol_audience(
+    store: Store, config: Config, campaign_id: str, due_at: str | None = None
+) -> int:
+    """Put the audience group's contacts on the campaign, due now; returns how many were added.
+
+    Opted-out numbers are never enrolled. Idempotent: contacts already on the campaign keep
+    their place and state.
+    """
+    campaign = config.campaign(campaign_id)
+    if campaign.audience is None:
+        return 0
+    due = due_at or store.now()
+    added = 0
+    with store.transaction():
+        rows = store.query(
+            "SELECT c.id FROM contacts c JOIN contact_groups g ON g.contact_id = c.id "
+            "WHERE g.group_name = ? AND c.phone IS NOT NULL "
+            "AND c.phone NOT IN (SELECT phone FROM opt_outs) ORDER BY c.id",
+            [campaign.audience.group],
+        )
+        for row in rows:
+            respondent = store.pseudonym(campaign_id, f"contact:{row['id']}")
+            cur = store.execute(
+                "INSERT INTO campaign_contacts(campaign_id, contact_id, respondent, next_due_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [campaign_id, row["id"], respondent, due, store.now()],
+            )
+            added += cur.rowcount
+    return added

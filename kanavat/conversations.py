@@ -1,0 +1,232 @@
+"""One turn of a conversation, with its I/O: load the session, run the engine, store the result.
+
+Channels get this object (as Rasa's channels get ``on_new_message``) and never touch the
+engine or the store themselves. Each answer and the new state are written in one transaction,
+so an answer is kept the moment it is given and a restart resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from kanavat.config import Config
+from kanavat.questions import dialog
+from kanavat.questions.dialog import Prompt, State, Step
+from kanavat.questions.normalise import Input
+from kanavat.store import Store
+
+Channel = Literal["voice", "sms", "chat"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    session_id: int
+    respondent: str
+    language: str
+    prompts: tuple[Prompt, ...]
+    done: bool
+    event: str
+    answer: dialog.Answer | None = None
+
+
+class SessionNotFound(LookupError):
+    pass
+
+
+class Conversations:
+    def __init__(self, config: Config, store: Store):
+        self.config = config
+        self.store = store
+
+    # -- finding and opening sessions ------------------------------------------------------
+
+    def latest_session(
+        self, campaign_id: str, *, contact_id: int | None = None, visitor_id: str | None = None
+    ) -> dict[str, Any] | None:
+        if contact_id is not None:
+            where, key = "contact_id = ?", contact_id
+        elif visitor_id is not None:
+            where, key = "visitor_id = ?", visitor_id
+        else:
+            raise ValueError("a session belongs to a contact or a visitor")
+        return self.store.one(
+            f"SELECT * FROM sessions WHERE campaign_id = ? AND {where} "
+            "AND status != 'restarted' ORDER BY id DESC LIMIT 1",
+            [campaign_id, key],
+        )
+
+    def begin(
+        self,
+        campaign_id: str,
+        channel: Channel,
+        language: str,
+        *,
+        contact_id: int | None = None,
+        visitor_id: str | None = None,
+    ) -> Turn:
+        """Start a session, or resume the open one (whatever channel it was started on)."""
+        existing = self.latest_session(campaign_id, contact_id=contact_id, visitor_id=visitor_id)
+        questionnaire = self.config.questionnaire_of(campaign_id)
+        medium = "voice" if channel == "voice" else "text"
+        if existing is not None:
+            state = State.from_json(json.loads(existing["state"]))
+            if state.medium != medium or existing["channel"] != channel:
+                state.medium = medium
+                self.store.execute(
+                    "UPDATE sessions SET channel = ?, state = ?, updated_at = ? WHERE id = ?",
+                    [channel, json.dumps(state.to_json()), self.store.now(), existing["id"]],
+                )
+            step = dialog.resume(questionnaire, state)
+            return self._turn(existing["id"], existing["respondent"], step)
+        language = (
+            language if language in self.config.county.languages else self.config.default_language
+        )
+        identity = f"contact:{contact_id}" if contact_id is not None else f"visitor:{visitor_id}"
+        respondent = self.store.pseudonym(campaign_id, identity)
+        step = dialog.start(questionnaire, language, medium)
+        now = self.store.now()
+        with self.store.transaction():
+            cur = self.store.execute(
+                "INSERT INTO sessions(campaign_id, respondent, contact_id, visitor_id, channel, language, "
+                "state, status, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    campaign_id,
+                    respondent,
+                    contact_id,
+                    visitor_id,
+                    channel,
+                    language,
+                    json.dumps(step.state.to_json()),
+                    step.state.status,
+                    now,
+                    now,
+                ],
+            )
+            session_id = int(cur.lastrowid)  # type: ignore[arg-type]
+        return self._turn(session_id, respondent, step)
+
+    def restart(self, session_id: int) -> Turn:
+        """Start over: the old session's answers are withdrawn and a fresh session begins."""
+        row = self._session(session_id)
+        with self.store.transaction():
+            self.store.execute("DELETE FROM answers WHERE session_id = ?", [session_id])
+            self.store.execute(
+                "UPDATE sessions SET status = 'restarted', updated_at = ? WHERE id = ?",
+                [self.store.now(), session_id],
+            )
+        return self.begin(
+            row["campaign_id"],
+            row["channel"],
+            row["language"],
+            contact_id=row["contact_id"],
+            visitor_id=row["visitor_id"],
+        )
+
+    def current(self, session_id: int) -> Turn:
+        """The prompt the resident is at (after a reconnect), without changing anything."""
+        row = self._session(session_id)
+        state = State.from_json(json.loads(row["state"]))
+        questionnaire = self.config.questionnaires[state.questionnaire]
+        return self._turn(session_id, row["respondent"], dialog.resume(questionnaire, state))
+
+    def state(self, session_id: int) -> State:
+        return State.from_json(json.loads(self._session(session_id)["state"]))
+
+    def session(self, session_id: int) -> dict[str, Any]:
+        return self._session(session_id)
+
+    # -- a turn ----------------------------------------------------------------------------
+
+    def take(self, session_id: int, given: Input, *, confirm_below: float | None = None) -> Turn:
+        """Advance the session by one input; the answer and state are stored atomically."""
+        with self.store.transaction():
+            row = self._session(session_id)
+            state = State.from_json(json.loads(row["state"]))
+            questionnaire = self.config.questionnaires[state.questionnaire]
+            step = dialog.advance(questionnaire, state, given, confirm_below=confirm_below)
+            now = self.store.now()
+            if step.answer is not None:
+                self._store_answer(row, step.answer, now)
+            self.store.execute(
+                "UPDATE sessions SET state = ?, status = ?, updated_at = ? WHERE id = ?",
+                [json.dumps(step.state.to_json()), step.state.status, now, session_id],
+            )
+            if step.done and row["contact_id"] is not None:
+                self._dispose(row, step)
+        return self._turn(session_id, row["respondent"], step)
+
+    def stop(self, session_id: int) -> Turn:
+        """End a session at the resident's wish (an opt-out, a hang-up): what was answered stays."""
+        with self.store.transaction():
+            row = self._session(session_id)
+            state = State.from_json(json.loads(row["state"]))
+            if state.status == "active":
+                state.status = "stopped"
+                state.pending = None
+                self.store.execute(
+                    "UPDATE sessions SET state = ?, status = 'stopped', updated_at = ? WHERE id = ?",
+                    [json.dumps(state.to_json()), self.store.now(), session_id],
+                )
+                if row["contact_id"] is not None:
+                    self._dispose(row, Step(state, ()))
+        return Turn(session_id, row["respondent"], state.language, (), True, "stopped")
+
+    def _store_answer(self, row: dict[str, Any], answer: dialog.Answer, now: str) -> None:
+        value = None if answer.value is None else json.dumps(answer.value, ensure_ascii=False)
+        self.store.execute(
+            "INSERT INTO answers(session_id, campaign_id, question, respondent, channel, language, "
+            "input_kind, raw, value, confidence, confirmed, status, answered_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(session_id, question) DO UPDATE SET input_kind = excluded.input_kind, "
+            "raw = excluded.raw, value = excluded.value, confidence = excluded.confidence, "
+            "confirmed = excluded.confirmed, status = excluded.status, answered_at = excluded.answered_at, "
+            "channel = excluded.channel",
+            [
+                row["id"],
+                row["campaign_id"],
+                answer.question_id,
+                row["respondent"],
+                row["channel"],
+                row["language"],
+                answer.input_kind,
+                answer.raw,
+                value,
+                answer.confidence,
+                int(answer.confirmed),
+                answer.status,
+                now,
+            ],
+        )
+
+    def _dispose(self, row: dict[str, Any], step: Step) -> None:
+        """AAPOR disposition of the contact once the conversation is over."""
+        if step.state.status == "completed":
+            disposition = "complete"
+        else:
+            answered = any(v is not None for v in step.state.answers.values())
+            disposition = "partial" if answered else "refusal"
+        self.store.execute(
+            "UPDATE campaign_contacts SET disposition = ?, next_due_at = NULL, lease_until = NULL, "
+            "updated_at = ? WHERE campaign_id = ? AND contact_id = ?",
+            [disposition, self.store.now(), row["campaign_id"], row["contact_id"]],
+        )
+
+    def _session(self, session_id: int) -> dict[str, Any]:
+        row = self.store.one("SELECT * FROM sessions WHERE id = ?", [session_id])
+        if row is None:
+            raise SessionNotFound(session_id)
+        return row
+
+    @staticmethod
+    def _turn(session_id: int, respondent: str, step: Step) -> Turn:
+        return Turn(
+            session_id,
+            respondent,
+            step.state.language,
+            step.prompts,
+            step.done,
+            step.event,
+            step.answer,
+        )

@@ -1,0 +1,156 @@
+"""The kanavat service: one aiohttp application mounting every channel's routes.
+
+``create_app`` is synchronous and pure; every resource opens and closes in a cleanup
+context, in order: the store, then Twilio (or the local emulator standing in for it), then
+the dispatcher. Cleanup contexts unwind in reverse, so the dispatcher stops before the store
+closes and in-flight work ends with the store consistent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aiohttp import WSCloseCode, web
+
+from kanavat import __version__, campaigns
+from kanavat.appkeys import (
+    AUTH_TOKEN,
+    CONFIG,
+    CONVERSATIONS,
+    DISPATCHER,
+    EMULATOR,
+    EMULATOR_URL,
+    PROVIDER,
+    STORE,
+    WEBSOCKETS,
+)
+from kanavat.config import Config
+from kanavat.conversations import Conversations
+from kanavat.dispatch import Dispatcher
+from kanavat.provider import TwilioProvider
+from kanavat.sms import routes as sms_routes
+from kanavat.sms.send import SmsSender
+from kanavat.store import Store
+from kanavat.webhooks import errors, twilio_signature
+
+log = logging.getLogger("kanavat.server")
+MAX_REQUEST_BYTES = 1024 * 1024
+EMULATOR_NUMBER = "+358451234567"
+
+
+@dataclass(frozen=True)
+class Options:
+    emulator_port: int | None = None  # None: the public_url's port + 1
+    dispatch_interval: float = 1.0
+    emulator_speed: float = 1.0
+
+
+def create_app(config: Config, options: Options = Options()) -> web.Application:
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[errors, twilio_signature])
+    app[CONFIG] = config
+    app[WEBSOCKETS] = set()
+    app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_twilio_ctx(options))
+    app.cleanup_ctx.append(_dispatcher_ctx(options))
+    app.router.add_get("/healthz", healthz)
+    app.add_routes(sms_routes.routes)
+    app.on_shutdown.append(_close_websockets)
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    return web.json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "schema": store.schema_version,
+            "twilio": "emulator" if request.app[CONFIG].twilio is None else "twilio",
+        }
+    )
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    store = Store(config.database_path, secret=config.server.secret)
+    campaigns.sync(store, config)
+    app[STORE] = store
+    app[CONVERSATIONS] = Conversations(config, store)
+    log.info("store.opened schema=%s", store.schema_version)
+    yield
+    store.close()
+    log.info("store.closed")
+
+
+def _twilio_ctx(options: Options):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        config = app[CONFIG]
+        async with contextlib.AsyncExitStack() as stack:
+            if config.twilio is not None:
+                app[AUTH_TOKEN] = config.twilio.auth_token
+                provider = TwilioProvider(
+                    config.twilio.account_sid,
+                    config.twilio.auth_token,
+                    config.twilio.caller_id,
+                    config.twilio.api_base,
+                )
+                log.info("twilio.provider mode=twilio")
+            else:
+                from kanavat.emulator import EmulatorSettings, running_emulator
+
+                account_sid = "AC" + secrets.token_hex(16)
+                token = secrets.token_hex(16)
+                public = config.server.public_url
+                port = options.emulator_port or ((urlsplit(public).port or 80) + 1)
+                settings = EmulatorSettings(
+                    account_sid=account_sid,
+                    auth_token=token,
+                    phone_number=EMULATOR_NUMBER,
+                    sms_url=f"{public}/twilio/sms",
+                    voice_url=f"{public}/twilio/voice",
+                    speed=options.emulator_speed,
+                )
+                emulator = await stack.enter_async_context(
+                    running_emulator(settings, host="127.0.0.1", port=port)
+                )
+                app[AUTH_TOKEN] = token
+                app[EMULATOR_URL] = emulator.base_url
+                app[EMULATOR] = emulator
+                provider = TwilioProvider(account_sid, token, EMULATOR_NUMBER, emulator.base_url)
+                log.info("twilio.provider mode=emulator url=%s", emulator.base_url)
+            stack.push_async_callback(provider.close)
+            app[PROVIDER] = provider
+            sms_routes.setup(app, SmsSender(config, app[STORE], provider))
+            yield
+
+    return ctx
+
+
+def _dispatcher_ctx(options: Options):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        dispatcher = Dispatcher(app[CONFIG], app[STORE], app[CONVERSATIONS], app[sms_routes.SENDER])
+        app[DISPATCHER] = dispatcher
+        task = asyncio.create_task(dispatcher.run_forever(options.dispatch_interval))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return ctx
+
+
+async def _close_websockets(app: web.Application) -> None:
+    for ws in set(app[WEBSOCKETS]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
+def serve(config: Config, host: str, port: int, options: Options = Options()) -> None:
+    """Run until SIGINT/SIGTERM; aiohttp lets in-flight requests finish, then unwinds."""
+    app = create_app(config, options)
+    web.run_app(app, host=host, port=port, print=None, access_log=None, shutdown_timeout=10)
