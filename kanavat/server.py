@@ -30,6 +30,7 @@ from kanavat.appkeys import (
     STORE,
     WEBSOCKETS,
 )
+from kanavat.chat import routes as chat_routes
 from kanavat.config import Config
 from kanavat.conversations import Conversations
 from kanavat.dispatch import Dispatcher
@@ -60,6 +61,7 @@ def create_app(config: Config, options: Options = Options()) -> web.Application:
     app.cleanup_ctx.append(_dispatcher_ctx(options))
     app.router.add_get("/healthz", healthz)
     app.add_routes(sms_routes.routes)
+    chat_routes.add_routes(app)
     app.on_shutdown.append(_close_websockets)
     return app
 
