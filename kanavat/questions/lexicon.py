@@ -34,6 +34,10 @@ class Lexicon:
     multipliers: dict[str, int] = field(default_factory=dict)
     teen_suffix: str | None = None
     stemmer: str | None = None
+    negations: frozenset[str] = frozenset()
+    """Words that deny the number right after them: "en yhtenäkään", "not one", "inte en"."""
+    fractions: frozenset[str] = frozenset()
+    """Words that make a number not whole: "kolme ja puoli" is no scale point."""
     extra_synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Option id (or yes/no) -> more phrases, merged from outside (Rasa NLU YAML)."""
 
@@ -93,6 +97,8 @@ def lexicon(language: str) -> Lexicon:
         multipliers={str(k): int(v) for k, v in parts.get("multipliers", {}).items()},
         teen_suffix=parts.get("teen_suffix"),
         stemmer=data.get("stemmer"),
+        negations=frozenset(data.get("negations", ())),
+        fractions=frozenset(data.get("fractions", ())),
     )
 
 

@@ -185,13 +185,18 @@ def _words(question: Question, raw: str, lex: Lexicon) -> Result:
     matches = _select(_candidates(question, tokens, lex))
     negated = [m for m in matches if m.category == "negated"]
     if negated and isinstance(question, ScaleQuestion | NumberQuestion | ChoiceQuestion):
-        return no_match("negated")  # "en yhtenäkään päivänä" is not 1; saying 0 is for them
+        return no_match(
+            "negated"
+        )  # "en yhtenäkään päivänä" is not 1; zero phrases are lexicon data
     commands = [m for m in matches if m.category == "command"]
     specials = [m for m in matches if m.category in (DONT_KNOW, SKIP)]
     answers = _answers(question, matches)
     if isinstance(answers, Result):
         return answers
     distinct = {v for v, _ in answers}
+    fraction = any(t in lex.fractions for t in tokens)
+    if distinct and fraction and isinstance(question, ScaleQuestion | NumberQuestion):
+        return no_match("not_whole")  # "kolme ja puoli" is neither 3 nor 4
     if len(distinct) > 1 or (distinct and (commands or specials)):
         return no_match("ambiguous")
     if len({m.value for m in commands}) > 1 or (commands and specials):
@@ -205,8 +210,6 @@ def _words(question: Question, raw: str, lex: Lexicon) -> Result:
         quality = min(q for v, q in answers if v == value)
         if isinstance(question, ScaleQuestion | NumberQuestion):
             assert isinstance(value, int)
-            if any(t in lex.fractions for t in tokens):
-                return no_match("not_whole")  # "kolme ja puoli" is neither 3 nor 4
             if not question.min <= value <= question.max:
                 return no_match("out_of_range")
         return Result("answer", value, quality * penalty)
