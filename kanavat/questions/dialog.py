@@ -385,7 +385,7 @@ def _missed(
     message = t[key].format(**_format_args(question))
     new = replace(state, misses=misses)
     prompt = question_prompt(
-        question, state.language, state.medium, lead=(Part(f"reply.{key}", message),)
+        question, state.language, state.medium, lead=(Part(reply_key(key, question, t), message),)
     )
     # The reprompt leads with why, then the hint (SMS) or the question with keypad options (voice).
     reprompt = replace(
@@ -415,3 +415,69 @@ def _confirming(
     # "No", or no clear yes: ask the question again, and a second miss falls back to the keypad.
     cleared = replace(state, pending=None)
     return _missed(q, cleared, question, Result("no_match", None, 0.0, "not_confirmed"), given)
+
+
+def all_parts(q: Questionnaire, language: str, medium: Medium = "voice") -> list[Part]:
+    """Every prompt piece this questionnaire can say in a language, each once: what a county
+    records (or renders as placeholders) for ``voices/<lang>/``."""
+    t = texts(language)
+    parts: dict[str, Part] = {}
+
+    def add(*items: Part) -> None:
+        for p in items:
+            parts.setdefault(p.key, p)
+
+    add(Part("intro", q.intro[language]), Part("outro", q.outro[language]))
+    for question in q.questions:
+        add(*question_prompt(question, language, medium).parts)
+        for value in valid_values_for_confirm(question):
+            state = State(q.id, language, medium, question.id, pending={"value": value})
+            add(*_confirm_prompt(question, state).parts)
+    for key in (
+        "no_match",
+        "no_input",
+        "out_of_range",
+        "ambiguous",
+        "too_long",
+        "moving_on",
+        "stopped",
+        "resume",
+        "already_done",
+        "help",
+        "help_voice",
+    ):
+        text = t["reply"][key]
+        if "{min}" in text:
+            continue  # said with its question's range: see below
+        add(Part(f"reply.{key}", text))
+    for question in q.questions:
+        if isinstance(question, ScaleQuestion | NumberQuestion):
+            text = t["reply"]["out_of_range"].format(**_format_args(question))
+            add(Part(reply_key("out_of_range", question, t), text))
+    if medium == "voice":
+        add(Part("reply.confirm_hint_voice", t["reply"]["confirm_hint_voice"]))
+    return list(parts.values())
+
+
+def reply_key(key: str, question: Question, t: dict) -> str:
+    """Audio key of a reply; one that names the question's range is recorded per question."""
+    return f"reply.{key}.{question.id}" if "{" in t["reply"][key] else f"reply.{key}"
+
+
+def system_parts(language: str) -> list[Part]:
+    """What a call may say outside any questionnaire: to a machine, to an unknown caller."""
+    voice = texts(language)["voice"]
+    return [Part(f"voice.{key}", text) for key, text in voice.items()]
+
+
+def valid_values_for_confirm(question: Question) -> list[Any]:
+    """Values a spoken answer may need confirming for (closed questions only)."""
+    if isinstance(question, YesNoQuestion):
+        return ["yes", "no"]
+    if isinstance(question, ScaleQuestion):
+        return list(range(question.min, question.max + 1))
+    if isinstance(question, ChoiceQuestion):
+        return [o.id for o in question.options]
+    if isinstance(question, NumberQuestion):
+        return list(range(question.min, min(question.max, question.min + 100) + 1))
+    return []
