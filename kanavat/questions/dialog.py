@@ -385,7 +385,10 @@ def _missed(
     message = t[key].format(**_format_args(question))
     new = replace(state, misses=misses)
     prompt = question_prompt(
-        question, state.language, state.medium, lead=(Part(reply_key(key, question, t), message),)
+        question,
+        state.language,
+        state.medium,
+        lead=(Part(reply_key(key, question, texts(state.language)), message),),
     )
     # The reprompt leads with why, then the hint (SMS) or the question with keypad options (voice).
     reprompt = replace(
