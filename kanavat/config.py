@@ -7,7 +7,6 @@ the file. Nothing past this module sees a raw config dict.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import tomllib
@@ -17,20 +16,23 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from kanavat import tomlpos
 from kanavat.questions.lexicon import has_language
 from kanavat.questions.model import (
     QUESTION_TYPES,
     ChoiceQuestion,
+    Question,
     Questionnaire,
     ScaleQuestion,
+    TextQuestion,
     YesNoQuestion,
     valid_values,
 )
 
 CHANNELS = ("voice", "sms", "chat")
+_QUESTION: TypeAdapter[Question] = TypeAdapter(Question)
 SECRET_KEYS = {("twilio", "auth_token"), ("server", "secret"), ("server", "officials_token")}
 HOURS_PATTERN = re.compile(
     r"^(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))? "
@@ -456,7 +458,7 @@ def cross_check(
             )
         if campaign.start and campaign.end and campaign.end <= campaign.start:
             add((*base, "end"), "must be after start")
-        voice = any("voice" in c.channels for c in config.campaigns.values())
+    voice = any("voice" in c.channels for c in config.campaigns.values())
     for lang in languages if voice else []:
         if lang not in config.speech:
             add(
@@ -486,27 +488,67 @@ def _partial_cross_check(raw: dict, name: str, lines: dict) -> list[Problem]:
             if has_language(lang)
         ]
         county = County(name="?", languages=languages or ["fi"])
-    questionnaires, campaigns = {}, {}
+    questionnaires: dict[str, Questionnaire] = {}
     for qid, data in (raw.get("questionnaires") or {}).items():
         try:
             questionnaires[qid] = Questionnaire.model_validate(data)
         except ValidationError:
-            questionnaires[qid] = None
+            if isinstance(data, dict):
+                questionnaires[qid] = _partial_questionnaire(data, county.languages)
+    campaigns: dict[str, Campaign] = {}
     for cid, data in (raw.get("campaigns") or {}).items():
-        with contextlib.suppress(ValidationError):
+        try:
             campaigns[cid] = Campaign.model_validate(data)
+        except ValidationError:
+            if isinstance(data, dict) and isinstance(data.get("questionnaire"), str):
+                # Still say whether it names a known questionnaire; its own errors are reported.
+                campaigns[cid] = Campaign.model_construct(
+                    questionnaire=data["questionnaire"],
+                    channels=[],
+                    trigger="event",
+                    audience=None,
+                    start=None,
+                    end=None,
+                )
     partial = Config.model_construct(
         county=county,
         server=Server(),
         twilio=None,
         speech={},
         privacy=Privacy(),
-        questionnaires={k: v for k, v in questionnaires.items() if v},
+        questionnaires=questionnaires,
         campaigns=campaigns,
         path=None,
     )
-    found = cross_check(partial, name, lines, known_questionnaires=set(questionnaires))
+    known = set(raw.get("questionnaires") or {})
+    found = cross_check(partial, name, lines, known_questionnaires=known)
     return [p for p in found if p.severity == "error"]
+
+
+def _partial_questionnaire(data: dict, languages: list[str]) -> Questionnaire:
+    """A questionnaire with its invalid parts replaced by neutral stand-ins, so that the valid
+    questions' translations and skip logic are still checked, at their own indices."""
+    stand_in = dict.fromkeys(languages, "?")
+
+    def text(value: object) -> dict[str, str]:
+        ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        return value if ok else stand_in  # type: ignore[return-value]
+
+    questions = []
+    raw_questions = data.get("questions")
+    for i, q in enumerate(raw_questions if isinstance(raw_questions, list) else []):
+        try:
+            questions.append(_QUESTION.validate_python(q))
+        except ValidationError:
+            qid = q.get("id") if isinstance(q, dict) and isinstance(q.get("id"), str) else f"?{i}"
+            questions.append(TextQuestion.model_construct(id=qid, type="text", text=stand_in))
+    return Questionnaire.model_construct(
+        id=str(data.get("id", "")),
+        title=text(data.get("title")),
+        intro=text(data.get("intro")),
+        outro=text(data.get("outro")),
+        questions=questions,
+    )
 
 
 def _translations(text: dict[str, str], languages: list[str], path: tuple, add) -> None:

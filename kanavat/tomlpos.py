@@ -25,8 +25,13 @@ def line_index(text: str) -> dict[Path, int]:
     counters: dict[tuple[str, ...], int] = {}
     table: Path = ()
     depth = 0  # bracket depth of a multi-line value: keys inside it are not top-level keys
+    array: Path | None = None  # a multi-line array being read: its elements get lines too
+    element = 0
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.split("#", 1)[0] if '"' not in line else line
+        if depth == 1 and array is not None and stripped.strip()[:1] not in ("", "]"):
+            lines.setdefault((*array, element), number)  # one element per line: options = [
+            element += 1
         if depth == 0:
             header = _HEADER.match(line)
             if header:
@@ -43,6 +48,7 @@ def line_index(text: str) -> dict[Path, int]:
             if key:
                 path = table + tuple(_split_key(key.group(1)))
                 lines.setdefault(path, number)
+                array, element = (path, 0) if stripped.rstrip().endswith("[") else (None, 0)
         depth += stripped.count("[") + stripped.count("{")
         depth -= stripped.count("]") + stripped.count("}")
         depth = max(depth, 0)
