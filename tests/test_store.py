@@ -1,0 +1,110 @@
+"""The SQLite store on real files: migrations, WAL, pseudonyms, events, opt-outs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kanavat import migrations
+from kanavat.store import Store, iso
+
+
+def tables(store: Store) -> set[str]:
+    return {r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def test_migrations_apply_on_a_fresh_db(store: Store) -> None:
+    assert {"contacts", "campaigns", "sessions", "answers", "events", "opt_outs"} <= tables(store)
+    assert store.schema_version == len(migrations.migrations._migrations) >= 1
+    assert store.integrity_ok()
+
+
+def test_reapplying_is_a_no_op(tmp_path: Path) -> None:
+    first = Store(tmp_path / "k.db", secret="s")
+    first.set_setting("marker", "kept")
+    version = first.schema_version
+    first.close()
+    again = Store(tmp_path / "k.db", secret="s")
+    assert again.schema_version == version
+    assert again.setting("marker") == "kept"
+    migrations.apply(again.db)
+    assert again.schema_version == version
+    again.close()
+
+
+def test_wal_mode(store: Store) -> None:
+    assert store.one("PRAGMA journal_mode")["journal_mode"] == "wal"
+    assert store.one("PRAGMA foreign_keys")["foreign_keys"] == 1
+
+
+def test_pseudonyms(tmp_path: Path) -> None:
+    a = Store(tmp_path / "a.db", secret="key-one")
+    b = Store(tmp_path / "b.db", secret="key-two")
+    p = a.pseudonym("vanhukset-2027", "17")
+    assert p == a.pseudonym("vanhukset-2027", "17")  # stable
+    assert p.startswith("r") and len(p) == 13
+    assert p != a.pseudonym("nuoret-2027", "17")  # unlinkable across campaigns
+    assert p != a.pseudonym("vanhukset-2027", "18")
+    assert p != b.pseudonym("vanhukset-2027", "17")  # keyed
+    a.close()
+    b.close()
+
+
+def test_without_a_secret_a_key_is_kept_in_the_store(tmp_path: Path) -> None:
+    first = Store(tmp_path / "k.db")
+    p = first.pseudonym("c", "1")
+    key = first.setting("pseudonym_key")
+    first.close()
+    again = Store(tmp_path / "k.db")
+    assert again.setting("pseudonym_key") == key and len(key or "") == 64
+    assert again.pseudonym("c", "1") == p
+    again.close()
+    other = Store(tmp_path / "other.db")
+    assert other.pseudonym("c", "1") != p
+    other.close()
+
+
+def test_record_event_is_idempotent(store: Store) -> None:
+    first = store.record_event("sms", "inbound", "SM123", {"Body": "3"})
+    assert isinstance(first, int)
+    assert store.record_event("sms", "inbound", "SM123", {"Body": "3"}) is None
+    assert store.record_event("sms", "status", "SM123", {}) is not None  # another kind
+    assert store.record_event("voice", "inbound", "SM123", {}) is not None  # another channel
+    store.finish_event(first, "answered")
+    row = store.one("SELECT outcome, handled_at FROM events WHERE id = ?", [first])
+    assert row["outcome"] == "answered" and row["handled_at"]
+    assert store.one("SELECT count(*) AS n FROM events")["n"] == 3
+
+
+def test_opt_outs(store: Store) -> None:
+    assert not store.is_opted_out("+358401234567")
+    assert store.opt_out("+358401234567", "sms STOP") is True
+    assert store.opt_out("+358401234567", "call") is False
+    assert store.is_opted_out("+358401234567")
+    assert not store.is_opted_out("+358401234568")
+
+
+def test_transaction_rolls_back(store: Store) -> None:
+    try:
+        with store.transaction():
+            store.set_setting("a", "1")
+            with store.transaction():  # nested joins the outer one
+                store.set_setting("b", "2")
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert store.setting("a") is None and store.setting("b") is None
+    with store.transaction():
+        store.set_setting("a", "1")
+    assert store.setting("a") == "1"
+
+
+def test_clock_is_injected(tmp_path: Path) -> None:
+    moment = datetime(2027, 1, 11, 8, 0, tzinfo=UTC)
+    s = Store(tmp_path / "k.db", secret="s", clock=lambda: moment)
+    assert s.now() == "2027-01-11T08:00:00.000Z" == iso(moment)
+    s.close()
+
+
+def test_integrity_check(store: Store) -> None:
+    assert store.integrity_ok()
