@@ -1,0 +1,288 @@
+"""Finnish (and any other language Vosk lacks) speech recognition with faster-whisper, locally.
+
+Whisper cannot stream: it transcribes whole utterances. So each recogniser cuts the call audio
+into answers with the webrtcvad ``Segmenter`` (``vad.py``): speech start becomes
+``SpeechStarted`` at once (barge-in), and each finished answer is resampled to 16 kHz and
+transcribed. Closed questions pass their expected phrases to Whisper as a decoding bias; free
+text (``expected=None``) is transcribed unbiased. This module knows nothing of questions,
+calls or the store, and never downloads a model: ``model_path`` must be a local directory.
+
+Thread safety: one ``WhisperEngine`` (one model in memory) is shared by all calls.
+CTranslate2 models may be used from several Python threads at once; calls queue for the
+model's ``num_workers`` replicas (faster-whisper issue #100, maintainer's answer), and
+faster-whisper's feature extractor and tokenizer keep no per-call state. A recogniser belongs
+to one call and is fed from one thread at a time.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import soxr
+from faster_whisper import WhisperModel
+
+from kanavat.voice.recognise import SAMPLE_RATE, SpeechEvent, SpeechStarted, Transcript
+from kanavat.voice.vad import (
+    CLOSED_MAX_SECONDS,
+    FREE_TEXT_MAX_SECONDS,
+    Segment,
+    Segmenter,
+    SpeechBegan,
+    VadConfig,
+)
+
+WHISPER_RATE = 16000
+Bias = Literal["hotwords", "prompt", "both", "none"]
+
+# Whisper's own "nothing was said" rule (openai/whisper transcribe.py defaults): a window is
+# silence when no_speech_prob > 0.6 and the text is also unlikely (avg_logprob < -1.0).
+NO_SPEECH_PROB = 0.6
+NO_SPEECH_LOGPROB = -1.0
+NO_SPEECH_SOFT = 0.5
+
+# avg_logprob -> confidence, piecewise linear through these points. Measured on 56 espeak-ng
+# Finnish answers through mu-law, hotwords bias, beam 5: right answers p10/p50/p90 =
+# -0.77/-0.37/-0.18; misrecognised ones and answers outside the list never above -0.77
+# (p50 -1.1). -0.6 maps to 0.5, so "confidence >= 0.5" keeps 80 % of the right answers and
+# none of the wrong ones, with some margin; the rest are confirmed, not lost.
+LOGPROB_POINTS = (-1.2, -0.6, -0.2)
+CONFIDENCE_POINTS = (0.0, 0.5, 1.0)
+
+# A phrase said this many times in a row is Whisper looping, not an emphatic caller.
+LOOP_REPEATS = 4
+
+
+def confidence_from(avg_logprob: float, no_speech_prob: float) -> float:
+    """Map Whisper's scores to 0..1: piecewise linear in avg_logprob, lowered by no-speech odds.
+
+    ``avg_logprob`` is the mean log-probability per token of the chosen text; exp() of it is
+    the geometric mean token probability, but on short answers it is too flat to threshold
+    (exp(-0.4) = 0.67 right vs exp(-0.9) = 0.41 wrong), so the measured boundary is
+    stretched to 0.5. ``no_speech_prob`` is 0.1-0.6 even for clearly right one-word answers
+    ("kyllä" ~0.4), so it only counts above ``NO_SPEECH_SOFT`` and reaches zero at 1.0.
+    """
+    mapped = float(np.interp(avg_logprob, LOGPROB_POINTS, CONFIDENCE_POINTS))
+    speech_odds = float(np.interp(no_speech_prob, (NO_SPEECH_SOFT, 1.0), (1.0, 0.0)))
+    return round(mapped * speech_odds, 3)
+
+
+_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+
+
+def words_of(text: str) -> list[str]:
+    """Lowercased words without punctuation: enough to compare a transcript with phrases."""
+    return _WORD.findall(text.lower())
+
+
+def _contains(words: list[str], phrase: list[str]) -> bool:
+    n = len(phrase)
+    return n > 0 and any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
+
+
+def prompt_echo(text: str, expected: Sequence[str], prompt: str | None) -> bool:
+    """Did Whisper copy its bias into the transcript instead of hearing the caller?
+
+    With little or unclear speech, Whisper tends to "transcribe" its prompt: the whole
+    initial prompt, or the list of expected answers. One caller does not say most of the
+    options in one breath, so the transcript holding at least half of them (and at least
+    two) is treated as an echo.
+    """
+    said = words_of(text)
+    if not said:
+        return False
+    if prompt:
+        prompt_words = words_of(prompt)
+        if len(prompt_words) >= 2 and _contains(said, prompt_words):
+            return True
+    phrases = {tuple(words_of(p)) for p in expected} - {()}
+    found = sum(_contains(said, list(p)) for p in phrases)
+    return found >= max(2, math.ceil(len(phrases) / 2))
+
+
+def looping(text: str) -> bool:
+    """A word or two-word phrase repeated ``LOOP_REPEATS`` times running (decoder loop).
+
+    Two or three repeats ("ei ei ei") are ordinary speech; the text is kept as said and the
+    answer normaliser collapses it.
+    """
+    said = words_of(text)
+    for size in (1, 2):
+        for start in range(len(said) - size * LOOP_REPEATS + 1):
+            unit = said[start : start + size]
+            if all(
+                said[start + k * size : start + (k + 1) * size] == unit
+                for k in range(1, LOOP_REPEATS)
+            ):
+                return True
+    return False
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How answers are decoded; the defaults are the measured best for Whisper base, Finnish."""
+
+    # Measured (tests/voice/test_whisper.py notes): beam 5 with hotwords separates right from
+    # wrong best and stops the list-echo loops greedy decoding falls into, for ~0.1-0.2 s more
+    # per answer; initial_prompt recognised one more of 56 but let wrong answers score high.
+    beam_size: int = 5
+    bias: Bias = "hotwords"
+    # Greedy decoding biased with a list sometimes loops ("ei, ei, ei, ..." or the whole list
+    # again and again) until Whisper's 448-token limit, which costs seconds. A closed answer
+    # never needs this many tokens; free text keeps the model's limit.
+    closed_max_tokens: int = 40
+
+    def options(self, language: str, expected: Sequence[str] | None) -> dict:
+        options: dict = {
+            "language": language,
+            "task": "transcribe",
+            # One temperature: a retry at a higher temperature only invents text for a short
+            # answer, and doubles the latency the caller waits through.
+            "temperature": 0.0,
+            "beam_size": self.beam_size,
+            "best_of": 1,
+            "without_timestamps": True,
+            "condition_on_previous_text": False,
+            "vad_filter": False,  # we segmented already
+            "no_speech_threshold": None,  # judged here, with the numbers kept
+            "word_timestamps": False,
+        }
+        phrases = [p.strip() for p in expected or () if p.strip()]
+        if phrases and self.bias in ("hotwords", "both"):
+            options["hotwords"] = ", ".join(phrases)
+        if phrases and self.bias in ("prompt", "both"):
+            options["initial_prompt"] = bias_prompt(phrases)
+        if expected is not None:
+            options["max_new_tokens"] = self.closed_max_tokens
+        return options
+
+
+def bias_prompt(phrases: Sequence[str]) -> str:
+    """The initial prompt for a closed question: the answers written as a caller would say."""
+    return ", ".join(phrases) + "."
+
+
+class WhisperEngine:
+    """One faster-whisper model for one language, shared by every call in that language."""
+
+    name = "faster-whisper"
+
+    def __init__(
+        self,
+        language: str,
+        model_path: str | Path,
+        *,
+        compute_type: str = "int8",
+        cpu_threads: int | None = None,
+        num_workers: int = 1,
+        decoding: Decoding | None = None,
+        closed_vad: VadConfig | None = None,
+        free_vad: VadConfig | None = None,
+    ) -> None:
+        """Load the model once (about 1-2 s for base).
+
+        ``cpu_threads`` defaults to the machine's cores, at most 4 (more does not help a
+        model this small): one answer decodes as fast as possible, and ``num_workers=1``
+        makes concurrent answers queue rather than fight for the same cores.
+        """
+        path = Path(model_path)
+        if not (path / "model.bin").is_file():
+            # faster-whisper takes anything else for a hub model name and downloads it.
+            raise FileNotFoundError(f"no Whisper model (model.bin) in {path}")
+        self.language = language
+        self.model_path = path
+        self.decoding = decoding or Decoding()
+        self.closed_vad = closed_vad or VadConfig(max_length=CLOSED_MAX_SECONDS)
+        self.free_vad = free_vad or VadConfig(max_length=FREE_TEXT_MAX_SECONDS)
+        threads = cpu_threads if cpu_threads is not None else min(4, os.cpu_count() or 1)
+        self.model = WhisperModel(
+            str(path),
+            device="cpu",
+            compute_type=compute_type,
+            cpu_threads=threads,
+            num_workers=num_workers,
+            local_files_only=True,
+        )
+
+    def recogniser(self, expected: Sequence[str] | None) -> WhisperRecogniser:
+        phrases = tuple(expected) if expected is not None else None
+        vad = self.free_vad if phrases is None else self.closed_vad
+        return WhisperRecogniser(self, phrases, Segmenter(vad))
+
+    def transcribe(self, pcm: np.ndarray, expected: Sequence[str] | None) -> Transcript | None:
+        """One answer (int16, 8 kHz) to a transcript, or None if nothing was said. Blocks."""
+        if len(pcm) == 0:
+            return None
+        audio = soxr.resample(
+            np.asarray(pcm, dtype=np.float32) / 32768.0, SAMPLE_RATE, WHISPER_RATE, quality="HQ"
+        ).astype(np.float32)
+        options = self.decoding.options(self.language, expected)
+        segments, _ = self.model.transcribe(audio, **options)
+        segments = list(segments)  # a lazy generator: decoding happens here
+        text = " ".join(s.text.strip() for s in segments if s.text.strip())
+        if not text:
+            return None
+        tokens = sum(max(1, len(s.tokens)) for s in segments)
+        avg_logprob = sum(s.avg_logprob * max(1, len(s.tokens)) for s in segments) / tokens
+        no_speech = max(s.no_speech_prob for s in segments)
+        if no_speech > NO_SPEECH_PROB and avg_logprob < NO_SPEECH_LOGPROB:
+            return None
+
+        suspect: list[str] = []
+        confidence = confidence_from(avg_logprob, no_speech)
+        if expected and prompt_echo(text, expected, options.get("initial_prompt")):
+            suspect.append("prompt-echo")
+            confidence = 0.0
+        if looping(text):
+            suspect.append("repetition")
+            confidence = min(confidence, 0.3)
+        return Transcript(text=text, confidence=confidence, suspect=tuple(suspect))
+
+
+class WhisperRecogniser:
+    """One answer's recogniser: segments the stream and transcribes each finished answer.
+
+    It is done after its first non-empty transcript (one recogniser per answer); audio fed
+    after that is ignored. A segment Whisper finds empty (a cough the VAD let through) keeps
+    it listening.
+    """
+
+    def __init__(
+        self, engine: WhisperEngine, expected: tuple[str, ...] | None, segmenter: Segmenter
+    ) -> None:
+        self.engine = engine
+        self.expected = expected
+        self.segmenter = segmenter
+        self.done = False
+
+    def feed(self, pcm: np.ndarray) -> list[SpeechEvent]:
+        if self.done:
+            return []
+        events: list[SpeechEvent] = []
+        for event in self.segmenter.feed(pcm):
+            if isinstance(event, SpeechBegan):
+                events.append(SpeechStarted())
+            elif isinstance(event, Segment):
+                transcript = self._transcribe(event)
+                if transcript is not None:
+                    events.append(transcript)
+                    break
+        return events
+
+    def finish(self) -> Transcript | None:
+        if self.done:
+            return None
+        segment = self.segmenter.finish()
+        return self._transcribe(segment) if segment is not None else None
+
+    def _transcribe(self, segment: Segment) -> Transcript | None:
+        transcript = self.engine.transcribe(segment.pcm, self.expected)
+        if transcript is not None:
+            self.done = True
+        return transcript
