@@ -1,0 +1,237 @@
+"""``kanavat voices`` (prompt recordings) and ``kanavat speech`` (try a recording): thin click
+commands over ``kanavat.voice.prompts`` and ``kanavat.voice.engines``.
+
+Registered in ``kanavat/cli.py`` with ``main.add_command(voices)`` and
+``main.add_command(speech)``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from kanavat import config as configuration
+from kanavat.questions.dialog import question_prompt
+from kanavat.questions.model import TextQuestion
+from kanavat.questions.normalise import DONT_KNOW, SKIP, Input, normalise
+from kanavat.voice import prompts as prompts_mod
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Configuration file (default: ./config.toml, then $KANAVAT_CONFIG).",
+)
+lang_option = click.option(
+    "--lang",
+    "languages",
+    multiple=True,
+    help="Only this language (repeatable; default: every county language).",
+)
+
+
+def _load_config(path: Path | None) -> configuration.Config:
+    try:
+        return configuration.load(path)
+    except configuration.ConfigError as exc:
+        raise click.ClickException(f"the configuration has errors:\n{exc}") from None
+
+
+def _languages(config: configuration.Config, languages: tuple[str, ...]) -> list[str]:
+    unknown = [lang for lang in languages if lang not in config.county.languages]
+    if unknown:
+        raise click.ClickException(
+            f"language {', '.join(unknown)} is not one of {', '.join(config.county.languages)}"
+        )
+    return list(languages) or list(config.county.languages)
+
+
+def _print_report(report: prompts_mod.Report, voices_dir: Path, verbose: bool) -> None:
+    for p in report.errors:
+        click.echo(f"error: {voices_dir / p.file}: {p.message}", err=True)
+    for p in report.warnings:
+        click.echo(f"warning: {voices_dir / p.file}: {p.message}", err=True)
+    if verbose:
+        for p in report.notes:
+            click.echo(f"note: {voices_dir / p.file}: {p.message}", err=True)
+    elif report.notes:
+        click.echo(
+            f"note: {len(report.notes)} recordings are not at 8000 Hz and are converted when "
+            "loaded (fine; --verbose lists them)",
+            err=True,
+        )
+
+
+def _summary(report: prompts_mod.Report) -> str:
+    missing = report.wanted - report.recorded - report.placeholders
+    return (
+        f"{report.wanted} prompts: {report.recorded} recorded, {report.placeholders} "
+        f"placeholders, {missing} missing or broken; {len(report.errors)} errors, "
+        f"{len(report.warnings)} warnings"
+    )
+
+
+@click.group()
+def voices() -> None:
+    """Recorded prompts in the voices folder: check them, render placeholders."""
+
+
+@voices.command("check")
+@config_option
+@lang_option
+@click.option("--verbose", "-v", is_flag=True, help="Also list each recording that is converted.")
+def voices_check(config_path: Path | None, languages: tuple[str, ...], verbose: bool) -> None:
+    """List missing, unreadable and outdated prompt audio for the config's phone campaigns.
+
+    Errors (exit 1): a prompt with nothing to play, an unreadable or empty file, a sample rate
+    below 8000 Hz, a recording whose text the config has since changed. Warnings (exit 0):
+    placeholders that still need a person's recording, files the manifest does not know.
+
+    Example: kanavat voices check --config config.toml
+    """
+    config = _load_config(config_path)
+    langs = _languages(config, languages)
+    voices_dir = config.resolve(config.server.voices)
+    report = prompts_mod.check(config, langs)
+    _print_report(report, voices_dir, verbose)
+    click.echo(f"{voices_dir}: {_summary(report)}")
+    if report.errors:
+        raise SystemExit(1)
+
+
+@voices.command("build")
+@config_option
+@lang_option
+@click.option("--force", is_flag=True, help="Render every placeholder again (recordings are kept).")
+@click.option("--verbose", "-v", is_flag=True, help="Also list each recording that is converted.")
+def voices_build(
+    config_path: Path | None, languages: tuple[str, ...], force: bool, verbose: bool
+) -> None:
+    """Render espeak-ng placeholders for prompts with no recording, and update the manifest.
+
+    New recordings put in place of a placeholder (voices/fi/question.arki.wav beside
+    question.arki.placeholder.wav) are taken to say the config's current text and marked
+    recorded. Recordings are never overwritten. Exits 1 if problems remain.
+
+    Example: kanavat voices build --config config.toml --lang fi
+    """
+    config = _load_config(config_path)
+    langs = _languages(config, languages)
+    voices_dir = config.resolve(config.server.voices)
+    if prompts_mod.find_espeak() is None:
+        raise click.ClickException(
+            "espeak-ng is not installed, so no placeholders can be rendered; install it "
+            "(apt-get install espeak-ng) or record the prompts"
+        )
+    try:
+        report = prompts_mod.build(config, langs, force=force)
+    except prompts_mod.ManifestError as exc:
+        raise click.ClickException(
+            f"{exc}\nFix it, or pass --force to rebuild the manifest from the files"
+        ) from None
+    except prompts_mod.RenderError as exc:
+        raise click.ClickException(str(exc)) from None
+    _print_report(report, voices_dir, verbose)
+    click.echo(
+        f"{voices_dir}: {report.rendered} placeholders rendered, {report.added} recordings "
+        f"added, {report.removed} placeholders removed; {_summary(report)}"
+    )
+    if report.errors:
+        raise SystemExit(1)
+
+
+@click.group()
+def speech() -> None:
+    """Local speech recognition: try a recording against a question."""
+
+
+@speech.command("try")
+@click.argument("campaign")
+@click.argument("question")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--lang", default=None, help="Language spoken (default: the county's first).")
+@config_option
+def speech_try(
+    campaign: str, question: str, file: Path, lang: str | None, config_path: Path | None
+) -> None:
+    """Recognise a recording as a call would hear it, and show how the question understands it.
+
+    FILE is any audio soundfile reads (WAV, FLAC, OGG; any rate); it goes through the telephone
+    path (8 kHz, mu-law) and the language's engine ([speech.<lang>]: vosk or whisper), then the
+    normaliser. Prints one JSON object: transcript, engine, heard_confidence, suspect, the
+    normaliser's value, confidence, kind and reason, and whether the call would ask to confirm.
+    Exits 1 if the recording gives no answer.
+
+    Example: kanavat speech try vanhukset-2027 apu kylla.wav --lang fi
+    """
+    from kanavat.voice.engines import EngineError, load_engine, recognise_file
+
+    config = _load_config(config_path)
+    try:
+        questionnaire = config.questionnaire_of(campaign)
+    except configuration.UnknownName as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        q = questionnaire.question(question)
+    except KeyError:
+        known = ", ".join(x.id for x in questionnaire.questions)
+        raise click.ClickException(
+            f"no question '{question}' in '{questionnaire.id}'; known: {known}"
+        ) from None
+    language = lang or config.default_language
+    if language not in config.county.languages:
+        raise click.ClickException(
+            f"language '{language}' is not one of {', '.join(config.county.languages)}"
+        )
+    spec = config.speech.get(language)
+    if spec is None:
+        raise click.ClickException(
+            f"no speech model for '{language}': calls in this language use the keypad only. "
+            f"Add [speech.{language}] with engine and model to the config to recognise speech"
+        )
+    model = config.resolve(spec.model)
+    if not model.exists():
+        raise click.ClickException(
+            f"speech model for '{language}' not found at {model}: calls in this language use "
+            "the keypad only"
+        )
+    try:
+        engine = load_engine(spec.engine, language, model)
+    except EngineError as exc:
+        raise click.ClickException(f"{exc}; calls in this language use the keypad only") from None
+    prompt = question_prompt(q, language, "voice")
+    expected = None if prompt.free_text else list(prompt.listen_for)
+    try:
+        transcript = recognise_file(engine, file, expected)
+    except (RuntimeError, OSError, ValueError) as exc:  # soundfile: unreadable or not audio
+        raise click.ClickException(f"cannot read {file} as audio: {exc}") from None
+    if transcript is None:
+        given = Input("timeout", "")
+    else:
+        given = Input("speech", transcript.text, transcript.confidence)
+    result = normalise(q, given, language)
+    # As the call decides (voice/stream.py): the config's threshold, else the engine's own.
+    threshold = spec.confirm_below
+    if threshold is None:
+        threshold = getattr(engine, "confirm_below", None)
+    if threshold is None:
+        threshold = questionnaire.confirm_below
+    would_confirm = (
+        result.kind == "answer"
+        and not isinstance(q, TextQuestion)
+        and result.value not in (DONT_KNOW, SKIP)
+        and result.confidence < threshold
+    )
+    out = {
+        "transcript": transcript.text if transcript else None,
+        "engine": spec.engine,
+        "heard_confidence": transcript.confidence if transcript else None,
+        "suspect": list(transcript.suspect) if transcript else [],
+        **result.as_dict(),
+        "would_confirm": would_confirm,
+    }
+    click.echo(json.dumps(out, ensure_ascii=False))
+    raise SystemExit(1 if result.kind == "no_match" else 0)

@@ -1,0 +1,819 @@
+"""Recorded prompts: which audio file says which prompt part, and placeholders until it exists.
+
+Every piece a call can say is a ``Part(key, text)`` (``kanavat.questions.dialog``). The county
+records each as ``voices/<lang>/<key>.wav`` (any rate >= 8 kHz, any format soundfile reads);
+``voices/manifest.toml`` says what each file says (its text, the questionnaire, question or
+option it belongs to, recorded or placeholder). A part is played from the file whose manifest
+entry has the same language, key *and text*, so a prompt whose wording changed in the config
+is never played from an old recording: until it is re-recorded, an espeak-ng placeholder
+(slow, for elderly listeners) says the new text, and ``kanavat voices check`` lists it.
+
+A key that says different things in different questionnaires (``intro``, a question id used
+twice) is recorded once per questionnaire, as ``voices/<lang>/<questionnaire>/<key>.wav``;
+a key that says the same everywhere (``reply.no_match``, ``voice.machine``) is recorded once.
+Placeholders are ``<key>.placeholder.wav`` (8 kHz mu-law), so a file listing shows what
+still needs a person's voice, and git can ignore them.
+
+``PromptLibrary`` is what the call code uses: ready 8 kHz mu-law bytes per part, converted once
+and cached. ``check`` and ``build`` are what ``kanavat voices`` runs. Knows nothing of calls,
+websockets or the store; logs keys and languages, never prompt texts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import soundfile
+
+from kanavat.questions.dialog import Part, all_parts, system_parts
+from kanavat.voice import audio
+
+if TYPE_CHECKING:
+    from kanavat.config import Config
+    from kanavat.questions.model import Questionnaire
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.toml"
+MANIFEST_VERSION = 1
+CACHE_DIR = ".cache"
+PLACEHOLDER_SUFFIX = ".placeholder.wav"
+# Recordings may be any of these; placeholders are always WAV.
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+SYSTEM = "system"
+# espeak-ng's default is 175 words a minute; elderly listeners on a phone line need slower.
+PLACEHOLDER_WPM = 130
+PLACEHOLDER_WORD_GAP = 2  # extra pause between words, in 10 ms units
+# espeak-ng voice per county language; a code not listed is passed to espeak-ng as is.
+ESPEAK_VOICES = {"fi": "fi", "sv": "sv", "en": "en-gb", "ko": "ko"}
+RENDER_TIMEOUT_S = 60
+# Anything below telephone rate loses what the caller must hear; above is converted on load.
+MIN_RATE = audio.SAMPLE_RATE
+
+Source = Literal["recorded", "placeholder"]
+Severity = Literal["error", "warning", "note"]
+
+
+def text_hash(text: str) -> str:
+    """What a manifest stores to notice a changed text (NFC, outer spaces ignored)."""
+    norm = unicodedata.normalize("NFC", text.strip())
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:16]
+
+
+def espeak_voice(language: str) -> str:
+    return ESPEAK_VOICES.get(language, language)
+
+
+# -- what the config can say ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One prompt the configuration can say, and where its recording belongs."""
+
+    language: str
+    key: str
+    text: str
+    belongs_to: tuple[str, ...]
+    stem: str  # "fi/question.arki" or "fi/hyvinvointi/intro"; a suffix makes the file name
+
+    @property
+    def hash(self) -> str:
+        return text_hash(self.text)
+
+    @property
+    def placeholder_file(self) -> str:
+        return self.stem + PLACEHOLDER_SUFFIX
+
+    @property
+    def recording_file(self) -> str:
+        return self.stem + ".wav"
+
+
+def voice_questionnaires(config: Config) -> list[Questionnaire]:
+    """Questionnaires some campaign may ask by phone (as first channel or as a fallback)."""
+    ids = dict.fromkeys(c.questionnaire for c in config.campaigns.values() if "voice" in c.channels)
+    return [config.questionnaires[i] for i in ids if i in config.questionnaires]
+
+
+def _owner(qid: str, key: str) -> str:
+    """``belongs_to`` for a questionnaire part: the questionnaire, question or option."""
+    head, _, rest = key.partition(".")
+    if head in ("question", "confirm") and rest:
+        return f"{qid}/{rest.split('.')[0]}"
+    if head == "option" and rest.count(".") == 1:
+        return f"{qid}/{rest.replace('.', '/')}"
+    if head == "reply" and rest.count(".") == 1:  # a reply naming its question's range
+        return f"{qid}/{rest.split('.')[1]}"
+    return qid
+
+
+def wanted_parts(config: Config, languages: Sequence[str] | None = None) -> list[Wanted]:
+    """Every prompt part the configuration's phone campaigns and the call itself can say."""
+    out: list[Wanted] = []
+    for lang in languages or config.county.languages:
+        # key -> text -> owners, in the order the dialog says them
+        by_key: dict[str, dict[str, list[str]]] = {}
+        for q in voice_questionnaires(config):
+            for part in all_parts(q, lang, "voice"):
+                by_key.setdefault(part.key, {}).setdefault(part.text, []).append(
+                    _owner(q.id, part.key)
+                )
+        for part in system_parts(lang):
+            by_key.setdefault(part.key, {}).setdefault(part.text, []).append(SYSTEM)
+        for key, texts in by_key.items():
+            for text, owners in texts.items():
+                folder = lang if len(texts) == 1 else f"{lang}/{owners[0].split('/')[0]}"
+                out.append(Wanted(lang, key, text, tuple(dict.fromkeys(owners)), f"{folder}/{key}"))
+    return out
+
+
+# -- the manifest ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One audio file and what it says."""
+
+    file: str  # relative to the voices folder, with forward slashes
+    language: str
+    key: str
+    text: str
+    belongs_to: tuple[str, ...]
+    source: Source
+    sample_rate: int
+    text_sha256: str
+    audio_sha256: str = ""  # recordings only: a changed file is a new recording
+
+
+class ManifestError(Exception):
+    """``manifest.toml`` cannot be read; the message says where."""
+
+
+_ENTRY_FIELDS = ("file", "language", "key", "text", "belongs_to", "source", "sample_rate")
+
+MANIFEST_HEADER = """\
+# What each prompt recording in this folder says. Written by `kanavat voices build`;
+# see README.md. One [[prompt]] per audio file:
+#   file         the file, relative to this folder
+#   text         what it says, word for word (the config's text when it was recorded)
+#   belongs_to   questionnaire, questionnaire/question or questionnaire/question/option;
+#                "system" for what a call says outside any questionnaire
+#   source       "recorded" (a person) or "placeholder" (espeak-ng; record it!)
+#   sample_rate  of the file, in Hz (calls play 8000 Hz; others are converted)
+#   text_sha256  of the text, so `kanavat voices check` notices when the config's text changes
+#   audio_sha256 of a recording, so a re-recorded file is noticed by `kanavat voices build`
+"""
+
+
+def load_manifest(voices_dir: Path) -> dict[str, Entry]:
+    """Entries by file; an absent manifest is an empty one (nothing recorded yet)."""
+    path = voices_dir / MANIFEST
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot read: {exc}") from None
+    entries: dict[str, Entry] = {}
+    for i, item in enumerate(raw.get("prompt", [])):
+        missing = [f for f in _ENTRY_FIELDS if f not in item]
+        if missing:
+            raise ManifestError(f"{path}: prompt[{i}]: missing {', '.join(missing)}")
+        if item["source"] not in ("recorded", "placeholder"):
+            raise ManifestError(
+                f"{path}: prompt[{i}].source: '{item['source']}'; expected recorded or placeholder"
+            )
+        belongs = item["belongs_to"]
+        entries[item["file"]] = Entry(
+            file=str(item["file"]),
+            language=str(item["language"]),
+            key=str(item["key"]),
+            text=str(item["text"]),
+            belongs_to=tuple(belongs) if isinstance(belongs, list) else (str(belongs),),
+            source=item["source"],
+            sample_rate=int(item["sample_rate"]),
+            text_sha256=str(item.get("text_sha256", "")),
+            audio_sha256=str(item.get("audio_sha256", "")),
+        )
+    return entries
+
+
+def _toml_str(value: str) -> str:
+    # A JSON string is a valid TOML basic string (same escapes, \\uXXXX included).
+    return json.dumps(value, ensure_ascii=False)
+
+
+def dump_manifest(entries: Iterable[Entry]) -> str:
+    """The manifest as TOML, sorted by file so rebuilding gives the same bytes."""
+    lines = [MANIFEST_HEADER, f"version = {MANIFEST_VERSION}"]
+    for e in sorted(entries, key=lambda e: e.file):
+        lines += [
+            "",
+            "[[prompt]]",
+            f"file = {_toml_str(e.file)}",
+            f"language = {_toml_str(e.language)}",
+            f"key = {_toml_str(e.key)}",
+            f"text = {_toml_str(e.text)}",
+            "belongs_to = [" + ", ".join(_toml_str(b) for b in e.belongs_to) + "]",
+            f"source = {_toml_str(e.source)}",
+            f"sample_rate = {e.sample_rate}",
+            f"text_sha256 = {_toml_str(text_hash(e.text))}",
+        ]
+        if e.audio_sha256:
+            lines.append(f"audio_sha256 = {_toml_str(e.audio_sha256)}")
+    return "\n".join(lines) + "\n"
+
+
+def save_manifest(voices_dir: Path, entries: Iterable[Entry]) -> None:
+    _write_atomic(voices_dir / MANIFEST, dump_manifest(entries).encode("utf-8"))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; prompts are read by the server's user
+    os.replace(tmp, path)
+
+
+def _file_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+# -- placeholders ---------------------------------------------------------------------------
+
+
+class RenderError(Exception):
+    """espeak-ng is missing or failed; the message says which."""
+
+
+def find_espeak() -> str | None:
+    return shutil.which("espeak-ng")
+
+
+def render_placeholder(
+    text: str, language: str, out: Path, espeak: str | None = None, wpm: int = PLACEHOLDER_WPM
+) -> None:
+    """Say ``text`` with espeak-ng, slowly, into ``out`` as an 8 kHz mu-law WAV (atomically).
+
+    The text goes in on stdin, so a text starting with "-" is never read as an option.
+    """
+    espeak = espeak or find_espeak()
+    if espeak is None:
+        raise RenderError("espeak-ng is not installed (apt-get install espeak-ng)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kanavat-espeak-") as tmp:
+        raw = Path(tmp) / "raw.wav"
+        args = [espeak, "-v", espeak_voice(language), "-s", str(wpm)]
+        args += ["-g", str(PLACEHOLDER_WORD_GAP), "-b", "1", "-w", str(raw), "--stdin"]
+        try:
+            subprocess.run(
+                args,
+                input=text.encode("utf-8"),
+                check=True,
+                capture_output=True,
+                timeout=RENDER_TIMEOUT_S,
+            )
+            pcm = audio.load_pcm(raw)
+        except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
+            raise RenderError(f"espeak-ng failed for {language}: {exc}") from exc
+        if len(pcm) == 0:
+            raise RenderError(f"espeak-ng said nothing for {language}")
+        staged = Path(tmp) / "out.wav"
+        soundfile.write(str(staged), pcm, audio.SAMPLE_RATE, subtype="ULAW", format="WAV")
+        _write_atomic(out, staged.read_bytes())
+
+
+def _safe_name(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", key)
+
+
+# -- the library the call code uses ----------------------------------------------------------
+
+
+class PromptLibrary:
+    """Prompt audio for calls: recorded files from the manifest, else espeak-ng placeholders.
+
+    ``audio`` blocks (file conversion, maybe an espeak-ng run): call it from a thread, or use
+    ``audio_async`` on the event loop. Converted audio is cached in memory by path and mtime
+    (``audio.load_prompt_ulaw``), rendered placeholders on disk in ``<voices>/.cache/``, so a
+    restart does not render again. The manifest is re-read when it changes, so recordings
+    added with ``kanavat voices build`` are played without a restart.
+    """
+
+    def __init__(
+        self,
+        voices_dir: str | Path,
+        languages: Sequence[str],
+        *,
+        espeak: str | Literal["auto"] | None = "auto",
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        self.voices_dir = Path(voices_dir)
+        self.languages = tuple(languages)
+        self.espeak = find_espeak() if espeak == "auto" else espeak
+        self.cache_dir = Path(cache_dir) if cache_dir else self.voices_dir / CACHE_DIR
+        self._lock = threading.Lock()
+        self._render_locks: dict[Path, threading.Lock] = {}
+        self._manifest_stamp: tuple[int, int] | None = None
+        self._by_text: dict[tuple[str, str, str], Path] = {}
+        self._by_key: dict[tuple[str, str], Source] = {}
+        self._logged: set[tuple[str, str, str]] = set()
+        self._tone = audio.ack_tone(ms=300, freq=440.0) + audio.ulaw_silence(200)
+
+    @classmethod
+    def from_config(cls, config: Config, **kwargs: object) -> PromptLibrary:
+        return cls(config.resolve(config.server.voices), config.county.languages, **kwargs)  # type: ignore[arg-type]
+
+    # public -------------------------------------------------------------------------------
+
+    def audio(self, language: str, part: Part) -> bytes:
+        """Ready 8 kHz mu-law bytes of ``part`` in ``language``; never raises for bad audio.
+
+        Order: the manifest's file for this key and text; else a placeholder rendered now
+        (cached); else, with no espeak-ng, a short tone, so the call goes on by keypad.
+        """
+        found = self._lookup(language, part)
+        reason = "drift" if (language, part.key) in self._by_key else "missing"
+        if found is not None:
+            path, source = found
+            reason = "unreadable"
+            try:
+                data = audio.load_prompt_ulaw(path)
+            except (OSError, RuntimeError, ValueError) as exc:  # soundfile's errors are these
+                self._once("error", "voice.prompt.unreadable", language, part.key, type(exc))
+            else:
+                if source == "placeholder":
+                    self._once(
+                        "warning", "voice.prompt.placeholder", language, part.key, reason="built"
+                    )
+                if data:
+                    return data
+        return self._placeholder(language, part, reason)
+
+    async def audio_async(self, language: str, part: Part) -> bytes:
+        """``audio`` off the event loop: a cold placeholder takes an espeak-ng run."""
+        return await asyncio.to_thread(self.audio, language, part)
+
+    def load_all(self, parts: Iterable[tuple[str, Part]]) -> int:
+        """Load or render every (language, part) now; returns how many. Blocking."""
+        count = 0
+        for language, part in parts:
+            self.audio(language, part)
+            count += 1
+        return count
+
+    def prewarm(self, config: Config) -> threading.Thread:
+        """Load or render every prompt of the config's phone campaigns in a background thread,
+        so the first caller does not wait for espeak-ng. Returns the (daemon) thread."""
+        items = [(w.language, Part(w.key, w.text)) for w in wanted_parts(config, self.languages)]
+
+        def run() -> None:
+            started = time.monotonic()
+            try:
+                count = self.load_all(items)
+            except Exception:  # a background thread: log, never kill the server
+                log.exception("voice.prompts.prewarm_failed")
+                return
+            log.info(
+                "voice.prompts.ready count=%d ms=%d", count, (time.monotonic() - started) * 1000
+            )
+
+        thread = threading.Thread(target=run, name="prompt-prewarm", daemon=True)
+        thread.start()
+        return thread
+
+    # internals ----------------------------------------------------------------------------
+
+    def _lookup(self, language: str, part: Part) -> tuple[Path, Source] | None:
+        self._refresh()
+        path = self._by_text.get((language, part.key, text_hash(part.text)))
+        if path is None:
+            return None
+        return path, self._by_key_source(path)
+
+    def _by_key_source(self, path: Path) -> Source:
+        return "placeholder" if path.name.endswith(PLACEHOLDER_SUFFIX) else "recorded"
+
+    def _refresh(self) -> None:
+        """Re-read the manifest when its size or mtime changed (a build ran)."""
+        manifest = self.voices_dir / MANIFEST
+        try:
+            st = manifest.stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = (0, 0)
+        with self._lock:
+            if stamp == self._manifest_stamp:
+                return
+        try:
+            entries = load_manifest(self.voices_dir)
+        except ManifestError:
+            self._once("error", "voice.prompt.manifest_unreadable", "-", MANIFEST)
+            entries = {}
+        by_text: dict[tuple[str, str, str], Path] = {}
+        by_key: dict[tuple[str, str], Source] = {}
+        # Recordings win over placeholders for the same text.
+        for e in sorted(entries.values(), key=lambda e: e.source != "recorded"):
+            by_text.setdefault((e.language, e.key, text_hash(e.text)), self.voices_dir / e.file)
+            by_key.setdefault((e.language, e.key), e.source)
+        with self._lock:
+            self._by_text, self._by_key, self._manifest_stamp = by_text, by_key, stamp
+
+    def _placeholder(self, language: str, part: Part, reason: str) -> bytes:
+        settings = f"{espeak_voice(language)}|{PLACEHOLDER_WPM}|{PLACEHOLDER_WORD_GAP}"
+        digest = text_hash(f"{settings}|{part.text}")
+        path = self.cache_dir / language / f"{_safe_name(part.key)}.{digest}.wav"
+        with self._lock:
+            lock = self._render_locks.setdefault(path, threading.Lock())
+        with lock:  # two calls wanting the same cold prompt render it once
+            try:
+                if not path.exists():
+                    self._ensure_cache_dir()
+                    render_placeholder(part.text, language, path, self.espeak)
+                data = audio.load_prompt_ulaw(path)
+            except (RenderError, OSError, RuntimeError, ValueError) as exc:
+                self._once("error", "voice.prompt.unavailable", language, part.key, type(exc))
+                return self._tone
+        self._once("warning", "voice.prompt.placeholder", language, part.key, reason=reason)
+        return data
+
+    def _ensure_cache_dir(self) -> None:
+        if not self.cache_dir.is_dir():
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            (self.cache_dir / ".gitignore").write_text("# rendered placeholders\n*\n")
+
+    def _once(
+        self,
+        level: Literal["warning", "error"],
+        event: str,
+        language: str,
+        key: str,
+        error: type | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Log an event once per language and key: a campaign plays each prompt many times."""
+        with self._lock:
+            if (event, language, key) in self._logged:
+                return
+            self._logged.add((event, language, key))
+        fields = f"{event} lang={language} key={key}"
+        if reason:
+            fields += f" reason={reason}"
+        if error is not None:
+            fields += f" error={error.__name__}"
+        (log.warning if level == "warning" else log.error)("%s", fields)
+
+
+# -- check and build: what `kanavat voices` runs ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: Severity
+    file: str  # relative to the voices folder
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.message}"
+
+
+@dataclass
+class Report:
+    """What ``check`` found, or what ``build`` did and what remains."""
+
+    problems: list[Problem] = field(default_factory=list)
+    wanted: int = 0
+    recorded: int = 0
+    placeholders: int = 0
+    rendered: int = 0
+    added: int = 0
+    removed: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def notes(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "note"]
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    rate: int = 0
+    frames: int = 0
+    error: str = ""
+
+
+def inspect(path: Path) -> FileInfo:
+    """Header facts of an audio file, or why it cannot be read."""
+    try:
+        info = soundfile.info(str(path))
+    except (OSError, RuntimeError, ValueError) as exc:  # LibsndfileError is a RuntimeError
+        return FileInfo(error=str(exc).strip() or type(exc).__name__)
+    return FileInfo(rate=int(info.samplerate), frames=int(info.frames))
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _audio_files(voices_dir: Path, languages: Sequence[str]) -> list[str]:
+    """Every audio file under the languages' folders, relative, ``.cache`` excluded."""
+    found = []
+    for lang in languages:
+        root = voices_dir / lang
+        if not root.is_dir():
+            continue
+        for path in root.rglob("*"):
+            if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file():
+                rel = path.relative_to(voices_dir).as_posix()
+                if not rel.startswith(CACHE_DIR + "/"):
+                    found.append(rel)
+    return sorted(found)
+
+
+def check(config: Config, languages: Sequence[str] | None = None) -> Report:
+    """Compare the voices folder with what the config can say; change nothing.
+
+    Errors (exit 1): missing or unreadable audio, a rate below 8 kHz, an empty file, a
+    recording whose text the config has changed, an unreadable manifest. Warnings: placeholders
+    (still need a person's voice), files the manifest does not know, entries nothing uses.
+    Notes: recordings not at 8 kHz (fine: converted when loaded).
+    """
+    voices_dir = config.resolve(config.server.voices)
+    languages = list(languages or config.county.languages)
+    report = Report()
+    add = report.problems.append
+    try:
+        entries = load_manifest(voices_dir)
+    except ManifestError as exc:
+        add(
+            Problem("error", MANIFEST, f"{exc}; fix it or delete it and run `kanavat voices build`")
+        )
+        return report
+    entries = {f: e for f, e in entries.items() if e.language in languages}
+    wanted = wanted_parts(config, languages)
+    report.wanted = len(wanted)
+    by_text: dict[tuple[str, str, str], list[Entry]] = {}
+    for e in entries.values():
+        by_text.setdefault((e.language, e.key, text_hash(e.text)), []).append(e)
+    wanted_texts = {(w.language, w.key, w.hash) for w in wanted}
+    wanted_keys = {(w.language, w.key) for w in wanted}
+    files = _audio_files(voices_dir, languages)
+    infos = {f: inspect(voices_dir / f) for f in files}
+
+    def playable(e: Entry) -> bool:
+        info = infos.get(e.file)
+        return info is not None and not info.error and info.frames > 0 and info.rate >= MIN_RATE
+
+    # Each file the manifest lists: is it there, readable, telephone-worthy?
+    for e in entries.values():
+        info = infos.get(e.file)
+        if info is None:
+            if e.source == "placeholder":
+                add(
+                    Problem("error", e.file, "placeholder not rendered; run `kanavat voices build`")
+                )
+            else:
+                add(Problem("error", e.file, f"missing recording of '{_short(e.text)}'"))
+        elif info.error:
+            add(Problem("error", e.file, f"unreadable: {info.error}; record it again"))
+        elif info.frames == 0:
+            add(Problem("error", e.file, "empty: no audio in the file; record it again"))
+        elif info.rate < MIN_RATE:
+            add(
+                Problem(
+                    "error",
+                    e.file,
+                    f"sample rate {info.rate} Hz is below the telephone's 8000 Hz; "
+                    "record again at 8000 Hz or more (16000, 44100, 48000 are fine)",
+                )
+            )
+        elif info.rate != audio.SAMPLE_RATE and e.source == "recorded":
+            add(Problem("note", e.file, f"{info.rate} Hz, converted to 8000 Hz when loaded"))
+        changed = (
+            e.source == "recorded"
+            and info is not None
+            and not info.error
+            and e.audio_sha256
+            and e.audio_sha256 != _file_sha(voices_dir / e.file)
+        )
+        if changed:
+            add(
+                Problem(
+                    "warning",
+                    e.file,
+                    "changed since the manifest was written (re-recorded?); run "
+                    "`kanavat voices build` to take it as saying the config's text",
+                )
+            )
+        if (e.language, e.key, text_hash(e.text)) not in wanted_texts:
+            if (e.language, e.key) in wanted_keys:
+                continue  # reported below as drift, where the new text is known
+            add(Problem("warning", e.file, "not used by the config any more; delete it"))
+
+    # Each prompt the config can say: is there something good to play?
+    for w in wanted:
+        mine = [e for e in by_text.get((w.language, w.key, w.hash), []) if playable(e)]
+        recorded = [e for e in mine if e.source == "recorded"]
+        if recorded:
+            report.recorded += 1
+            continue
+        stale = [
+            e
+            for e in entries.values()
+            if e.language == w.language
+            and e.key == w.key
+            and (e.language, e.key, text_hash(e.text)) not in wanted_texts
+        ]
+        stale_recordings = [e for e in stale if e.source == "recorded"]
+        for e in stale_recordings:
+            add(
+                Problem(
+                    "error",
+                    e.file,
+                    f"text changed in the config: the recording says '{_short(e.text)}', the "
+                    f"config now says '{_short(w.text)}'; record it again and run "
+                    "`kanavat voices build`",
+                )
+            )
+        if mine:
+            report.placeholders += 1
+            add(
+                Problem(
+                    "warning",
+                    mine[0].file,
+                    f"placeholder (espeak-ng): needs a person's recording as {w.recording_file}",
+                )
+            )
+            continue
+        if stale and not stale_recordings:
+            add(
+                Problem(
+                    "error",
+                    stale[0].file,
+                    "text changed in the config; run `kanavat voices build` to render the new text",
+                )
+            )
+        elif not stale:
+            broken = by_text.get((w.language, w.key, w.hash))
+            if not broken:  # unreadable or missing listed files were reported above
+                add(
+                    Problem(
+                        "error",
+                        w.recording_file,
+                        f"missing: nothing says '{_short(w.text)}'; record it or run "
+                        "`kanavat voices build` for a placeholder",
+                    )
+                )
+
+    # Audio files the manifest does not know: new recordings waiting for `build`, or strays.
+    stems = {w.stem for w in wanted}
+    for f in files:
+        if f in entries:
+            continue
+        stem = f.removesuffix(PLACEHOLDER_SUFFIX).rsplit(".", 1)[0]
+        if stem in stems and not f.endswith(PLACEHOLDER_SUFFIX):
+            message = "new recording, not in the manifest yet; run `kanavat voices build`"
+        else:
+            message = "not in the manifest and not a prompt of this config; delete it"
+        add(Problem("warning", f, message))
+    report.problems.sort(key=lambda p: ({"error": 0, "warning": 1, "note": 2}[p.severity], p.file))
+    return report
+
+
+def build(
+    config: Config,
+    languages: Sequence[str] | None = None,
+    *,
+    force: bool = False,
+    espeak: str | None = None,
+    workers: int | None = None,
+) -> Report:
+    """Bring the voices folder up to date with the config, then ``check`` it.
+
+    New or re-recorded files at a prompt's place (``<stem>.wav``, ``.flac``, ``.ogg``) are
+    taken to say the config's current text and marked recorded; their placeholders are
+    deleted. Every prompt with nothing readable to play gets a placeholder (``--force``:
+    every placeholder is rendered again). Placeholders nothing uses are deleted; recordings
+    are never deleted or overwritten.
+    """
+    voices_dir = config.resolve(config.server.voices)
+    languages = list(languages or config.county.languages)
+    espeak = espeak or find_espeak()
+    try:
+        entries = load_manifest(voices_dir)
+    except ManifestError:
+        if not force:
+            raise
+        entries = {}
+    wanted = wanted_parts(config, languages)
+    by_stem = {w.stem: w for w in wanted}
+    files = set(_audio_files(voices_dir, languages))
+    report = Report()
+
+    # 1. Recordings: new, or changed since the manifest was written.
+    for f in sorted(files):
+        if f.endswith(PLACEHOLDER_SUFFIX):
+            continue
+        w = by_stem.get(f.rsplit(".", 1)[0])
+        old = entries.get(f)
+        info = inspect(voices_dir / f)
+        if info.error:
+            continue  # check reports it; nothing to learn from it
+        sha = _file_sha(voices_dir / f)
+        if old is not None and (old.audio_sha256 == sha or w is None):
+            if old.sample_rate != info.rate or not old.audio_sha256:
+                entries[f] = replace(old, sample_rate=info.rate, audio_sha256=sha)
+            continue
+        if w is None:
+            continue  # a stray file: check says so
+        entries[f] = Entry(
+            f, w.language, w.key, w.text, w.belongs_to, "recorded", info.rate, w.hash, sha
+        )
+        report.added += 1
+
+    # 2. Placeholders for whatever has no playable recording.
+    def usable(e: Entry) -> bool:
+        info = inspect(voices_dir / e.file)
+        return not info.error and info.frames > 0 and info.rate >= MIN_RATE
+
+    recorded = {
+        (e.language, e.key, text_hash(e.text))
+        for e in entries.values()
+        if e.source == "recorded" and e.file in files and usable(e)
+    }
+    todo: list[Wanted] = []
+    keep: set[str] = set()
+    for w in wanted:
+        if (w.language, w.key, w.hash) in recorded:
+            continue
+        keep.add(w.placeholder_file)
+        current = entries.get(w.placeholder_file)
+        fresh = (
+            current is not None
+            and text_hash(current.text) == w.hash
+            and (voices_dir / w.placeholder_file).is_file()
+            and usable(current)
+        )
+        if fresh and not force:
+            if current.belongs_to != w.belongs_to:
+                entries[w.placeholder_file] = replace(current, belongs_to=w.belongs_to)
+            continue
+        todo.append(w)
+
+    def render(w: Wanted) -> Wanted:
+        render_placeholder(w.text, w.language, voices_dir / w.placeholder_file, espeak)
+        return w
+
+    if todo:
+        with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
+            for w in pool.map(render, todo):
+                entries[w.placeholder_file] = Entry(
+                    w.placeholder_file,
+                    w.language,
+                    w.key,
+                    w.text,
+                    w.belongs_to,
+                    "placeholder",
+                    audio.SAMPLE_RATE,
+                    w.hash,
+                )
+                report.rendered += 1
+
+    # 3. Placeholders nothing needs any more (recorded since, or their text changed).
+    for f, e in list(entries.items()):
+        if e.source == "placeholder" and e.language in languages and f not in keep:
+            (voices_dir / f).unlink(missing_ok=True)
+            del entries[f]
+            report.removed += 1
+
+    save_manifest(voices_dir, entries.values())
+    after = check(config, languages)
+    after.rendered, after.added, after.removed = report.rendered, report.added, report.removed
+    return after
