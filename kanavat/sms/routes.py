@@ -9,6 +9,7 @@ conversation takes the text. Replies go out through the REST API so their delive
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections import defaultdict
@@ -19,7 +20,7 @@ from aiohttp import web
 from kanavat.appkeys import CONFIG, CONVERSATIONS, STORE
 from kanavat.contacts import InvalidPhone, normalise_phone
 from kanavat.conversations import Conversations
-from kanavat.provider import ProviderError
+from kanavat.provider import OptedOut, ProviderError
 from kanavat.questions.lexicon import texts
 from kanavat.questions.normalise import Input, clean
 from kanavat.sms.send import SmsSender
@@ -126,10 +127,12 @@ async def handle_inbound(app: web.Application, fields: dict[str, str]) -> str:
         if contact:
             _stop_sessions(store, conversations, contact["id"])
         store.audit("opt_out", channel="sms", contact=contact["id"] if contact else None)
-        # Twilio answers its own keywords and blocks the number (a reply would fail with
-        # 21610); the Finnish and Swedish words are ours to confirm.
-        if new and keyword in LOCAL_OPT_OUT_WORDS and not fields.get("OptOutType"):
-            await reply(t["opted_out"], "opt_out")
+        # Confirm once. OptOutType means Twilio's Advanced Opt-Out has already replied; where
+        # Twilio's default keyword handling blocked the number itself (not verified for +358
+        # long codes, twilio-protocol.md §3) our reply fails with 21610, which is expected.
+        if new and not fields.get("OptOutType"):
+            with contextlib.suppress(OptedOut):
+                await reply(t["opted_out"], "opt_out")
         return "opted_out" if new else "opted_out_again"
     if store.is_opted_out(phone):
         return "ignored:opted_out"
