@@ -50,10 +50,11 @@ NO_SPEECH_SOFT = 0.5
 # avg_logprob -> confidence, piecewise linear through these points. Measured on 56 espeak-ng
 # Finnish answers through mu-law, hotwords bias, beam 5: right answers p10/p50/p90 =
 # -0.77/-0.37/-0.18; misrecognised ones and answers outside the list never above -0.77
-# (p50 -1.1). -0.6 maps to 0.5, so "confidence >= 0.5" keeps 80 % of the right answers and
-# none of the wrong ones, with some margin; the rest are confirmed, not lost.
+# (p50 -1.1). -0.6 maps to 0.6, the dialog's default ``confirm_below``: answers above it
+# (80 % of the right ones, none of the wrong ones, with some margin) are taken as heard; the
+# rest are confirmed with the caller, not lost.
 LOGPROB_POINTS = (-1.2, -0.6, -0.2)
-CONFIDENCE_POINTS = (0.0, 0.5, 1.0)
+CONFIDENCE_POINTS = (0.0, 0.6, 1.0)
 
 # A phrase said this many times in a row is Whisper looping, not an emphatic caller.
 LOOP_REPEATS = 4
@@ -64,9 +65,10 @@ def confidence_from(avg_logprob: float, no_speech_prob: float) -> float:
 
     ``avg_logprob`` is the mean log-probability per token of the chosen text; exp() of it is
     the geometric mean token probability, but on short answers it is too flat to threshold
-    (exp(-0.4) = 0.67 right vs exp(-0.9) = 0.41 wrong), so the measured boundary is
-    stretched to 0.5. ``no_speech_prob`` is 0.1-0.6 even for clearly right one-word answers
-    ("kyllä" ~0.4), so it only counts above ``NO_SPEECH_SOFT`` and reaches zero at 1.0.
+    (exp(-0.4) = 0.67 right vs exp(-0.9) = 0.41 wrong), so the measured boundary is placed
+    at 0.6, where the dialog starts confirming. ``no_speech_prob`` is 0.1-0.6 even for
+    clearly right one-word answers ("kyllä" ~0.4), so it only counts above
+    ``NO_SPEECH_SOFT`` and takes the confidence to zero at 1.0.
     """
     mapped = float(np.interp(avg_logprob, LOGPROB_POINTS, CONFIDENCE_POINTS))
     speech_odds = float(np.interp(no_speech_prob, (NO_SPEECH_SOFT, 1.0), (1.0, 0.0)))

@@ -94,7 +94,7 @@ def test_closed_answers_are_recognised(engine: WhisperEngine) -> None:
     # Whisper base is small; the benchmark holds the larger set. Most must be right, and
     # right answers mostly confident enough to accept without confirming.
     assert len(misses) <= len(CLOSED) // 5, misses
-    assert np.median(confidences) >= 0.5
+    assert np.median(confidences) >= 0.6
 
 
 @needs_tools
@@ -112,7 +112,7 @@ def test_answers_outside_the_list_score_lower(engine: WhisperEngine) -> None:
     right_conf = [t.confidence if t else 0.0 for t in right]
     wrong_conf = [t.confidence if t else 0.0 for t in wrong]
     assert np.mean(wrong_conf) < np.mean(right_conf) - 0.2, (right, wrong)
-    assert max(wrong_conf) < 0.5, wrong
+    assert max(wrong_conf) < 0.6, wrong
 
 
 @needs_tools
@@ -131,7 +131,7 @@ def test_silence_and_line_noise_give_no_transcript(engine: WhisperEngine) -> Non
         assert hear(engine, pcm, YES_NO) == []
     # Straight to the model (the segmenter would have dropped it): nothing, or nothing trusted.
     heard = engine.transcribe(white_noise(1.5, level=0.05), YES_NO)
-    assert heard is None or heard.confidence < 0.5
+    assert heard is None or heard.confidence < 0.6
 
 
 @needs_tools
@@ -184,7 +184,7 @@ def test_model_path_must_be_a_local_model(tmp_path: Path) -> None:
 
 def test_confidence_mapping() -> None:
     assert confidence_from(-0.05, 0.0) == 1.0
-    assert confidence_from(-0.6, 0.0) == 0.5
+    assert confidence_from(-0.6, 0.0) == 0.6  # the measured line: dialog's confirm_below
     assert confidence_from(-2.0, 0.0) == 0.0
     assert confidence_from(-0.3, 0.0) > confidence_from(-0.7, 0.0)
     assert confidence_from(-0.2, 0.4) == 1.0  # short right answers often score 0.3-0.6
