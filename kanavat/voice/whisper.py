@@ -130,7 +130,7 @@ def looping(text: str) -> bool:
 class Decoding:
     """How answers are decoded; the defaults are the measured best for Whisper base, Finnish."""
 
-    # Measured (tests/voice/test_whisper.py notes): beam 5 with hotwords separates right from
+    # Measured (tests/voice/bench_whisper.py): beam 5 with hotwords separates right from
     # wrong best and stops the list-echo loops greedy decoding falls into, for ~0.1-0.2 s more
     # per answer; initial_prompt recognised one more of 56 but let wrong answers score high.
     beam_size: int = 5

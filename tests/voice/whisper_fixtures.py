@@ -1,14 +1,16 @@
 """Finnish test speech for the Whisper and VAD tests, made with espeak-ng and sox.
 
 Each clip goes the way a caller's voice does: synthesised, resampled to 8 kHz with sox
-(``-D``: no dither, so the clip is the same on every run), through G.711 mu-law and back, and
-optionally mixed with noise. Nothing is downloaded; clips are cached per test session.
+(``-D``: no dither, so the clip is the same on every run), through G.711 mu-law and back
+(``kanavat.voice.audio``), and optionally mixed with noise. Nothing is downloaded; clips are
+cached in the temp directory, keyed by what makes them.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -17,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
+
+from kanavat.voice.audio import telephone
 
 RATE = 8000
 CACHE = Path(tempfile.gettempdir()) / "kanavat-test-speech"
@@ -27,15 +31,8 @@ def tools_available() -> bool:
 
 
 def mulaw_roundtrip(pcm: np.ndarray) -> np.ndarray:
-    """int16 -> G.711 mu-law -> int16, as the phone network does (ITU-T G.711, bias 0x84)."""
-    x = pcm.astype(np.int32) >> 2  # G.711 works on 14-bit samples
-    sign = (x < 0).astype(np.int32)
-    magnitude = (np.minimum(np.abs(x), 8158) << 2) + 0x84
-    exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 7
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    # Decode (the encoded byte would be ~(sign<<7 | exponent<<4 | mantissa)).
-    decoded = (((mantissa << 3) + 0x84) << exponent) - 0x84
-    return np.where(sign == 1, -decoded, decoded).astype(np.int16)
+    """int16 -> G.711 mu-law -> int16, as the phone network does (the project's own codec)."""
+    return telephone(pcm)
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,9 @@ def speech(clip: Clip) -> np.ndarray:
                 narrow = mixed
             pcm, rate = soundfile.read(str(narrow), dtype="int16")
             assert rate == RATE
-            soundfile.write(str(out), mulaw_roundtrip(pcm), RATE, subtype="PCM_16")
+            done = Path(tmp) / "done.wav"
+            soundfile.write(str(done), mulaw_roundtrip(pcm), RATE, subtype="PCM_16")
+            os.replace(done, out)  # atomic: a parallel test run never reads half a file
     pcm, _ = soundfile.read(str(out), dtype="int16")
     return pcm
 
