@@ -1,0 +1,172 @@
+"""The report as one tidy CSV table: a row per published number, for spreadsheets.
+
+Every row has the same columns; ``section`` says what the number is. Hidden cells are rows
+with empty numbers and ``suppressed`` = 1, so a spreadsheet sees the gap instead of a zero.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import IO, Any
+
+COLUMNS = (
+    "campaign",
+    "section",
+    "question",
+    "by",
+    "group",
+    "category",
+    "label",
+    "count",
+    "share",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "suppressed",
+)
+
+
+def rows(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    campaign = report["campaign"]["id"]
+
+    def row(section: str, **values: Any) -> dict[str, Any]:
+        return {"campaign": campaign, "section": section, **values}
+
+    def cell(c: dict[str, Any]) -> dict[str, Any]:
+        return {"count": c["count"], "suppressed": int(c["suppressed"])}
+
+    yield row("respondents", **cell(report["respondents"]))
+    reach = report["reach"]
+    if reach["kind"] == "contacts":
+        for r in [*reach["by_channel"], {"channel": "total", **reach["total"]}]:
+            for what in ("contacted", "reached", "completed"):
+                yield row("reach", group=r["channel"], category=what, **cell(r[what]))
+        for name, c in reach["dispositions"].items():
+            yield row("disposition", category=name, **cell(c))
+        for name, rate in reach["rates"].items():
+            yield row(
+                "rate", category=name, estimate=rate["value"], suppressed=int(rate["suppressed"])
+            )
+        yield row("rate", category="e", estimate=reach["e"], suppressed=0)
+    else:
+        for name, c in reach["sessions"].items():
+            yield row("sessions", category=name, **cell(c))
+    for s in (report["sample"] or {}).get("strata", []):
+        yield row("stratum", group=s["stratum"], category="pool", count=s["pool"], suppressed=0)
+        yield row(
+            "stratum", group=s["stratum"], category="sampled", count=s["sampled"], suppressed=0
+        )
+        yield row("stratum", group=s["stratum"], category="respondents", **cell(s["respondents"]))
+        hidden = int(s["respondents"]["suppressed"])
+        yield row(
+            "stratum", group=s["stratum"], category="rr1", estimate=s["rr1"], suppressed=hidden
+        )
+        yield row(
+            "stratum",
+            group=s["stratum"],
+            category="weight",
+            estimate=s["weight"],
+            suppressed=hidden,
+        )
+    for q in report["questions"]:
+        yield from _question(q, row)
+    kinds = report["input_kinds"]
+    for k in kinds["by_kind"]:
+        for channel, c in k["by_channel"].items():
+            yield row("input_kind", group=channel, category=k["kind"], **cell(c))
+        yield row("input_kind", group="total", category=k["kind"], **cell(k["total"]))
+    yield row("input_kind", group="total", category="total", **cell(kinds["total"]))
+    yield row("speech", category="confirmed", **cell(kinds["speech_confirmed"]))
+    yield row("speech", category="not_confirmed", **cell(kinds["speech_not_confirmed"]))
+
+
+def _question(q: dict[str, Any], row) -> Iterator[dict[str, Any]]:
+    qid = q["id"]
+    hidden = int(q.get("suppressed", False))
+    yield row("question_n", question=qid, count=q.get("n"), suppressed=hidden)
+    for a in q.get("answers", []):
+        yield row("free_text", question=qid, label=a["text"], suppressed=0)
+    for c in q.get("categories", []):
+        ci = c["ci"] or [None, None]
+        yield row(
+            "question",
+            question=qid,
+            category=c["value"],
+            label=c["label"],
+            count=c["count"],
+            share=c["share"],
+            estimate=c["estimate"],
+            ci_low=ci[0],
+            ci_high=ci[1],
+            suppressed=int(c["suppressed"]),
+        )
+    for c in (q.get("compare") or {}).get("categories", []):
+        ci = c["change_ci"] or [None, None]
+        yield row(
+            "change",
+            question=qid,
+            category=c["value"],
+            estimate=c["change"],
+            ci_low=ci[0],
+            ci_high=ci[1],
+            suppressed=int(c["change"] is None),
+        )
+    if "mean" in q:
+        mean = q["mean"]
+        yield row(
+            "mean",
+            question=qid,
+            share=None,
+            estimate=mean["estimate"] if mean else None,
+            suppressed=int(mean is None),
+        )
+    for b in q.get("breakdowns", []):
+        for g in b["groups"]:
+            group = "" if g["group"] is None else g["group"]
+            yield row(
+                "breakdown_n",
+                question=qid,
+                by=b["by"],
+                group=group,
+                count=g["n"],
+                suppressed=int(g["suppressed"]),
+            )
+            for c in g["cells"]:
+                yield row(
+                    "breakdown",
+                    question=qid,
+                    by=b["by"],
+                    group=group,
+                    category=c["value"],
+                    label=c["label"],
+                    count=c["count"],
+                    share=c["share"],
+                    estimate=c["estimate"],
+                    suppressed=int(c["suppressed"]),
+                )
+            if "mean" in g:
+                yield row(
+                    "breakdown_mean",
+                    question=qid,
+                    by=b["by"],
+                    group=group,
+                    estimate=g["mean"]["estimate"] if g["mean"] else None,
+                    suppressed=int(g["mean"] is None),
+                )
+
+
+def _text(value: Any) -> Any:
+    if value is None:
+        return ""
+    return round(value, 6) if isinstance(value, float) else value
+
+
+def write(out: IO[str], report: dict[str, Any]) -> int:
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for r in rows(report):
+        writer.writerow({k: _text(r.get(k)) for k in COLUMNS})
+        count += 1
+    return count

@@ -1,0 +1,359 @@
+"""Per-question results: distributions, breakdowns, means, free text, all already suppressed.
+
+One question's main table and all its breakdowns are protected together, because the main
+table's counts are the column totals of every breakdown: hiding a cell in one and showing the
+same sum in the other would undo the suppression.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kanavat.questions.dialog import value_label
+from kanavat.questions.model import (
+    NumberQuestion,
+    Question,
+    ScaleQuestion,
+    TextQuestion,
+    valid_values,
+)
+from kanavat.questions.normalise import DONT_KNOW
+from kanavat.report import stats, suppress
+from kanavat.report.data import AnswerRow
+
+N = "__n__"
+ALL = "__all__"
+GIVEN = ("answered", "dont_know")
+"""Statuses that count as an answer to the question (the share base)."""
+
+PHONE_OR_EMAIL = re.compile(
+    r"(?<![\w/])\+?\d[\d \-().]{5,}\d|[\w.+-]+@[\w-]+(\.[\w-]+)+", re.UNICODE
+)
+"""Anything that looks like a phone number or an e-mail address, redacted from free text."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What building a question needs besides its answers."""
+
+    language: str
+    min_cell: int
+    pool: dict[str, int] | None
+    """Stratum -> pool size for a stratified sample (answers are weighted); None: unweighted."""
+    stratum_of: Callable[[str], str | None]
+    group_of: Callable[[str, AnswerRow], str | None]
+    breakdowns: list[str]
+    redacted: str
+
+
+def closed_categories(q: Question, language: str, values: list[Any]) -> list[tuple[Any, str]]:
+    """The categories a question's answers are counted in, in the order asked."""
+    allowed = valid_values(q)
+    if allowed is not None:
+        cats = [(v, value_label(q, v, language)) for v in allowed]
+    elif isinstance(q, NumberQuestion):
+        cats = [(b, label) for b, label in number_bins(q, values)]
+    else:
+        return []
+    return [*cats, (DONT_KNOW, value_label(q, DONT_KNOW, language))]
+
+
+def number_bins(q: NumberQuestion, values: list[Any]) -> list[tuple[str, str]]:
+    """Equal-width bins of a round width (1, 2, 5, 10, ...) over the observed range, at most 8."""
+    numbers = [v for v in values if isinstance(v, int | float)]
+    low, high = (min(numbers), max(numbers)) if numbers else (q.min, q.max)
+    low, high = math.floor(low), math.floor(high)
+    for width in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000):
+        if (high // width - low // width) + 1 <= 8:
+            break
+    start = (low // width) * width
+    bins = []
+    while start <= high:
+        end = start + width - 1
+        bins.append((f"{start}-{end}" if width > 1 else str(start), _bin_label(start, end)))
+        start += width
+    return bins
+
+
+def _bin_label(start: int, end: int) -> str:
+    return str(start) if start == end else f"{start}–{end}"
+
+
+def bin_of(value: Any, bins: list[tuple[str, str]]) -> str | None:
+    if not isinstance(value, int | float):
+        return None
+    for key, _ in bins:
+        lo, _, hi = key.partition("-")
+        if int(lo) <= value <= int(hi or lo):
+            return key
+    return None
+
+
+def redact(text: str, replacement: str) -> str:
+    return PHONE_OR_EMAIL.sub(replacement, text)
+
+
+def build_question(
+    q: Question, position: int, answers: list[AnswerRow], ctx: Context
+) -> dict[str, Any]:
+    given = [a for a in answers if a.status in GIVEN]
+    no_answer = sum(1 for a in answers if a.status not in GIVEN)
+    out: dict[str, Any] = {
+        "id": q.id,
+        "position": position,
+        "type": q.type,
+        "text": q.text.get(ctx.language) or next(iter(q.text.values())),
+        "asked_if": _asked_if(q),
+        "format": _format(q, ctx.language),
+        "no_answer": _cell(no_answer, ctx.min_cell),
+    }
+    if isinstance(q, TextQuestion):
+        return out | _free_text(given, ctx)
+    categories = closed_categories(q, ctx.language, [a.value for a in given])
+    keys = [k for k, _ in categories]
+    bins = categories[:-1] if isinstance(q, NumberQuestion) else None
+
+    def category(a: AnswerRow) -> Any:
+        if a.status == "dont_know" or a.value == DONT_KNOW:
+            return DONT_KNOW
+        return bin_of(a.value, bins) if bins is not None else a.value
+
+    weights = _weights(given, ctx)
+    rows: dict[Any, list[AnswerRow]] = {ALL: given}
+    for attribute in ctx.breakdowns:
+        groups: dict[str | None, list[AnswerRow]] = {}
+        for a in given:
+            groups.setdefault(ctx.group_of(attribute, a), []).append(a)
+        if len(groups) > 1:
+            for g in sorted(groups, key=lambda x: (x is None, str(x))):
+                rows[(attribute, g)] = groups[g]
+    counts = {r: _count(rows[r], keys, category) for r in rows}
+    hidden = _protect(counts, keys, ctx.min_cell)
+    out["n"] = None if (ALL, N) in hidden else len(given)
+    out["suppressed"] = (ALL, N) in hidden
+    out["weighted"] = weights is not None
+    out["categories"] = [
+        _category(key, label, counts[ALL][key], len(given), (ALL, key) in hidden)
+        for key, label in categories
+    ]
+    _estimates(out["categories"], given, category, weights, ctx)
+    numeric = isinstance(q, ScaleQuestion)
+    if numeric or isinstance(q, NumberQuestion):
+        any_hidden = any(c["suppressed"] for c in out["categories"])
+        hide_mean = out["suppressed"] or (numeric and any_hidden)
+        out["mean"] = None if hide_mean else _mean(given, weights)
+        if isinstance(q, NumberQuestion) and not out["suppressed"]:
+            values = [a.value for a in given if isinstance(a.value, int | float)]
+            out["median"] = statistics.median(values) if values else None
+    out["breakdowns"] = []
+    for attribute in ctx.breakdowns:
+        groups = [r for r in rows if r != ALL and r[0] == attribute]
+        if not groups:
+            continue
+        out["breakdowns"].append(
+            {
+                "by": attribute,
+                "groups": [
+                    _group(r, rows[r], categories, counts[r], hidden, category, weights, numeric)
+                    for r in groups
+                ],
+            }
+        )
+    return out
+
+
+def _format(q: Question, language: str) -> dict[str, Any]:
+    """How the question was put: its options, scale anchors or number range."""
+
+    def local(text: dict[str, str] | None) -> str | None:
+        return (text.get(language) or next(iter(text.values()), None)) if text else None
+
+    if isinstance(q, ScaleQuestion):
+        return {
+            "min": q.min,
+            "max": q.max,
+            "min_label": local(q.min_label),
+            "max_label": local(q.max_label),
+        }
+    if isinstance(q, NumberQuestion):
+        return {"min": q.min, "max": q.max, "unit": local(q.unit)}
+    if isinstance(q, TextQuestion):
+        return {"max_length": q.max_length}
+    return {
+        "options": [
+            {"value": v, "label": value_label(q, v, language)} for v in valid_values(q) or []
+        ]
+    }
+
+
+def _asked_if(q: Question) -> dict[str, list[Any]] | None:
+    if not q.when:
+        return None
+    return {
+        k: [("yes" if w else "no") if isinstance(w, bool) else w for w in v]
+        if isinstance(v, list)
+        else [("yes" if v else "no") if isinstance(v, bool) else v]
+        for k, v in q.when.items()
+    }
+
+
+def _cell(count: int, min_cell: int) -> dict[str, Any]:
+    hidden = suppress.is_small(count, min_cell)
+    return {"count": None if hidden else count, "suppressed": hidden}
+
+
+def _count(rows: list[AnswerRow], keys: list[Any], category: Callable) -> dict[Any, int]:
+    counts = dict.fromkeys(keys, 0)
+    for a in rows:
+        c = category(a)
+        if c in counts:
+            counts[c] += 1
+    counts[N] = len(rows)
+    return counts
+
+
+def _protect(counts: dict[Any, dict[Any, int]], keys: list[Any], min_cell: int) -> set:
+    cells = {(r, k): v for r, row in counts.items() for k, v in row.items()}
+    lines = [[(r, k) for k in [*keys, N]] for r in counts]
+    forced = []
+    for r, row in counts.items():
+        if suppress.is_small(row[N], min_cell):
+            forced += [(r, k) for k in [*keys, N]]
+    attributes = {r[0] for r in counts if r != ALL}
+    for attribute in attributes:
+        groups = [r for r in counts if r != ALL and r[0] == attribute]
+        for k in [*keys, N]:
+            lines.append([*((g, k) for g in groups), (ALL, k)])
+    totals = [key for key in cells if key[0] == ALL or key[1] == N]
+    return suppress.protect(cells, lines, min_cell, totals=totals, forced=forced)
+
+
+def _category(key: Any, label: str, count: int, n: int, hidden: bool) -> dict[str, Any]:
+    return {
+        "value": key,
+        "label": label,
+        "count": None if hidden else count,
+        "share": None if hidden or not n else count / n,
+        "estimate": None,
+        "ci": None,
+        "suppressed": hidden,
+    }
+
+
+def _estimates(
+    categories: list[dict[str, Any]],
+    given: list[AnswerRow],
+    category: Callable,
+    weights: dict[str, float] | None,
+    ctx: Context,
+) -> None:
+    """Fill each visible category's estimate and 95 % interval (weighted if a sample)."""
+    n = len(given)
+    per_stratum: dict[str | None, list[AnswerRow]] = {}
+    if weights is not None:
+        for a in given:
+            per_stratum.setdefault(ctx.stratum_of(a.respondent), []).append(a)
+    for c in categories:
+        if c["suppressed"] or not n:
+            continue
+        if weights is None:
+            c["estimate"] = c["share"]
+            c["ci"] = list(stats.wilson(c["count"], n) or ())
+            continue
+        strata = [
+            stats.Stratum(
+                pool=(ctx.pool or {}).get(h or "", 0),
+                respondents=len(rows),
+                hits=sum(1 for a in rows if category(a) == c["value"]),
+            )
+            for h, rows in per_stratum.items()
+        ]
+        result = stats.stratified_share(strata)
+        if result:
+            c["estimate"], interval = result
+            c["ci"] = list(interval)
+
+
+def _weights(given: list[AnswerRow], ctx: Context) -> dict[str, float] | None:
+    """Respondent -> post-stratification weight for this question's respondents."""
+    if ctx.pool is None:
+        return None
+    per_stratum: dict[str, int] = {}
+    for a in given:
+        h = ctx.stratum_of(a.respondent) or ""
+        per_stratum[h] = per_stratum.get(h, 0) + 1
+    by_stratum = stats.stratum_weights(ctx.pool, per_stratum)
+    return {a.respondent: by_stratum.get(ctx.stratum_of(a.respondent) or "", 0.0) for a in given}
+
+
+def _mean(given: list[AnswerRow], weights: dict[str, float] | None) -> dict[str, Any] | None:
+    values = [(a.value, a.respondent) for a in given if isinstance(a.value, int | float)]
+    if not values:
+        return None
+    plain = sum(v for v, _ in values) / len(values)
+    if weights is None:
+        return {"value": plain, "estimate": plain}
+    total = sum(weights.get(r, 0.0) for _, r in values)
+    estimate = sum(v * weights.get(r, 0.0) for v, r in values) / total if total else None
+    return {"value": plain, "estimate": estimate}
+
+
+def _group(
+    key: tuple[str, str | None],
+    rows: list[AnswerRow],
+    categories: list[tuple[Any, str]],
+    counts: dict[Any, int],
+    hidden: set,
+    category: Callable,
+    weights: dict[str, float] | None,
+    numeric: bool,
+) -> dict[str, Any]:
+    n = len(rows)
+    row_hidden = (key, N) in hidden
+    total_weight = sum(weights.get(a.respondent, 0.0) for a in rows) if weights else 0.0
+    cells = []
+    for value, label in categories:
+        cell = _category(value, label, counts[value], n, row_hidden or (key, value) in hidden)
+        del cell["ci"]
+        if not cell["suppressed"]:
+            if weights is not None and total_weight:
+                hit = sum(weights.get(a.respondent, 0.0) for a in rows if category(a) == value)
+                cell["estimate"] = hit / total_weight
+            else:
+                cell["estimate"] = cell["share"]
+        cells.append(cell)
+    group: dict[str, Any] = {
+        "group": key[1],
+        "n": None if row_hidden else n,
+        "suppressed": row_hidden,
+        "cells": cells,
+    }
+    if numeric:
+        any_hidden = any(c["suppressed"] for c in cells)
+        group["mean"] = None if any_hidden else _mean(rows, weights)
+    return group
+
+
+def _free_text(given: list[AnswerRow], ctx: Context) -> dict[str, Any]:
+    """Free-text answers, redacted, ordered by pseudonym (not by time, which could link them
+    to a call log); none listed if fewer than ``min_cell`` people wrote one."""
+    texts = [
+        (a.respondent, redact(str(a.raw if a.raw is not None else a.value or ""), ctx.redacted))
+        for a in given
+        if a.status == "answered"
+    ]
+    texts = [(r, t.strip()) for r, t in texts if t.strip()]
+    hidden = suppress.is_small(len(texts), ctx.min_cell)
+    return {
+        "n": None if hidden else len(texts),
+        "suppressed": hidden,
+        "weighted": False,
+        "answers": []
+        if hidden
+        else [{"respondent": r, "text": t} for r, t in sorted(texts, key=lambda x: x[0])],
+    }
