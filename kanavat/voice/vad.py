@@ -14,8 +14,9 @@ Policy numbers, tuned for elderly callers on a phone line:
   click, breath or line noise, not an answer, and must not stop the prompt;
 - ``pre_roll`` (200 ms) before the detected start is kept, because the detector fires a few
   frames into a word and Whisper misses soft onsets ("h" in "hyvä") without it;
-- ``max_length`` caps an answer (10 s for closed questions, 30 s for free text, Whisper's
-  window) so a caller who keeps talking, or a television, still gets a turn.
+- ``max_length`` caps an answer (10 s for closed questions, 29.5 s for free text, to fit
+  Whisper's 30 s window with the pre- and post-roll) so that a caller who keeps talking, or
+  a television in the room, still gets a turn.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000  # 160: one Twilio media frame
 VAD_HANGOVER = 0.08
 
 CLOSED_MAX_SECONDS = 10.0
-FREE_TEXT_MAX_SECONDS = 30.0
+# Whisper hears 30 s windows: the answer plus its pre- and post-roll must fit in one, or the
+# last fraction of a second becomes a window of its own (where Whisper tends to invent text).
+FREE_TEXT_MAX_SECONDS = 29.5
 
 
 @dataclass(frozen=True)
