@@ -448,6 +448,8 @@ class PromptLibrary:
         with lock:  # two calls wanting the same cold prompt render it once
             try:
                 if not path.exists():
+                    if self.espeak is None:
+                        raise RenderError("espeak-ng is not installed")
                     self._ensure_cache_dir()
                     render_placeholder(part.text, language, path, self.espeak)
                 data = audio.load_prompt_ulaw(path)
