@@ -13,7 +13,6 @@ import contextlib
 import logging
 import re
 from collections import defaultdict
-from datetime import datetime
 
 from aiohttp import web
 
@@ -44,7 +43,6 @@ TWILIO_OPT_OUT_WORDS = {
 LOCAL_OPT_OUT_WORDS = {"LOPETA", "SLUTA"}
 MAX_BODY = 1600  # Twilio's limit for one message body
 SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
-ECHO_WINDOW_S = 30.0  # the same text again this soon after the next question went out: a repeat
 STATUS_RANK = {
     "sending": 0,
     "accepted": 1,
@@ -88,7 +86,7 @@ async def inbound(request: web.Request) -> web.Response:
         return twiml_ok()
     async with _locks[fields["From"]]:
         try:
-            outcome = await handle_inbound(request.app, fields)
+            outcome = await handle_inbound(request.app, fields, event_id)
         except ProviderError as exc:
             outcome = f"reply_failed:{exc.code}"
         store.finish_event(event_id, outcome)
@@ -96,7 +94,7 @@ async def inbound(request: web.Request) -> web.Response:
     return twiml_ok()
 
 
-async def handle_inbound(app: web.Application, fields: dict[str, str]) -> str:
+async def handle_inbound(app: web.Application, fields: dict[str, str], event_id: int) -> str:
     config, store = app[CONFIG], app[STORE]
     conversations: Conversations = app[CONVERSATIONS]
     sender = app[SENDER]
@@ -148,7 +146,7 @@ async def handle_inbound(app: web.Application, fields: dict[str, str]) -> str:
     if not clean(body):
         await reply(t["no_text"], "hint", session["campaign_id"], session["id"])
         return "empty"
-    if _is_echo(store, session, body):
+    if _is_echo(store, session, body, event_id):
         return "ignored:repeated_reply"
     turn = conversations.take(session["id"], Input("text", body))
     await sender.send_prompts(
@@ -172,17 +170,25 @@ def _open_session(store: Store, contact_id: int) -> dict | None:
     )
 
 
-def _is_echo(store: Store, session: dict, body: str) -> bool:
-    """A reply identical to the previous answer, arriving right after the next question went out,
-    is that answer delivered twice (or sent twice), not an answer to the new question."""
+def _is_echo(store: Store, session: dict, body: str, event_id: int) -> bool:
+    """A text identical to the previous answer that arrived before the next question was sent
+    is that answer sent twice (a double tap, a phone's resend: new sids), not an answer to a
+    question the resident had not seen. Arriving after it went out, it is an answer: the same
+    reply to two questions in a row ("2", "2") is common and must never be dropped."""
     last = store.one(
         "SELECT raw, answered_at FROM answers WHERE session_id = ? ORDER BY id DESC LIMIT 1",
         [session["id"]],
     )
     if not last or clean(last["raw"] or "") != clean(body):
         return False
-    answered = datetime.fromisoformat(last["answered_at"].replace("Z", "+00:00"))
-    return (store.clock() - answered).total_seconds() < ECHO_WINDOW_S
+    arrived = store.one("SELECT received_at FROM events WHERE id = ?", [event_id])
+    asked = store.one(
+        "SELECT min(created_at) AS at FROM outbound WHERE session_id = ? AND created_at >= ?",
+        [session["id"], last["answered_at"]],
+    )
+    return arrived is not None and (
+        asked is None or asked["at"] is None or arrived["received_at"] < asked["at"]
+    )
 
 
 def _stop_sessions(store: Store, conversations: Conversations, contact_id: int) -> None:
