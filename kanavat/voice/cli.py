@@ -198,6 +198,9 @@ def speech_try(
             f"speech model for '{language}' not found at {model}: calls in this language use "
             "the keypad only"
         )
+    heard = prompts_mod.inspect(file)  # before the model loads (seconds): fail fast
+    if heard.error or heard.frames == 0:
+        raise click.ClickException(f"cannot read {file} as audio: {heard.error or 'empty'}")
     try:
         engine = load_engine(spec.engine, language, model)
     except EngineError as exc:
