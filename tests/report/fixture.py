@@ -31,7 +31,7 @@ EXTRA = f"""
 questionnaire = "hyvinvointi"
 council = "vanhusneuvosto"
 channels = ["voice", "sms"]
-audience = {{ group = "ikaihmiset", sample = 3500, stratify = ["age_group", "municipality"], seed = 7 }}
+audience = {{ group = "ikaihmiset", sample = 3800, stratify = ["age_group", "municipality"], seed = 7 }}
 start = 2027-01-11T10:00:00
 end = 2027-01-24T18:00:00
 
@@ -45,7 +45,7 @@ end = 2026-01-25T18:00:00
 """
 
 AGES = {"65-74": 0.45, "75-84": 0.35, "85+": 0.20}
-SAMPLE_FRACTION = {"65-74": 0.6, "75-84": 0.75, "85+": 0.9}
+SAMPLE_FRACTION = {"65-74": 0.4, "75-84": 0.75, "85+": 0.9}
 MUNICIPALITIES = {"Keskusta": 0.40, "Esikylä": 0.30, "Rantala": 0.20, "Mäkelä": 0.095}
 COMPLETE = {"65-74": 0.78, "75-84": 0.68, "85+": 0.52}
 TEXTS = [
@@ -76,7 +76,9 @@ class Truth:
 def make_config(folder: Path) -> Config:
     text = (REPO / "config.toml").read_text("utf-8")
     text = text.replace('database = "kanavat.db"', f'database = "{folder / "report.db"}"')
-    return configuration.loads(text + EXTRA, path=folder / "config.toml", env={})
+    path = folder / "config.toml"
+    path.write_text(text + EXTRA, encoding="utf-8")
+    return configuration.loads(text + EXTRA, path=path, env={})
 
 
 def generate(config: Config, seed: int = 2027) -> Truth:
@@ -110,7 +112,7 @@ def _contacts(conn, rng: random.Random, truth: Truth, now: str) -> list[tuple[in
     people = []
     for age, share in AGES.items():
         for municipality, mshare in MUNICIPALITIES.items():
-            people += [(age, municipality)] * round(5000 * share * mshare)
+            people += [(age, municipality)] * round(6000 * share * mshare)
     people += [("75-84", TINY)] * 8 + [("85+", TINY)] * 6
     for i, (age, municipality) in enumerate(people, start=1):
         phone = f"+35840{1000000 + i * 37:07d}"
