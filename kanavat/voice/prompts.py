@@ -749,8 +749,9 @@ def build(
         if info.error:
             continue  # check reports it; nothing to learn from it
         sha = _file_sha(voices_dir / f)
-        if old is not None and (old.audio_sha256 == sha or w is None):
-            if old.sample_rate != info.rate or not old.audio_sha256:
+        # Known and unchanged (or written by hand without a hash): keep what it says.
+        if old is not None and (old.audio_sha256 in ("", sha) or w is None):
+            if (old.sample_rate, old.audio_sha256) != (info.rate, sha):
                 entries[f] = replace(old, sample_rate=info.rate, audio_sha256=sha)
             continue
         if w is None:

@@ -180,3 +180,32 @@ def test_the_committed_manifest_says_what_the_example_config_says() -> None:
     committed = {(e.file, e.text) for e in P.load_manifest(REPO / "voices").values()}
     wanted = {(w.placeholder_file, w.text) for w in P.wanted_parts(config)}
     assert committed == wanted, "voices/manifest.toml is out of date: run `kanavat voices build`"
+
+
+def test_a_hand_written_manifest_entry_keeps_its_text(county: Path) -> None:
+    """An entry without audio_sha256 (typed in by an official) is what the file says: build
+    must not take it as a new recording of the config's text and hide the difference."""
+    voices_dir = county.parent / "voices"
+    (voices_dir / "fi").mkdir(parents=True)
+    sine(voices_dir / "fi" / "question.apu.wav", 8000)
+    old = "Saatko apua arjessa?"
+    P.save_manifest(
+        voices_dir,
+        [
+            P.Entry(
+                "fi/question.apu.wav",
+                "fi",
+                "question.apu",
+                old,
+                ("testi/apu",),
+                "recorded",
+                8000,
+                "",
+            )
+        ],
+    )
+    result = run("build", "--config", str(county), "--lang", "fi")
+    assert result.exit_code == 1
+    assert "fi/question.apu.wav: text changed in the config" in result.output
+    entry = P.load_manifest(voices_dir)["fi/question.apu.wav"]
+    assert entry.text == old and entry.audio_sha256
