@@ -303,6 +303,19 @@ def render_placeholder(
         _write_atomic(out, staged.read_bytes())
 
 
+def _default_cache(voices_dir: Path) -> Path:
+    """``<voices>/.cache``, or a temporary folder when the voices folder is read-only (a
+    deployment may mount it so): placeholders must still work."""
+    existing = next((p for p in (voices_dir, *voices_dir.parents) if p.exists()), voices_dir)
+    if os.access(existing, os.W_OK):
+        return voices_dir / CACHE_DIR
+    return (
+        Path(tempfile.gettempdir())
+        / "kanavat-prompts"
+        / hashlib.sha256(str(voices_dir.resolve()).encode()).hexdigest()[:12]
+    )
+
+
 def _safe_name(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", key)
 
@@ -331,7 +344,7 @@ class PromptLibrary:
         self.voices_dir = Path(voices_dir)
         self.languages = tuple(languages)
         self.espeak = find_espeak() if espeak == "auto" else espeak
-        self.cache_dir = Path(cache_dir) if cache_dir else self.voices_dir / CACHE_DIR
+        self.cache_dir = Path(cache_dir) if cache_dir else _default_cache(self.voices_dir)
         self._lock = threading.Lock()
         self._render_locks: dict[Path, threading.Lock] = {}
         self._manifest_stamp: tuple[int, int] | None = None
