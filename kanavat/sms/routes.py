@@ -215,7 +215,10 @@ async def status(request: web.Request) -> web.Response:
         store.finish_event(event_id, "ignored:unknown_sid")
         return web.Response(text="ignored: unknown sid")
     code = int(fields["ErrorCode"]) if fields.get("ErrorCode", "").isdigit() else None
-    if STATUS_RANK.get(state, 0) >= STATUS_RANK.get(row["status"], 0):
+    rank, current = STATUS_RANK.get(state, 0), STATUS_RANK.get(row["status"], 0)
+    # Later states win; a final state (delivered, undelivered, failed) is never replaced by
+    # another final one that arrives late.
+    if rank > current or (rank == current and rank < STATUS_RANK["delivered"]):
         store.execute(
             "UPDATE outbound SET status = ?, error_code = coalesce(?, error_code), "
             "updated_at = ? WHERE id = ?",

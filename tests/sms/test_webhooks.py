@@ -264,3 +264,20 @@ async def test_earlier_answers_survive_bad_input(srv: Server) -> None:
     assert session_status(srv) == "active"
     assert srv.store.integrity_ok()
     assert srv.count("SELECT id FROM events WHERE outcome IS NULL") == 0
+
+
+async def test_status_callbacks_out_of_order_never_regress(srv: Server) -> None:
+    """Callbacks may arrive out of order (twilio-protocol.md §2): the latest state wins."""
+    order = ["delivered", "sent", "sending", "queued", "undelivered"]
+    seen = []
+    for state in order:
+        form = [
+            (k, state if k in ("MessageStatus", "SmsStatus") else v)
+            for k, v in load_form("status_sent")
+        ]
+        status, _ = await srv.post_twilio("/twilio/sms/status", form)
+        assert status == 200
+        seen.append(outbound_status(srv)[0])
+    # delivered and undelivered are both final; whichever came first stays.
+    assert seen == ["delivered"] * 5
+    assert srv.count("SELECT id FROM events WHERE kind = 'status'") == len(order)
