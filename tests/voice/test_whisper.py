@@ -27,7 +27,7 @@ from kanavat.voice.whisper import (
     words_of,
 )
 
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow  # loads the model; the pure tests below it run without
 needs_tools = pytest.mark.skipif(not tools_available(), reason="needs espeak-ng and sox")
 
 YES_NO = ["kyllä", "ei", "en osaa sanoa"]
@@ -77,6 +77,7 @@ CLOSED = [
 ]
 
 
+@slow
 @needs_tools
 def test_closed_answers_are_recognised(engine: WhisperEngine) -> None:
     misses = []
@@ -97,6 +98,7 @@ def test_closed_answers_are_recognised(engine: WhisperEngine) -> None:
     assert np.median(confidences) >= 0.6
 
 
+@slow
 @needs_tools
 def test_answers_outside_the_list_score_lower(engine: WhisperEngine) -> None:
     right = [
@@ -115,6 +117,7 @@ def test_answers_outside_the_list_score_lower(engine: WhisperEngine) -> None:
     assert max(wrong_conf) < 0.6, wrong
 
 
+@slow
 @needs_tools
 def test_free_text_is_transcribed_unbiased(engine: WhisperEngine) -> None:
     clip = Clip("kotihoito käy aamulla ja illalla", "fi", 130)
@@ -126,6 +129,7 @@ def test_free_text_is_transcribed_unbiased(engine: WhisperEngine) -> None:
     assert transcripts[0].suspect == ()
 
 
+@slow
 def test_silence_and_line_noise_give_no_transcript(engine: WhisperEngine) -> None:
     for pcm in (silence(3.0), white_noise(3.0, level=0.01)):
         assert hear(engine, pcm, YES_NO) == []
@@ -134,6 +138,7 @@ def test_silence_and_line_noise_give_no_transcript(engine: WhisperEngine) -> Non
     assert heard is None or heard.confidence < 0.6
 
 
+@slow
 @needs_tools
 def test_finish_transcribes_speech_still_in_progress(engine: WhisperEngine) -> None:
     recogniser = engine.recogniser(SCALE)
@@ -147,6 +152,7 @@ def test_finish_transcribes_speech_still_in_progress(engine: WhisperEngine) -> N
     assert recogniser.finish() is None
 
 
+@slow
 @needs_tools
 def test_long_answer_is_cut_at_the_closed_question_limit(engine: WhisperEngine) -> None:
     talk = speech(Clip("kolme kolme kolme kolme kolme kolme kolme", "fi", 120))
@@ -158,6 +164,7 @@ def test_long_answer_is_cut_at_the_closed_question_limit(engine: WhisperEngine) 
     assert "kolme" in norm(events[1].text)
 
 
+@slow
 @needs_tools
 def test_engine_is_shared_safely_between_threads(engine: WhisperEngine) -> None:
     jobs = [
@@ -221,6 +228,7 @@ def test_decoding_options() -> None:
 # -- packaged model assembly -----------------------------------------------------------------
 
 
+@slow
 def test_whisper_base_is_assembled_once_and_repaired(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
