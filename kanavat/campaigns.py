@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from kanavat.config import Config
 from kanavat.store import Store
@@ -26,6 +28,34 @@ def sync(store: Store, config: Config) -> None:
 def status(store: Store, campaign_id: str) -> Status | None:
     row = store.one("SELECT status FROM campaigns WHERE id = ?", [campaign_id])
     return row["status"] if row else None
+
+
+def is_open(
+    config: Config, store: Store, campaign_id: str, now: datetime
+) -> tuple[bool, str | None]:
+    """Whether anyone with the link may answer now, and if not why: ``not_started``, ``ended``,
+    ``paused`` or ``finished``. For channels without an audience (chat), where nobody is
+    contacted and the window alone decides.
+
+    ``running`` means an official started it (perhaps early), so it is open until ``end``;
+    ``scheduled`` opens between ``start`` and ``end``. The configured times are naive, in the
+    county's timezone; an aware ``now`` is converted to it, a naive one is taken as local.
+    """
+    campaign = config.campaign(campaign_id)
+    zone = ZoneInfo(config.county.timezone)
+
+    def local(moment: datetime) -> datetime:
+        return moment.astimezone(zone).replace(tzinfo=None) if moment.tzinfo else moment
+
+    now = local(now)
+    current = status(store, campaign_id) or "scheduled"
+    if current in ("paused", "finished"):
+        return False, current
+    if campaign.end is not None and now >= local(campaign.end):
+        return False, "ended"
+    if current == "scheduled" and campaign.start is not None and now < local(campaign.start):
+        return False, "not_started"
+    return True, None
 
 
 def set_status(store: Store, campaign_id: str, new: Status) -> None:
