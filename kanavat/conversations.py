@@ -14,6 +14,7 @@ from typing import Any, Literal
 from kanavat.config import Config
 from kanavat.questions import dialog
 from kanavat.questions.dialog import Prompt, State, Step
+from kanavat.questions.lexicon import Lexicon
 from kanavat.questions.normalise import Input
 from kanavat.store import Store
 
@@ -139,13 +140,24 @@ class Conversations:
 
     # -- a turn ----------------------------------------------------------------------------
 
-    def take(self, session_id: int, given: Input, *, confirm_below: float | None = None) -> Turn:
-        """Advance the session by one input; the answer and state are stored atomically."""
+    def take(
+        self,
+        session_id: int,
+        given: Input,
+        *,
+        confirm_below: float | None = None,
+        lex: Lexicon | None = None,
+    ) -> Turn:
+        """Advance the session by one input; the answer and state are stored atomically.
+
+        ``lex`` replaces the language's lexicon for this turn (the chat channel passes one
+        extended with a county's Rasa NLU synonyms); None is the built-in one.
+        """
         with self.store.transaction():
             row = self._session(session_id)
             state = State.from_json(json.loads(row["state"]))
             questionnaire = self.config.questionnaires[state.questionnaire]
-            step = dialog.advance(questionnaire, state, given, confirm_below=confirm_below)
+            step = dialog.advance(questionnaire, state, given, lex=lex, confirm_below=confirm_below)
             now = self.store.now()
             if step.answer is not None:
                 self._store_answer(row, step.answer, now)
