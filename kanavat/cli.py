@@ -394,3 +394,16 @@ def campaign_status(campaign_id: str, config_path: Path | None) -> None:
             click.echo(f"  {row['channel']:<14}{row['n']:>7} sessions, {row['done']} completed")
     finally:
         store.close()
+
+
+def _register_channel_commands() -> None:
+    """Commands that live beside their channel: voices, speech (voice), chat, report."""
+    from kanavat.report.cli import report
+    from kanavat.voice.cli import speech, voices
+
+    main.add_command(voices)
+    main.add_command(speech)
+    main.add_command(report)
+
+
+_register_channel_commands()

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from kanavat.config import Config
 from kanavat.conversations import Conversations
+from kanavat.outcomes import retry_or_give_up
 from kanavat.provider import InvalidNumber, OptedOut, ProviderError
 from kanavat.sms.send import SmsSender
 from kanavat.store import Store, iso
@@ -40,8 +41,12 @@ class Dispatcher:
         conversations: Conversations,
         sms: SmsSender,
         batch: int = 50,
+        ring_seconds: int = 30,
     ):
         self.config = config
+        self.provider = sms.provider
+        self.ring_seconds = ring_seconds
+        self._next_slot: dict[str, float] = {}
         self.store = store
         self.conversations = conversations
         self.sms = sms
@@ -92,10 +97,12 @@ class Dispatcher:
         if self.store.is_opted_out(item.phone):
             self._finish(item, "refusal")
             return
-        if item.channel != "sms":
-            # Voice and the other channels join here in their own issues; until then the
-            # contact waits (not lost): its lease expires and it is claimed again later.
+        if item.channel == "voice":
+            await self.call(item)
             return
+        if item.channel != "sms":
+            return
+        await self._pace("sms")
         now = self.store.now()
         cur = self.store.execute(
             "INSERT INTO attempts(campaign_id, contact_id, channel, status, created_at, updated_at) "
@@ -144,6 +151,67 @@ class Dispatcher:
             turn.session_id,
             len(sids),
         )
+
+    async def call(self, item: Due) -> None:
+        """Place one outbound call; the TwiML request finds its attempt by the URL's id."""
+        limit = self._setting(item.campaign_id, "max_concurrent_calls") or 10
+        live = self.store.one(
+            "SELECT count(*) AS n FROM attempts WHERE channel = 'voice' AND status IN "
+            "('sending', 'queued', 'initiated', 'ringing', 'in-progress')"
+        )["n"]  # type: ignore[index]
+        if live >= limit:
+            return  # the lease expires and the contact is claimed again when a line is free
+        await self._pace("voice")
+        now = self.store.now()
+        cur = self.store.execute(
+            "INSERT INTO attempts(campaign_id, contact_id, channel, status, created_at, updated_at) "
+            "VALUES (?, ?, 'voice', 'sending', ?, ?)",
+            [item.campaign_id, item.contact_id, now, now],
+        )
+        attempt_id = cur.lastrowid
+        self.store.execute(
+            "UPDATE campaign_contacts SET attempts = attempts + 1, next_due_at = NULL, updated_at = ? "
+            "WHERE campaign_id = ? AND contact_id = ?",
+            [now, item.campaign_id, item.contact_id],
+        )
+        public = self.config.server.public_url
+        try:
+            result = await self.provider.place_call(
+                item.phone,
+                f"{public}/twilio/voice?attempt={attempt_id}",
+                f"{public}/twilio/voice/status",
+                machine_detection="DetectMessageEnd",
+                timeout=self.ring_seconds,
+            )
+        except InvalidNumber:
+            self._attempt(attempt_id, "failed", 21211)
+            self._finish(item, "not_eligible")
+            return
+        except ProviderError as exc:
+            self._attempt(attempt_id, "failed", exc.code)
+            retry_or_give_up(self.store, self.config, item.campaign_id, item.contact_id, "provider")
+            return
+        self.store.execute(
+            "UPDATE attempts SET provider_sid = coalesce(provider_sid, ?), status = CASE WHEN status = "
+            "'sending' THEN ? ELSE status END, updated_at = ? WHERE id = ?",
+            [result.sid, result.status, self.store.now(), attempt_id],
+        )
+        log.info("dispatch.voice.dialled campaign=%s attempt=%s", item.campaign_id, attempt_id)
+
+    def _setting(self, campaign_id: str, name: str) -> float | int | None:
+        campaign = self.config.campaigns.get(campaign_id)
+        value = getattr(campaign, name, None) if campaign else None
+        return value if value is not None else getattr(self.config.county, name, None)
+
+    async def _pace(self, channel: str) -> None:
+        """Keep to the provider's rate (calls or messages per second)."""
+        name = "calls_per_second" if channel == "voice" else "messages_per_second"
+        rate = getattr(self.config.county, name, None) or (1.0 if channel == "voice" else 5.0)
+        loop = asyncio.get_running_loop()
+        wait = self._next_slot.get(channel, 0.0) - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._next_slot[channel] = max(loop.time(), self._next_slot.get(channel, 0.0)) + 1.0 / rate
 
     def _attempt(self, attempt_id: int | None, status: str, code: int | None) -> None:
         self.store.execute(

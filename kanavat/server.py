@@ -35,9 +35,12 @@ from kanavat.config import Config
 from kanavat.conversations import Conversations
 from kanavat.dispatch import Dispatcher
 from kanavat.provider import TwilioProvider
+from kanavat.report import routes as report_routes
 from kanavat.sms import routes as sms_routes
 from kanavat.sms.send import SmsSender
 from kanavat.store import Store
+from kanavat.voice import routes as voice_routes
+from kanavat.voice import stream as voice_stream
 from kanavat.webhooks import errors, twilio_signature
 
 log = logging.getLogger("kanavat.server")
@@ -58,10 +61,14 @@ def create_app(config: Config, options: Options = Options()) -> web.Application:
     app[WEBSOCKETS] = set()
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_twilio_ctx(options))
+    app.cleanup_ctx.append(_voice_ctx)
     app.cleanup_ctx.append(_dispatcher_ctx(options))
     app.router.add_get("/healthz", healthz)
     app.add_routes(sms_routes.routes)
+    app.add_routes(voice_routes.routes)
+    app.add_routes(voice_stream.routes)
     chat_routes.add_routes(app)
+    app.add_routes(report_routes.routes(config, store=lambda: app[STORE]))
     app.on_shutdown.append(_close_websockets)
     return app
 
@@ -132,6 +139,37 @@ def _twilio_ctx(options: Options):
             yield
 
     return ctx
+
+
+async def _voice_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Speech models load once, off the event loop; a language whose model fails to load
+    still takes calls, with the keypad (said in the log, and by ``kanavat check``)."""
+    from kanavat.voice.engines import SpeechEngines, load_engine
+    from kanavat.voice.prompts import PromptLibrary
+
+    config = app[CONFIG]
+    loaded = {}
+    for language, speech in config.speech.items():
+        path = config.resolve(speech.model)
+        try:
+            loaded[language] = await asyncio.to_thread(load_engine, speech.engine, language, path)
+            log.info("voice.engine.ready lang=%s engine=%s", language, speech.engine)
+        except Exception as exc:
+            log.warning(
+                "voice.engine.unavailable lang=%s engine=%s reason=%s keypad_only=true",
+                language,
+                speech.engine,
+                type(exc).__name__,
+            )
+    for language in config.county.languages:
+        if language not in loaded:
+            log.info("voice.keypad_only lang=%s", language)
+    engines = SpeechEngines(loaded)
+    prompts = PromptLibrary(config.resolve(config.server.voices), config.county.languages)
+    prompts.prewarm(config)
+    app[voice_stream.VOICE_KEYS] = voice_stream.VoiceServices(engines, prompts)
+    yield
+    await asyncio.to_thread(engines.close)
 
 
 def _dispatcher_ctx(options: Options):
