@@ -62,9 +62,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_config(tmp_path: Path, port: int, *, text: str | None = None) -> Path:
-    """The example config with ``public_url`` on ``port`` and the database in ``tmp_path``."""
+def write_config(
+    tmp_path: Path, port: int, *, text: str | None = None, messages_per_second: int = 200
+) -> Path:
+    """The example config with ``public_url`` on ``port`` and the database in ``tmp_path``.
+
+    The county's ``messages_per_second`` (5 in the example) is raised so that a campaign of
+    dozens is invited in well under a second; pass 5 to test the pacing itself.
+    """
     text = text if text is not None else EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    text, n = re.subn(
+        r"^messages_per_second = \d+",
+        f"messages_per_second = {messages_per_second}",
+        text,
+        flags=re.M,
+    )
+    assert n == 1, "config.toml has no county.messages_per_second line"
     text, n = re.subn(
         r'^public_url = "[^"]*"', f'public_url = "http://127.0.0.1:{port}"', text, flags=re.M
     )

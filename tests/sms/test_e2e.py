@@ -148,7 +148,7 @@ async def reply_to(srv: Server, r: Resident, expect: str | None) -> None:
 
 
 async def invitation(srv: Server, r: Resident, q: Questionnaire) -> None:
-    message = await srv.emulator.handset(r.number).wait_for_message(WAIT)
+    message = await srv.emulator.handset(r.number).wait_for_message(3 * WAIT)
     r.received.append(message.body)
     assert said(q.intro[r.language]) in message.body
     assert said(q.questions[0].text[r.language]) in message.body
