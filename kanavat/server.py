@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -165,7 +166,12 @@ async def _voice_ctx(app: web.Application) -> AsyncIterator[None]:
         if language not in loaded:
             log.info("voice.keypad_only lang=%s", language)
     engines = SpeechEngines(loaded)
-    prompts = PromptLibrary(config.resolve(config.server.voices), config.county.languages)
+    # KANAVAT_PROMPT_CACHE: where placeholder renderings are kept (content-addressed, shareable).
+    prompts = PromptLibrary(
+        config.resolve(config.server.voices),
+        config.county.languages,
+        cache_dir=os.environ.get("KANAVAT_PROMPT_CACHE") or None,
+    )
     prompts.prewarm(config)
     app[voice_stream.VOICE_KEYS] = voice_stream.VoiceServices(engines, prompts)
     yield

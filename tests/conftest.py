@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Placeholder prompt audio is content-addressed: every test server shares one cache.
+os.environ.setdefault(
+    "KANAVAT_PROMPT_CACHE", str(Path.home() / ".cache" / "kanavat" / "test-prompts")
+)
 
 from kanavat import config as configuration
 from kanavat.store import Store
