@@ -1,0 +1,233 @@
+"""The Rasa-compatible REST channel: exact JSON shapes, a whole questionnaire, bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+
+from kanavat.chat.rasa import collect
+from kanavat.questions.dialog import Choice, Part, Prompt
+
+from .conftest import CAMPAIGN, ChatServer
+
+WEBHOOK = "/webhooks/rest/webhook"
+META = {"campaign": CAMPAIGN}
+
+
+async def post(server: ChatServer, body: object, **kwargs) -> tuple[int, object]:
+    async with aiohttp.ClientSession() as http:
+        data = body if isinstance(body, bytes | str) else json.dumps(body)
+        headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
+        async with http.post(server.base_url + WEBHOOK, data=data, headers=headers) as r:
+            text = await r.text()
+            try:
+                return r.status, json.loads(text)
+            except json.JSONDecodeError:
+                return r.status, text
+
+
+def test_collect_matches_rasa_collecting_output_channel() -> None:
+    """Rasa drops None keys, splits plain text on blank lines, and keeps text with buttons whole."""
+    note = Prompt("reply.resume", "Eka.\n\nToka.", (Part("reply.resume", ""),))
+    question = Prompt(
+        "question.q",
+        "Kysymys?\n\nYhä samaa viestiä",
+        (),
+        expects="answer",
+        question_id="q",
+        options=(Choice("yes", "kyllä", "1"), Choice("no", "ei", "2")),
+    )
+    assert collect("s1", (note, question)) == [
+        {"recipient_id": "s1", "text": "Eka."},
+        {"recipient_id": "s1", "text": "Toka."},
+        {
+            "recipient_id": "s1",
+            "text": "Kysymys?\n\nYhä samaa viestiä",
+            "buttons": [{"title": "Kyllä", "payload": "yes"}, {"title": "Ei", "payload": "no"}],
+        },
+    ]
+
+
+async def test_health(chat_server: ChatServer) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(chat_server.base_url + "/webhooks/rest/") as r,
+    ):
+        assert r.status == 200
+        assert await r.json() == {"status": "ok"}
+
+
+async def test_whole_questionnaire_in_swedish(chat_server: ChatServer) -> None:
+    sender = "widget-visitor-1"
+    status, first = await post(
+        chat_server,
+        {"sender": sender, "message": "/get_started", "metadata": {**META, "lang": "sv"}},
+    )
+    assert status == 200
+    assert first == [
+        {
+            "recipient_id": sender,
+            "text": "Hej! Ungdomsfullmäktige och Esimerkin välfärdsområde vill höra hur unga mår. Svaren är anonyma och frivilliga, och du kan sluta när du vill.",
+        },
+        {"recipient_id": sender, "text": "Hur gammal är du?\nSvara med en siffra."},
+    ]
+    _, scale = await post(chat_server, {"sender": sender, "message": "sexton", "metadata": META})
+    assert scale == [
+        {
+            "recipient_id": sender,
+            "text": "Hur mår du just nu? 1 = jättedåligt, 5 = jättebra.",
+            "buttons": [{"title": str(n), "payload": str(n)} for n in range(1, 6)],
+        }
+    ]
+    _, yes_no = await post(chat_server, {"sender": sender, "message": "4", "metadata": META})
+    assert yes_no == [
+        {
+            "recipient_id": sender,
+            "text": "Har du en hobby som du går på regelbundet?",
+            "buttons": [{"title": "Ja", "payload": "yes"}, {"title": "Nej", "payload": "no"}],
+        }
+    ]
+    _, choice = await post(chat_server, {"sender": sender, "message": "/deny", "metadata": META})
+    assert [b["payload"] for b in choice[0]["buttons"]] == ["hinta", "matka", "ei_sopivaa", "aika"]
+    assert choice[0]["buttons"][0] == {"title": "För dyrt", "payload": "hinta"}
+    _, text_q = await post(chat_server, {"sender": sender, "message": "matka", "metadata": META})
+    assert text_q == [
+        {
+            "recipient_id": sender,
+            "text": "Vad borde ungdomsfullmäktige driva? Skriv fritt.\nSkriv ditt svar med egna ord.",
+        }
+    ]
+    _, outro = await post(
+        chat_server, {"sender": sender, "message": "Fler bussar på kvällen", "metadata": META}
+    )
+    assert outro == [
+        {
+            "recipient_id": sender,
+            "text": "Tack! Dina svar går till ungdomsfullmäktige. Behöver du någon att prata med finns Sekasin-chatten.",
+        }
+    ]
+    rows = chat_server.store.query(
+        "SELECT question, channel, language, input_kind, value FROM answers ORDER BY id"
+    )
+    assert [(r["question"], r["input_kind"], json.loads(r["value"])) for r in rows] == [
+        ("ika", "text", 16),
+        ("vointi", "button", 4),
+        ("harrastus", "button", "no"),
+        ("harrastus_este", "button", "matka"),
+        ("viesti", "text", "Fler bussar på kvällen"),
+    ]
+    assert {(r["channel"], r["language"]) for r in rows} == {("chat", "sv")}
+
+
+async def test_finnish_default_restart_and_stop(chat_server: ChatServer) -> None:
+    sender = "s-fi"
+    _, first = await post(chat_server, {"sender": sender, "message": "moi", "metadata": META})
+    assert first[-1]["text"] == "Kuinka vanha olet?\nVastaa numerolla."
+    _, _ = await post(chat_server, {"sender": sender, "message": "15", "metadata": META})
+    _, again = await post(chat_server, {"sender": sender, "message": "/restart", "metadata": META})
+    assert again[-1]["text"] == "Kuinka vanha olet?\nVastaa numerolla."
+    assert chat_server.store.query("SELECT * FROM answers") == []
+    _, stopped = await post(chat_server, {"sender": sender, "message": "/stop", "metadata": META})
+    assert stopped == [
+        {
+            "recipient_id": sender,
+            "text": "Selvä, lopetetaan. Jo antamasi vastaukset on tallennettu. Kiitos!",
+        }
+    ]
+    _, after = await post(chat_server, {"sender": sender, "message": "15", "metadata": META})
+    assert after == [{"recipient_id": sender, "text": "Olet jo vastannut tähän kyselyyn. Kiitos!"}]
+
+
+async def test_nlu_synonyms_and_intents(chat_server: ChatServer, nlu_dir: Path) -> None:
+    sender = "s-nlu"
+    for message in ("hei", "17", "3"):
+        await post(chat_server, {"sender": sender, "message": message, "metadata": META})
+    _, choice = await post(chat_server, {"sender": sender, "message": "ei oo", "metadata": META})
+    assert choice[0]["buttons"][0]["payload"] == "hinta"  # "ei oo" is the deny intent: no
+    _, text_q = await post(
+        chat_server, {"sender": sender, "message": "ei oo rahaa", "metadata": META}
+    )
+    assert "Kirjoita" in text_q[0]["text"]
+    rows = chat_server.store.query("SELECT question, value FROM answers ORDER BY id")
+    assert [(r["question"], json.loads(r["value"])) for r in rows][-2:] == [
+        ("harrastus", "no"),
+        ("harrastus_este", "hinta"),
+    ]
+
+
+async def test_bad_input(chat_server: ChatServer) -> None:
+    status, body = await post(chat_server, "this is not json")
+    assert (status, body) == (400, {"error": "body is not JSON"})
+    status, body = await post(chat_server, [1, 2])
+    assert status == 400 and "JSON object" in body["error"]
+    status, body = await post(chat_server, {"message": "hei", "metadata": META})
+    assert (status, body) == (400, {"error": "missing field: sender (a string)"})
+    status, body = await post(chat_server, {"sender": 42, "message": "hei"})
+    assert status == 400
+    status, body = await post(chat_server, {"sender": "s", "message": ["x"], "metadata": META})
+    assert (status, body) == (400, {"error": "message must be a string"})
+    status, body = await post(
+        chat_server, {"sender": "s", "message": "hei", "metadata": {"campaign": "ei-ole"}}
+    )
+    assert (status, body) == (404, {"error": "unknown chat campaign: 'ei-ole'"})
+    status, body = await post(
+        chat_server, {"sender": "s", "message": "hei", "metadata": {"campaign": "vanhukset-2027"}}
+    )
+    assert status == 404  # a phone campaign has no chat
+
+
+async def test_too_large_bodies_are_413(chat_server: ChatServer) -> None:
+    big = json.dumps({"sender": "s", "message": "a" * (10 * 1024 * 1024), "metadata": META})
+    status, body = await post(chat_server, big)
+    assert status == 413
+    assert body == {"error": "body too large: at most 65536 bytes"}
+
+    async def chunks():
+        piece = b'{"sender": "s", "message": "' + b"a" * 100_000
+        yield piece
+        yield b'"}'
+
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            chat_server.base_url + WEBHOOK,
+            data=chunks(),
+            headers={"Content-Type": "application/json"},
+        ) as r,
+    ):
+        assert r.status == 413  # no Content-Length: counted while reading
+
+
+async def test_message_too_long_gets_a_clear_reply(chat_server: ChatServer) -> None:
+    await post(chat_server, {"sender": "s-long", "message": "moi", "metadata": META})
+    status, body = await post(
+        chat_server, {"sender": "s-long", "message": "x" * 2001, "metadata": META}
+    )
+    assert status == 200
+    assert body == [
+        {
+            "recipient_id": "s-long",
+            "text": "Viestisi on liian pitkä: enintään 2000 merkkiä. Kirjoita lyhyemmin.",
+        }
+    ]
+    assert chat_server.store.query("SELECT * FROM answers") == []
+
+
+async def test_closed_campaign_is_said_in_the_senders_language(chat_server: ChatServer) -> None:
+    chat_server.set_status("paused")
+    _, body = await post(
+        chat_server, {"sender": "s-p", "message": "hej", "metadata": {**META, "lang": "sv"}}
+    )
+    assert body == [{"recipient_id": "s-p", "text": "Enkäten har en paus. Försök igen senare."}]
+    chat_server.set_status("scheduled")
+    chat_server.store.clock = lambda: datetime(2027, 2, 28, 12, 0, tzinfo=UTC)
+    _, body = await post(chat_server, {"sender": "s-p", "message": "moi", "metadata": META})
+    assert body == [
+        {
+            "recipient_id": "s-p",
+            "text": "Kysely ei ole vielä auki. Se aukeaa 1.3.2027 klo 8.00.",
+        }
+    ]
