@@ -28,7 +28,7 @@ RESIDENTS = {
 }
 # What each resident sends, in order (words for the scale and yes/no, so they can be found).
 ANSWERS = {
-    "fi": ["neljä", "kyllä", "kuljetus", "seitsemän", "Hissi Kalliolan terveysasemalla on rikki"],
+    "fi": ["neljä", "kyllä", "taksi", "seitsemän", "Hissi Kalliolan terveysasemalla on rikki"],
     "sv": ["fyra", "ja", "trappor", "tolv", "Färdtjänsten i Granbacka kommer alltid sent"],
     "en": ["three", "nope", "no", "eleven", "Ramps at the Mäkelä library are too steep"],
 }
