@@ -64,9 +64,13 @@
     return el;
   }
 
+  let statusTimer = null;
+
   function setStatus(text, ok) {
+    clearTimeout(statusTimer);
     status.textContent = text || "";
     status.classList.toggle("ok", Boolean(ok));
+    if (ok) statusTimer = setTimeout(() => setStatus(""), 4000); // good news need not linger
   }
 
   function showTyping(on) {
@@ -98,6 +102,7 @@
     const talking = next === "active";
     input.disabled = !talking;
     sendButton.disabled = !talking;
+    form.hidden = !talking; // nothing to type before starting or after the end
     startButton.hidden = next !== "welcome";
     restartButton.hidden = !(next === "active" || next === "done");
     stopButton.hidden = next !== "active";
