@@ -43,16 +43,15 @@ def free_port_pair() -> int:
     raise RuntimeError("no free pair of ports")
 
 
-def write_config(tmp_path: Path, port: int, extra: str = "") -> Path:
+def write_config(tmp_path: Path, port: int, public_url: str | None = None) -> Path:
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    text, n = re.subn(
-        r'^public_url = "[^"]*"', f'public_url = "http://127.0.0.1:{port}"', text, flags=re.M
-    )
+    public_url = public_url or f"http://127.0.0.1:{port}"
+    text, n = re.subn(r'^public_url = "[^"]*"', f'public_url = "{public_url}"', text, flags=re.M)
     assert n == 1
     text, n = re.subn(r'^database = "[^"]*"', 'database = "kanavat.db"', text, flags=re.M)
     assert n == 1
     path = tmp_path / "config.toml"
-    path.write_text(text + extra, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -74,9 +73,11 @@ class ChatServer:
         campaigns.set_status(self.store, CAMPAIGN, status)
 
 
-async def start_server(tmp_path: Path, *, running: bool = True) -> AsyncIterator[ChatServer]:
+async def start_server(
+    tmp_path: Path, *, running: bool = True, public_url: str | None = None
+) -> AsyncIterator[ChatServer]:
     port = free_port_pair()
-    path = write_config(tmp_path, port)
+    path = write_config(tmp_path, port, public_url)
     config = configuration.load(path, env={})
     app = create_app(config, Options(emulator_port=port + 1, dispatch_interval=5.0))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)

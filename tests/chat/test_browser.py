@@ -70,9 +70,7 @@ async def quick(page, title: str):
     return button.first
 
 
-async def test_young_people_answer_in_finnish_and_swedish(
-    chat_server: ChatServer, browser
-) -> None:
+async def test_young_people_answer_in_finnish_and_swedish(chat_server: ChatServer, browser) -> None:
     url = f"{chat_server.base_url}/chat/{CAMPAIGN}"
 
     # -- Finnish, on a phone ------------------------------------------------------------
@@ -192,3 +190,31 @@ async def test_young_people_answer_in_finnish_and_swedish(
     ]
     assert len({r["respondent"] for r in rows}) == 2
     assert Path("/tmp/chat-360x740.png").stat().st_size > 10_000
+
+
+async def test_stop_and_start_over_ask_first(chat_server: ChatServer, browser) -> None:
+    context = await browser.new_context(
+        viewport={"width": 360, "height": 740}, locale="en-GB", reduced_motion="reduce"
+    )
+    page = await context.new_page()
+    await page.goto(f"{chat_server.base_url}/chat/{CAMPAIGN}")
+    await page.get_by_role("button", name="Start", exact=True).click()
+    await wait_for_bot(page, "How old are you?")
+    await page.get_by_label("Type your answer").fill("16")
+    await page.keyboard.press("Enter")
+    await quick(page, "3")
+    await page.get_by_role("button", name="Stop", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    await dialog.get_by_text("Stop now?").wait_for()
+    await page.keyboard.press("Escape")  # cancelled: nothing happens
+    await quick(page, "3")
+    await page.get_by_role("button", name="Stop", exact=True).click()
+    await dialog.get_by_role("button", name="Yes, stop").click()
+    await wait_for_bot(page, "we will stop")
+    assert len(chat_server.store.query("SELECT * FROM answers")) == 1  # kept
+    await page.get_by_role("button", name="Start over", exact=True).click()
+    await dialog.get_by_role("button", name="Yes, start over").click()
+    await wait_for_bot(page, "How old are you?")
+    assert chat_server.store.query("SELECT * FROM answers") == []  # withdrawn
+    assert await page.locator("#log .msg.me").count() == 0  # a clean slate on screen too
+    await context.close()

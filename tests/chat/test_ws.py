@@ -16,7 +16,7 @@ from kanavat import campaigns
 from kanavat.chat.limits import RateLimit
 from kanavat.chat.ws import LIMITS
 
-from .conftest import CAMPAIGN, ChatServer
+from .conftest import CAMPAIGN, ChatServer, start_server
 
 
 class Chat:
@@ -79,6 +79,18 @@ async def test_page_sets_an_anonymous_httponly_cookie(chat_server: ChatServer) -
     assert "Börja" in body and "anonymt" in body
     for script in ("chat.js", "chat.css"):
         assert f"/chat/static/{script}" in body
+
+
+async def test_cookie_is_secure_behind_https(tmp_path) -> None:
+    async for server in start_server(tmp_path, public_url="https://kysely.example.fi"):
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{server.base_url}/chat/{CAMPAIGN}") as r,
+        ):
+            cookie = next(
+                c for c in r.headers.getall("Set-Cookie") if c.startswith("kanavat_visitor=")
+            )
+        assert "Secure" in cookie and "HttpOnly" in cookie
 
 
 async def test_static_files_are_served_by_kanavat(chat_server: ChatServer) -> None:
