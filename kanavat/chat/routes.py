@@ -25,6 +25,7 @@ from kanavat.chat.limits import MAX_MESSAGE_CHARS
 from kanavat.config import Config
 
 STATIC = Path(__file__).parent / "static"
+VISITOR_COOKIE = ws.VISITOR_COOKIE
 LANG_COOKIE = "kanavat_lang"
 COOKIE_DAYS = 120  # a campaign runs weeks; a visitor returning within its window continues
 # Everything the page needs comes from kanavat; inline JSON data is not script (not executed).
@@ -98,9 +99,6 @@ async def page(request: web.Request) -> web.Response:
     if request.cookies.get(LANG_COOKIE) != language:
         response.set_cookie(LANG_COOKIE, language, **cookie)
     return response
-
-
-VISITOR_COOKIE = ws.VISITOR_COOKIE
 
 
 def _render(config: Config, campaign_id: str, language: str, closed: str) -> str:
