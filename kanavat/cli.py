@@ -398,12 +398,14 @@ def campaign_status(campaign_id: str, config_path: Path | None) -> None:
 
 def _register_channel_commands() -> None:
     """Commands that live beside their channel: voices, speech (voice), chat, report."""
+    from kanavat.chat.cli import chat
     from kanavat.report.cli import report
     from kanavat.voice.cli import speech, voices
 
     main.add_command(voices)
     main.add_command(speech)
     main.add_command(report)
+    main.add_command(chat)
 
 
 _register_channel_commands()

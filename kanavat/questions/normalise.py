@@ -418,15 +418,29 @@ def _compound(token: str, lex: Lexicon) -> int | None:
 
 
 def expected_phrases(question: Question, language: str, lex: Lexicon | None = None) -> list[str]:
-    """Words worth listening for: a speech grammar for closed questions, None-like for text."""
+    """Words worth listening for, most likely first: the question's own answers (numbers in
+    range, yes/no, option labels and synonyms), then "don't know" and skip, then commands.
+
+    Vosk turns the whole list into a grammar; Whisper takes it as a bias, where only the
+    first phrases fit, so the order matters."""
     lex = lex or lexicon(language)
-    phrases = [clean(p) for _, _, p in _phrases(question, lex)]
+    everything = _phrases(question, lex)
+    answers = [clean(p) for category, _, p in everything if category in ("yes", "no", "option")]
+    specials = [clean(p) for category, _, p in everything if category in (DONT_KNOW, SKIP)]
+    commands = [clean(p) for category, _, p in everything if category == "command"]
+    numbers: list[str] = []
     if isinstance(question, ScaleQuestion | NumberQuestion):
         low, high = question.min, question.max
-        phrases += [w for w, v in lex.numbers.items() if low <= v <= high]
+        numbers = [
+            w for w, v in sorted(lex.numbers.items(), key=lambda kv: kv[1]) if low <= v <= high
+        ]
     if isinstance(question, YesNoQuestion):
-        phrases += [w for w, v in lex.numbers.items() if v in (1, 2)]
+        numbers = [w for w, v in lex.numbers.items() if v in (1, 2)]
     if isinstance(question, ChoiceQuestion):
         count = len(question.options)
-        phrases += [w for w, v in lex.numbers.items() if 1 <= v <= max(count, 9)]
-    return list(dict.fromkeys(p for p in phrases if p))
+        numbers = [w for w, v in lex.numbers.items() if 1 <= v <= max(count, 9)]
+    if isinstance(question, ScaleQuestion | NumberQuestion):
+        ordered = numbers + answers
+    else:
+        ordered = answers + numbers
+    return list(dict.fromkeys(p for p in [*ordered, *specials, *commands] if p))

@@ -301,11 +301,16 @@ class Call:
         except ConnectionError:
             self.finished = True
 
-    def _confirm_below(self) -> float | None:
+    def _confirm_below(self) -> float:
+        """The configured threshold for this language, else the engine's, else the
+        questionnaire's: spoken answers below it are confirmed before they are kept."""
         speech = self.config.speech.get(self.language)
         if speech and speech.confirm_below is not None:
             return speech.confirm_below
-        return getattr(self.engine, "confirm_below", None)
+        engine_default = getattr(self.engine, "confirm_below", None)
+        if engine_default is not None:
+            return float(engine_default)
+        return self.config.questionnaire_of(self.campaign_id).confirm_below if self.campaign_id else 0.6
 
     def _system_prompt(self, key: str) -> Prompt:
         part = next(p for p in system_parts(self.language) if p.key == key)
