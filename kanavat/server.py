@@ -125,7 +125,6 @@ def _twilio_ctx(options: Options):
                     sms_url=f"{public}/twilio/sms",
                     voice_url=f"{public}/twilio/voice",
                     speed=options.emulator_speed,
-                    keyword_replies=True,  # like Twilio: STOP/START/HELP get Twilio's own reply
                 )
                 emulator = await stack.enter_async_context(
                     running_emulator(settings, host="127.0.0.1", port=port)
