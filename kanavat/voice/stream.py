@@ -38,6 +38,7 @@ FEED_FRAMES = 5  # decode 100 ms at a time: barge-in stays quick, thread hops st
 DIGIT_GAP_FRAMES = 200  # 4 s after the last digit of a number ends it, as if '#' was pressed
 MAX_ANSWER_FRAMES = {"closed": 15 * 50, "free": 60 * 50}
 MAX_WS_MESSAGE = 64 * 1024
+FINISHED = {"completed", "busy", "no-answer", "failed", "canceled"}
 CHUNK_BYTES = 8000  # one second of audio per media message
 VOICE_KEYS = web.AppKey("voice_services", object)
 
@@ -150,6 +151,8 @@ class Call:
         )
         if row is None:
             raise StreamError("unknown attempt")
+        if row["status"] in FINISHED:
+            raise StreamError("finished attempt")
         self.attempt_id, self.campaign_id = row["id"], row["campaign_id"]
         campaign = self.config.campaign(row["campaign_id"])
         self.listen_frames = int(campaign.listen_timeout / FRAME_S)
@@ -310,7 +313,11 @@ class Call:
         engine_default = getattr(self.engine, "confirm_below", None)
         if engine_default is not None:
             return float(engine_default)
-        return self.config.questionnaire_of(self.campaign_id).confirm_below if self.campaign_id else 0.6
+        return (
+            self.config.questionnaire_of(self.campaign_id).confirm_below
+            if self.campaign_id
+            else 0.6
+        )
 
     def _system_prompt(self, key: str) -> Prompt:
         part = next(p for p in system_parts(self.language) if p.key == key)
