@@ -175,6 +175,7 @@ async def _voice_ctx(app: web.Application) -> AsyncIterator[None]:
     prompts.prewarm(config)
     app[voice_stream.VOICE_KEYS] = voice_stream.VoiceServices(engines, prompts)
     yield
+    prompts.close()
     await asyncio.to_thread(engines.close)
 
 

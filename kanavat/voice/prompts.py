@@ -346,6 +346,8 @@ class PromptLibrary:
         self.espeak = find_espeak() if espeak == "auto" else espeak
         self.cache_dir = Path(cache_dir) if cache_dir else _default_cache(self.voices_dir)
         self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._placeholders: set[tuple[str, str]] = set()
         self._render_locks: dict[Path, threading.Lock] = {}
         self._manifest_stamp: tuple[int, int] | None = None
         self._by_text: dict[tuple[str, str, str], Path] = {}
@@ -391,9 +393,15 @@ class PromptLibrary:
         """Load or render every (language, part) now; returns how many. Blocking."""
         count = 0
         for language, part in parts:
+            if self._closing.is_set():
+                break
             self.audio(language, part)
             count += 1
         return count
+
+    def close(self) -> None:
+        """Stop a running prewarm (the server is shutting down)."""
+        self._closing.set()
 
     def prewarm(self, config: Config) -> threading.Thread:
         """Load or render every prompt of the config's phone campaigns in a background thread,
@@ -407,9 +415,18 @@ class PromptLibrary:
             except Exception:  # a background thread: log, never kill the server
                 log.exception("voice.prompts.prewarm_failed")
                 return
-            log.info(
-                "voice.prompts.ready count=%d ms=%d", count, (time.monotonic() - started) * 1000
-            )
+            ms = (time.monotonic() - started) * 1000
+            if self._placeholders:
+                # One line for the operator, not one per prompt: what to do about it.
+                log.warning(
+                    "voice.prompts.ready count=%d placeholders=%d ms=%d "
+                    "hint='record them: kanavat voices check'",
+                    count,
+                    len(self._placeholders),
+                    ms,
+                )
+            else:
+                log.info("voice.prompts.ready count=%d ms=%d", count, ms)
 
         thread = threading.Thread(target=run, name="prompt-prewarm", daemon=True)
         thread.start()
@@ -491,6 +508,10 @@ class PromptLibrary:
             if (event, language, key) in self._logged:
                 return
             self._logged.add((event, language, key))
+        if event == "voice.prompt.placeholder":
+            self._placeholders.add((language, key))  # summarised by prewarm; details at DEBUG
+            log.debug("%s lang=%s key=%s reason=%s", event, language, key, reason)
+            return
         fields = f"{event} lang={language} key={key}"
         if reason:
             fields += f" reason={reason}"

@@ -138,7 +138,7 @@ def test_a_broken_manifest_says_where(tmp_path: Path) -> None:
 def test_a_part_without_a_file_is_a_slow_placeholder_rendered_once_and_logged_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="kanavat.voice.prompts")
+    caplog.set_level(logging.DEBUG, logger="kanavat.voice.prompts")
     library = P.PromptLibrary(tmp_path / "voices", ["fi"])
     part = Part("question.apu", "Saatko apua arjen asioihin, kun tarvitset?")
     first = library.audio("fi", part)
@@ -182,7 +182,7 @@ def test_a_recorded_file_is_played_converted_to_8k_mulaw(tmp_path: Path) -> None
 def test_a_recording_of_an_old_text_is_never_played_for_the_new_one(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="kanavat.voice.prompts")
+    caplog.set_level(logging.DEBUG, logger="kanavat.voice.prompts")
     voices = tmp_path / "voices"
     (voices / "fi").mkdir(parents=True)
     sine(voices / "fi" / "question.apu.wav", 16000, seconds=0.5)
@@ -208,6 +208,7 @@ def test_a_recording_of_an_old_text_is_never_played_for_the_new_one(
 def test_an_unreadable_recording_is_logged_and_a_placeholder_says_it(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="kanavat.voice.prompts")
     voices = tmp_path / "voices"
     (voices / "fi").mkdir(parents=True)
     (voices / "fi" / "reply.no_match.wav").write_bytes(b"RIFF\x00\x00garbage" * 10)
