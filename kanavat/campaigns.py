@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from kanavat import sampling
 from kanavat.config import Config
 from kanavat.store import Store
 
@@ -77,29 +79,49 @@ def set_status(store: Store, campaign_id: str, new: Status) -> None:
 def enrol_audience(
     store: Store, config: Config, campaign_id: str, due_at: str | None = None
 ) -> int:
-    """Put the audience group's contacts on the campaign, due now; returns how many were added.
+    """Put the campaign's audience on it, due now; returns how many contacts were added.
 
-    Opted-out numbers are never enrolled. Idempotent: contacts already on the campaign keep
-    their place and state.
+    The whole group, or with ``sample`` set a stratified sample drawn once and recorded
+    (``kanavat.sampling``). With ``stratify`` each contact's stratum is stored, for the
+    report's weights. Event-triggered campaigns enrol contacts one event at a time
+    (``kanavat.events``), never a whole group. Opted-out numbers are never enrolled.
+    Idempotent: contacts already on the campaign keep their place and state.
     """
     campaign = config.campaign(campaign_id)
-    if campaign.audience is None:
+    audience = campaign.audience
+    if audience is None or campaign.trigger == "event":
         return 0
     due = due_at or store.now()
+    if audience.sample is not None:
+        return sampling.enrol_sample(store, config, campaign_id, due)
     added = 0
     with store.transaction():
         rows = store.query(
-            "SELECT c.id FROM contacts c JOIN contact_groups g ON g.contact_id = c.id "
-            "WHERE g.group_name = ? AND c.phone IS NOT NULL "
+            "SELECT c.id, c.attributes FROM contacts c JOIN contact_groups g "
+            "ON g.contact_id = c.id WHERE g.group_name = ? AND c.phone IS NOT NULL "
             "AND c.phone NOT IN (SELECT phone FROM opt_outs) ORDER BY c.id",
-            [campaign.audience.group],
+            [audience.group],
         )
+        now = store.now()
         for row in rows:
-            respondent = store.pseudonym(campaign_id, f"contact:{row['id']}")
+            stratum = (
+                sampling.stratum_of(json.loads(row["attributes"] or "{}"), audience.stratify)
+                if audience.stratify
+                else None
+            )
             cur = store.execute(
-                "INSERT INTO campaign_contacts(campaign_id, contact_id, respondent, next_due_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [campaign_id, row["id"], respondent, due, store.now()],
+                "INSERT INTO campaign_contacts(campaign_id, contact_id, respondent, stratum, "
+                "next_due_at, updated_at, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [
+                    campaign_id,
+                    row["id"],
+                    store.pseudonym(campaign_id, f"contact:{row['id']}"),
+                    stratum,
+                    due,
+                    now,
+                    now,
+                ],
             )
             added += cur.rowcount
     return added

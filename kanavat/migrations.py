@@ -166,3 +166,79 @@ def m002_outbound_messages(db: Database) -> None:
             updated_at TEXT NOT NULL
         )""")
     db.execute("CREATE INDEX outbound_by_session ON outbound(session_id)")
+
+
+@migrations()
+def m003_samples_and_event_attributes(db: Database) -> None:
+    """Stratified samples (who was drawn, in which stratum, who replaced whom) and the
+    attributes of the service event that put a contact on a fast-feedback campaign.
+
+    ``campaign_contacts.attributes`` holds the event's attributes (``{"unit": ...}``) for the
+    contact's current turn; a trigger copies them onto each session as it opens, so answers
+    keep the unit of the visit they are about even after a later event re-enrols the contact.
+    """
+    db.execute("ALTER TABLE campaign_contacts ADD COLUMN attributes TEXT")  # JSON or NULL
+    db.execute("ALTER TABLE campaign_contacts ADD COLUMN enrolled_at TEXT")
+    db.execute("ALTER TABLE sessions ADD COLUMN attributes TEXT")
+    db.execute("""
+        CREATE TRIGGER sessions_attributes_from_enrolment AFTER INSERT ON sessions
+        WHEN NEW.contact_id IS NOT NULL
+        BEGIN
+            UPDATE sessions SET attributes = (
+                SELECT cc.attributes FROM campaign_contacts cc
+                WHERE cc.campaign_id = NEW.campaign_id AND cc.contact_id = NEW.contact_id
+            ) WHERE id = NEW.id;
+        END""")
+    db.execute("""
+        CREATE TABLE samples (
+            campaign_id TEXT PRIMARY KEY,
+            group_name TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            stratify TEXT NOT NULL,          -- JSON list of attribute names, in order
+            seed INTEGER NOT NULL,
+            pool INTEGER NOT NULL,
+            drawn_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE sample_strata (
+            campaign_id TEXT NOT NULL,
+            stratum TEXT NOT NULL,           -- attribute values joined with '|'
+            pool INTEGER NOT NULL,
+            allocation INTEGER NOT NULL,
+            target INTEGER NOT NULL,         -- completes that close the stratum
+            reserve INTEGER NOT NULL,
+            closed_at TEXT,
+            PRIMARY KEY (campaign_id, stratum)
+        )""")
+    db.execute("""
+        CREATE TABLE sample_draws (
+            campaign_id TEXT NOT NULL,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            stratum TEXT NOT NULL,
+            rank INTEGER NOT NULL,           -- place in the stratum's seeded random order
+            role TEXT NOT NULL CHECK (role IN ('sample', 'reserve')),
+            enrolled_at TEXT,                -- NULL: a reserve not (yet) used
+            replaces INTEGER,                -- the contact this reserve stood in for
+            replaced_by INTEGER,             -- set once, so a contact is replaced only once
+            skipped TEXT,                    -- why a reserve was passed over (opted out, erased)
+            PRIMARY KEY (campaign_id, contact_id)
+        )""")
+    db.execute("CREATE INDEX sample_draws_order ON sample_draws(campaign_id, stratum, rank)")
+
+
+@migrations()
+def m004_privacy_requests(db: Database) -> None:
+    """A resident's erasure request waiting for its confirming word (issue 11).
+
+    ``who`` is a keyed hash of the phone number or chat visitor (``Store.pseudonym`` under the
+    ``privacy`` scope), never the number itself: a pending request must not keep what it is
+    about to erase. A request expires; a later message cancels it.
+    """
+    db.execute("""
+        CREATE TABLE privacy_requests (
+            who TEXT PRIMARY KEY,
+            action TEXT NOT NULL CHECK (action IN ('erase')),
+            language TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )""")
