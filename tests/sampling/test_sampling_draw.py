@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from kanavat import campaigns, config as configuration, sampling
+from kanavat import campaigns, sampling
+from kanavat import config as configuration
 
 CAMPAIGN = "asukaskysely-2027"
 
