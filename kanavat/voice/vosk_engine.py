@@ -95,6 +95,8 @@ class VoskEngine:
     """One language's Vosk model, shared by all calls; thread-safe to ask for recognisers."""
 
     name = "vosk"
+    # Vosk's grammar decoding rates a forced out-of-grammar word highly: confirm below 0.8.
+    confirm_below = CONFIDENT
 
     def __init__(self, language: str, model_path: str | Path) -> None:
         path = Path(model_path)

@@ -175,6 +175,7 @@ class WhisperEngine:
     """One faster-whisper model for one language, shared by every call in that language."""
 
     name = "faster-whisper"
+    confirm_below = 0.6  # the avg_logprob mapping puts -0.6 at 0.6: see confidence_from
 
     def __init__(
         self,
