@@ -1,9 +1,15 @@
 """The dispatcher: picks due contacts from the store and starts their conversations.
 
 The store is the queue. A contact is claimed with a lease (``lease_until``) in one
-transaction before anything is sent, and its attempt row is written before the provider is
-called, so a restart never contacts anyone twice for the same step and never loses a due
-contact: an unexpired lease or an attempt in state ``sending`` is never retried blindly.
+transaction; its attempt row is written, in one transaction with taking the contact off the
+queue, before the provider is called. So a restart never contacts anyone twice for the same
+step (an attempt left in ``sending`` is reconciled against the provider, see ``reconcile``)
+and never loses a due contact (an unused lease simply expires).
+
+Politeness is decided here, per campaign: call and text windows in the county's time zone
+(a contact due outside them waits for the next opening), Finnish holidays, the concurrent
+call limit, the provider's rate, opt-outs, residents already reached by the same
+questionnaire in another campaign, and at most one live attempt per contact.
 """
 
 from __future__ import annotations
@@ -11,17 +17,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from kanavat import durations, outcomes, windows
 from kanavat.config import Config
 from kanavat.conversations import Conversations
-from kanavat.outcomes import retry_or_give_up
 from kanavat.provider import InvalidNumber, OptedOut, ProviderError
+from kanavat.questions.lexicon import texts
+from kanavat.sms import render
 from kanavat.sms.send import SmsSender
 from kanavat.store import Store, iso
 
 log = logging.getLogger("kanavat.dispatch")
 LEASE = timedelta(minutes=2)
+LIVE = ("sending", "queued", "initiated", "ringing", "in-progress")
+SMS_RETRY = timedelta(minutes=10)  # a provider hiccup: the same step again, soon
+DEFAULT_REMINDER_AFTER = "1d"
+DEFAULT_RATE = {"voice": 1.0, "sms": 5.0}
+DEFAULT_MAX_CALLS = 10
+_LIVE_SQL = "(" + ",".join(f"'{s}'" for s in LIVE) + ")"
 
 
 @dataclass
@@ -31,6 +45,7 @@ class Due:
     phone: str
     language: str
     channel: str
+    lease: str = ""
 
 
 class Dispatcher:
@@ -51,40 +66,117 @@ class Dispatcher:
         self.conversations = conversations
         self.sms = sms
         self.batch = batch
+        self.stopping = False  # set on shutdown: finish the contact in hand, start no other
+
+    # -- the queue -------------------------------------------------------------------------
 
     def claim(self) -> list[Due]:
-        """Lease a batch of due contacts of running campaigns."""
+        """Lease a batch of due contacts of running campaigns that may be contacted now."""
         now = self.store.clock()
+        lease = iso(now + LEASE)
         with self.store.transaction():
             rows = self.store.query(
-                "SELECT cc.campaign_id, cc.contact_id, cc.channel_index, c.phone, c.language "
-                "FROM campaign_contacts cc JOIN campaigns k ON k.id = cc.campaign_id "
-                "JOIN contacts c ON c.id = cc.contact_id "
+                "SELECT cc.campaign_id, cc.contact_id, cc.channel_index, cc.stratum, c.phone, "
+                "c.language, k.questionnaire FROM campaign_contacts cc "
+                "JOIN campaigns k ON k.id = cc.campaign_id JOIN contacts c ON c.id = cc.contact_id "
                 "WHERE k.status = 'running' AND cc.disposition = 'pending' "
                 "AND cc.next_due_at IS NOT NULL AND cc.next_due_at <= ? "
                 "AND (cc.lease_until IS NULL OR cc.lease_until < ?) AND c.phone IS NOT NULL "
-                "ORDER BY cc.next_due_at LIMIT ?",
-                [iso(now), iso(now), self.batch],
+                "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.contact_id = cc.contact_id "
+                f"AND a.status IN {_LIVE_SQL}) ORDER BY cc.next_due_at LIMIT ?",
+                [iso(now), iso(now), self.batch * 4],
             )
-            due = []
+            free = self._free_lines()
+            due: list[Due] = []
+            taken: set[int] = set()
             for r in rows:
-                campaign = self.config.campaigns.get(r["campaign_id"])
-                if campaign is None:
+                cid, contact = r["campaign_id"], r["contact_id"]
+                if cid not in self.config.campaigns or contact in taken:
                     continue
-                channel = campaign.channels[min(r["channel_index"], len(campaign.channels) - 1)]
+                channel = outcomes.channel_of(self.config, cid, r["channel_index"])
+                if channel == "chat":
+                    outcomes.next_channel_or_final(self.store, self.config, cid, contact, "chat")
+                    continue
+                opening = windows.next_opening(self.config, cid, channel, now)
+                if opening != now:
+                    self._postpone(cid, contact, iso(opening))
+                    continue
+                if self.store.is_opted_out(r["phone"]):
+                    outcomes.finish(self.store, self.config, cid, contact, "refusal")
+                    continue
+                if self._reached_elsewhere(cid, contact, r["questionnaire"]):
+                    outcomes.finish(self.store, self.config, cid, contact, "not_eligible")
+                    continue
+                if outcomes.stratum_closed(self.store, self.config, cid, r["stratum"]):
+                    self._quota_filled(cid, contact)
+                    continue
+                if channel == "voice":
+                    if free.get("*", 0) <= 0 or free.get(cid, 1) <= 0:
+                        continue  # stays due: claimed when a line is free
+                    free["*"] -= 1
+                    if cid in free:
+                        free[cid] -= 1
                 self.store.execute(
                     "UPDATE campaign_contacts SET lease_until = ?, updated_at = ? "
                     "WHERE campaign_id = ? AND contact_id = ?",
-                    [iso(now + LEASE), iso(now), r["campaign_id"], r["contact_id"]],
+                    [lease, iso(now), cid, contact],
                 )
-                due.append(
-                    Due(r["campaign_id"], r["contact_id"], r["phone"], r["language"], channel)
-                )
+                taken.add(contact)
+                due.append(Due(cid, contact, r["phone"], r["language"], channel, lease))
+                if len(due) >= self.batch:
+                    break
         return due
 
+    def _free_lines(self) -> dict[str, int]:
+        """Free call lines: ``*`` for the county, and per campaign that sets its own limit."""
+        live = {
+            r["campaign_id"]: r["n"]
+            for r in self.store.query(
+                "SELECT campaign_id, count(*) AS n FROM attempts WHERE channel = 'voice' "
+                f"AND status IN {_LIVE_SQL} GROUP BY campaign_id"
+            )
+        }
+        county = self.config.county.max_concurrent_calls or DEFAULT_MAX_CALLS
+        free = {"*": county - sum(live.values())}
+        for cid, campaign in self.config.campaigns.items():
+            if campaign.max_concurrent_calls is not None:
+                free[cid] = campaign.max_concurrent_calls - live.get(cid, 0)
+        return free
+
+    def _reached_elsewhere(self, campaign_id: str, contact_id: int, questionnaire: str) -> bool:
+        return (
+            self.store.one(
+                "SELECT 1 AS x FROM campaign_contacts o JOIN campaigns k ON k.id = o.campaign_id "
+                "WHERE o.contact_id = ? AND o.campaign_id != ? AND k.questionnaire = ? "
+                "AND o.disposition IN ('complete', 'partial', 'refusal') LIMIT 1",
+                [contact_id, campaign_id, questionnaire],
+            )
+            is not None
+        )
+
+    def _postpone(self, campaign_id: str, contact_id: int, at: str) -> None:
+        self.store.execute(
+            "UPDATE campaign_contacts SET next_due_at = ?, updated_at = ? "
+            "WHERE campaign_id = ? AND contact_id = ?",
+            [at, self.store.now(), campaign_id, contact_id],
+        )
+
+    def _quota_filled(self, campaign_id: str, contact_id: int) -> None:
+        """AAPOR 4.80, quota filled: not eligible, and no replacement is drawn for it."""
+        self.store.execute(
+            "UPDATE campaign_contacts SET disposition = 'not_eligible', next_due_at = NULL, "
+            "lease_until = NULL, updated_at = ? WHERE campaign_id = ? AND contact_id = ?",
+            [self.store.now(), campaign_id, contact_id],
+        )
+
     async def run_once(self) -> int:
+        if self.stopping:
+            return 0
         due = self.claim()
         for item in due:
+            if self.stopping:
+                self._release(item)
+                continue
             try:
                 await self.contact(item)
             except Exception:
@@ -94,86 +186,130 @@ class Dispatcher:
         return len(due)
 
     async def contact(self, item: Due) -> None:
-        if self.store.is_opted_out(item.phone):
-            self._finish(item, "refusal")
-            return
         if item.channel == "voice":
             await self.call(item)
-            return
-        if item.channel != "sms":
-            return
-        await self._pace("sms")
+        elif item.channel == "sms":
+            await self.text(item)
+
+    def _take(self, item: Due, next_due: str | None) -> int | None:
+        """Take the claimed contact off the queue and write its attempt, atomically; None if
+        the lease is no longer ours (it expired and someone else took the contact)."""
         now = self.store.now()
-        cur = self.store.execute(
-            "INSERT INTO attempts(campaign_id, contact_id, channel, status, created_at, updated_at) "
-            "VALUES (?, ?, 'sms', 'sending', ?, ?)",
-            [item.campaign_id, item.contact_id, now, now],
-        )
-        attempt_id = cur.lastrowid
-        self.store.execute(
-            "UPDATE campaign_contacts SET attempts = attempts + 1, next_due_at = NULL, updated_at = ? "
-            "WHERE campaign_id = ? AND contact_id = ?",
-            [now, item.campaign_id, item.contact_id],
-        )
-        turn = self.conversations.begin(
-            item.campaign_id, "sms", item.language, contact_id=item.contact_id
-        )
+        with self.store.transaction():
+            cur = self.store.execute(
+                "UPDATE campaign_contacts SET attempts = attempts + 1, next_due_at = ?, "
+                "lease_until = NULL, updated_at = ? WHERE campaign_id = ? AND contact_id = ? "
+                "AND lease_until = ? AND disposition = 'pending'",
+                [next_due, now, item.campaign_id, item.contact_id, item.lease],
+            )
+            if not cur.rowcount:
+                return None
+            cur = self.store.execute(
+                "INSERT INTO attempts(campaign_id, contact_id, channel, status, created_at, "
+                "updated_at) VALUES (?, ?, ?, 'sending', ?, ?)",
+                [item.campaign_id, item.contact_id, item.channel, now, now],
+            )
+            return int(cur.lastrowid)  # type: ignore[arg-type]
+
+    # -- SMS: an invitation, at most one reminder, then the next channel -------------------
+
+    async def text(self, item: Due) -> None:
+        cid, contact = item.campaign_id, item.contact_id
+        steps = self.store.one(
+            "SELECT count(*) AS n FROM attempts WHERE campaign_id = ? AND contact_id = ? "
+            "AND channel = 'sms' AND status NOT IN ('failed', 'abandoned')",
+            [cid, contact],
+        )["n"]  # type: ignore[index]
+        replied = self._sms_replied(cid, contact)
+        if steps >= 2 or (steps == 1 and (replied or self._undelivered(cid, contact))):
+            self._release(item)
+            self._after_sms(item)
+            return
+        purpose = "invitation" if steps == 0 else "reminder"
+        wait = reminder_after(self.config, cid) if steps == 0 else self._fallback_after(cid)
+        await self._pace("sms", cid)
+        attempt_id = self._take(item, iso(self.store.clock() + wait))
+        if attempt_id is None:
+            return
+        turn = self.conversations.begin(cid, "sms", item.language, contact_id=contact)
+        footer = texts(turn.language)["sms"]["stop_hint"]
+        prompts = turn.prompts
         try:
-            sids = await self.sms.send_prompts(
+            sids = await self.sms.send_texts(
                 item.phone,
-                turn.prompts,
-                turn.language,
-                campaign_id=item.campaign_id,
-                contact_id=item.contact_id,
+                render.messages(prompts, footer),
+                campaign_id=cid,
+                contact_id=contact,
                 session_id=turn.session_id,
-                purpose="invitation",
+                purpose=purpose,
                 attempt_id=attempt_id,
             )
         except OptedOut:
             self._attempt(attempt_id, "failed", 21610)
             self.conversations.stop(turn.session_id)
-            self._finish(item, "refusal")
+            outcomes.finish(self.store, self.config, cid, contact, "refusal")
             return
         except InvalidNumber:
             self._attempt(attempt_id, "failed", 21211)
-            self._finish(item, "not_eligible")
+            outcomes.finish(self.store, self.config, cid, contact, "not_eligible")
             return
         except ProviderError as exc:
             self._attempt(attempt_id, "failed", exc.code)
+            self._postpone(cid, contact, iso(self.store.clock() + SMS_RETRY))
             return
         self.store.execute(
             "UPDATE attempts SET status = 'sent', provider_sid = ?, updated_at = ? WHERE id = ?",
             [sids[0] if sids else None, self.store.now(), attempt_id],
         )
-        log.info(
-            "dispatch.sms.invited campaign=%s session=%s messages=%s",
-            item.campaign_id,
-            turn.session_id,
-            len(sids),
+        log.info("dispatch.sms.%s campaign=%s session=%s", purpose, cid, turn.session_id)
+
+    def _after_sms(self, item: Due) -> None:
+        """The SMS step is over. Someone still answering (replied within the reminder delay)
+        is given that long again; otherwise the next channel (resuming any partial answers)
+        or a final disposition."""
+        cid, contact = item.campaign_id, item.contact_id
+        last = self.store.one(
+            "SELECT max(updated_at) AS at FROM sessions WHERE campaign_id = ? AND contact_id = ? "
+            "AND status = 'active' AND EXISTS (SELECT 1 FROM answers a WHERE a.session_id = "
+            "sessions.id)",
+            [cid, contact],
         )
+        now = self.store.clock()
+        if last and last["at"]:
+            idle_until = datetime.fromisoformat(last["at"]) + reminder_after(self.config, cid)
+            if idle_until > now:
+                self._postpone(cid, contact, iso(idle_until))
+                return
+        outcomes.next_channel_or_final(self.store, self.config, cid, contact, "sms_unanswered")
+
+    def _sms_replied(self, campaign_id: str, contact_id: int) -> bool:
+        row = self.store.one(
+            "SELECT count(*) AS n FROM answers a JOIN sessions s ON s.id = a.session_id "
+            "WHERE s.campaign_id = ? AND s.contact_id = ?",
+            [campaign_id, contact_id],
+        )
+        return bool(row and row["n"])
+
+    def _undelivered(self, campaign_id: str, contact_id: int) -> bool:
+        """Every invitation message failed on the way: nobody read it, no reminder either."""
+        row = self.store.one(
+            "SELECT count(*) AS n, sum(status IN ('failed', 'undelivered')) AS bad FROM outbound "
+            "WHERE campaign_id = ? AND contact_id = ? AND purpose = 'invitation'",
+            [campaign_id, contact_id],
+        )
+        return bool(row and row["n"] and row["bad"] == row["n"])
+
+    def _fallback_after(self, campaign_id: str) -> timedelta:
+        return durations.parse_one(self.config.campaigns[campaign_id].fallback_after)
+
+    # -- voice -----------------------------------------------------------------------------
 
     async def call(self, item: Due) -> None:
         """Place one outbound call; the TwiML request finds its attempt by the URL's id."""
-        limit = self._setting(item.campaign_id, "max_concurrent_calls") or 10
-        live = self.store.one(
-            "SELECT count(*) AS n FROM attempts WHERE channel = 'voice' AND status IN "
-            "('sending', 'queued', 'initiated', 'ringing', 'in-progress')"
-        )["n"]  # type: ignore[index]
-        if live >= limit:
-            return  # the lease expires and the contact is claimed again when a line is free
-        await self._pace("voice")
-        now = self.store.now()
-        cur = self.store.execute(
-            "INSERT INTO attempts(campaign_id, contact_id, channel, status, created_at, updated_at) "
-            "VALUES (?, ?, 'voice', 'sending', ?, ?)",
-            [item.campaign_id, item.contact_id, now, now],
-        )
-        attempt_id = cur.lastrowid
-        self.store.execute(
-            "UPDATE campaign_contacts SET attempts = attempts + 1, next_due_at = NULL, updated_at = ? "
-            "WHERE campaign_id = ? AND contact_id = ?",
-            [now, item.campaign_id, item.contact_id],
-        )
+        await self._pace("voice", item.campaign_id)
+        attempt_id = self._take(item, None)
+        if attempt_id is None:
+            return
         public = self.config.server.public_url
         try:
             result = await self.provider.place_call(
@@ -185,28 +321,29 @@ class Dispatcher:
             )
         except InvalidNumber:
             self._attempt(attempt_id, "failed", 21211)
-            self._finish(item, "not_eligible")
+            outcomes.finish(
+                self.store, self.config, item.campaign_id, item.contact_id, "not_eligible"
+            )
             return
         except ProviderError as exc:
             self._attempt(attempt_id, "failed", exc.code)
-            retry_or_give_up(self.store, self.config, item.campaign_id, item.contact_id, "provider")
+            outcomes.retry_or_give_up(
+                self.store, self.config, item.campaign_id, item.contact_id, "provider"
+            )
             return
         self.store.execute(
-            "UPDATE attempts SET provider_sid = coalesce(provider_sid, ?), status = CASE WHEN status = "
-            "'sending' THEN ? ELSE status END, updated_at = ? WHERE id = ?",
+            "UPDATE attempts SET provider_sid = coalesce(provider_sid, ?), status = CASE WHEN "
+            "status = 'sending' THEN ? ELSE status END, updated_at = ? WHERE id = ?",
             [result.sid, result.status, self.store.now(), attempt_id],
         )
         log.info("dispatch.voice.dialled campaign=%s attempt=%s", item.campaign_id, attempt_id)
 
-    def _setting(self, campaign_id: str, name: str) -> float | int | None:
-        campaign = self.config.campaigns.get(campaign_id)
-        value = getattr(campaign, name, None) if campaign else None
-        return value if value is not None else getattr(self.config.county, name, None)
+    # -- helpers ---------------------------------------------------------------------------
 
-    async def _pace(self, channel: str) -> None:
-        """Keep to the provider's rate (calls or messages per second)."""
+    async def _pace(self, channel: str, campaign_id: str) -> None:
+        """Keep to the provider's rate (calls or messages per second), in real time."""
         name = "calls_per_second" if channel == "voice" else "messages_per_second"
-        rate = getattr(self.config.county, name, None) or (1.0 if channel == "voice" else 5.0)
+        rate = windows.setting(self.config, campaign_id, name) or DEFAULT_RATE[channel]
         loop = asyncio.get_running_loop()
         wait = self._next_slot.get(channel, 0.0) - loop.time()
         if wait > 0:
@@ -219,14 +356,15 @@ class Dispatcher:
             [status, code, self.store.now(), attempt_id],
         )
 
-    def _finish(self, item: Due, disposition: str) -> None:
+    def _release(self, item: Due) -> None:
         self.store.execute(
-            "UPDATE campaign_contacts SET disposition = ?, next_due_at = NULL, lease_until = NULL, "
-            "updated_at = ? WHERE campaign_id = ? AND contact_id = ?",
-            [disposition, self.store.now(), item.campaign_id, item.contact_id],
+            "UPDATE campaign_contacts SET lease_until = NULL WHERE campaign_id = ? "
+            "AND contact_id = ? AND lease_until = ?",
+            [item.campaign_id, item.contact_id, item.lease],
         )
 
     async def run_forever(self, interval: float = 1.0) -> None:
+        """Without the scheduler (scripts, benchmarks): tick every ``interval`` seconds."""
         while True:
             try:
                 handled = await self.run_once()
@@ -234,3 +372,9 @@ class Dispatcher:
                 log.exception("dispatch.loop.failed")
                 handled = 0
             await asyncio.sleep(0.05 if handled >= self.batch else interval)
+
+
+def reminder_after(config: Config, campaign_id: str) -> timedelta:
+    """How long an SMS invitation waits for a first reply before its one reminder."""
+    campaign = config.campaigns[campaign_id]
+    return durations.parse_one(getattr(campaign, "reminder_after", None) or DEFAULT_REMINDER_AFTER)

@@ -39,7 +39,7 @@ from kanavat.provider import TwilioProvider
 from kanavat.report import routes as report_routes
 from kanavat.sms import routes as sms_routes
 from kanavat.sms.send import SmsSender
-from kanavat.store import Store
+from kanavat.store import Clock, Store
 from kanavat.voice import routes as voice_routes
 from kanavat.voice import stream as voice_stream
 from kanavat.webhooks import errors, twilio_signature
@@ -52,8 +52,9 @@ EMULATOR_NUMBER = "+358451234567"
 @dataclass(frozen=True)
 class Options:
     emulator_port: int | None = None  # None: the public_url's port + 1
-    dispatch_interval: float = 1.0
+    dispatch_interval: float = 1.0  # the scheduler's tick, in real seconds
     emulator_speed: float = 1.0
+    clock: Clock | None = None  # the store's and scheduler's time (None: the wall clock)
 
 
 def create_app(config: Config, options: Options = Options()) -> web.Application:
@@ -180,14 +181,21 @@ async def _voice_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _dispatcher_ctx(options: Options):
+    """The scheduler (kanavat/scheduler.py): reconcile what a previous process left, then
+    tick every ``options.dispatch_interval`` seconds by ``options.clock``'s time."""
+
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        dispatcher = Dispatcher(app[CONFIG], app[STORE], app[CONVERSATIONS], app[sms_routes.SENDER])
+        from kanavat.scheduler import Scheduler
+
+        store = app[STORE]
+        if options.clock is not None:
+            store.clock = options.clock  # one time for the store, dispatcher and scheduler
+        dispatcher = Dispatcher(app[CONFIG], store, app[CONVERSATIONS], app[sms_routes.SENDER])
         app[DISPATCHER] = dispatcher
-        task = asyncio.create_task(dispatcher.run_forever(options.dispatch_interval))
+        scheduler = Scheduler(app[CONFIG], store, dispatcher, tick=options.dispatch_interval)
+        await scheduler.start()
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await scheduler.stop()
 
     return ctx
 

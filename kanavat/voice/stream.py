@@ -333,12 +333,20 @@ class Call:
             self.language = row["language"]
 
     def hung_up(self) -> None:
-        """The call ended: what was answered is kept; an unfinished questionnaire is a break-off."""
-        if self.session_id is not None:
-            session = self.conversations.session(self.session_id)
-            if session["status"] == "active":
-                self.conversations.stop(self.session_id)
-                log.info("voice.hangup.mid_questionnaire call=%s", self.call_sid)
+        """The call ended; what was answered is kept either way. A resident who said "lopeta"
+        has already stopped the session (a break-off). A call that ended otherwise with the
+        questionnaire unfinished (the line dropped, the phone was put down, the server went
+        down) is retried after the campaign's backoff and resumes where it stopped."""
+        if self.session_id is None:
+            return
+        session = self.conversations.session(self.session_id)
+        if session["status"] == "active" and session["contact_id"] is not None:
+            from kanavat import outcomes
+
+            outcomes.retry_or_give_up(
+                self.store, self.config, session["campaign_id"], session["contact_id"], "dropped"
+            )
+            log.info("voice.hangup.mid_questionnaire call=%s", self.call_sid)
 
 
 @routes.get("/twilio/voice/stream")

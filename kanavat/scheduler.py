@@ -1,0 +1,256 @@
+"""The campaign scheduler inside ``kanavat serve``: APScheduler (asyncio) runs the ticks.
+
+Each tick moves campaigns through their lifecycle by ``start``/``end`` (scheduled → running
+→ finished; ``paused`` only by an official), runs the daily jobs once per local day, and
+lets the dispatcher contact whoever is due. Every decision is read from the store at each
+tick, so ``kanavat campaign pause`` from another process takes effect at the next tick and a
+restart picks up exactly where the last process stopped: nothing lives only in memory.
+
+On start-up, before the first tick, ``reconcile`` settles what a killed process left
+behind: attempts in ``sending`` (did the provider get them?), calls whose final status was
+never heard, and contacts left waiting for an outcome that will never come. Live calls are
+re-checked with the provider every few ticks, since a status callback that arrived while the
+server was down is not sent again.
+
+Time comes from the store's clock (injectable: tests freeze it, ``kanavat simulate``
+accelerates it); the tick interval is real seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from kanavat import campaigns, outcomes
+from kanavat.config import Config
+from kanavat.dispatch import LIVE, Dispatcher
+from kanavat.provider import ProviderError
+from kanavat.store import Store, iso
+
+log = logging.getLogger("kanavat.scheduler")
+
+DailyJob = Callable[[Store, Config], object | Awaitable[object]]
+DAILY_JOBS: list[DailyJob] = []
+DAILY_HOUR = 3  # local time: the quietest hour for purges and reports
+FINAL_CALL = {"completed", "busy", "no-answer", "failed", "canceled"}
+RECONCILE_EVERY = 20  # ticks between checks of live calls with the provider
+
+
+def register_daily(job: DailyJob) -> DailyJob:
+    """Run ``job(store, config)`` once a day (after 03:00 county time), e.g. privacy's purge.
+    Usable as a decorator; registering the same function twice runs it once."""
+    if job not in DAILY_JOBS:
+        DAILY_JOBS.append(job)
+    return job
+
+
+class Scheduler:
+    def __init__(self, config: Config, store: Store, dispatcher: Dispatcher, tick: float = 1.0):
+        self.config = config
+        self.store = store
+        self.dispatcher = dispatcher
+        self.tick_seconds = tick
+        self._aps = AsyncIOScheduler(timezone=UTC)
+        self._ticks = 0
+        self._running: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        await reconcile(self.store, self.config, self.dispatcher, startup=True)
+        self._aps.add_job(
+            self.tick,
+            "interval",
+            seconds=self.tick_seconds,
+            id="tick",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+            misfire_grace_time=None,
+        )
+        self._aps.start()
+        log.info("scheduler.started tick=%s", self.tick_seconds)
+
+    async def stop(self, grace: float = 15.0) -> None:
+        """Stop ticking. The contact being made is finished (its provider request answered and
+        recorded), the rest of the batch is left to its leases; after ``grace`` seconds the
+        tick is cancelled, as a crash would end it (restart-safe either way)."""
+        self._aps.shutdown(wait=False)
+        self.dispatcher.stopping = True
+        task = self._running
+        if task is not None and not task.done():
+            done, _ = await asyncio.wait({task}, timeout=grace)
+            if not done:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        log.info("scheduler.stopped")
+
+    async def tick(self) -> None:
+        self._running = asyncio.current_task()
+        try:
+            self._ticks += 1
+            lifecycle(self.store, self.config)
+            await run_daily(self.store, self.config)
+            if self._ticks % RECONCILE_EVERY == 0:
+                await reconcile(self.store, self.config, self.dispatcher, startup=False)
+            while (
+                await self.dispatcher.run_once() >= self.dispatcher.batch
+                and not self.dispatcher.stopping
+            ):
+                pass  # a full batch: there may be more due right now
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("scheduler.tick.failed")
+        finally:
+            self._running = None
+
+
+def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def lifecycle(store: Store, config: Config) -> None:
+    """Campaigns start at ``start`` and finish at ``end`` (county time); an official's
+    ``campaign start`` before ``start`` keeps it running, ``pause`` keeps it paused."""
+    now = store.clock()
+    zone = ZoneInfo(config.county.timezone)
+    for cid, campaign in config.campaigns.items():
+        status = campaigns.status(store, cid)
+        if status is None or status == "finished":
+            continue
+        ended = campaign.end is not None and now >= _aware(campaign.end, zone)
+        if ended:
+            campaigns.set_status(store, cid, "finished")
+            settled = outcomes.finish_campaign(store, config, cid)
+            log.info("campaign.finished campaign=%s settled=%s", cid, settled)
+        elif status == "scheduled" and campaign.start and now >= _aware(campaign.start, zone):
+            added = campaigns.enrol_audience(store, config, cid)
+            campaigns.set_status(store, cid, "running")
+            log.info("campaign.started campaign=%s enrolled=%s", cid, added)
+
+
+async def run_daily(store: Store, config: Config) -> None:
+    """The daily jobs, once per local date, at the first tick after DAILY_HOUR."""
+    local = store.clock().astimezone(ZoneInfo(config.county.timezone))
+    today = local.date().isoformat()
+    if local.hour < DAILY_HOUR or store.setting("scheduler.daily") == today:
+        return
+    store.set_setting("scheduler.daily", today)
+    for job in list(DAILY_JOBS):
+        try:
+            result = job(store, config)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("scheduler.daily.failed job=%s", getattr(job, "__name__", job))
+
+
+async def reconcile(store: Store, config: Config, dispatcher: Dispatcher, startup: bool) -> None:
+    """Settle attempts whose outcome was lost. ``startup``: also attempts left in ``sending``
+    (only then: while running, ``sending`` is an attempt this process is making)."""
+    provider = dispatcher.provider
+    if startup:
+        await _reconcile_sending(store, config, provider)
+    for a in store.query(
+        "SELECT id, campaign_id, contact_id, provider_sid FROM attempts WHERE channel = 'voice' "
+        "AND provider_sid IS NOT NULL AND status IN ('queued', 'initiated', 'ringing', "
+        "'in-progress')"
+    ):
+        try:
+            result = await provider.fetch_call(a["provider_sid"])
+            status = result.status
+        except ProviderError as exc:
+            if exc.status != 404:
+                continue  # the provider is unreachable: ask again later
+            status = "failed"  # the provider never heard of it (a restarted emulator)
+        if status not in FINAL_CALL:
+            continue
+        _set_attempt(store, a["id"], status)
+        outcomes.retry_or_give_up(store, config, a["campaign_id"], a["contact_id"], "reconciled")
+    _reconcile_waiting(store, config)
+
+
+async def _reconcile_sending(store: Store, config: Config, provider) -> None:  # type: ignore[no-untyped-def]
+    for a in store.query(
+        "SELECT a.id, a.campaign_id, a.contact_id, a.channel, c.phone FROM attempts a "
+        "JOIN contacts c ON c.id = a.contact_id WHERE a.status = 'sending'"
+    ):
+        if a["channel"] != "voice":
+            # A text may or may not have left; its contact is already scheduled for the next
+            # step (the reminder), which reaches the resident if the invitation did not.
+            _set_attempt(store, a["id"], "unconfirmed")
+            log.info("reconcile.sms.unconfirmed attempt=%s", a["id"])
+            continue
+        try:
+            sid = await _unknown_call_to(store, provider, a["phone"])
+        except ProviderError:
+            continue
+        if sid is not None:
+            store.execute(
+                "UPDATE attempts SET provider_sid = ?, status = 'queued', updated_at = ? "
+                "WHERE id = ?",
+                [sid, store.now(), a["id"]],
+            )
+            log.info("reconcile.voice.adopted attempt=%s call=%s", a["id"], sid)
+            continue
+        # The provider never got it: the same step may be taken again, at once.
+        with store.transaction():
+            _set_attempt(store, a["id"], "abandoned")
+            store.execute(
+                "UPDATE campaign_contacts SET next_due_at = ?, attempts = max(attempts - 1, 0), "
+                "updated_at = ? WHERE campaign_id = ? AND contact_id = ? "
+                "AND disposition = 'pending' AND next_due_at IS NULL",
+                [store.now(), store.now(), a["campaign_id"], a["contact_id"]],
+            )
+        log.info("reconcile.voice.abandoned attempt=%s", a["id"])
+
+
+async def _unknown_call_to(store: Store, provider, phone: str | None) -> str | None:  # type: ignore[no-untyped-def]
+    """A call to ``phone`` the provider has and our store does not: ours, placed just before
+    the process died. (One contact has at most one live attempt, so it can be no other.)"""
+    if not phone:
+        return None
+    # TwilioProvider has no list method yet; its REST client and error mapping are reused.
+    calls = await provider._call(provider._rest().calls.list_async(to=phone, limit=20))
+    for call in calls:
+        if store.one("SELECT 1 AS x FROM attempts WHERE provider_sid = ?", [call.sid]) is None:
+            return call.sid
+    return None
+
+
+def _reconcile_waiting(store: Store, config: Config) -> None:
+    """Pending contacts of live campaigns waiting for an outcome (no due time) that have no
+    live attempt: their outcome was lost, so decide it now."""
+    rows = store.query(
+        "SELECT cc.campaign_id, cc.contact_id, cc.channel_index FROM campaign_contacts cc "
+        "JOIN campaigns k ON k.id = cc.campaign_id WHERE k.status IN ('running', 'paused') "
+        "AND cc.disposition = 'pending' AND cc.next_due_at IS NULL AND NOT EXISTS ("
+        "SELECT 1 FROM attempts a WHERE a.contact_id = cc.contact_id AND a.status IN ("
+        + ",".join(f"'{s}'" for s in LIVE)
+        + "))"
+    )
+    for r in rows:
+        cid = r["campaign_id"]
+        if cid not in config.campaigns:
+            continue
+        if outcomes.channel_of(config, cid, r["channel_index"]) == "voice":
+            outcomes.retry_or_give_up(store, config, cid, r["contact_id"], "reconciled")
+        store.execute(  # an SMS step or an unstarted contact: let the dispatcher decide now
+            "UPDATE campaign_contacts SET next_due_at = ? WHERE campaign_id = ? "
+            "AND contact_id = ? AND disposition = 'pending' AND next_due_at IS NULL",
+            [iso(store.clock()), cid, r["contact_id"]],
+        )
+
+
+def _set_attempt(store: Store, attempt_id: int, status: str) -> None:
+    store.execute(
+        "UPDATE attempts SET status = ?, updated_at = ? WHERE id = ?",
+        [status, store.now(), attempt_id],
+    )

@@ -1,0 +1,107 @@
+"""Helpers for the scheduler tests: a clock the test turns by hand, configs with chosen hours,
+and the harness server with that clock injected through ``kanavat.server.Options``."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from harness import EXAMPLE_CONFIG, Server, free_port, write_config
+
+from kanavat.server import Options, create_app
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+OPEN = '["mon-sun 00:00-24:00"]'
+
+
+def local(*args: int) -> datetime:
+    """A moment in Helsinki, as an aware UTC datetime."""
+    return datetime(*args, tzinfo=HELSINKI).astimezone(UTC)  # type: ignore[misc]
+
+
+class Clock:
+    """Stands still until the test moves it."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def set(self, moment: datetime | str) -> datetime:
+        self.now = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+        return self.now
+
+
+def config_text(
+    *,
+    call_hours: str | None = None,
+    sms_hours: str | None = None,
+    holidays: bool | None = None,
+    extra: str = "",
+) -> str:
+    """The example config with the county's hours replaced (``OPEN``: a rehearsal)."""
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    if call_hours is not None:
+        text = re.sub(r"^call_hours = .*$", f"call_hours = {call_hours}", text, count=1, flags=re.M)
+    if sms_hours is not None:
+        text = re.sub(r"^sms_hours = .*$", f"sms_hours = {sms_hours}", text, count=1, flags=re.M)
+    if holidays is not None:
+        value = "true" if holidays else "false"
+        text = re.sub(r"^holidays = .*$", f"holidays = {value}", text, count=1, flags=re.M)
+    return text + extra
+
+
+@dataclass
+class ClockServer(Server):
+    """The harness server, with the store's and scheduler's time from ``clock``."""
+
+    clock: Clock | None = field(default=None)
+
+    async def start(self) -> None:
+        from aiohttp import web
+
+        self.app = create_app(
+            self.config,
+            Options(
+                emulator_port=self.emulator_port,
+                dispatch_interval=self.dispatch_interval,
+                emulator_speed=self.emulator_speed,
+                clock=self.clock,
+            ),
+        )
+        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        import aiohttp
+
+        self._http = aiohttp.ClientSession()
+
+
+@contextlib.asynccontextmanager
+async def clock_server(
+    tmp_path: Path, clock: Clock, text: str, *, dispatch_interval: float = 0.05
+) -> AsyncIterator[ClockServer]:
+    port, emulator_port = free_port(), free_port()
+    server = ClockServer(
+        write_config(tmp_path, port, text=text),
+        port,
+        emulator_port,
+        dispatch_interval,
+        20.0,
+        clock=clock,
+    )
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
