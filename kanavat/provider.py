@@ -21,6 +21,8 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from kanavat.privacy import guard
+
 log = logging.getLogger("kanavat.provider")
 
 # Twilio error codes the callers act on (https://www.twilio.com/docs/errors/<code>).
@@ -62,6 +64,18 @@ class OptedOut(ProviderError):
 
 class InvalidNumber(ProviderError):
     """The recipient number is invalid (21211)."""
+
+
+class ForbiddenNumber(InvalidNumber):
+    """Refused before any request by the number guard (``kanavat/privacy/guard.py``): invalid,
+    outside the allowed country codes, or premium-rate. Callers treat it as an invalid number."""
+
+
+def check_number(to: str, allowed: tuple[int, ...] | list[int]) -> None:
+    """The outbound number guard (issue 11): raise ForbiddenNumber unless ``to`` may be used."""
+    refused = guard.refusal(to, allowed)
+    if refused is not None:
+        raise ForbiddenNumber(refused[0], 400, refused[1])
 
 
 def _error(code: int | None, status: int, message: str) -> ProviderError:
@@ -166,8 +180,11 @@ class TwilioProvider:
         caller_id: str,
         api_base: str | None = None,
         timeout: float = 30.0,
+        allowed_country_codes: tuple[int, ...] | list[int] = guard.DEFAULT_COUNTRY_CODES,
     ) -> None:
         self.account_sid = account_sid
+        # The number guard's last line: nothing is sent or dialled outside these (issue 11).
+        self.allowed_country_codes = tuple(allowed_country_codes)
         self.caller_id = caller_id
         self.api_base = api_base
         self._auth_token = auth_token
@@ -198,6 +215,7 @@ class TwilioProvider:
     async def send_sms(
         self, to: str, body: str, status_callback: str | None = None
     ) -> MessageResult:
+        check_number(to, self.allowed_country_codes)  # number guard, before any request
         kwargs: dict[str, object] = {"to": to, "from_": self.caller_id, "body": body}
         if status_callback:
             kwargs["status_callback"] = status_callback
@@ -221,6 +239,7 @@ class TwilioProvider:
         timeout: int | None = None,
     ) -> CallResult:
         """Start an outbound call whose TwiML comes from ``url`` (or inline ``twiml``)."""
+        check_number(to, self.allowed_country_codes)  # number guard, before any request
         kwargs: dict[str, object] = {"to": to, "from_": self.caller_id}
         if url:
             kwargs["url"] = url

@@ -26,6 +26,8 @@ from kanavat.chat.language import choose, moment, texts
 from kanavat.chat.limits import MAX_FRAME_BYTES, MAX_MESSAGE_CHARS, Limits
 from kanavat.config import Config
 from kanavat.conversations import Conversations, Turn
+from kanavat.privacy import commands as privacy_commands
+from kanavat.privacy.data import Person
 from kanavat.questions.normalise import Input
 from kanavat.store import Store
 
@@ -211,6 +213,14 @@ def _act(app: web.Application, visit: Visit, frame: dict[str, Any]) -> dict[str,
         if len(raw) > MAX_MESSAGE_CHARS:
             outcome = "too_long"
             raise Refused("too_long", max=MAX_MESSAGE_CHARS)
+        # Residents' data requests (MY DATA, DELETE + YES): kanavat/privacy/commands.py, issue 11.
+        visitor = Person(visitor=visit.visitor)
+        asked = privacy_commands.respond(store, config, visitor, raw) if kind == "text" else None
+        if asked is not None:
+            outcome = asked.outcome
+            now = _current(app, visit)
+            messages = privacy_commands.chat_messages(asked) + now["messages"]
+            return {"type": "bot", "re": client_id, **now, "messages": messages}
         turn = _turn(config, store, conversations, visit, kind, raw)
         outcome = turn.event
         return {"type": "bot", "re": client_id, **_turn_fields(turn)}

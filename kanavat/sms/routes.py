@@ -19,6 +19,8 @@ from aiohttp import web
 from kanavat.appkeys import CONFIG, CONVERSATIONS, STORE
 from kanavat.contacts import InvalidPhone, normalise_phone
 from kanavat.conversations import Conversations
+from kanavat.privacy import commands as privacy_commands
+from kanavat.privacy.data import Person
 from kanavat.provider import OptedOut, ProviderError
 from kanavat.questions.lexicon import texts
 from kanavat.questions.normalise import Input, clean
@@ -132,6 +134,20 @@ async def handle_inbound(app: web.Application, fields: dict[str, str], event_id:
             with contextlib.suppress(OptedOut):
                 await reply(t["opted_out"], "opt_out")
         return "opted_out" if new else "opted_out_again"
+    # Residents' data requests (TIETONI, POISTA + KYLLÄ): kanavat/privacy/commands.py, issue 11.
+    # Before the opt-out check: a resident who opted out may still see or erase their data.
+    asked = privacy_commands.respond(store, config, Person(phone=phone), body)
+    if asked is not None:
+        with contextlib.suppress(OptedOut):
+            await sender.send_texts(
+                phone,
+                privacy_commands.sms_bodies(asked),
+                campaign_id=None,
+                contact_id=None,
+                session_id=None,
+                purpose="privacy",
+            )
+        return asked.outcome
     if store.is_opted_out(phone):
         return "ignored:opted_out"
     if contact is None:

@@ -9,7 +9,13 @@ from __future__ import annotations
 import logging
 
 from kanavat.config import Config
-from kanavat.provider import InvalidNumber, OptedOut, ProviderError, TwilioProvider
+from kanavat.provider import (
+    InvalidNumber,
+    OptedOut,
+    ProviderError,
+    TwilioProvider,
+    check_number,
+)
 from kanavat.questions.dialog import Prompt
 from kanavat.questions.lexicon import texts
 from kanavat.sms import render
@@ -62,6 +68,8 @@ class SmsSender:
         purpose: str,
         attempt_id: int | None = None,
     ) -> list[str]:
+        # Number guard (issue 11): the county's allowed country codes, never premium numbers.
+        check_number(to, self.config.privacy.allowed_country_codes)
         sids: list[str] = []
         for body in bodies:
             now = self.store.now()

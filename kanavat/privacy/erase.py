@@ -1,0 +1,162 @@
+"""Erasure at a resident's request: forget the person, keep only what cannot point back.
+
+``[privacy] erasure`` chooses what happens to their answers:
+
+- ``delete``: the answers and the sessions that held them are deleted, as is their place in
+  each campaign's audience; reports computed later no longer count them.
+- ``anonymise``: closed answers (a scale point, yes/no, an option) stay for the council's
+  counts under a fresh random respondent id that nothing links to the person; their raw
+  words are dropped, and free-text answers are deleted (a sentence can name its writer).
+
+Either way the number, the contact's attributes and groups, any pending request and the
+personal fields of stored events are removed. The contact row stays as a tombstone (no number,
+no attributes) because other rows refer to its id. An opt-out is kept: it is the record that
+this number must not be contacted, which the resident asked for. Reports already published
+held only suppressed aggregates (``[privacy] min_cell``) and need no change.
+
+The audit entry says what was done and how much, never to whom.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from kanavat.config import Config
+from kanavat.privacy import scrub
+from kanavat.privacy.data import Person, person_sessions
+from kanavat.questions.model import TextQuestion
+from kanavat.store import Store
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    mode: Literal["delete", "anonymise"]
+    found: bool
+    sessions: int = 0
+    answers_deleted: int = 0
+    answers_kept: int = 0
+    events_scrubbed: int = 0
+
+
+def erase(store: Store, config: Config, person: Person, source: str) -> ErasureReport:
+    """Erase or anonymise everything linked to ``person``; ``source`` (sms, chat, cli) is
+    audited. Idempotent: erasing again finds nothing."""
+    mode = config.privacy.erasure
+    scrub.secure(store)
+    with store.transaction():
+        contact = (
+            store.one("SELECT id FROM contacts WHERE phone = ?", [person.phone])
+            if person.phone
+            else None
+        )
+        contact_id = contact["id"] if contact else None
+        sessions = person_sessions(store, person, contact_id)
+        deleted = kept = 0
+        for session in sessions:
+            d, k = _session(store, config, session, mode)
+            deleted, kept = deleted + d, kept + k
+        if contact_id is not None:
+            _forget_contact(store, contact_id, mode)
+        events = 0
+        if person.phone:
+            events = scrub.scrub_phone_events(store, person.phone)
+        if person.visitor:
+            events = _forget_visitor_events(store, person.visitor)
+        store.execute("DELETE FROM privacy_requests WHERE who = ?", [request_key(store, person)])
+        found = contact_id is not None or bool(sessions)
+        report = ErasureReport(mode, found, len(sessions), deleted, kept, events)
+        store.audit(
+            "privacy.erase",
+            source=source,
+            mode=mode,
+            found=found,
+            sessions=len(sessions),
+            answers_deleted=deleted,
+            answers_kept=kept,
+            events_scrubbed=events,
+        )
+    scrub.flush(store)
+    return report
+
+
+def request_key(store: Store, person: Person) -> str:
+    """The key of a person's pending request: a keyed hash, never the number itself."""
+    identity = f"phone:{person.phone}" if person.phone else f"visitor:{person.visitor}"
+    return store.pseudonym("privacy", identity)
+
+
+def _session(store: Store, config: Config, session: dict, mode: str) -> tuple[int, int]:
+    """Delete or anonymise one session's answers; returns (deleted, kept)."""
+    sid = session["id"]
+    answers = store.query("SELECT id, question FROM answers WHERE session_id = ?", [sid])
+    if mode == "delete":
+        store.execute("DELETE FROM answers WHERE session_id = ?", [sid])
+        store.execute("DELETE FROM sessions WHERE id = ?", [sid])
+        return len(answers), 0
+    free = _free_text_questions(config, session["campaign_id"])
+    gone = [a["id"] for a in answers if a["question"] in free]
+    for answer_id in gone:
+        store.execute("DELETE FROM answers WHERE id = ?", [answer_id])
+    stranger = "x" + secrets.token_hex(6)  # unlinkable: random, not derived from anything
+    store.execute(
+        "UPDATE answers SET raw = NULL, respondent = ? WHERE session_id = ?", [stranger, sid]
+    )
+    state = json.loads(session["state"] or "{}")
+    status = session["status"] if session["status"] != "active" else "stopped"
+    stub = {
+        "questionnaire": state.get("questionnaire", ""),
+        "language": state.get("language", session["language"]),
+        "medium": state.get("medium", "text"),
+        "current": None,
+        "answers": {},
+        "misses": 0,
+        "pending": None,
+        "status": status if status in ("completed", "stopped") else "stopped",
+    }
+    store.execute(
+        "UPDATE sessions SET contact_id = NULL, visitor_id = NULL, respondent = ?, state = ?, "
+        "status = ?, updated_at = ? WHERE id = ?",
+        [stranger, json.dumps(stub), status, store.now(), sid],
+    )
+    return len(gone), len(answers) - len(gone)
+
+
+def _free_text_questions(config: Config, campaign_id: str) -> set[str]:
+    campaign = config.campaigns.get(campaign_id)
+    questionnaire = config.questionnaires.get(campaign.questionnaire) if campaign else None
+    if questionnaire is None:
+        return set()
+    return {q.id for q in questionnaire.questions if isinstance(q, TextQuestion)}
+
+
+def _forget_contact(store: Store, contact_id: int, mode: str) -> None:
+    now = store.now()
+    store.execute("DELETE FROM contact_groups WHERE contact_id = ?", [contact_id])
+    if mode == "delete":
+        store.execute("DELETE FROM campaign_contacts WHERE contact_id = ?", [contact_id])
+    else:
+        # Kept for the response rates, but ended and no longer linkable to the answers.
+        store.execute(
+            "UPDATE campaign_contacts SET respondent = ?, next_due_at = NULL, lease_until = NULL, "
+            "disposition = CASE disposition WHEN 'pending' THEN 'refusal' ELSE disposition END, "
+            "updated_at = ? WHERE contact_id = ?",
+            ["x" + secrets.token_hex(6), now, contact_id],
+        )
+    store.execute(
+        "UPDATE contacts SET phone = NULL, attributes = '{}', erased_at = ?, updated_at = ? "
+        "WHERE id = ?",
+        [now, now, contact_id],
+    )
+
+
+def _forget_visitor_events(store: Store, visitor: str) -> int:
+    """A visitor's chat events: scrubbed, and their idempotency key (which carries the
+    visitor id) dropped; only a frame re-sent on the same connection could need it."""
+    prefix = f"{visitor}:"
+    where = "channel = 'chat' AND substr(external_id, 1, ?) = ?"
+    count = scrub.scrub_events(store, where, [len(prefix), prefix])
+    store.execute(f"UPDATE events SET external_id = NULL WHERE {where}", [len(prefix), prefix])
+    return count
