@@ -146,7 +146,9 @@ def _answer(app: web.Application, visit: Visit, data: str) -> list[dict[str, Any
     except json.JSONDecodeError:
         return [_error(visit, None, "bad_message")]
     except Refused as refused:
-        re_id = frame.get("id") if isinstance(frame.get("id"), str) else None
+        # A JSON list or number is refused too: only read an id from an object (issue 11).
+        given = frame.get("id") if isinstance(frame, dict) else None
+        re_id = given if isinstance(given, str) else None
         return [_error(visit, re_id, refused.code, **refused.fmt)]
     except Exception:
         log.exception("chat.ws.failed campaign=%s", visit.campaign_id)
