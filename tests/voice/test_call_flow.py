@@ -90,15 +90,17 @@ async def test_keypress_during_prompt_barges_in(tmp_path: Path) -> None:
         assert answers(srv)["arki"] == ("3", "keypad")
 
 
-async def test_hang_up_mid_questionnaire_keeps_answers(tmp_path: Path) -> None:
+async def test_hang_up_mid_questionnaire_keeps_answers_and_resumes_later(tmp_path: Path) -> None:
     async with running_server(tmp_path) as srv:
         await call_with(srv, [Wait("question.arki"), Press("4"), Wait(), HangUp()])
+        # Answers are kept as given; the unfinished questionnaire is called again later and
+        # resumes where it stopped (an explicit "lopeta" would be a break-off instead).
         await srv.wait_until(
-            lambda: srv.count("SELECT * FROM sessions WHERE status = 'stopped'") == 1
+            lambda: srv.count("SELECT * FROM campaign_contacts WHERE next_due_at IS NOT NULL") == 1
         )
         assert answers(srv) == {"arki": ("4", "keypad")}
-        row = srv.store.one("SELECT disposition FROM campaign_contacts")
-        assert row["disposition"] == "partial"
+        session = srv.store.one("SELECT status, state FROM sessions")
+        assert session["status"] == "active" and '"current": "apu"' in session["state"]
 
 
 async def test_answering_machine_gets_a_message_and_a_retry(tmp_path: Path) -> None:
