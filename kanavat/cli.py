@@ -399,13 +399,19 @@ def campaign_status(campaign_id: str, config_path: Path | None) -> None:
 def _register_channel_commands() -> None:
     """Commands that live beside their channel: voices, speech (voice), chat, report."""
     from kanavat.chat.cli import chat
+    from kanavat.privacy.cli import person, purge
     from kanavat.report.cli import report
+    from kanavat.sampling_cli import event, sample
     from kanavat.voice.cli import speech, voices
 
     main.add_command(voices)
     main.add_command(speech)
     main.add_command(report)
     main.add_command(chat)
+    main.add_command(person)
+    main.add_command(purge)
+    main.add_command(event)
+    campaign.add_command(sample)
 
 
 _register_channel_commands()

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, web
 
-from kanavat import __version__, campaigns
+from kanavat import __version__, campaigns, events
 from kanavat.appkeys import (
     AUTH_TOKEN,
     CONFIG,
@@ -37,6 +37,7 @@ from kanavat.conversations import Conversations
 from kanavat.dispatch import Dispatcher
 from kanavat.provider import TwilioProvider
 from kanavat.report import routes as report_routes
+from kanavat.scheduler import register_daily
 from kanavat.sms import routes as sms_routes
 from kanavat.sms.send import SmsSender
 from kanavat.store import Clock, Store
@@ -71,8 +72,24 @@ def create_app(config: Config, options: Options = Options()) -> web.Application:
     app.add_routes(voice_stream.routes)
     chat_routes.add_routes(app)
     app.add_routes(report_routes.routes(config, store=lambda: app[STORE]))
+    events.add_routes(app)
+    register_daily(_daily_purge)
     app.on_shutdown.append(_close_websockets)
     return app
+
+
+def _daily_purge(store: Store, config: Config) -> None:
+    """Retention: phone numbers and raw data of ended campaigns go after retention_days."""
+    from kanavat.privacy.purge import purge
+
+    report = purge(store, config, store.clock())
+    log.info(
+        "privacy.purge.done campaigns=%d phones=%d events=%d recordings=%d",
+        len(report.campaigns),
+        report.phones,
+        report.events,
+        report.recordings,
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:
