@@ -101,3 +101,44 @@ async def test_no_numbers_or_answers_in_logs(tmp_path: Path, captured: Capture) 
             assert not re.search(rf"(?<!\w){re.escape(variant)}(?!\w)", log, re.I), (
                 f"answer text {variant!r} in the logs"
             )
+
+
+async def test_no_numbers_or_answers_in_voice_and_chat_logs(
+    tmp_path: Path, captured: Capture
+) -> None:
+    """A keypad call and a chat with a free-text answer and a data request (issue 11)."""
+    import aiohttp
+    from privacy.conftest import always_open
+
+    from kanavat.emulator import Press, Wait
+
+    caller, words = "+358401100011", "Skeittipuisto Kalliolan koulun viereen"
+    async with running_server(tmp_path, config_text=always_open()) as srv:
+        srv.import_contacts({caller: "fi"}, group="ikaihmiset")
+        handset = srv.emulator.handset(caller)
+        handset.set_behaviour(script=[Wait("question.arki"), Press("4"), Wait(), Press("2")])
+        srv.start_campaign("vanhukset-2027")
+        srv.start_campaign("nuoret-2027")
+        call = await handset.wait_for_call(15)
+        await call.wait_ended(60)
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as http:
+            await (await http.get(f"{srv.base_url}/chat/nuoret-2027")).release()
+            url = f"{srv.base_url}/chat/nuoret-2027/ws"
+            async with http.ws_connect(url, origin=srv.base_url) as ws:
+                frames = [
+                    {"type": "hello", "lang": "fi"},
+                    {"type": "start", "id": "a1"},
+                    {"type": "text", "id": "a2", "text": "15"},
+                    {"type": "text", "id": "a3", "text": "TIETONI"},
+                    {"type": "text", "id": "a4", "text": words},
+                ]
+                for frame in frames:
+                    await ws.send_json(frame)
+                    while (await ws.receive_json(timeout=5))["type"] == "typing":
+                        pass
+    log = "\n".join(captured.lines)
+    assert "voice.twiml" in log and "chat.ws.handled" in log
+    for form in phone_forms(caller):
+        assert form not in log, f"phone number form {form!r} in the logs"
+    assert not re.search(re.escape(words), log, re.I)
