@@ -69,6 +69,8 @@ class Conversations:
     ) -> Turn:
         """Start a session, or resume the open one (whatever channel it was started on)."""
         existing = self.latest_session(campaign_id, contact_id=contact_id, visitor_id=visitor_id)
+        if existing is not None and self._enrolled_again(existing):
+            existing = None  # a later service event: a new round of fast feedback
         questionnaire = self.config.questionnaire_of(campaign_id)
         medium = "voice" if channel == "voice" else "text"
         if existing is not None:
@@ -107,6 +109,18 @@ class Conversations:
             )
             session_id = int(cur.lastrowid)  # type: ignore[arg-type]
         return self._turn(session_id, respondent, step)
+
+    def _enrolled_again(self, session: dict[str, Any]) -> bool:
+        """An event campaign may enrol the same person again after its cooldown: a session
+        that ended before that enrolment belongs to the previous round."""
+        if session["status"] == "active" or session["contact_id"] is None:
+            return False
+        row = self.store.one(
+            "SELECT enrolled_at FROM campaign_contacts WHERE campaign_id = ? AND contact_id = ?",
+            [session["campaign_id"], session["contact_id"]],
+        )
+        enrolled = row.get("enrolled_at") if row else None
+        return bool(enrolled) and enrolled > session["updated_at"]
 
     def restart(self, session_id: int) -> Turn:
         """Start over: the old session's answers are withdrawn and a fresh session begins."""

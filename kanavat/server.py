@@ -127,6 +127,7 @@ def _twilio_ctx(options: Options):
                     config.twilio.auth_token,
                     config.twilio.caller_id,
                     config.twilio.api_base,
+                    allowed_country_codes=config.privacy.allowed_country_codes,
                 )
                 log.info("twilio.provider mode=twilio")
             else:
@@ -150,7 +151,13 @@ def _twilio_ctx(options: Options):
                 app[AUTH_TOKEN] = token
                 app[EMULATOR_URL] = emulator.base_url
                 app[EMULATOR] = emulator
-                provider = TwilioProvider(account_sid, token, EMULATOR_NUMBER, emulator.base_url)
+                provider = TwilioProvider(
+                    account_sid,
+                    token,
+                    EMULATOR_NUMBER,
+                    emulator.base_url,
+                    allowed_country_codes=config.privacy.allowed_country_codes,
+                )
                 log.info("twilio.provider mode=emulator url=%s", emulator.base_url)
             stack.push_async_callback(provider.close)
             app[PROVIDER] = provider

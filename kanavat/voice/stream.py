@@ -47,6 +47,16 @@ class StreamError(Exception):
     """The stream broke the protocol; it is closed and the reason logged."""
 
 
+def _object(frame: dict[str, Any], name: str) -> dict[str, Any]:
+    """A frame's sub-object; anything else where one belongs breaks the protocol."""
+    value = frame.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise StreamError(f"'{name}' is not an object")
+    return value
+
+
 @dataclass
 class VoiceServices:
     engines: Any  # kanavat.voice.engines.SpeechEngines | None
@@ -108,15 +118,15 @@ class Call:
                 if started:
                     raise StreamError("second start")
                 started = True
-                await self.start(frame.get("start") or {})
+                await self.start(_object(frame, "start"))
             elif not started:
                 raise StreamError(f"'{event}' before start")
             elif event == "media":
-                await self.media(frame.get("media") or {})
+                await self.media(_object(frame, "media"))
             elif event == "dtmf":
-                await self.dtmf(str((frame.get("dtmf") or {}).get("digit", "")))
+                await self.dtmf(str(_object(frame, "dtmf").get("digit", "")))
             elif event == "mark":
-                await self.mark(str((frame.get("mark") or {}).get("name", "")))
+                await self.mark(str(_object(frame, "mark").get("name", "")))
             elif event == "stop":
                 break
             else:
@@ -125,7 +135,7 @@ class Call:
                 break
 
     async def start(self, start: dict[str, Any]) -> None:
-        params = start.get("customParameters") or {}
+        params = _object(start, "customParameters")
         self.stream_sid = str(start.get("streamSid") or "")
         self.call_sid = str(start.get("callSid") or "")
         mode = str(params.get("mode", ""))
