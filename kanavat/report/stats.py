@@ -50,6 +50,8 @@ _CODE = {
     "other": "O",
     "unknown": "U",
     "not_eligible": "NE",
+    # A stratum whose quota of completes was met: AAPOR 4.80 "quota filled", not eligible.
+    "quota_filled": "NE",
 }
 
 
