@@ -64,7 +64,7 @@ class Scheduler:
     async def start(self) -> None:
         await reconcile(self.store, self.config, self.dispatcher, startup=True)
         self._aps.add_job(
-            self.tick,
+            self._kick,
             "interval",
             seconds=self.tick_seconds,
             id="tick",
@@ -91,8 +91,13 @@ class Scheduler:
                     await task
         log.info("scheduler.stopped")
 
+    async def _kick(self) -> None:
+        """The APScheduler job: start a tick unless one is still running. The tick is our own
+        task, since APScheduler cancels a running job at shutdown and we want it to finish."""
+        if self._running is None or self._running.done():
+            self._running = asyncio.create_task(self.tick())
+
     async def tick(self) -> None:
-        self._running = asyncio.current_task()
         try:
             self._ticks += 1
             lifecycle(self.store, self.config)
@@ -108,8 +113,6 @@ class Scheduler:
             raise
         except Exception:
             log.exception("scheduler.tick.failed")
-        finally:
-            self._running = None
 
 
 def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -157,6 +160,10 @@ async def reconcile(store: Store, config: Config, dispatcher: Dispatcher, startu
     (only then: while running, ``sending`` is an attempt this process is making)."""
     provider = dispatcher.provider
     if startup:
+        # One server per database: any lease is a dead process's, and its contacts are due.
+        store.execute(
+            "UPDATE campaign_contacts SET lease_until = NULL WHERE lease_until IS NOT NULL"
+        )
         await _reconcile_sending(store, config, provider)
     for a in store.query(
         "SELECT id, campaign_id, contact_id, provider_sid FROM attempts WHERE channel = 'voice' "
@@ -178,50 +185,84 @@ async def reconcile(store: Store, config: Config, dispatcher: Dispatcher, startu
 
 
 async def _reconcile_sending(store: Store, config: Config, provider) -> None:  # type: ignore[no-untyped-def]
+    """An attempt in ``sending`` died between writing its row and hearing the provider's
+    answer. If the provider has a message or call to that number that the store does not
+    know, it went out: it is adopted. If not, it never left: abandoned (not counted), and the
+    same step is due again at once."""
     for a in store.query(
         "SELECT a.id, a.campaign_id, a.contact_id, a.channel, c.phone FROM attempts a "
         "JOIN contacts c ON c.id = a.contact_id WHERE a.status = 'sending'"
     ):
-        if a["channel"] != "voice":
-            # A text may or may not have left; its contact is already scheduled for the next
-            # step (the reminder), which reaches the resident if the invitation did not.
-            _set_attempt(store, a["id"], "unconfirmed")
-            log.info("reconcile.sms.unconfirmed attempt=%s", a["id"])
-            continue
         try:
-            sid = await _unknown_call_to(store, provider, a["phone"])
+            if a["channel"] == "voice":
+                sid = await _unknown_call_to(store, provider, a["phone"])
+            else:
+                sid = await _unknown_text_to(store, provider, a["phone"], a["id"])
         except ProviderError:
-            continue
+            continue  # the provider is unreachable: settled at the next start
         if sid is not None:
+            adopted = "queued" if a["channel"] == "voice" else "unconfirmed"
             store.execute(
-                "UPDATE attempts SET provider_sid = ?, status = 'queued', updated_at = ? "
-                "WHERE id = ?",
-                [sid, store.now(), a["id"]],
+                "UPDATE attempts SET provider_sid = coalesce(provider_sid, ?), status = ?, "
+                "updated_at = ? WHERE id = ?",
+                [sid, adopted, store.now(), a["id"]],
             )
-            log.info("reconcile.voice.adopted attempt=%s call=%s", a["id"], sid)
+            log.info("reconcile.%s.adopted attempt=%s", a["channel"], a["id"])
             continue
-        # The provider never got it: the same step may be taken again, at once.
         with store.transaction():
             _set_attempt(store, a["id"], "abandoned")
             store.execute(
+                "UPDATE outbound SET status = 'abandoned', updated_at = ? WHERE attempt_id = ? "
+                "AND sid IS NULL",
+                [store.now(), a["id"]],
+            )
+            if a["channel"] == "sms":
+                # Nobody saw the invitation: a fresh start, not "let's continue".
+                store.execute(
+                    "UPDATE sessions SET status = 'restarted', updated_at = ? WHERE campaign_id = ? "
+                    "AND contact_id = ? AND status = 'active' AND NOT EXISTS (SELECT 1 FROM "
+                    "answers WHERE session_id = sessions.id) AND NOT EXISTS (SELECT 1 FROM "
+                    "outbound o WHERE o.session_id = sessions.id AND o.sid IS NOT NULL)",
+                    [store.now(), a["campaign_id"], a["contact_id"]],
+                )
+            store.execute(
                 "UPDATE campaign_contacts SET next_due_at = ?, attempts = max(attempts - 1, 0), "
                 "updated_at = ? WHERE campaign_id = ? AND contact_id = ? "
-                "AND disposition = 'pending' AND next_due_at IS NULL",
+                "AND disposition = 'pending'",
                 [store.now(), store.now(), a["campaign_id"], a["contact_id"]],
             )
-        log.info("reconcile.voice.abandoned attempt=%s", a["id"])
+        log.info("reconcile.%s.abandoned attempt=%s", a["channel"], a["id"])
 
 
+# TwilioProvider has no list methods yet: its REST client and error mapping are reused.
 async def _unknown_call_to(store: Store, provider, phone: str | None) -> str | None:  # type: ignore[no-untyped-def]
     """A call to ``phone`` the provider has and our store does not: ours, placed just before
     the process died. (One contact has at most one live attempt, so it can be no other.)"""
     if not phone:
         return None
-    # TwilioProvider has no list method yet; its REST client and error mapping are reused.
     calls = await provider._call(provider._rest().calls.list_async(to=phone, limit=20))
     for call in calls:
         if store.one("SELECT 1 AS x FROM attempts WHERE provider_sid = ?", [call.sid]) is None:
             return call.sid
+    return None
+
+
+async def _unknown_text_to(
+    store: Store, provider, phone: str | None, attempt_id: int
+) -> str | None:  # type: ignore[no-untyped-def]
+    """A message of this attempt that is known to have left, or one to ``phone`` that the
+    provider has and our store does not."""
+    known = store.one(
+        "SELECT sid FROM outbound WHERE attempt_id = ? AND sid IS NOT NULL LIMIT 1", [attempt_id]
+    )
+    if known is not None:
+        return known["sid"]
+    if not phone:
+        return None
+    messages = await provider._call(provider._rest().messages.list_async(to=phone, limit=20))
+    for message in messages:
+        if store.one("SELECT 1 AS x FROM outbound WHERE sid = ?", [message.sid]) is None:
+            return message.sid
     return None
 
 

@@ -93,7 +93,7 @@ async def clock_server(
 ) -> AsyncIterator[ClockServer]:
     port, emulator_port = free_port(), free_port()
     server = ClockServer(
-        write_config(tmp_path, port, text=text),
+        write_config(tmp_path, port, text=text, open_hours=False),  # the hours under test
         port,
         emulator_port,
         dispatch_interval,
