@@ -310,7 +310,10 @@ def campaign_list(config_path: Path | None) -> None:
 @click.argument("campaign_id", metavar="CAMPAIGN")
 @config_option
 def campaign_start(campaign_id: str, config_path: Path | None) -> None:
-    """Start a campaign now: its audience becomes due and the running server contacts them.
+    """Start a campaign now, before its configured start: its audience becomes due and the
+    running server contacts them within seconds, inside the call and text hours.
+
+    Running it again on a running campaign adds contacts who joined its group since.
 
     Example: kanavat campaign start vammaispalvelut-2027
     """
@@ -321,6 +324,7 @@ def campaign_start(campaign_id: str, config_path: Path | None) -> None:
     store = open_store(config)
     try:
         campaigns_mod.sync(store, config)
+        _refuse_finished(store, campaign_id, "started")
         added = campaigns_mod.enrol_audience(store, config, campaign_id)
         campaigns_mod.set_status(store, campaign_id, "running")
     finally:
@@ -332,7 +336,8 @@ def campaign_start(campaign_id: str, config_path: Path | None) -> None:
 @click.argument("campaign_id", metavar="CAMPAIGN")
 @config_option
 def campaign_pause(campaign_id: str, config_path: Path | None) -> None:
-    """Pause a campaign: nobody new is contacted until it is resumed.
+    """Pause a campaign: nobody new is contacted until it is resumed (calls already under
+    way finish; replies to texts are still taken).
 
     Example: kanavat campaign pause vanhukset-2027
     """
@@ -343,11 +348,21 @@ def campaign_pause(campaign_id: str, config_path: Path | None) -> None:
 @click.argument("campaign_id", metavar="CAMPAIGN")
 @config_option
 def campaign_resume(campaign_id: str, config_path: Path | None) -> None:
-    """Resume a paused campaign.
+    """Resume a paused campaign: whoever became due meanwhile is contacted.
 
     Example: kanavat campaign resume vanhukset-2027
     """
     _set_status(campaign_id, "running", config_path)
+
+
+def _refuse_finished(store: Store, campaign_id: str, verb: str) -> None:
+    from kanavat import campaigns as campaigns_mod
+
+    if campaigns_mod.status(store, campaign_id) == "finished":
+        raise click.ClickException(
+            f"{campaign_id} has finished and cannot be {verb}; every contact has its final "
+            "disposition. To ask again, add a new campaign to the configuration."
+        )
 
 
 def _set_status(campaign_id: str, status: str, config_path: Path | None) -> None:
@@ -358,40 +373,86 @@ def _set_status(campaign_id: str, status: str, config_path: Path | None) -> None
     store = open_store(config)
     try:
         campaigns_mod.sync(store, config)
+        _refuse_finished(store, campaign_id, "paused" if status == "paused" else "resumed")
+        current = campaigns_mod.status(store, campaign_id)
+        if status == "running" and current == "scheduled":
+            raise click.ClickException(
+                f"{campaign_id} has not started; start it with: kanavat campaign start {campaign_id}"
+            )
         campaigns_mod.set_status(store, campaign_id, status)  # type: ignore[arg-type]
     finally:
         store.close()
     click.echo(f"{campaign_id}: {status}")
 
 
+REACH_COLUMNS = (
+    "contacts",
+    "attempted",
+    "reached",
+    "completed",
+    "partial",
+    "refused",
+    "unreachable",
+    "pending",
+)
+
+
 @campaign.command("status")
 @click.argument("campaign_id", metavar="CAMPAIGN")
 @config_option
 def campaign_status(campaign_id: str, config_path: Path | None) -> None:
-    """Show a campaign's reach: contacts and their dispositions, per channel.
+    """Show a campaign's reach per channel and every contact's AAPOR disposition.
+
+    Reach: contacts, attempted (called or texted at least once), reached (took part),
+    completed, partial, refused (including opt-outs), unreachable (non-contact after every
+    retry and channel, or not eligible), pending. Each contact counts under the channel of
+    its latest attempt.
 
     Example: kanavat campaign status vanhukset-2027
     """
     from kanavat import campaigns as campaigns_mod
 
     config = load_config(config_path)
-    campaign_or_fail(config, campaign_id)
+    c = campaign_or_fail(config, campaign_id)
     store = open_store(config)
     try:
         campaigns_mod.sync(store, config)
-        click.echo(f"{campaign_id}: {campaigns_mod.status(store, campaign_id)}")
+        status = campaigns_mod.status(store, campaign_id)
+        window = f"{c.start or '-'} .. {c.end or '-'}".replace("T", " ")
+        click.echo(f"{campaign_id}: {status} ({window}, {', '.join(c.channels)})")
+        try:
+            from kanavat import reach as reach_mod
+        except ModuleNotFoundError:
+            reach_mod = None  # type: ignore[assignment]
+        if reach_mod is not None:
+            rows = reach_mod.reach(store, config, [campaign_id])
+            rows.append(reach_mod.total(rows, campaign_id))
+            click.echo("  " + f"{'channel':<9}" + "".join(f"{h:>12}" for h in REACH_COLUMNS))
+            for row in rows:
+                name = "all" if row.channel == "*" else row.channel
+                values = "".join(f"{getattr(row, h):>12}" for h in REACH_COLUMNS)
+                click.echo(f"  {name:<9}{values}")
+        click.echo("  dispositions (AAPOR):")
         for row in store.query(
             "SELECT disposition, count(*) AS n FROM campaign_contacts WHERE campaign_id = ? "
             "GROUP BY disposition ORDER BY disposition",
             [campaign_id],
         ):
-            click.echo(f"  {row['disposition']:<14}{row['n']:>7}")
-        for row in store.query(
-            "SELECT channel, count(*) AS n, sum(status = 'completed') AS done FROM sessions "
-            "WHERE campaign_id = ? AND status != 'restarted' GROUP BY channel",
+            click.echo(f"    {row['disposition']:<14}{row['n']:>7}")
+        live = store.one(
+            "SELECT count(*) AS n FROM attempts WHERE campaign_id = ? AND status IN "
+            "('sending', 'queued', 'initiated', 'ringing', 'in-progress')",
             [campaign_id],
-        ):
-            click.echo(f"  {row['channel']:<14}{row['n']:>7} sessions, {row['done']} completed")
+        )
+        due = store.one(
+            "SELECT count(*) AS n, min(next_due_at) AS next FROM campaign_contacts "
+            "WHERE campaign_id = ? AND disposition = 'pending' AND next_due_at IS NOT NULL",
+            [campaign_id],
+        )
+        click.echo(
+            f"  live attempts {live['n'] if live else 0}; "
+            f"{due['n'] if due else 0} waiting, next due {(due or {}).get('next') or '-'} (UTC)"
+        )
     finally:
         store.close()
 
