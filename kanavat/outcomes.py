@@ -154,10 +154,27 @@ def stratum_closed(store: Store, config: Config, campaign_id: str, stratum: str 
     if check is None or stratum is None:
         return False
     try:
-        return bool(check(store, config, campaign_id, stratum))
+        return bool(check(store, campaign_id, stratum))
     except Exception:
         log.exception("outcome.stratum_check_failed campaign=%s", campaign_id)
         return False
+
+
+def sweep_samples(store: Store, config: Config) -> None:
+    """``kanavat.sampling.sweep`` for every live sampled campaign: the safety net that
+    replaces unreachable contacts and closes strata whose quota a completion met (the
+    completion itself is recorded by the conversation, which does not call the hook)."""
+    sweep = getattr(_sampling(), "sweep", None)
+    if sweep is None:
+        return
+    for row in store.query("SELECT id FROM campaigns WHERE status IN ('running', 'paused')"):
+        campaign = config.campaigns.get(row["id"])
+        if campaign is None or campaign.audience is None or campaign.audience.sample is None:
+            continue
+        try:
+            sweep(store, config, row["id"])
+        except Exception:
+            log.exception("outcome.sample_sweep_failed campaign=%s", row["id"])
 
 
 def _sampling():  # type: ignore[no-untyped-def]

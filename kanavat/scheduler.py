@@ -182,6 +182,7 @@ async def reconcile(store: Store, config: Config, dispatcher: Dispatcher, startu
         _set_attempt(store, a["id"], status)
         outcomes.retry_or_give_up(store, config, a["campaign_id"], a["contact_id"], "reconciled")
     _reconcile_waiting(store, config)
+    outcomes.sweep_samples(store, config)
 
 
 async def _reconcile_sending(store: Store, config: Config, provider) -> None:  # type: ignore[no-untyped-def]

@@ -286,3 +286,45 @@ def test_never_contacted_at_the_end_is_unknown(world: World, clock: Clock) -> No
     outcomes.finish_campaign(world.store, world.config, TWIN)
     rows = world.store.query("SELECT DISTINCT disposition FROM campaign_contacts")
     assert rows == [{"disposition": "unknown"}]
+
+
+SAMPLED = "otos-2027"
+SAMPLED_TOML = f"""
+[campaigns.{SAMPLED}]
+questionnaire = "hyvinvointi"
+council = "vanhusneuvosto"
+channels = ["voice"]
+audience = {{ group = "otos", sample = 4, stratify = ["kunta"], seed = 7 }}
+"""
+
+
+def test_closed_stratum_and_replacements_through_sampling(tmp_path: Path, clock: Clock) -> None:
+    """With ``kanavat.sampling``: a stratum whose quota is met is not called any more, and an
+    invalid number's replacement is drawn from the reserve through the on_final hook."""
+    w = World(tmp_path, clock, config_text(extra=SAMPLED_TOML))
+    csv = tmp_path / "otos.csv"
+    rows = "".join(f"+3584013{i:05d},fi,{'A' if i % 2 else 'B'}\n" for i in range(20))
+    csv.write_text("phone,language,kunta\n" + rows, encoding="utf-8")
+    contacts.import_csv(w.store, csv, "otos", ["fi", "sv", "en"], [358], False)
+    w.start(SAMPLED)
+    enrolled = w.store.query(
+        "SELECT contact_id, stratum FROM campaign_contacts WHERE campaign_id = ?", [SAMPLED]
+    )
+    assert len(enrolled) == 4
+    w.store.execute(
+        "UPDATE sample_strata SET closed_at = ? WHERE campaign_id = ? AND stratum = 'A'",
+        [w.store.now(), SAMPLED],
+    )
+    claimed = w.dispatcher.claim()
+    strata = {r["contact_id"]: r["stratum"] for r in enrolled}
+    assert claimed and all(strata[i.contact_id] == "B" for i in claimed)
+    closed = w.store.query("SELECT DISTINCT disposition FROM campaign_contacts WHERE stratum = 'A'")
+    assert closed == [{"disposition": "not_eligible"}]
+    # An invalid number in stratum B: final, and a reserve from B takes its place.
+    outcomes.finish(w.store, w.config, SAMPLED, claimed[0].contact_id, "not_eligible")
+    replacement = w.store.one(
+        "SELECT replaced_by FROM sample_draws WHERE campaign_id = ? AND contact_id = ?",
+        [SAMPLED, claimed[0].contact_id],
+    )
+    assert replacement["replaced_by"] is not None
+    w.store.close()
