@@ -1,8 +1,9 @@
-"""Measure the Whisper engine on the larger espeak-ng set: accuracy, confidence, latency.
+"""Compare Whisper decoding settings (beam, bias) on an espeak-ng set: accuracy, confidence, latency.
 
-Not collected by pytest (takes minutes). Run from the repository root:
+Moved here from ``tests/voice/bench_whisper.py``; the measurements quoted beside
+``kanavat.voice.whisper.Decoding`` were made with it. Takes minutes. From the repository root:
 
-    python tests/voice/bench_whisper.py [--beams 1 5] [--bias hotwords prompt]
+    python -m bench.whisper_decoding [--beams 1 5] [--bias hotwords prompt]
 
 Each configuration hears the same answers through the full recogniser (segmenter included);
 configurations are interleaved per answer, so other load on the machine hits them alike.
@@ -12,17 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[2]))
-
-from whisper_fixtures import Clip, answer, chunks
-
+from bench.speech import Clip, answer, chunks
 from kanavat.voice.models import assemble_whisper_base
 from kanavat.voice.recognise import Transcript
 from kanavat.voice.whisper import Decoding, WhisperEngine, words_of

@@ -1,0 +1,192 @@
+"""What limits each area where a target is missed: the code path, why, and the fix it needs.
+
+Read from the profiles and the code as of the commit that wrote RESULTS.md; the figures
+quoted are taken from the run being written, so they stay true to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _vosk(found: dict[str, Any]) -> list[str]:
+    v = found["vosk"]
+    if "levels" not in v:
+        return []
+    one = v["levels"][0]
+    wait = (v.get("endpoint_wait") or 0.0) * 1000
+    return [
+        "What limits it:",
+        "",
+        f"- **Turn latency has a floor of about {wait:.0f} ms that is no CPU's**: Vosk gives a "
+        "final result only after its endpoint rules see enough trailing silence (the model's "
+        "`conf/model.conf`: `rule2.min-trailing-silence=0.5`, `rule3` 1.0 s when the decode "
+        "is less certain, as grammar-forced short answers often are), and the call feeds it "
+        f"100 ms at a time (`stream.FEED_FRAMES`). One call's p50 of {one['p50_ms']:.0f} ms "
+        "is that wait plus the turn's work (store transaction, prompt audio, JSON/base64 of "
+        "the first media message). A p95 under 500 ms needs a shorter trailing silence for "
+        "closed questions: "
+        "the installed vosk 0.3.45 has no `SetEndpointerDelays` on `KaldiRecognizer`, so "
+        "either a newer Vosk or a per-county copy of the model with rule2 at 0.2-0.3 s "
+        '(shorter risks cutting "en... osaa sanoa"); the VAD-based end of speech already in '
+        "`vosk_engine.SpeechDetector` could also call `finish()` itself after 300 ms of silence.",
+        "- **Concurrency**: every 20 ms frame of every call is a websocket message that the "
+        "server's one event loop parses (`json.loads`), base64-decodes, mu-law-decodes, and "
+        "every fifth frame hands to the speech pool (`engines.run` → `run_in_executor`). "
+        "That Python path, not the decoder (RTF "
+        f"{v['decoder_rtf']:.3f}), takes the CPU: see the profile. The server is one process, "
+        "so at most one core runs Python for all calls (the decoder runs in the pool's "
+        "threads and releases the GIL).",
+        "",
+    ]
+
+
+def _whisper(found: dict[str, Any]) -> list[str]:
+    if "levels" not in found["whisper"]:
+        return []
+    return [
+        "What limits it: decoding. Whisper cannot stream, so each answer is decoded after the "
+        "segmenter's 0.7 s of silence, in one go, by one model replica (`num_workers=1`, two "
+        "CTranslate2 threads): concurrent answers queue behind each other, and the free-text "
+        "question's longer answers hold the queue longest. Whisper base is the smallest model "
+        "that understands Finnish at all; production counties use `small`, about three to "
+        "four times the compute per answer, so on two cores a county must count on one "
+        "Whisper call at a time per core or less, or give Finnish speech its own machine.",
+        "",
+    ]
+
+
+def _accuracy(found: dict[str, Any]) -> list[str]:
+    a = found["accuracy"]
+    if "total" not in a:
+        return []
+    out = ["Why the goals are missed:", ""]
+    if a["total"]["misfiled"]:
+        out.append(
+            "- **Misfiled answers come from one rule in the dialog, not from Whisper alone**: "
+            "`kanavat/questions/dialog.py` `advance()` never confirms an answer whose value is "
+            "`DONT_KNOW` or `SKIP` (`result.value not in (DONT_KNOW, SKIP)`), whatever its "
+            'confidence. Whisper base hears a quiet "nolla" as "en osaa sanoa" (the '
+            "question's own bias phrase) at confidence near 0, and the dialog stores "
+            '"don\'t know" silently. Fix: for speech, confirm `DONT_KNOW` too when the '
+            'confidence is under the threshold (a "skip" command is harmless to confirm as '
+            "well). That removes every misfiling seen here."
+        )
+    out += [
+        "- **Whisper base is small for Finnish single words on an 8 kHz line**: short number "
+        'words are the weakest ("viisi" heard as "vii vii", "nii nii"; "kuusi" as '
+        '"kohte"), and synthetic espeak-ng voices are harder than people (no coarticulation, '
+        "odd prosody at 170 wpm). Most misses end as a reprompt, not a wrong value: the "
+        "confidence mapping keeps wrong values under the threshold. Production counties "
+        "run `small`, which this machine cannot run at call speed (see above).",
+        "- **Latency**: the segmenter's 0.7 s end silence plus a beam-5 decode; a p95 under "
+        "1 s at one call needs both a shorter end silence for closed questions "
+        "(`VadConfig.end_silence` 0.4 s, as the closed answers are single words) and a "
+        "decode under 0.5 s (beam 1 is ~0.2 s faster at p95 but was measured less accurate).",
+        "",
+    ]
+    return out
+
+
+def _sms(found: dict[str, Any]) -> list[str]:
+    s = found["sms"]
+    if "rows" not in s:
+        return []
+    answers = [r for r in s["rows"] if r["scenario"] == "answers"]
+    floor = [r for r in s["rows"] if r["scenario"] != "answers"]
+    out = ["What limits it:", ""]
+    if answers:
+        r = max(answers, key=lambda r: r["per_second"])
+        per = 1000 * r["server_cores"] / max(1.0, r["per_second"])
+        out.append(
+            f"- **Answers**: {per:.1f} ms of server CPU per inbound answer. The webhook "
+            "handler (`kanavat/sms/routes.py` `inbound` → `handle_inbound`) awaits the reply's "
+            "REST call to the provider (`SmsSender.send_texts` → `TwilioProvider.send_sms`) "
+            "before it answers Twilio, and each reply comes back as delivery-status webhooks, "
+            "so one inbound answer is about three HTTP exchanges and several store writes on "
+            "the same event loop, and its latency includes the provider's response time "
+            "(tens of milliseconds from real Twilio, more than our whole p99 goal). Fix: "
+            "acknowledge the webhook once the event, the answer and an outbound row "
+            "('queued') are stored, and let a sender task deliver queued replies at the "
+            "provider's rate (the store already holds everything it needs). Expected: p99 "
+            "to that of the no-session path, and rate bounded by CPU alone."
+        )
+    if floor:
+        r = max(floor, key=lambda r: r["per_second"])
+        per = 1000 * r["server_cores"] / max(1.0, r["per_second"])
+        out.append(
+            f"- **No session (store and acknowledge)**: {r['per_second']:.0f}/s with the server "
+            f"at {r['server_cores']:.2f} cores ({per:.2f} ms CPU per message): the server "
+            "was not saturated; the two load generators (signing every request with "
+            "HMAC-SHA1, aiohttp client) take the rest of the two cores. One event loop at "
+            f"{per:.2f} ms per message would top out near {1000 / per:.0f}/s."
+        )
+    return [*out, ""]
+
+
+def _dispatch(found: dict[str, Any]) -> list[str]:
+    d = found["dispatch"]
+    if "dispatch" not in d:
+        return []
+    x = d["dispatch"]
+    out = ["What limits it:", ""]
+    if x["rate"] < 0.9 * x["configured_rate"]:
+        per = 1000 / max(0.1, x["rate"])
+        out.append(
+            f"- **Sending is sequential**: `kanavat/dispatch.py` `Dispatcher.run_once` awaits "
+            "each contact in turn (`contact` → `text` → `_pace`, store writes, "
+            f"`conversations.begin`, then the REST call), so a contact takes {per:.0f} ms "
+            "and the rate is 1 / (that time), whatever `messages_per_second` says; against "
+            "real Twilio (100-300 ms per REST call) it would be 3-10 per second. Fix: keep "
+            "`_pace` as the clock, but run each contact's send as a task under a semaphore "
+            "(e.g. `2 × rate` in flight), leases already keep two workers off one contact. "
+            "Expected: the configured rate up to the server's CPU."
+        )
+    plans = d.get("plans") or []
+    if len(plans) == 2:
+        small, big = plans
+        out.append(
+            f"- Planning memory grows with the audience (peak {small['peak_mb'] - small['base_mb']:.0f}"
+            f" MB over the open store at {small['contacts']:,} contacts, "
+            f"{big['peak_mb'] - big['base_mb']:.0f} MB at {big['contacts']:,}): "
+            "`campaigns.enrol_audience` reads the whole group with `store.query` (a list of "
+            "dicts) before inserting. An `INSERT INTO campaign_contacts ... SELECT` per batch, "
+            "with the pseudonym from a registered SQLite function, would keep it flat and "
+            "faster; at 100,000 it is still within the 2 s goal."
+        )
+    return [*out, ""]
+
+
+def _reports(found: dict[str, Any]) -> list[str]:
+    r = found["reports"]
+    if "build" not in r:
+        return []
+    per = 1e6 * r["build"]["seconds"] / max(1, r["answers"])
+    return [
+        "What limits it:",
+        "",
+        f"- {per:.1f} µs per answer, all in Python: `kanavat/report/data.py` `load` reads every "
+        "answer row as a dict (`Store.query`), `json.loads` its value and builds an "
+        "`AnswerRow`, keeping the latest per respondent and question (about half the time in "
+        "the profile); `report/build.py` and `report/questions.py` then count them in Python "
+        "per question and per breakdown (the rest). Fix: let SQLite aggregate: counts per "
+        "question × value × breakdown with `GROUP BY` over the latest answers (a window or "
+        "`max(id)` subquery), and only free-text answers fetched as rows. Expected: a few "
+        "seconds for a million answers, since SQLite scans that in well under a second.",
+        "",
+    ]
+
+
+NOTES = {
+    "vosk": _vosk,
+    "whisper": _whisper,
+    "accuracy": _accuracy,
+    "sms": _sms,
+    "dispatch": _dispatch,
+    "reports": _reports,
+}
+
+
+def notes(key: str, found: dict[str, Any]) -> list[str]:
+    fn = NOTES.get(key)
+    return fn(found) if fn and key in found and "error" not in found[key] else []

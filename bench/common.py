@@ -1,0 +1,350 @@
+"""What every benchmark shares: the machine's description, percentiles, and real server processes.
+
+A benchmark measures the real server started the way a county starts it (``kanavat serve``)
+in its own process, with load generators in further processes on loopback, so the figures
+include HTTP, websockets, JSON, SQLite and logging, and the generator's own CPU is not
+charged to the server. CPU and memory are read from ``/proc`` for the server's pid alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_CONFIG = ROOT / "config.toml"
+TOKEN_ENV = "KANAVAT_BENCH_TWILIO_TOKEN"
+ACCOUNT_SID = "AC" + "be" * 16
+CALLER_ID = "+358451234567"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Prompt renderings are content-addressed; sharing them keeps server start-up short.
+PROMPT_CACHE = Path(tempfile.gettempdir()) / "kanavat-bench-prompts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load_average() -> tuple[float, float, float]:
+    return os.getloadavg()
+
+
+def machine() -> str:
+    """One line for RESULTS.md: CPU model, usable cores, memory, kernel, Python."""
+    model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem_gb = 0.0
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem_gb = int(line.split()[1]) / 1024 / 1024
+    cores = len(os.sched_getaffinity(0))
+    return (
+        f"{model}, {cores} cores usable, {mem_gb:.0f} GB RAM, Linux {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    """Percentile ``q`` (0-100) of ``values`` in the same unit; NaN when there are none."""
+    return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+def ms(seconds: float) -> str:
+    return "n/a" if seconds != seconds else f"{seconds * 1000:.0f} ms"
+
+
+@dataclass
+class ProcStat:
+    """CPU seconds and resident memory of one process, from /proc (no psutil needed)."""
+
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+
+@dataclass
+class Window:
+    """CPU used by a process over a stretch of wall time."""
+
+    stat: ProcStat
+    started: float = field(default_factory=time.monotonic)
+    cpu0: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.cpu0 = self.stat.cpu_seconds()
+
+    def cores(self) -> float:
+        """Average cores busy since the window opened (1.0 = one core fully)."""
+        wall = time.monotonic() - self.started
+        return (self.stat.cpu_seconds() - self.cpu0) / wall if wall > 0 else 0.0
+
+
+def twilio_section(api_base: str) -> str:
+    """A ``[twilio]`` section whose token the benchmark knows (from the environment)."""
+    return (
+        "[twilio]\n"
+        f'account_sid = "{ACCOUNT_SID}"\n'
+        f'auth_token = "env:{TOKEN_ENV}"\n'
+        f'caller_id = "{CALLER_ID}"\n'
+        f'api_base = "{api_base}"\n'
+    )
+
+
+def set_public_url(text: str, port: int) -> str:
+    import re
+
+    text, n = re.subn(
+        r'^public_url = "[^"]*"', f'public_url = "http://127.0.0.1:{port}"', text, flags=re.M
+    )
+    assert n == 1, "config has no server.public_url line"
+    return text
+
+
+class Server:
+    """``kanavat serve`` in a subprocess on a free port, with a known Twilio auth token."""
+
+    def __init__(self, workdir: Path, config_text: str, *, log_level: str = "INFO") -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.config_path = workdir / "config.toml"
+        self.config_path.write_text(set_public_url(config_text, self.port), encoding="utf-8")
+        self.log_path = workdir / "server.log"
+        self.log_level = log_level
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            TOKEN_ENV: self.token,
+            "KANAVAT_PROMPT_CACHE": str(PROMPT_CACHE),
+            "PYTHONPATH": str(ROOT),
+        }
+
+    def config(self):  # kanavat.config.Config, imported late: bench start-up stays quick
+        from kanavat import config as configuration
+
+        return configuration.load(self.config_path, env={TOKEN_ENV: self.token})
+
+    def start(self, timeout: float = 120.0) -> None:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "kanavat", "serve", "--config", str(self.config_path)),
+                *("--port", str(self.port), "--log-level", self.log_level),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=self.workdir,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited; see {self.log_path}")
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(self.base_url + "/healthz", timeout=1) as r,
+            ):
+                if r.status == 200:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"server not healthy after {timeout} s; see {self.log_path}")
+
+    @property
+    def stat(self) -> ProcStat:
+        assert self.proc is not None
+        return ProcStat(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def __enter__(self) -> Server:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_generators(args: list[list[str]], timeout: float) -> list[dict]:
+    """Run load generator processes at once; each prints one JSON object on its last line."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", *a], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+        for a in args
+    ]
+    results = []
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        lines = out.decode().strip().splitlines()
+        if p.returncode != 0 or not lines:
+            raise RuntimeError(f"load generator failed ({p.returncode}): {err.decode()[-2000:]}")
+        results.append(json.loads(lines[-1]))
+    return results
+
+
+@contextlib.contextmanager
+def workdir(name: str) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix=f"kanavat-bench-{name}-") as tmp:
+        yield Path(tmp)
+
+
+class EmulatorProcess:
+    """``bench.emulator`` in a subprocess, with the server's token; ``base_url`` for api_base."""
+
+    def __init__(self, token: str, server_url: str, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.token = token
+        self.server_url = server_url
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> EmulatorProcess:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "bench.emulator", str(self.port), self.token),
+                self.server_url + "/twilio/sms",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != b"ready":
+            raise RuntimeError("emulator did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def summarise_profile(raw: Path, top: int = 12) -> list[tuple[str, float, float]]:
+    """py-spy's collapsed stacks as (function (package/file), inclusive %, self %), heaviest first.
+
+    Inclusive counts a function once per sample however deep it recurs. Listed: frames of
+    kanavat and of the libraries on its paths (aiohttp, sqlite3, json, twilio, speech engines,
+    logging); the event loop's own frames would top every list and say nothing.
+    """
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        total += count
+        frames = [_frame_name(f) for f in stack.split(";")]
+        for name in set(frames):
+            inclusive[name] = inclusive.get(name, 0) + count
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+    interesting = ("kanavat/", "aiohttp/", "sqlite3/", "json/", "twilio/", "vosk/", "whisper",
+                   "ctranslate2/", "logging/", "hmac", "base64", "yarl/", "multidict/")  # fmt: skip
+    rows = [
+        (name, 100 * n / total, 100 * own.get(name, 0) / total)
+        for name, n in inclusive.items()
+        if any(k in name for k in interesting)
+    ]
+    rows.sort(key=lambda r: r[1], reverse=True)
+    return rows[:top] if total else []
+
+
+def _frame_name(frame: str) -> str:
+    """``func (/long/path/pkg/file.py:12)`` -> ``func (pkg/file.py)``."""
+    if " (" not in frame:
+        return frame
+    func, where = frame.split(" (", 1)
+    path = where.split(":")[0].rstrip(")")
+    parts = path.split("/")
+    short = "/".join(parts[parts.index("kanavat") :] if "kanavat" in parts else parts[-2:])
+    return f"{func} ({short})"
+
+
+class Profile:
+    """py-spy sampling a process while a block runs: ``with Profile(pid, 10, out) as p: ...``.
+
+    ``p.top`` is then the summary (empty if py-spy is missing or could not attach).
+    """
+
+    def __init__(self, pid: int, seconds: float, out: Path) -> None:
+        self.pid, self.seconds, self.out = pid, int(seconds), out
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.top: list[tuple[str, float, float]] = []
+
+    def __enter__(self) -> Profile:
+        import shutil
+
+        if shutil.which("py-spy"):
+            args = ["record", "-p", str(self.pid), "-d", str(self.seconds), "-r", "50"]
+            self.proc = subprocess.Popen(
+                ["py-spy", *args, "-f", "raw", "-o", str(self.out), "--nonblocking"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(self.seconds + 30)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            self.proc.wait()
+        if self.out.exists():
+            self.top = summarise_profile(self.out)

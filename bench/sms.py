@@ -1,0 +1,166 @@
+"""SMS: signed inbound webhooks per second through the real server into the store.
+
+``kanavat serve`` runs with a ``[twilio]`` section whose REST base is the emulator (its own
+process), so every reply the server sends is a real REST call and every delivery status a
+real signed webhook back. Two kinds of traffic, each from two generator processes:
+
+- ``answers``: residents in the example SMS campaign answering their questionnaire, one
+  message after another; each message is stored, goes through the dialog, its answer is
+  stored and the next question is sent (the whole path);
+- ``no session``: messages from known numbers with no open questionnaire; each is stored as
+  an event and acknowledged (the floor: signature check, the durable write, one lookup).
+
+After the run the store is checked: every acknowledged message is an event.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    ACCOUNT_SID,
+    CALLER_ID,
+    EXAMPLE_CONFIG,
+    EmulatorProcess,
+    Profile,
+    Server,
+    Window,
+    free_port,
+    load_average,
+    pct,
+    run_generators,
+    twilio_section,
+)
+
+CAMPAIGN = "vammaispalvelut-2027"
+ANSWERS = ["3", "ei", "2", "parempi bussiyhteys"]  # palvelut: scale, yesno (no: skip), number, text
+IDLE = ["hei", "moi", "kiitos", "selvä"]
+
+
+def prepare(server: Server, residents: int) -> tuple[list[str], list[str]]:
+    """Contacts with an open SMS questionnaire, and as many with none."""
+    from kanavat import campaigns
+    from kanavat.conversations import Conversations
+    from kanavat.store import Store
+
+    config = server.config()
+    store = Store(config.database_path, secret=config.server.secret)
+    try:
+        campaigns.sync(store, config)
+        conversations = Conversations(config, store)
+        now = store.now()
+        answering, idle = [], []
+        with store.transaction():
+            for n in range(residents * 2):
+                phone = f"+35840{n + 1:07d}"
+                store.execute(
+                    "INSERT INTO contacts(phone, language, created_at, updated_at) "
+                    "VALUES (?, 'fi', ?, ?)",
+                    [phone, now, now],
+                )
+                (answering if n % 2 == 0 else idle).append(phone)
+        rows = store.query("SELECT id, phone FROM contacts")
+        open_for = set(answering)
+        for row in rows:
+            if row["phone"] in open_for:
+                conversations.begin(CAMPAIGN, "sms", "fi", contact_id=row["id"])
+        return answering, idle
+    finally:
+        store.close()
+
+
+def events(server: Server) -> int:
+    from kanavat.store import Store
+
+    config = server.config()
+    store = Store(config.database_path, secret=config.server.secret)
+    try:
+        row = store.one("SELECT count(*) AS n FROM events WHERE channel='sms' AND kind='inbound'")
+        return int(row["n"]) if row else 0
+    finally:
+        store.close()
+
+
+def scenario(
+    server: Server,
+    name: str,
+    phones: list[str],
+    bodies: list[str],
+    workers: int,
+    duration: float,
+    profile: bool = False,
+) -> dict[str, Any]:
+    specs = []
+    for g in range(2):
+        spec = {
+            "url": server.base_url + "/twilio/sms",
+            "token": server.token,
+            "account": ACCOUNT_SID,
+            "to": CALLER_ID,
+            "phones": phones[g::2],
+            "bodies": bodies,
+            "workers": workers // 2,
+            "duration": duration,
+        }
+        path = server.workdir / f"sms-{name}-{g}.json"
+        path.write_text(json.dumps(spec))
+        specs.append(["bench.sms_load", str(path)])
+    before = events(server)
+    load = load_average()
+    window = Window(server.stat)
+    prof = Profile(server.stat.pid, duration * 0.6, server.workdir / f"profile-{name}.raw")
+    if profile:
+        with prof:
+            results = run_generators(specs, timeout=duration + 60)
+    else:
+        results = run_generators(specs, timeout=duration + 60)
+    cores = window.cores()
+    latencies = [x for r in results for x in r["latencies_ms"]]
+    wall = max(r["wall"] for r in results)
+    statuses: dict[str, int] = {}
+    for r in results:
+        for k, v in r["statuses"].items():
+            statuses[k] = statuses.get(k, 0) + v
+    stored = events(server) - before
+    return {
+        "scenario": name,
+        "workers": workers,
+        "messages": len(latencies),
+        "per_second": len(latencies) / wall if wall else 0.0,
+        "p50_ms": pct(latencies, 50),
+        "p99_ms": pct(latencies, 99),
+        "server_cores": cores,
+        "statuses": statuses,
+        "stored_events": stored,
+        "load_at_start": load,
+        "profile": prof.top,
+    }
+
+
+def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
+    emu_port = free_port()
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    text = text.replace(
+        "[server]", twilio_section(f"http://127.0.0.1:{emu_port}") + "\n[server]", 1
+    )
+    server = Server(workdir, text, log_level="INFO")
+    duration = 5.0 if quick else 20.0
+    answering, idle = prepare(server, 1500 if quick else 6000)
+    rows = []
+    with EmulatorProcess(server.token, server.base_url, emu_port), server:
+        for name, phones, bodies in (("answers", answering, ANSWERS), ("no session", idle, IDLE)):
+            for workers in (32,) if quick else (8, 64):
+                row = scenario(
+                    server, name, phones, bodies, workers, duration, profile and workers >= 64
+                )
+                rows.append(row)
+                print(
+                    f"  sms {name}, {workers} in flight: {row['per_second']:.0f}/s, p50 "
+                    f"{row['p50_ms']:.1f} ms p99 {row['p99_ms']:.1f} ms, server "
+                    f"{row['server_cores']:.2f} cores, {row['stored_events']}/{row['messages']}"
+                    f" stored, statuses {row['statuses']}",
+                    flush=True,
+                )
+    return {"rows": rows, "duration": duration}

@@ -1,0 +1,190 @@
+"""Whisper accuracy on the example campaign's closed questions, through the dialog's rule.
+
+For every closed question of ``vanhukset-2027``'s questionnaire (``hyvinvointi`` in
+config.toml) each answer is spoken by espeak-ng (voices fi, fi+m3, fi+f2 at speeds 120-170,
+some with noise), taken through 8 kHz G.711 mu-law, and heard as a call hears it: the real
+Whisper recogniser with the question's ``listen_for`` bias, fed 100 ms at a time as
+``kanavat/voice/stream.py`` feeds it, the stream's rule for suspect transcripts, the call's
+confirmation threshold, and the real normaliser and dialog (``dialog.advance``). Each answer
+ends as one of:
+
+- accepted right: stored as heard, and right;
+- confirmed right: the dialog asks "did you say X?" and X is right (the resident says yes);
+- confirmed wrong: asked about the wrong value (the resident says no and is asked again);
+- not understood: a reprompt (no transcript, or nothing the normaliser could read);
+- misfiled: a wrong value stored without confirmation, the one outcome that must not happen.
+
+Latency here is the time from the last sample of speech to the answer being accepted (or
+confirmed): the segmenter's silence wait, counted in audio, plus the wall time of the
+``feed`` that decoded. Concurrent calls are measured through the real server (``bench.voice``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bench.common import EXAMPLE_CONFIG, load_average, pct
+from bench.speech import Clip, chunks, silence, words
+
+FEED = 800  # 100 ms, as the call feeds its recogniser (stream.FEED_FRAMES x 20 ms)
+VOICES = [("fi", 120), ("fi+m3", 145), ("fi+f2", 170), ("fi", 155), ("fi+m3", 130)]
+QUICK_VOICES = [("fi", 140)]
+NOISE = 0.06
+# What a resident says for each value: the label and the usual spoken forms.
+SPOKEN: dict[str, list[tuple[str, Any]]] = {
+    "arki": [("yksi", 1), ("kaksi", 2), ("kolme", 3), ("neljä", 4), ("viisi", 5)],
+    "apu": [("kyllä", "yes"), ("ei", "no"), ("joo", "yes"), ("en saa", "no")],
+    "apu_mista": [
+        ("omainen", "omainen"),
+        ("tytär", "omainen"),
+        ("naapuri", "naapuri"),
+        ("ystävä", "naapuri"),
+        ("kotihoito", "kotihoito"),
+        ("joku muu", "muu"),
+    ],
+    "yhteydet": [
+        ("nolla", 0),
+        ("kaksi", 2),
+        ("kolme", 3),
+        ("viisi", 5),
+        ("kuusi", 6),
+        ("seitsemän", 7),
+    ],
+}
+OUTCOMES = ("accepted_right", "confirmed_right", "confirmed_wrong", "not_understood", "misfiled")
+
+
+@dataclass
+class Heard:
+    question: str
+    kind: str
+    said: str
+    clip: Clip
+    outcome: str
+    transcript: str
+    confidence: float
+    latency: float  # seconds, end of speech to the dialog's step
+    endpoint_wait: float  # of which: silence the segmenter waits for (audio seconds)
+
+
+def _engine():
+    from kanavat.voice.engines import load_engine
+    from kanavat.voice.models import assemble_whisper_base
+
+    return load_engine("whisper", "fi", assemble_whisper_base())
+
+
+def _questionnaire():
+    from kanavat import config as configuration
+
+    config = configuration.load(EXAMPLE_CONFIG, env={})
+    return config, config.questionnaire_of("vanhukset-2027")
+
+
+def hear(engine, config, q, question, said: str, value: Any, clip: Clip) -> Heard:
+    """One answer through recogniser, stream rule, normaliser and dialog."""
+    from kanavat.questions import dialog
+    from kanavat.questions.normalise import Input
+
+    prompt = dialog.question_prompt(question, "fi", "voice")
+    recogniser = engine.recogniser(list(prompt.listen_for))
+    said_pcm = words(clip)
+    line = np.concatenate([silence(0.5), said_pcm, silence(2.5)])
+    speech_end = (8000 * 0.5 + len(said_pcm)) / 8000
+    transcript = None
+    fed = 0
+    decode = 0.0
+    for chunk in chunks(line, FEED):
+        started = time.perf_counter()
+        events = recogniser.feed(chunk)
+        spent = time.perf_counter() - started
+        fed += len(chunk)
+        found = [e for e in events if type(e).__name__ == "Transcript" and e.text.strip()]
+        if found:
+            transcript, decode = found[0], spent
+            break
+    if transcript is None:
+        started = time.perf_counter()
+        transcript = recogniser.finish()
+        decode = time.perf_counter() - started
+    wait = max(0.0, fed / 8000 - speech_end)
+    # The call's threshold (kanavat/voice/stream.py Call._confirm_below): the county's for
+    # the language, else the engine's, else the questionnaire's.
+    speech_cfg = config.speech.get("fi")
+    threshold = (
+        speech_cfg.confirm_below
+        if speech_cfg and speech_cfg.confirm_below is not None
+        else getattr(engine, "confirm_below", None) or q.confirm_below
+    )
+    state = dialog.State(q.id, "fi", "voice", current=question.id)
+    text, confidence = "", 0.0
+    if transcript is None or not transcript.text.strip():
+        outcome = "not_understood"
+    else:
+        text, confidence = transcript.text, transcript.confidence
+        if transcript.suspect:  # as Call.heard: the engine doubts it
+            confidence = min(confidence, threshold * 0.9)
+        step = dialog.advance(q, state, Input("speech", text, confidence), confirm_below=threshold)
+        if step.answer is not None and step.answer.question_id == question.id:
+            outcome = "accepted_right" if step.answer.value == value else "misfiled"
+        elif step.event == "confirm" and step.state.pending is not None:
+            right = step.state.pending["value"] == value
+            outcome = "confirmed_right" if right else "confirmed_wrong"
+        else:
+            outcome = "not_understood"
+    return Heard(
+        question.id, question.type, said, clip, outcome, text, confidence, wait + decode, wait
+    )
+
+
+def clips(quick: bool) -> list[tuple[str, str, Any, Clip]]:
+    voices = QUICK_VOICES if quick else VOICES
+    found = []
+    for qid, forms in SPOKEN.items():
+        for n, (said, value) in enumerate(forms[:2] if quick else forms):
+            for voice, speed in voices:
+                found.append((qid, said, value, Clip(said, voice, speed)))
+            if not quick and n % 2 == 0:  # some answers again with line noise
+                voice, speed = voices[n % len(voices)]
+                found.append((qid, said, value, Clip(said, voice, speed, noise=NOISE)))
+    return found
+
+
+def run(quick: bool) -> dict[str, Any]:
+    load = load_average()
+    engine = _engine()
+    config, q = _questionnaire()
+    heard = []
+    for qid, said, value, clip in clips(quick):
+        heard.append(hear(engine, config, q, q.question(qid), said, value, clip))
+    by_kind: dict[str, dict[str, int]] = {}
+    for h in heard:
+        counts = by_kind.setdefault(f"{h.question} ({h.kind})", dict.fromkeys(OUTCOMES, 0))
+        counts[h.outcome] += 1
+    total = dict.fromkeys(OUTCOMES, 0)
+    for counts in by_kind.values():
+        for k, v in counts.items():
+            total[k] += v
+    latencies = [h.latency for h in heard if h.outcome in ("accepted_right", "confirmed_right")]
+    waits = [h.endpoint_wait for h in heard]
+    return {
+        "load_at_start": load,
+        "by_question": by_kind,
+        "total": total,
+        "n": len(heard),
+        "latency_p50": pct(latencies, 50),
+        "latency_p95": pct(latencies, 95),
+        "endpoint_wait_p50": pct(waits, 50),
+        "decode_p50": pct([h.latency - h.endpoint_wait for h in heard], 50),
+        "decode_p95": pct([h.latency - h.endpoint_wait for h in heard], 95),
+        "failures": [
+            f"{h.question}: said '{h.said}' ({h.clip.label}) heard '{h.transcript}' "
+            f"conf {h.confidence:.2f} -> {h.outcome}"
+            for h in heard
+            if h.outcome not in ("accepted_right", "confirmed_right")
+        ],
+    }
