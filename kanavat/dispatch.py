@@ -261,7 +261,14 @@ class Dispatcher:
             "UPDATE attempts SET status = 'sent', provider_sid = ?, updated_at = ? WHERE id = ?",
             [sids[0] if sids else None, self.store.now(), attempt_id],
         )
-        log.info("dispatch.sms.%s campaign=%s session=%s", purpose, cid, turn.session_id)
+        event = "invited" if purpose == "invitation" else "reminded"
+        log.info(
+            "dispatch.sms.%s campaign=%s session=%s messages=%s",
+            event,
+            cid,
+            turn.session_id,
+            len(sids),
+        )
 
     def _after_sms(self, item: Due) -> None:
         """The SMS step is over. Someone still answering (replied within the reminder delay)
