@@ -23,6 +23,7 @@ from kanavat import durations, outcomes, windows
 from kanavat.config import Config
 from kanavat.conversations import Conversations
 from kanavat.provider import InvalidNumber, OptedOut, ProviderError
+from kanavat.questions.dialog import Part, Prompt
 from kanavat.questions.lexicon import texts
 from kanavat.sms import render
 from kanavat.sms.send import SmsSender
@@ -174,7 +175,7 @@ class Dispatcher:
             return 0
         due = self.claim()
         for item in due:
-            if self.stopping:
+            if self.stopping or not self._still_may(item):
                 self._release(item)
                 continue
             try:
@@ -184,6 +185,15 @@ class Dispatcher:
                     "dispatch.failed campaign=%s contact=%s", item.campaign_id, item.contact_id
                 )
         return len(due)
+
+    def _still_may(self, item: Due) -> bool:
+        """Pacing can stretch a batch over a minute: a pause, or a window closing, in the
+        meantime stops the rest of it (released, so claimed again when allowed)."""
+        row = self.store.one("SELECT status FROM campaigns WHERE id = ?", [item.campaign_id])
+        if row is None or row["status"] != "running":
+            return False
+        now = self.store.clock()
+        return windows.next_opening(self.config, item.campaign_id, item.channel, now) == now
 
     async def contact(self, item: Due) -> None:
         if item.channel == "voice":
@@ -234,6 +244,11 @@ class Dispatcher:
         turn = self.conversations.begin(cid, "sms", item.language, contact_id=contact)
         footer = texts(turn.language)["sms"]["stop_hint"]
         prompts = turn.prompts
+        reminder = texts(turn.language)["sms"].get("reminder")
+        if purpose == "reminder" and reminder and turn.event == "resumed":
+            # "A reminder: ..." in place of "let's continue where we left off".
+            note = Prompt("sms.reminder", reminder, (Part("sms.reminder", reminder),))
+            prompts = (note, *turn.prompts[1:])
         try:
             sids = await self.sms.send_texts(
                 item.phone,

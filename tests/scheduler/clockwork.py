@@ -89,11 +89,19 @@ class ClockServer(Server):
 
 @contextlib.asynccontextmanager
 async def clock_server(
-    tmp_path: Path, clock: Clock, text: str, *, dispatch_interval: float = 0.05
+    tmp_path: Path,
+    clock: Clock,
+    text: str,
+    *,
+    dispatch_interval: float = 0.05,
+    messages_per_second: int = 200,
 ) -> AsyncIterator[ClockServer]:
     port, emulator_port = free_port(), free_port()
     server = ClockServer(
-        write_config(tmp_path, port, text=text, open_hours=False),  # the hours under test
+        # The hours are those under test, not the harness's rehearsal hours.
+        write_config(
+            tmp_path, port, text=text, open_hours=False, messages_per_second=messages_per_second
+        ),
         port,
         emulator_port,
         dispatch_interval,

@@ -8,6 +8,7 @@ import importlib.util
 from pathlib import Path
 
 from click.testing import CliRunner
+from clockwork import Clock, clock_server, config_text, local
 from harness import SMS_CAMPAIGN, SMS_GROUP, running_server
 
 from kanavat import campaigns
@@ -63,3 +64,22 @@ async def test_finished_or_unstarted_campaigns_refuse_clearly(tmp_path: Path) ->
             assert result.exit_code == 1 and "has finished" in result.output, result.output
         result = runner.invoke(main, ["campaign", "status", "no-such", *args])
         assert result.exit_code == 1 and "no campaign 'no-such'" in result.output
+
+
+async def test_pause_stops_a_paced_batch_midway(tmp_path: Path) -> None:
+    """At 4 texts a second a batch of 20 takes five seconds; a pause stops the rest of it."""
+    clock = Clock(local(2027, 1, 30, 12, 0))
+    async with clock_server(tmp_path, clock, config_text(), messages_per_second=4) as srv:
+        srv.import_contacts({f"+3584092{n:05d}": "fi" for n in range(20)})
+        clock.set(local(2027, 2, 2, 12, 0))  # the campaign starts by itself
+        await srv.wait_until(lambda: invited(srv) >= 3, what="the first invitations")
+        srv.cli("campaign", "pause", SMS_CAMPAIGN)
+        paused_at = invited(srv)
+        await asyncio.sleep(1.5)
+        assert invited(srv) <= paused_at + 1  # at most the one being sent
+        srv.cli("campaign", "resume", SMS_CAMPAIGN)
+        await srv.wait_until(lambda: invited(srv) == 20, timeout=20, what="the rest")
+        once = srv.store.query(
+            "SELECT count(*) AS n FROM attempts GROUP BY contact_id HAVING n > 1"
+        )
+        assert once == []
