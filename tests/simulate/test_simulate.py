@@ -1,0 +1,153 @@
+"""``kanavat simulate`` and ``kanavat demo`` end to end: the real server, the emulator, a
+generated population, and the store counted independently of ``kanavat.reach``."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kanavat import config as configuration
+from kanavat.cli import main
+from kanavat.simulate import population, rehearsal
+from kanavat.simulate.cli import demo, simulate
+from kanavat.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "config.toml"
+main.add_command(simulate)  # kanavat/cli.py registers them; harmless to do it again
+main.add_command(demo)
+
+
+def _any_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def kanavat(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_population_is_repeatable_and_spread_over_campaigns() -> None:
+    config = configuration.load(EXAMPLE)
+    a = population.generate(config, list(config.campaigns), 40, seed=3)
+    b = population.generate(config, list(config.campaigns), 40, seed=3)
+    assert a == b and len(a) == 40
+    assert population.generate(config, list(config.campaigns), 40, seed=4) != a
+    per = Counter(r.campaign_id for r in a)
+    assert set(per) == set(config.campaigns) and min(per.values()) >= 5
+    phones = [r.phone for r in a if r.phone]
+    assert len(phones) == len(set(phones))
+    assert all(r.phone is None for r in a if r.channel == "chat")
+
+
+def test_rehearsal_config_opens_windows_and_keeps_the_rest(tmp_path: Path) -> None:
+    source = configuration.load(EXAMPLE)
+    rehearsal.prepare_folder(tmp_path / "r")
+    path = rehearsal.write_config(source, tmp_path / "r", 18080, None)
+    copy = configuration.load(path)
+    assert copy.server.public_url == "http://127.0.0.1:18080"
+    assert copy.county.call_hours == ["mon-sun 00:00-24:00"] and copy.county.holidays is False
+    assert "fi" not in copy.speech  # no Whisper model given: keypad only
+    assert copy.campaigns["vanhukset-2027"].retries == source.campaigns["vanhukset-2027"].retries
+    assert copy.questionnaires == source.questionnaires
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("x")
+    with pytest.raises(rehearsal.RehearsalError, match="not a rehearsal folder"):
+        rehearsal.prepare_folder(tmp_path / "other")
+
+
+def test_simulate_reaches_every_channel_and_its_summary_matches_the_store(tmp_path: Path) -> None:
+    folder = tmp_path / "sim"
+    summary = tmp_path / "summary.json"
+    out = kanavat(
+        "simulate",
+        "--respondents", "30",
+        "--seed", "5",
+        "--pace", "20",
+        "--no-speech",
+        "--dir", str(folder),
+        "--port", str(_any_port()),
+        "--config", str(EXAMPLE),
+        "--summary-json", str(summary),
+    )  # fmt: skip
+    assert "Reach per campaign and channel" in out and "timed out" not in out
+    rows = json.loads(summary.read_text())
+    config = configuration.load(folder / "config.toml")
+    store = Store(config.database_path)
+    try:
+        for cid, campaign in config.campaigns.items():
+            mine = [r for r in rows if r["campaign_id"] == cid]
+            got = {
+                k: sum(r[k] for r in mine)
+                for k in ("contacts", "completed", "partial", "refused", "pending", "attempted")
+            }
+            if campaign.audience is None:  # chat: visitors' sessions
+                expected = {
+                    "contacts": _n(
+                        store,
+                        "SELECT * FROM sessions WHERE campaign_id = ? AND status != 'restarted'",
+                        cid,
+                    ),
+                    "completed": _n(
+                        store,
+                        "SELECT * FROM sessions WHERE campaign_id = ? AND status = 'completed'",
+                        cid,
+                    ),
+                }
+                assert {k: got[k] for k in expected} == expected
+                continue
+            by = {
+                r["disposition"]: r["n"]
+                for r in store.query(
+                    "SELECT disposition, count(*) AS n FROM campaign_contacts WHERE campaign_id = ? GROUP BY disposition",
+                    [cid],
+                )
+            }
+            assert got["contacts"] == sum(by.values()) > 0
+            assert got["completed"] == by.get("complete", 0)
+            assert got["partial"] == by.get("partial", 0)
+            assert got["refused"] == by.get("refusal", 0)
+            assert got["pending"] == by.get("pending", 0)
+            assert got["attempted"] == _n(
+                store, "SELECT DISTINCT contact_id FROM attempts WHERE campaign_id = ?", cid
+            )
+        channels = {r["channel"] for r in store.query("SELECT DISTINCT channel FROM answers")}
+        assert channels == {"voice", "sms", "chat"}
+        assert _n(store, "SELECT * FROM campaign_contacts WHERE disposition = 'complete'", None) > 5
+    finally:
+        store.close()
+    exported: set[str] = set()
+    for cid in config.campaigns:
+        text = kanavat("export", cid, "--format", "jsonl", "--config", str(folder / "config.toml"))
+        exported |= {json.loads(line)["channel"] for line in text.splitlines() if line.strip()}
+    assert exported == {"voice", "sms", "chat"}
+
+
+def _n(store: Store, sql: str, campaign_id: str | None) -> int:
+    params = [] if campaign_id is None else [campaign_id]
+    row = store.one(f"SELECT count(*) AS n FROM ({sql})", params)
+    return int(row["n"]) if row else 0
+
+
+@pytest.mark.slow
+def test_demo_without_serving_writes_the_council_reports(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = kanavat(
+        "demo", "--no-serve", "--respondents", "24", "--pace", "10",
+        "--port", str(_any_port()), "--config", str(EXAMPLE),
+    )  # fmt: skip
+    reports = sorted((tmp_path / "demo" / "reports").glob("*.html"))
+    assert [p.stem for p in reports] == sorted(configuration.load(EXAMPLE).campaigns)
+    assert all(
+        p.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html") for p in reports
+    )
+    assert "simulated part:" in out and "/chat/nuoret-2027" in out and "Ctrl-C" not in out
+    assert (tmp_path / "demo" / "qr" / "nuoret-2027.png").exists()
