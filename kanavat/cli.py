@@ -4,45 +4,23 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
 from kanavat import config as configuration
 from kanavat import contacts as contacts_mod
 from kanavat import export as export_mod
+from kanavat.cliutil import (
+    campaign_or_fail,
+    config_option,
+    language_or_fail,
+    load_config,
+    open_store,
+    question_or_fail,
+)
 from kanavat.questions.normalise import Input, normalise
 from kanavat.store import Store
-
-
-def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Configuration file (default: ./config.toml, then $KANAVAT_CONFIG).",
-    )(func)
-
-
-def load_config(path: Path | None) -> configuration.Config:
-    try:
-        return configuration.load(path)
-    except configuration.ConfigError as exc:
-        raise click.ClickException(f"the configuration has errors:\n{exc}") from None
-
-
-def open_store(config: configuration.Config) -> Store:
-    return Store(config.database_path, secret=config.server.secret)
-
-
-def campaign_or_fail(config: configuration.Config, campaign: str) -> configuration.Campaign:
-    try:
-        return config.campaign(campaign)
-    except configuration.UnknownName as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -125,18 +103,8 @@ def answer(
     config = load_config(config_path)
     campaign_or_fail(config, campaign)
     questionnaire = config.questionnaire_of(campaign)
-    try:
-        q = questionnaire.question(question)
-    except KeyError:
-        known = ", ".join(x.id for x in questionnaire.questions)
-        raise click.ClickException(
-            f"no question '{question}' in '{questionnaire.id}'; known: {known}"
-        ) from None
-    language = lang or config.default_language
-    if language not in config.county.languages:
-        raise click.ClickException(
-            f"language '{language}' is not one of {', '.join(config.county.languages)}"
-        )
+    q = question_or_fail(questionnaire, question)
+    language = language_or_fail(config, lang)
     result = normalise(q, Input(kind, text, confidence), language)  # type: ignore[arg-type]
     click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     raise SystemExit(1 if result.kind == "no_match" else 0)

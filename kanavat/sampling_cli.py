@@ -10,27 +10,7 @@ import click
 
 from kanavat import campaigns, events, sampling
 from kanavat import config as configuration
-from kanavat.store import Store
-
-# Not imported from kanavat.cli: cli.py imports this module to register the commands.
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Configuration file (default: ./config.toml, then $KANAVAT_CONFIG).",
-)
-
-
-def load_config(path: Path | None) -> configuration.Config:
-    try:
-        return configuration.load(path)
-    except configuration.ConfigError as exc:
-        raise click.ClickException(f"the configuration has errors:\n{exc}") from None
-
-
-def open_store(config: configuration.Config) -> Store:
-    return Store(config.database_path, secret=config.server.secret)
+from kanavat.cliutil import config_option, load_config, open_store
 
 
 @click.command("sample")

@@ -12,17 +12,12 @@ from pathlib import Path
 
 import click
 
+from kanavat.cliutil import config_option
 from kanavat.privacy import data, erase
 from kanavat.privacy import purge as purge_mod
 from kanavat.store import utc_now
 
-_config = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Configuration file (default: ./config.toml, then $KANAVAT_CONFIG).",
-)
+_config = config_option
 
 
 def _phone(raw: str) -> str:
@@ -49,7 +44,7 @@ def person_show(phone: str, lang: str | None, config_path: Path | None) -> None:
 
     Example: kanavat person show "040 123 4567" --lang sv
     """
-    from kanavat.cli import load_config, open_store
+    from kanavat.cliutil import load_config, open_store
 
     config = load_config(config_path)
     language = lang or config.default_language
@@ -75,7 +70,7 @@ def person_forget(phone: str, yes: bool, config_path: Path | None) -> None:
 
     Example: kanavat person forget +358401234567 --yes
     """
-    from kanavat.cli import load_config, open_store
+    from kanavat.cliutil import load_config, open_store
 
     config = load_config(config_path)
     number = _phone(phone)
@@ -111,7 +106,7 @@ def purge(config_path: Path | None) -> None:
 
     Example: kanavat purge --config /etc/kanavat/config.toml
     """
-    from kanavat.cli import load_config, open_store
+    from kanavat.cliutil import load_config, open_store
 
     config = load_config(config_path)
     store = open_store(config)

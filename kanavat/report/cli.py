@@ -69,7 +69,7 @@ def report(
 
     Example: kanavat report vanhukset-2027 --format html --output raportti.html
     """
-    from kanavat.cli import campaign_or_fail, load_config, open_store
+    from kanavat.cliutil import campaign_or_fail, load_config, open_store
     from kanavat.report.render import render
 
     config = load_config(config_path)

@@ -13,31 +13,18 @@ from pathlib import Path
 import click
 
 from kanavat import config as configuration
+from kanavat.cliutil import config_option, language_or_fail, load_config, question_or_fail
 from kanavat.questions.dialog import question_prompt
 from kanavat.questions.model import TextQuestion
 from kanavat.questions.normalise import DONT_KNOW, SKIP, Input, normalise
 from kanavat.voice import prompts as prompts_mod
 
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Configuration file (default: ./config.toml, then $KANAVAT_CONFIG).",
-)
 lang_option = click.option(
     "--lang",
     "languages",
     multiple=True,
     help="Only this language (repeatable; default: every county language).",
 )
-
-
-def _load_config(path: Path | None) -> configuration.Config:
-    try:
-        return configuration.load(path)
-    except configuration.ConfigError as exc:
-        raise click.ClickException(f"the configuration has errors:\n{exc}") from None
 
 
 def _languages(config: configuration.Config, languages: tuple[str, ...]) -> list[str]:
@@ -92,7 +79,7 @@ def voices_check(config_path: Path | None, languages: tuple[str, ...], verbose: 
 
     Example: kanavat voices check --config config.toml
     """
-    config = _load_config(config_path)
+    config = load_config(config_path)
     langs = _languages(config, languages)
     voices_dir = config.resolve(config.server.voices)
     report = prompts_mod.check(config, langs)
@@ -118,7 +105,7 @@ def voices_build(
 
     Example: kanavat voices build --config config.toml --lang fi
     """
-    config = _load_config(config_path)
+    config = load_config(config_path)
     langs = _languages(config, languages)
     voices_dir = config.resolve(config.server.voices)
     if prompts_mod.find_espeak() is None:
@@ -169,23 +156,13 @@ def speech_try(
     """
     from kanavat.voice.engines import EngineError, load_engine, recognise_file
 
-    config = _load_config(config_path)
+    config = load_config(config_path)
     try:
         questionnaire = config.questionnaire_of(campaign)
     except configuration.UnknownName as exc:
         raise click.ClickException(str(exc)) from None
-    try:
-        q = questionnaire.question(question)
-    except KeyError:
-        known = ", ".join(x.id for x in questionnaire.questions)
-        raise click.ClickException(
-            f"no question '{question}' in '{questionnaire.id}'; known: {known}"
-        ) from None
-    language = lang or config.default_language
-    if language not in config.county.languages:
-        raise click.ClickException(
-            f"language '{language}' is not one of {', '.join(config.county.languages)}"
-        )
+    q = question_or_fail(questionnaire, question)
+    language = language_or_fail(config, lang)
     spec = config.speech.get(language)
     if spec is None:
         raise click.ClickException(
