@@ -237,7 +237,6 @@ class Dispatcher:
             return
         purpose = "invitation" if steps == 0 else "reminder"
         wait = reminder_after(self.config, cid) if steps == 0 else self._fallback_after(cid)
-        await self._pace("sms", cid)
         attempt_id = self._take(item, iso(self.store.clock() + wait))
         if attempt_id is None:
             return
@@ -249,10 +248,12 @@ class Dispatcher:
             # "A reminder: ..." in place of "let's continue where we left off".
             note = Prompt("sms.reminder", reminder, (Part("sms.reminder", reminder),))
             prompts = (note, *turn.prompts[1:])
+        bodies = render.messages(prompts, footer)
+        await self._pace("sms", cid, len(bodies))  # the provider's rate counts messages
         try:
             sids = await self.sms.send_texts(
                 item.phone,
-                render.messages(prompts, footer),
+                bodies,
                 campaign_id=cid,
                 contact_id=contact,
                 session_id=turn.session_id,
@@ -362,7 +363,7 @@ class Dispatcher:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _pace(self, channel: str, campaign_id: str) -> None:
+    async def _pace(self, channel: str, campaign_id: str, weight: int = 1) -> None:
         """Keep to the provider's rate (calls or messages per second), in real time."""
         name = "calls_per_second" if channel == "voice" else "messages_per_second"
         rate = windows.setting(self.config, campaign_id, name) or DEFAULT_RATE[channel]
@@ -370,7 +371,8 @@ class Dispatcher:
         wait = self._next_slot.get(channel, 0.0) - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        self._next_slot[channel] = max(loop.time(), self._next_slot.get(channel, 0.0)) + 1.0 / rate
+        slot = max(loop.time(), self._next_slot.get(channel, 0.0))
+        self._next_slot[channel] = slot + max(weight, 1) / rate
 
     def _attempt(self, attempt_id: int | None, status: str, code: int | None) -> None:
         self.store.execute(
