@@ -26,6 +26,11 @@ def calls_to(srv, phone: str = PHONE) -> int:
     return len([c for c in srv.emulator.calls.values() if c.to == phone])
 
 
+def sent_steps(srv) -> int:
+    """SMS steps (invitation, reminder) whose every message the provider has accepted."""
+    return srv.count("SELECT id FROM attempts WHERE channel = 'sms' AND status = 'sent'")
+
+
 def texts_to(srv, phone: str = PHONE) -> list[str]:
     return [m.body for m in srv.emulator.messages.values() if m.to == phone]
 
@@ -48,11 +53,14 @@ async def test_backoff_fallback_and_reminder(tmp_path: Path) -> None:
             await srv.wait_until(lambda n=n: calls_to(srv) == n, what=f"call {n}")
             await srv.wait_until(lambda when=when: due(srv) == when, what=f"retry {n} due")
             clock.set(when)
-        invitation = await srv.wait_until(lambda: texts_to(srv), what="the SMS invitation")
+        await srv.wait_until(lambda: sent_steps(srv) == 1, what="the SMS invitation")
+        invitation = texts_to(srv)
+        assert invitation
         assert calls_to(srv) == 3
         assert due(srv) == local(2027, 1, 15, 15, 15)  # the reminder, a day later
         clock.set(due(srv))
-        await srv.wait_until(lambda: len(texts_to(srv)) > len(invitation), what="reminder")
+        await srv.wait_until(lambda: sent_steps(srv) == 2, what="the reminder")
+        assert len(texts_to(srv)) > len(invitation)
         sent = texts_to(srv)
         assert due(srv) == local(2027, 1, 16, 15, 15)  # then fallback_after: nothing left
         clock.set(due(srv))
