@@ -9,6 +9,8 @@ store's clock is slowed back to real time first, so a person's chat is not hurri
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import time
 from pathlib import Path
 
@@ -70,6 +72,12 @@ async def run_demo(plan: Plan, console: Console, serve: bool = True) -> None:
         if not serve:
             return
         console.print("\nThe server is running; open the chat link above. Ctrl-C stops it.")
-        await asyncio.Event().wait()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # also when started in the background
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        console.print("stopping...")
     finally:
         await rehearsal.close()

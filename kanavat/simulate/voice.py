@@ -68,7 +68,8 @@ def call_script(
                     continue
                 # "stops" hangs up after two answers; a wrong key waits for a closed question
                 quirk_left = persona.quirk in ("stops", "wrong_first")
-            clip = speech_for(question)
+            # Asked again after a miss, a speaker does what the prompt says: the keypad.
+            clip = speech_for(question) if kind == "question" else None
             if clip is not None:
                 await line.say(clip)
                 on_event("voice.speech")
