@@ -431,6 +431,7 @@ def _register_channel_commands() -> None:
     from kanavat.privacy.cli import person, purge
     from kanavat.report.cli import report
     from kanavat.sampling_cli import event, sample
+    from kanavat.simulate.cli import demo, simulate
     from kanavat.voice.cli import speech, voices
 
     main.add_command(voices)
@@ -441,6 +442,8 @@ def _register_channel_commands() -> None:
     main.add_command(purge)
     main.add_command(event)
     campaign.add_command(sample)
+    main.add_command(simulate)
+    main.add_command(demo)
 
 
 _register_channel_commands()
