@@ -150,13 +150,17 @@ class Campaign(Pacing):
     end: datetime | None = None
     retries: str = "2h 1d"
     fallback_after: str = "1d"
+    reminder_after: str = "1d"
+    """SMS: one reminder to a contact who has not replied this long after the invitation."""
     trigger: Literal["schedule", "event"] = "schedule"
     delay: str = "30min"
     cooldown: int = Field(default=30, ge=0)
     listen_timeout: float = Field(default=6.0, ge=1, le=30)
     """Seconds a call waits for an answer after a prompt: generous for elderly listeners."""
 
-    _durations = field_validator("retries", "fallback_after", "delay")(_check_durations)
+    _durations = field_validator("retries", "fallback_after", "reminder_after", "delay")(
+        _check_durations
+    )
 
     @field_validator("channels")
     @classmethod

@@ -238,6 +238,12 @@ class Conversations:
             "updated_at = ? WHERE campaign_id = ? AND contact_id = ?",
             [disposition, self.store.now(), row["campaign_id"], row["contact_id"]],
         )
+        if disposition == "complete":  # a sampled stratum may have met its quota now
+            from kanavat import sampling
+
+            sampling.on_final(
+                self.store, self.config, row["campaign_id"], row["contact_id"], disposition
+            )
 
     def _session(self, session_id: int) -> dict[str, Any]:
         row = self.store.one("SELECT * FROM sessions WHERE id = ?", [session_id])

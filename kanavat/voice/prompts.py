@@ -369,6 +369,8 @@ class PromptLibrary:
         """
         found = self._lookup(language, part)
         reason = "drift" if (language, part.key) in self._by_key else "missing"
+        if found is not None and found[1] == "placeholder" and not found[0].exists():
+            found = None  # `voices build` output is not committed: render it here instead
         if found is not None:
             path, source = found
             reason = "unreadable"
