@@ -37,6 +37,7 @@ SUSPECT_CEILING = 0.5
 # Below this even an unflagged answer is worth confirming: the posterior is only over the
 # grammar, so 0.75 means a competing phrase took a quarter (out-of-grammar speech lands here).
 CONFIDENT = 0.8
+PREROLL_SAMPLES = 4000  # 0.5 s of line kept before a speech onset: the onset is called late
 SUSPECT_FACTOR = 0.7  # each further reason lowers it again
 # A second hypothesis within ln 2 nats (half as likely) is "close": the decoder nearly chose it.
 CLOSE_ALTERNATIVE = 0.5
@@ -206,20 +207,45 @@ class VoskRecogniser:
         self._rec = rec
         self._grammar = grammar
         self._speech = SpeechDetector()
+        self._decoding = False  # the decoder only runs from a speech onset to its result
+        self._preroll: list[np.ndarray] = []
 
     def feed(self, pcm: np.ndarray) -> list[SpeechEvent]:
+        """Decode only around speech: a call is mostly silence and prompts, and Vosk costs as
+        much on silence as on words, so the line is held in a short pre-roll until the
+        detector hears an onset, then fed (with the pre-roll) until the endpoint's result."""
         samples = np.ascontiguousarray(pcm, dtype=np.int16)
         events: list[SpeechEvent] = []
         if self._speech.feed(samples):
             events.append(SpeechStarted())
+            if not self._decoding:
+                self._decoding = True
+                samples = np.concatenate([*self._preroll, samples])
+                self._preroll = []
+        if not self._decoding:
+            self._keep_preroll(samples)
+            return events
         if self._rec.AcceptWaveform(samples.tobytes()):
+            self._decoding = False
             transcript = self._result(self._rec.Result())
             if transcript is not None:
                 events.append(transcript)
         return events
 
     def finish(self) -> Transcript | None:
+        if not self._decoding and self._speech.voiced_frames < MIN_UTTERANCE_FRAMES:
+            self._speech.reset()
+            return None  # nothing worth decoding was heard
+        if self._preroll:
+            self._rec.AcceptWaveform(np.concatenate(self._preroll).tobytes())
+            self._preroll = []
+        self._decoding = False
         return self._result(self._rec.FinalResult())
+
+    def _keep_preroll(self, samples: np.ndarray) -> None:
+        self._preroll.append(samples)
+        while sum(len(p) for p in self._preroll) - len(self._preroll[0]) >= PREROLL_SAMPLES:
+            self._preroll.pop(0)
 
     def _result(self, raw: str) -> Transcript | None:
         """Turn one Vosk segment result into a Transcript; None when nothing was said."""
