@@ -161,8 +161,7 @@ def advance(
     needs_confirming = (
         given.kind == "speech"
         and not isinstance(question, TextQuestion)
-        and result.value not in (DONT_KNOW, SKIP)
-        and result.confidence < threshold
+        and result.confidence < threshold  # "don't know" heard doubtfully too: it may be "nolla"
     )
     if needs_confirming:
         pending = {
@@ -475,12 +474,13 @@ def system_parts(language: str) -> list[Part]:
 
 def valid_values_for_confirm(question: Question) -> list[Any]:
     """Values a spoken answer may need confirming for (closed questions only)."""
+    specials: list[Any] = [DONT_KNOW, SKIP]
     if isinstance(question, YesNoQuestion):
-        return ["yes", "no"]
+        return ["yes", "no", *specials]
     if isinstance(question, ScaleQuestion):
-        return list(range(question.min, question.max + 1))
+        return [*range(question.min, question.max + 1), *specials]
     if isinstance(question, ChoiceQuestion):
-        return [o.id for o in question.options]
+        return [*(o.id for o in question.options), *specials]
     if isinstance(question, NumberQuestion):
-        return list(range(question.min, min(question.max, question.min + 100) + 1))
+        return [*range(question.min, min(question.max, question.min + 100) + 1), *specials]
     return []
