@@ -209,9 +209,26 @@ class Server:
         self.stop()
 
 
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs from /proc/stat, for the share the machine was busy."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return float(sum(fields) - idle), float(sum(fields))
+
+
 def run_generators(args: list[list[str]], timeout: float) -> list[dict]:
-    """Run load generator processes at once; each prints one JSON object on its last line."""
+    """Run load generator processes at once; each prints one JSON object on its last line.
+
+    The first result also carries ``generator_cores`` (the generators' CPU over the run) and
+    ``machine_busy`` (share of all cores busy, whoever used them): on two shared cores these
+    say whether the server or the machine was the limit.
+    """
+    import resource
+
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0 = machine_busy()
+    t0 = time.monotonic()
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", *a], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
@@ -229,6 +246,13 @@ def run_generators(args: list[list[str]], timeout: float) -> list[dict]:
         if p.returncode != 0 or not lines:
             raise RuntimeError(f"load generator failed ({p.returncode}): {err.decode()[-2000:]}")
         results.append(json.loads(lines[-1]))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy1 = machine_busy()
+    wall = time.monotonic() - t0
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if results:
+        results[0]["generator_cores"] = cpu / wall if wall > 0 else 0.0
+        results[0]["machine_busy"] = (busy1[0] - busy0[0]) / max(1.0, busy1[1] - busy0[1])
     return results
 
 
@@ -273,10 +297,24 @@ class EmulatorProcess:
             self.proc.wait(10)
 
 
+# Frames every request or the whole server passes through: listing them says nothing.
+ENTRY_FRAMES = {
+    "<module>",
+    "serve",
+    "run_app",
+    "errors",
+    "_fix_request_current_app.<locals>.impl",
+    "Application._handle",
+    "RequestHandler._handle_request",
+    "RequestHandler.start",
+}
+
+
 def summarise_profile(raw: Path, top: int = 12) -> list[tuple[str, float, float]]:
     """py-spy's collapsed stacks as (function (package/file), inclusive %, self %), heaviest first.
 
-    Inclusive counts a function once per sample however deep it recurs. Listed: frames of
+    Inclusive counts a function once per sample however deep it recurs. Listed: the heaviest
+    by inclusive and by self time, among frames of
     kanavat and of the libraries on its paths (aiohttp, sqlite3, json, twilio, speech engines,
     logging); the event loop's own frames would top every list and say nothing.
     """
@@ -295,13 +333,17 @@ def summarise_profile(raw: Path, top: int = 12) -> list[tuple[str, float, float]
         own[frames[-1]] = own.get(frames[-1], 0) + count
     interesting = ("kanavat/", "aiohttp/", "sqlite3/", "json/", "twilio/", "vosk/", "whisper",
                    "ctranslate2/", "logging/", "hmac", "base64", "yarl/", "multidict/")  # fmt: skip
-    rows = [
-        (name, 100 * n / total, 100 * own.get(name, 0) / total)
+    rows = {
+        name: (name, 100 * n / total, 100 * own.get(name, 0) / total)
         for name, n in inclusive.items()
-        if any(k in name for k in interesting)
-    ]
-    rows.sort(key=lambda r: r[1], reverse=True)
-    return rows[:top] if total else []
+        if any(k in name for k in interesting) and name.split(" (")[0] not in ENTRY_FRAMES
+    }
+    if not total:
+        return []
+    by_inclusive = sorted(rows.values(), key=lambda r: r[1], reverse=True)[:top]
+    by_self = sorted(rows.values(), key=lambda r: r[2], reverse=True)[: top // 2]
+    chosen = {r[0]: r for r in [*by_inclusive, *by_self] if r[1] >= 1.0}
+    return sorted(chosen.values(), key=lambda r: r[1], reverse=True)
 
 
 def _frame_name(frame: str) -> str:

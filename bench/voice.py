@@ -83,6 +83,8 @@ class Level:
     lag_ms: float
     load: tuple[float, float, float]
     error_samples: list[str] = field(default_factory=list)
+    generator_cores: float = float("nan")
+    machine_busy: float = float("nan")
     profile: list[tuple[str, float, float]] = field(default_factory=list)
 
     @property
@@ -104,6 +106,8 @@ class Level:
             "errors": self.errors,
             "generator_lag_p95_ms": self.lag_ms,
             "load_at_start": self.load,
+            "generator_cores": self.generator_cores,
+            "machine_busy": self.machine_busy,
         }
 
 
@@ -247,6 +251,8 @@ def run_level(
         load=load,
         error_samples=[e for r in results for e in r["errors"]][:3],
         profile=prof.top if prof is not None else [],
+        generator_cores=results[0].get("generator_cores", float("nan")),
+        machine_busy=results[0].get("machine_busy", float("nan")),
     )
 
 
@@ -342,5 +348,6 @@ def _summary(row: dict[str, Any]) -> str:
         f"server {row['server_cores']:.2f} cores ({row['cpu_per_call'] * 100:.1f}% of a core "
         f"per call); {row['completed_calls']} calls ended; {row['confirms']} confirms, "
         f"{row['reprompts']} reprompts, {row['errors']} errors; generator lag p95 "
-        f"{row['generator_lag_p95_ms']:.0f} ms"
+        f"{row['generator_lag_p95_ms']:.0f} ms, generators {row['generator_cores']:.2f} cores, "
+        f"machine {row['machine_busy']:.0%} busy"
     )
