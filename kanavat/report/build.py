@@ -7,6 +7,7 @@ The dict's shape is the stable, versioned schema in ``docs/report-schema.md`` an
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -255,21 +256,25 @@ def _sample(config: Config, data: CampaignData, k: int) -> dict[str, Any] | None
 
 def _input_kinds(answers: list[AnswerRow], channels: Iterable[str], k: int) -> dict[str, Any]:
     """How answers were given, per channel, and how many spoken answers were confirmed."""
-    used = [a for a in answers if a.status != "unanswered" and a.input_kind in INPUT_KINDS]
+    # One pass over the answers: (kind, channel, confirmed) -> answers.
+    tally = Counter(
+        (a.input_kind, a.channel, a.confirmed)
+        for a in answers
+        if a.status != "unanswered" and a.input_kind in INPUT_KINDS
+    )
+    used = sum(tally.values())
     channels = list(channels)
     rows = {
-        kind: {
-            ch: sum(1 for a in used if a.input_kind == kind and a.channel == ch) for ch in channels
-        }
+        kind: {ch: tally[(kind, ch, True)] + tally[(kind, ch, False)] for ch in channels}
         for kind in INPUT_KINDS
     }
     hidden = suppress.table(rows, k, small_rows_hidden=False)
-    speech = [a for a in used if a.input_kind == "speech"]
-    confirmed = sum(1 for a in speech if a.confirmed)
+    speech = sum(n for (kind, _, _), n in tally.items() if kind == "speech")
+    confirmed = sum(n for (kind, _, c), n in tally.items() if kind == "speech" and c)
     s_cells = {
         "confirmed": confirmed,
-        "not_confirmed": len(speech) - confirmed,
-        "speech": len(speech),
+        "not_confirmed": speech - confirmed,
+        "speech": speech,
     }
     forced = ["speech"] if ("speech", TOTAL) in hidden else []
     s_hidden = suppress.protect(s_cells, [list(s_cells)], k, totals=["speech"], forced=forced)
@@ -284,9 +289,9 @@ def _input_kinds(answers: list[AnswerRow], channels: Iterable[str], k: int) -> d
             }
             for kind in INPUT_KINDS
         ],
-        "total": _cell(len(used), k, (TOTAL, TOTAL) in hidden),
+        "total": _cell(used, k, (TOTAL, TOTAL) in hidden),
         "speech_confirmed": _cell(confirmed, k, "confirmed" in s_hidden),
-        "speech_not_confirmed": _cell(len(speech) - confirmed, k, "not_confirmed" in s_hidden),
+        "speech_not_confirmed": _cell(speech - confirmed, k, "not_confirmed" in s_hidden),
     }
 
 
