@@ -46,7 +46,7 @@ def run_area(area: str, quick: bool, profile: bool) -> dict[str, Any]:
         if area == "vosk":
             from bench import voice
 
-            levels = [1, 20] if quick else [1, 10, 20, 30, 40, 60, 90]
+            levels = [1, 20] if quick else [1, 10, 30, 60, 90, 120, 160, 200]
             return voice.run("vosk", levels, 8 if quick else 30, tmp, profile=profile)
         if area == "whisper":
             from bench import voice
