@@ -342,8 +342,15 @@ def _group(
 def _free_text(given: list[AnswerRow], ctx: Context) -> dict[str, Any]:
     """Free-text answers, redacted, ordered by pseudonym (not by time, which could link them
     to a call log); none listed if fewer than ``min_cell`` people wrote one."""
+    redacted: dict[str, str] = {}  # many people write the same words: redact each text once
+
+    def clean(text: str) -> str:
+        if text not in redacted:
+            redacted[text] = redact(text, ctx.redacted)
+        return redacted[text]
+
     texts = [
-        (a.respondent, redact(str(a.raw if a.raw is not None else a.value or ""), ctx.redacted))
+        (a.respondent, clean(str(a.raw if a.raw is not None else a.value or "")))
         for a in given
         if a.status == "answered"
     ]
