@@ -130,7 +130,7 @@ def looping(text: str) -> bool:
 class Decoding:
     """How answers are decoded; the defaults are the measured best for Whisper base, Finnish."""
 
-    # Measured with tests/voice/bench_whisper.py (56 listed answers, 12 outside the list, full
+    # Measured with bench/whisper_decoding.py (python -m bench.whisper_decoding) (56 listed answers, 12 outside the list, full
     # recogniser): hotwords + beam 5 heard 47/56 and let no wrong answer reach 0.6; hotwords
     # + beam 1 43/56 (2 wrong accepted, and list-echo loops); initial_prompt 44/56 at beam 5,
     # 35/56 at beam 1. Beam 5 costs ~0.05 s at p50, ~0.2 s at p95 per answer.
