@@ -76,6 +76,8 @@ def normalise(
         if result is not None:
             return result
     result = _words(question, given.raw, lex)
+    if given.kind == "speech" and result.kind == "no_match" and result.reason == "not_understood":
+        result = _closest(question, given.raw, lex) or result
     if given.kind == "speech" and result.kind != "no_match":
         heard = 1.0 if given.confidence is None else max(0.0, min(1.0, given.confidence))
         result = Result(result.kind, result.value, result.confidence * heard, result.reason)
@@ -415,6 +417,47 @@ def _compound(token: str, lex: Lexicon) -> int | None:
         else:
             current += value
     return total + current
+
+
+CLOSEST_MIN = 55  # rapidfuzz ratio of a transcript to an expected answer worth asking about
+CLOSEST_MARGIN = 12  # over the best phrase of any other value: otherwise it is a guess
+CLOSEST_CONFIDENCE = 0.45  # always under the confirmation threshold: the resident decides
+
+
+def _closest(question: Question, raw: str, lex: Lexicon) -> Result | None:
+    """A transcript that misheard an expected answer ("en elijää" for "neljä", "saa huvi" for
+    "naapuri") maps to the closest one when it is clearly closest; its low confidence makes the
+    dialog ask "Vastasit neljä, pitääkö paikkansa?" instead of accepting it."""
+    heard = clean(raw)
+    if not heard or isinstance(question, TextQuestion):
+        return None
+    candidates = _answer_phrases(question, lex)
+    best: dict[Value, float] = {}
+    for phrase, value in candidates:
+        score = max(
+            fuzz.ratio(heard, phrase), fuzz.ratio(heard.replace(" ", ""), phrase.replace(" ", ""))
+        )
+        best[value] = max(best.get(value, 0.0), score)
+    if not best:
+        return None
+    ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)
+    value, score = ranked[0]
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    if score < CLOSEST_MIN or score - runner_up < CLOSEST_MARGIN:
+        return None
+    return Result("answer", value, CLOSEST_CONFIDENCE * score / 100, "closest")
+
+
+def _answer_phrases(question: Question, lex: Lexicon) -> list[tuple[str, Value]]:
+    """The question's own answers as (phrase, value): no commands, no "don't know"."""
+    out = [
+        (clean(p), value)
+        for category, value, p in _phrases(question, lex)
+        if category in ("yes", "no", "option")
+    ]
+    if isinstance(question, ScaleQuestion | NumberQuestion):
+        out += [(w, v) for w, v in lex.numbers.items() if question.min <= v <= question.max]
+    return [(p, v) for p, v in out if len(p) >= 3]
 
 
 def expected_phrases(question: Question, language: str, lex: Lexicon | None = None) -> list[str]:

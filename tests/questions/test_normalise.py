@@ -260,3 +260,31 @@ def test_expected_phrases_are_clean(example_config) -> None:
         for language in LANGUAGES:
             for phrase in expected_phrases(question, language):
                 assert phrase == clean(phrase)
+
+
+@pytest.mark.parametrize(
+    ("question", "heard", "value"),
+    [("arki", "en elijää", 4), ("arki", "vii vii", 5), ("apu_mista", "saa huvi", "naapuri")],
+)
+def test_misheard_speech_maps_to_the_clearly_closest_answer_for_confirmation(
+    example_config, question, heard, value
+) -> None:
+    q = _q(example_config, "hyvinvointi", question)
+    result = normalise(q, Input("speech", heard, 0.9), "fi")
+    assert (result.kind, result.value, result.reason) == ("answer", value, "closest")
+    assert result.confidence < 0.5  # always below the threshold: the dialog asks first
+
+
+@pytest.mark.parametrize(("question", "heard"), [("apu_mista", "ytä maa"), ("yhteydet", "katsi")])
+def test_misheard_speech_close_to_two_answers_stays_a_no_match(
+    example_config, question, heard
+) -> None:
+    result = normalise(
+        _q(example_config, "hyvinvointi", question), Input("speech", heard, 0.9), "fi"
+    )
+    assert result.kind == "no_match"
+
+
+def test_typed_text_is_never_mapped_to_a_closest_answer(example_config) -> None:
+    result = normalise(_q(example_config, "hyvinvointi", "arki"), Input("text", "en elijää"), "fi")
+    assert result.kind == "no_match"
