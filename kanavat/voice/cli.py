@@ -17,6 +17,7 @@ from kanavat.cliutil import config_option, language_or_fail, load_config, questi
 from kanavat.questions.dialog import question_prompt
 from kanavat.questions.model import TextQuestion
 from kanavat.questions.normalise import DONT_KNOW, SKIP, Input, normalise
+from kanavat.voice import prompt_check
 from kanavat.voice import prompts as prompts_mod
 
 lang_option = click.option(
@@ -36,7 +37,7 @@ def _languages(config: configuration.Config, languages: tuple[str, ...]) -> list
     return list(languages) or list(config.county.languages)
 
 
-def _print_report(report: prompts_mod.Report, voices_dir: Path, verbose: bool) -> None:
+def _print_report(report: prompt_check.Report, voices_dir: Path, verbose: bool) -> None:
     for p in report.errors:
         click.echo(f"error: {voices_dir / p.file}: {p.message}", err=True)
     for p in report.warnings:
@@ -52,7 +53,7 @@ def _print_report(report: prompts_mod.Report, voices_dir: Path, verbose: bool) -
         )
 
 
-def _summary(report: prompts_mod.Report) -> str:
+def _summary(report: prompt_check.Report) -> str:
     missing = report.wanted - report.recorded - report.placeholders
     return (
         f"{report.wanted} prompts: {report.recorded} recorded, {report.placeholders} "
@@ -82,7 +83,7 @@ def voices_check(config_path: Path | None, languages: tuple[str, ...], verbose: 
     config = load_config(config_path)
     langs = _languages(config, languages)
     voices_dir = config.resolve(config.server.voices)
-    report = prompts_mod.check(config, langs)
+    report = prompt_check.check(config, langs)
     _print_report(report, voices_dir, verbose)
     click.echo(f"{voices_dir}: {_summary(report)}")
     if report.errors:
@@ -114,7 +115,7 @@ def voices_build(
             "(apt-get install espeak-ng) or record the prompts"
         )
     try:
-        report = prompts_mod.build(config, langs, force=force)
+        report = prompt_check.build(config, langs, force=force)
     except prompts_mod.ManifestError as exc:
         raise click.ClickException(
             f"{exc}\nFix it, or pass --force to rebuild the manifest from the files"
@@ -175,7 +176,7 @@ def speech_try(
             f"speech model for '{language}' not found at {model}: calls in this language use "
             "the keypad only"
         )
-    heard = prompts_mod.inspect(file)  # before the model loads (seconds): fail fast
+    heard = prompt_check.inspect(file)  # before the model loads (seconds): fail fast
     if heard.error or heard.frames == 0:
         raise click.ClickException(f"cannot read {file} as audio: {heard.error or 'empty'}")
     try:

@@ -17,7 +17,7 @@ import soundfile
 
 from kanavat import config as configuration
 from kanavat.questions.dialog import Part
-from kanavat.voice import audio
+from kanavat.voice import audio, prompt_check
 from kanavat.voice import prompts as P
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
@@ -253,7 +253,7 @@ def test_a_build_is_picked_up_without_a_restart(tmp_path: Path) -> None:
     voices = tmp_path / "voices"
     (voices / "fi").mkdir(parents=True)
     sine(voices / "fi" / "outro.wav", 8000, seconds=0.25)
-    P.build(config)
+    prompt_check.build(config)
     assert P.load_manifest(voices)["fi/outro.wav"].source == "recorded"
     after = library.audio("fi", part)
     assert after != before and len(after) == 2000
