@@ -35,8 +35,10 @@ def test_command_is_in_the_readme(path: str, command: click.Command) -> None:
     words = path.split()
     parent, name = " ".join(words[:-1]), words[-1]
     # A table row may list siblings together: `kanavat campaign list|start|pause`.
-    assert path in README or (f"{parent} " in README and f"|{name}" in README) or (
-        f"{parent} {name}|" in README
+    assert (
+        path in README
+        or (f"{parent} " in README and f"|{name}" in README)
+        or (f"{parent} {name}|" in README)
     ), f"README.md does not mention `{path}`"
 
 

@@ -14,6 +14,7 @@ import click
 import segno
 
 from kanavat import config as configuration
+from kanavat.cliutil import config_option
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,7 @@ def chat() -> None:
     default=None,
     help="Where to write the QR code PNG (default: qr/CAMPAIGN[-LANG].png beside the config).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Configuration file (default: ./config.toml, then $KANAVAT_CONFIG).",
-)
+@config_option
 def link(
     campaign: str, language: str | None, output: Path | None, config_path: Path | None
 ) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from kanavat.cliutil import config_option
 from kanavat.report.build import DEFAULT_BREAKDOWNS
 
 
@@ -45,13 +46,7 @@ from kanavat.report.build import DEFAULT_BREAKDOWNS
     help="Show another run of the same questionnaire beside this one, with the change.",
 )
 @click.option("--lang", default=None, help="Report language (default: the county's first).")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Configuration file (default: ./config.toml, then $KANAVAT_CONFIG).",
-)
+@config_option
 def report(
     campaign: str,
     fmt: str,
