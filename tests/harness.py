@@ -48,7 +48,7 @@ from kanavat.appkeys import AUTH_TOKEN, EMULATOR, STORE
 from kanavat.cli import main as cli_main
 from kanavat.emulator import Emulator
 from kanavat.server import Options, create_app
-from kanavat.store import Store
+from kanavat.store import Clock, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = ROOT / "config.toml"
@@ -122,6 +122,8 @@ class Server:
     emulator_port: int
     dispatch_interval: float = 0.2
     emulator_speed: float = 20.0
+    clock: Clock | None = None
+    """The store's and scheduler's time (a test's hand-turned clock); None: the wall clock."""
     app: web.Application | None = None
     _runner: web.AppRunner | None = None
     _http: aiohttp.ClientSession | None = field(default=None, repr=False)
@@ -139,6 +141,7 @@ class Server:
                 emulator_port=self.emulator_port,
                 dispatch_interval=self.dispatch_interval,
                 emulator_speed=self.emulator_speed,
+                clock=self.clock,
             ),
         )
         self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)

@@ -6,14 +6,11 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from harness import EXAMPLE_CONFIG, Server, free_port, write_config
-
-from kanavat.server import Options, create_app
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 OPEN = '["mon-sun 00:00-24:00"]'
@@ -61,32 +58,6 @@ def config_text(
     return text + extra
 
 
-@dataclass
-class ClockServer(Server):
-    """The harness server, with the store's and scheduler's time from ``clock``."""
-
-    clock: Clock | None = field(default=None)
-
-    async def start(self) -> None:
-        from aiohttp import web
-
-        self.app = create_app(
-            self.config,
-            Options(
-                emulator_port=self.emulator_port,
-                dispatch_interval=self.dispatch_interval,
-                emulator_speed=self.emulator_speed,
-                clock=self.clock,
-            ),
-        )
-        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-        import aiohttp
-
-        self._http = aiohttp.ClientSession()
-
-
 @contextlib.asynccontextmanager
 async def clock_server(
     tmp_path: Path,
@@ -95,9 +66,9 @@ async def clock_server(
     *,
     dispatch_interval: float = 0.05,
     messages_per_second: int = 200,
-) -> AsyncIterator[ClockServer]:
+) -> AsyncIterator[Server]:
     port, emulator_port = free_port(), free_port()
-    server = ClockServer(
+    server = Server(
         # The hours are those under test, not the harness's rehearsal hours.
         write_config(
             tmp_path, port, text=text, open_hours=False, messages_per_second=messages_per_second
