@@ -86,6 +86,7 @@ def write_config(
     text: str | None = None,
     messages_per_second: int = 200,
     open_hours: bool = True,
+    public_url: str | None = None,
 ) -> Path:
     """The example config with ``public_url`` on ``port`` and the database in ``tmp_path``.
 
@@ -103,7 +104,10 @@ def write_config(
     )
     assert n == 1, "config.toml has no county.messages_per_second line"
     text, n = re.subn(
-        r'^public_url = "[^"]*"', f'public_url = "http://127.0.0.1:{port}"', text, flags=re.M
+        r'^public_url = "[^"]*"',
+        f'public_url = "{public_url or f"http://127.0.0.1:{port}"}"',
+        text,
+        flags=re.M,
     )
     assert n == 1, "config.toml has no server.public_url line"
     text, n = re.subn(r'^database = "[^"]*"', 'database = "kanavat.db"', text, flags=re.M)

@@ -8,7 +8,6 @@ may lie in the future.
 
 from __future__ import annotations
 
-import re
 import shutil
 import socket
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from harness import write_config
 
 from kanavat import campaigns
 from kanavat import config as configuration
@@ -43,18 +43,6 @@ def free_port_pair() -> int:
     raise RuntimeError("no free pair of ports")
 
 
-def write_config(tmp_path: Path, port: int, public_url: str | None = None) -> Path:
-    text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    public_url = public_url or f"http://127.0.0.1:{port}"
-    text, n = re.subn(r'^public_url = "[^"]*"', f'public_url = "{public_url}"', text, flags=re.M)
-    assert n == 1
-    text, n = re.subn(r'^database = "[^"]*"', 'database = "kanavat.db"', text, flags=re.M)
-    assert n == 1
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 @dataclass
 class ChatServer:
     config_path: Path
@@ -77,7 +65,7 @@ async def start_server(
     tmp_path: Path, *, running: bool = True, public_url: str | None = None
 ) -> AsyncIterator[ChatServer]:
     port = free_port_pair()
-    path = write_config(tmp_path, port, public_url)
+    path = write_config(tmp_path, port, public_url=public_url)
     config = configuration.load(path, env={})
     app = create_app(config, Options(emulator_port=port + 1, dispatch_interval=5.0))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
