@@ -7,13 +7,13 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from fake_clock import Clock
 
 from kanavat import appkeys, campaigns, events
 from kanavat import config as configuration
@@ -70,18 +70,6 @@ channels = ["sms"]
 audience = { group = "ikaihmiset" }
 """
 )
-
-
-@dataclass
-class Clock:
-    # A Wednesday in February, 12:00 in Helsinki (UTC+2).
-    now: datetime = datetime(2027, 2, 3, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
 
 
 @dataclass

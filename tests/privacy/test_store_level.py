@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fake_clock import Clock
 
 from kanavat import campaigns
 from kanavat import config as configuration
@@ -26,14 +27,6 @@ CAMPAIGN = "vanhukset-2027"  # ends 2027-01-24 18:00 Helsinki time
 PHONE = "+358401110201"
 OTHER = "+358401110202"
 FREE_TEXT = "Hissi Kalliolan palvelutalossa on rikki"
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 def setup(tmp_path: Path, **privacy: object) -> tuple[configuration.Config, Store, Clock]:
@@ -117,7 +110,7 @@ def test_pending_request_expires(tmp_path: Path) -> None:
     answer_all(config, store, PHONE)
     person = data.Person(phone=PHONE)
     assert commands.respond(store, config, person, "POISTA").outcome == "privacy.erase_asked"
-    clock.at += commands.PENDING + timedelta(seconds=1)
+    clock.now += commands.PENDING + timedelta(seconds=1)
     assert commands.respond(store, config, person, "KYLLA") is None  # too late: an answer
     assert store.one("SELECT phone FROM contacts")["phone"] == PHONE
     assert commands.respond(store, config, person, "Radera").language == "sv"

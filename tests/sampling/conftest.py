@@ -7,10 +7,10 @@ import random
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fake_clock import Clock
 
 from kanavat import campaigns
 from kanavat import config as configuration
@@ -60,17 +60,6 @@ council = "vanhusneuvosto"
 channels = ["sms"]
 audience = {{ group = "{GROUP}", stratify = ["age_group"] }}
 """
-
-
-@dataclass
-class Clock:
-    now: datetime = datetime(2027, 2, 3, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
 
 
 def build_pool(store: Store, size: int = POOL, seed: int = 1) -> None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from fake_clock import Clock
 from harness import EXAMPLE_CONFIG, Server, free_port, write_config
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -19,24 +20,6 @@ OPEN = '["mon-sun 00:00-24:00"]'
 def local(*args: int) -> datetime:
     """A moment in Helsinki, as an aware UTC datetime."""
     return datetime(*args, tzinfo=HELSINKI).astimezone(UTC)  # type: ignore[misc]
-
-
-class Clock:
-    """Stands still until the test moves it."""
-
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-    def set(self, moment: datetime | str) -> datetime:
-        self.now = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-        return self.now
 
 
 def config_text(
