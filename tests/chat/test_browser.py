@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
+from browser import ARGS, CHROMIUM
 from click.testing import CliRunner
 
 from kanavat.appkeys import WEBSOCKETS
@@ -24,15 +24,6 @@ from kanavat.cli import main as kanavat_cli
 from .conftest import CAMPAIGN, ChatServer
 
 playwright_api = pytest.importorskip("playwright.async_api")
-CHROMIUM = shutil.which("chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium"),

@@ -5,11 +5,11 @@ Screenshots are kept under /tmp for a person to look at; they are not committed.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import ARGS, CHROMIUM
 
 from kanavat.report import html
 
@@ -17,15 +17,6 @@ from . import fixture
 from .png import decode
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path("/tmp/kanavat-report")
 
 
