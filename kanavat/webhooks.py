@@ -20,14 +20,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_FORM_BYTES = 64 * 1024  # a Twilio form is a few kB; anything larger is not Twilio
 
 
+def websocket_base(public_url: str) -> str:
+    """The public URL as Twilio dials a websocket on it: https -> wss, http -> ws."""
+    scheme, rest = public_url.split("://", 1)
+    return ("wss" if scheme == "https" else "ws") + "://" + rest
+
+
 def public_url(request: web.Request) -> str:
     base = request.app[CONFIG].server.public_url
     if request.headers.get("Upgrade", "").lower() == "websocket":
-        base = (
-            "wss://" + base.split("://", 1)[1]
-            if base.startswith("https")
-            else "ws://" + base.split("://", 1)[1]
-        )
+        base = websocket_base(base)
     return base + request.rel_url.path_qs
 
 

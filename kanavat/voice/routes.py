@@ -21,6 +21,7 @@ from kanavat import outcomes
 from kanavat.appkeys import AUTH_TOKEN, CONFIG, STORE
 from kanavat.contacts import InvalidPhone, normalise_phone
 from kanavat.store import Store
+from kanavat.webhooks import websocket_base
 
 log = logging.getLogger("kanavat.voice")
 routes = web.RouteTableDef()
@@ -48,8 +49,7 @@ def stream_token(secret: str, *values: object) -> str:
 
 
 def stream_url(public_url: str) -> str:
-    scheme, rest = public_url.split("://", 1)
-    return ("wss" if scheme == "https" else "ws") + "://" + rest + "/twilio/voice/stream"
+    return websocket_base(public_url) + "/twilio/voice/stream"
 
 
 def _form(fields: dict[str, str], name: str) -> str:
