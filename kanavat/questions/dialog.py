@@ -23,6 +23,7 @@ from kanavat.questions.model import (
     TextQuestion,
     YesNoQuestion,
     is_asked,
+    valid_values,
 )
 from kanavat.questions.normalise import (
     DONT_KNOW,
@@ -473,14 +474,12 @@ def system_parts(language: str) -> list[Part]:
 
 
 def valid_values_for_confirm(question: Question) -> list[Any]:
-    """Values a spoken answer may need confirming for (closed questions only)."""
-    specials: list[Any] = [DONT_KNOW, SKIP]
-    if isinstance(question, YesNoQuestion):
-        return ["yes", "no", *specials]
-    if isinstance(question, ScaleQuestion):
-        return [*range(question.min, question.max + 1), *specials]
-    if isinstance(question, ChoiceQuestion):
-        return [*(o.id for o in question.options), *specials]
-    if isinstance(question, NumberQuestion):
-        return [*range(question.min, min(question.max, question.min + 100) + 1), *specials]
-    return []
+    """Values a spoken answer may need confirming for (closed questions and numbers; a number's
+    confirmations are recorded for its first hundred values at most)."""
+    if isinstance(question, TextQuestion):
+        return []
+    values = valid_values(question)
+    if values is None:  # a number question: open above, so bounded here
+        assert isinstance(question, NumberQuestion)
+        values = list(range(question.min, min(question.max, question.min + 100) + 1))
+    return [*values, DONT_KNOW, SKIP]
