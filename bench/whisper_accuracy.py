@@ -88,7 +88,7 @@ def _questionnaire():
 def hear(engine, config, q, question, said: str, value: Any, clip: Clip) -> Heard:
     """One answer through recogniser, stream rule, normaliser and dialog."""
     from kanavat.questions import dialog
-    from kanavat.questions.normalise import Input
+    from kanavat.voice.recognise import spoken
 
     prompt = dialog.question_prompt(question, "fi", "voice")
     recogniser = engine.recogniser(list(prompt.listen_for))
@@ -125,10 +125,9 @@ def hear(engine, config, q, question, said: str, value: Any, clip: Clip) -> Hear
     if transcript is None or not transcript.text.strip():
         outcome = "not_understood"
     else:
-        text, confidence = transcript.text, transcript.confidence
-        if transcript.suspect:  # as Call.heard: the engine doubts it
-            confidence = min(confidence, threshold * 0.9)
-        step = dialog.advance(q, state, Input("speech", text, confidence), confirm_below=threshold)
+        given = spoken(transcript, threshold)  # as Call.heard takes it
+        text, confidence = given.raw, given.confidence or 0.0
+        step = dialog.advance(q, state, given, confirm_below=threshold)
         if step.answer is not None and step.answer.question_id == question.id:
             outcome = "accepted_right" if step.answer.value == value else "misfiled"
         elif step.event == "confirm" and step.state.pending is not None:

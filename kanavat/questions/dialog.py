@@ -31,6 +31,7 @@ from kanavat.questions.normalise import (
     Input,
     Result,
     expected_phrases,
+    no_match,
     normalise,
 )
 
@@ -154,11 +155,14 @@ def advance(
     if state.pending is not None:
         return _confirming(q, state, question, given, lex)
     result = normalise(question, given, state.language, lex)
+    threshold = q.confirm_below if confirm_below is None else confirm_below
+    if result.kind == "command" and _doubtful_stop(result, given, threshold):
+        # Misheard answers ("neljä" as "en halua") must not end the call: ask again.
+        return _missed(q, state, question, no_match("not_understood"), given)
     if result.kind == "command":
         return _command(q, state, question, str(result.value), result)
     if result.kind == "no_match":
         return _missed(q, state, question, result, given)
-    threshold = q.confirm_below if confirm_below is None else confirm_below
     needs_confirming = (
         given.kind == "speech"
         and not isinstance(question, TextQuestion)
@@ -344,6 +348,11 @@ def _record(
     answers = {**state.answers, answer.question_id: answer.value}
     new = replace(state, answers=answers)
     return _next_question(q, new, lead, event="answered", answer=answer, result=result)
+
+
+def _doubtful_stop(result: Result, given: Input, threshold: float) -> bool:
+    """A spoken "stop" heard with less confidence than an answer needs to be accepted."""
+    return given.kind == "speech" and result.value == "stop" and result.confidence < threshold
 
 
 def _command(

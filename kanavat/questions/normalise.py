@@ -41,6 +41,9 @@ class Input:
     kind: InputKind
     raw: str
     confidence: float | None = None
+    # A speech engine's n-best list, (text, weight), ``raw`` among them: what else it may
+    # have heard, weighed against each other (see ``_by_hypotheses``).
+    alternatives: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ def normalise(
     result = _words(question, given.raw, lex)
     if given.kind == "speech" and result.kind == "no_match" and result.reason == "not_understood":
         result = _closest(question, given.raw, lex) or result
+    if given.kind == "speech" and len(given.alternatives) > 1:
+        result = _by_hypotheses(question, result, given.alternatives, lex)
     if given.kind == "speech" and result.kind != "no_match":
         heard = 1.0 if given.confidence is None else max(0.0, min(1.0, given.confidence))
         result = Result(result.kind, result.value, result.confidence * heard, result.reason)
@@ -446,6 +451,34 @@ def _closest(question: Question, raw: str, lex: Lexicon) -> Result | None:
     if score < CLOSEST_MIN or score - runner_up < CLOSEST_MARGIN:
         return None
     return Result("answer", value, CLOSEST_CONFIDENCE * score / 100, "closest")
+
+
+def _by_hypotheses(
+    question: Question, heard: Result, hypotheses: tuple[tuple[str, float], ...], lex: Lexicon
+) -> Result:
+    """Weigh every hypothesis of the engine's n-best list by what it reads as.
+
+    The reading with the most weight wins. If it is what the best transcript says, that
+    reading stands (it may be accepted). An answer that outweighs the best transcript comes
+    from hypotheses the engine ranked lower, so it is only ever asked about: its confidence is
+    under any confirmation threshold. Commands are never voted in ("lopeta" must have been
+    the best transcript), but they weigh against answers.
+    """
+    weights: dict[tuple[str, Value], float] = {}
+    for text, weight in hypotheses:
+        reading = _words(question, text, lex)
+        if reading.kind == "no_match" and reading.reason == "not_understood":
+            reading = _closest(question, text, lex) or reading
+        if reading.kind != "no_match":
+            key = (reading.kind, reading.value)
+            weights[key] = weights.get(key, 0.0) + max(0.0, weight)
+    if not weights:
+        return heard
+    (kind, value), weight = max(weights.items(), key=lambda kv: kv[1])
+    if kind != "answer" or (heard.kind == kind and heard.value == value):
+        return heard
+    share = weight / (sum(weights.values()) or 1.0)
+    return Result("answer", value, CLOSEST_CONFIDENCE * share, "n-best")
 
 
 def _answer_phrases(question: Question, lex: Lexicon) -> list[tuple[str, Value]]:

@@ -16,9 +16,10 @@ from kanavat import config as configuration
 from kanavat.cliutil import config_option, language_or_fail, load_config, question_or_fail
 from kanavat.questions.dialog import question_prompt
 from kanavat.questions.model import TextQuestion
-from kanavat.questions.normalise import DONT_KNOW, SKIP, Input, normalise
+from kanavat.questions.normalise import Input, normalise
 from kanavat.voice import prompt_check
 from kanavat.voice import prompts as prompts_mod
+from kanavat.voice.recognise import spoken
 
 lang_option = click.option(
     "--lang",
@@ -189,21 +190,17 @@ def speech_try(
         transcript = recognise_file(engine, file, expected)
     except (RuntimeError, OSError, ValueError) as exc:  # soundfile: unreadable or not audio
         raise click.ClickException(f"cannot read {file} as audio: {exc}") from None
-    if transcript is None:
-        given = Input("timeout", "")
-    else:
-        given = Input("speech", transcript.text, transcript.confidence)
-    result = normalise(q, given, language)
     # As the call decides (voice/stream.py): the config's threshold, else the engine's own.
     threshold = spec.confirm_below
     if threshold is None:
         threshold = getattr(engine, "confirm_below", None)
     if threshold is None:
         threshold = questionnaire.confirm_below
+    given = Input("timeout", "") if transcript is None else spoken(transcript, threshold)
+    result = normalise(q, given, language)
     would_confirm = (
         result.kind == "answer"
         and not isinstance(q, TextQuestion)
-        and result.value not in (DONT_KNOW, SKIP)
         and result.confidence < threshold
     )
     out = {

@@ -16,6 +16,8 @@ from typing import Protocol
 
 import numpy as np
 
+from kanavat.questions.normalise import Input
+
 SAMPLE_RATE = 8000
 
 
@@ -28,8 +30,9 @@ class SpeechStarted:
 class Transcript:
     """What the caller said in one answer.
 
-    ``confidence`` is 0..1; ``alternatives`` are other hypotheses (text, confidence), best
-    first, where the engine gives them; ``suspect`` carries the engine's own reasons to doubt
+    ``confidence`` is 0..1; ``alternatives`` are hypotheses (text, weight), best first, where
+    the engine gives them (Vosk: the others with their confidence; Whisper: its whole n-best
+    list, ``text`` included, with each one's share of the probability); ``suspect`` carries the engine's own reasons to doubt
     the result (e.g. ``"no-unk-several-words"``) so the dialog confirms instead of accepting.
     """
 
@@ -59,3 +62,19 @@ class SpeechEngine(Protocol):
     def recogniser(self, expected: Sequence[str] | None) -> Recogniser:
         """A recogniser for one answer; ``expected`` phrases restrict closed questions."""
         ...
+
+
+def spoken(transcript: Transcript, confirm_below: float) -> Input:
+    """The dialog's input for a transcript, as every call takes it.
+
+    A transcript the engine doubts (``suspect``) is confirmed, never accepted silently: its
+    confidence is kept under the threshold. The engine's other hypotheses go along, so the
+    normaliser can weigh them when the best one reads as nothing or as something else.
+    """
+    confidence = transcript.confidence
+    if transcript.suspect:
+        confidence = min(confidence, confirm_below * 0.9)
+    hypotheses = transcript.alternatives
+    if hypotheses and all(text != transcript.text for text, _ in hypotheses):
+        hypotheses = ((transcript.text, transcript.confidence), *hypotheses)
+    return Input("speech", transcript.text, confidence, hypotheses)

@@ -27,7 +27,7 @@ from kanavat.conversations import Conversations, Turn
 from kanavat.questions.dialog import Part, Prompt, system_parts
 from kanavat.questions.normalise import Input
 from kanavat.voice.audio import ulaw_decode, ulaw_silence
-from kanavat.voice.recognise import Recogniser, SpeechStarted, Transcript
+from kanavat.voice.recognise import Recogniser, SpeechStarted, Transcript, spoken
 from kanavat.voice.routes import stream_token
 
 log = logging.getLogger("kanavat.voice")
@@ -254,11 +254,7 @@ class Call:
     # -- dialog ----------------------------------------------------------------------------
 
     async def heard(self, transcript: Transcript) -> None:
-        confidence = transcript.confidence
-        threshold = self._confirm_below()
-        if transcript.suspect:  # the engine doubts it: confirm, never accept silently
-            confidence = min(confidence, threshold * 0.9)
-        await self.answer(Input("speech", transcript.text, confidence))
+        await self.answer(spoken(transcript, self._confirm_below()))
 
     async def answer(self, given: Input) -> None:
         if self.session_id is None:

@@ -24,9 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import ctranslate2
 import numpy as np
 import soxr
 from faster_whisper import WhisperModel
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import get_suppressed_tokens
 
 from kanavat.voice.recognise import SAMPLE_RATE, SpeechEvent, SpeechStarted, Transcript
 from kanavat.voice.vad import (
@@ -39,6 +42,9 @@ from kanavat.voice.vad import (
 )
 
 WHISPER_RATE = 16000
+FRAMES_PER_SECOND = 100  # Whisper's log-mel hop is 10 ms
+WHISPER_FRAMES = 3000  # the encoder's 30 s window
+PROMPT_CACHE = 256  # questions' decoder prompts kept tokenized
 Bias = Literal["hotwords", "prompt", "both", "none"]
 
 # Whisper's own "nothing was said" rule (openai/whisper transcribe.py defaults): a window is
@@ -140,6 +146,16 @@ class Decoding:
     # again and again) until Whisper's 448-token limit, which costs seconds. A closed answer
     # never needs this many tokens; free text keeps the model's limit.
     closed_max_tokens: int = 40
+    # A closed answer is at most CLOSED_MAX_SECONDS long, so its encoder hears a window that
+    # long instead of Whisper's 30 s; the rest of a 30 s window is padding the encoder would
+    # spend most of its time on. Measured on the Finnish set (bench/whisper_accuracy.py):
+    # encoding 0.50 s -> 0.13 s at p50, and as many answers heard right (91 vs 88 of 116).
+    closed_window: float = CLOSED_MAX_SECONDS
+    # Each closed answer is heard twice in one batch: as said, and slowed to this speed
+    # (resampled, so also lower). The two n-best lists are pooled and weighed by the
+    # normaliser. On the Finnish set: as said alone, 100 of 116 right; pooled with the
+    # slowed hearing, 112. None: hear it once.
+    slowed: float | None = 0.85
 
     def options(self, language: str, expected: Sequence[str] | None) -> dict:
         options: dict = {
@@ -213,6 +229,14 @@ class WhisperEngine:
             num_workers=num_workers,
             local_files_only=True,
         )
+        self._tokenizer = Tokenizer(
+            self.model.hf_tokenizer,
+            self.model.model.is_multilingual,
+            task="transcribe",
+            language=language,
+        )
+        self._suppress = get_suppressed_tokens(self._tokenizer, [-1])
+        self._prompts: dict[tuple[str, ...], list[int]] = {}
 
     def recogniser(self, expected: Sequence[str] | None) -> WhisperRecogniser:
         phrases = tuple(expected) if expected is not None else None
@@ -223,11 +247,14 @@ class WhisperEngine:
         """One answer (int16, 8 kHz) to a transcript, or None if nothing was said. Blocks."""
         if len(pcm) == 0:
             return None
-        audio = soxr.resample(
-            np.asarray(pcm, dtype=np.float32) / 32768.0, SAMPLE_RATE, WHISPER_RATE, quality="HQ"
-        ).astype(np.float32)
-        options = self.decoding.options(self.language, expected)
-        segments, _ = self.model.transcribe(audio, **options)
+        if expected is None:
+            return self._free_text(pcm)
+        return self._closed(pcm, expected)
+
+    def _free_text(self, pcm: np.ndarray) -> Transcript | None:
+        """Free text: faster-whisper's own transcription, unbiased, over a 30 s window."""
+        options = self.decoding.options(self.language, None)
+        segments, _ = self.model.transcribe(to_whisper_rate(pcm), **options)
         segments = list(segments)  # a lazy generator: decoding happens here
         text = " ".join(s.text.strip() for s in segments if s.text.strip())
         if not text:
@@ -237,16 +264,136 @@ class WhisperEngine:
         no_speech = max(s.no_speech_prob for s in segments)
         if no_speech > NO_SPEECH_PROB and avg_logprob < NO_SPEECH_LOGPROB:
             return None
+        confidence = confidence_from(avg_logprob, no_speech)
+        if looping(text):
+            return Transcript(text, min(confidence, 0.3), suspect=("repetition",))
+        return Transcript(text, confidence)
+
+    def _closed(self, pcm: np.ndarray, expected: Sequence[str]) -> Transcript | None:
+        """A closed answer: heard as said and slowed, in one batch, biased, n-best pooled.
+
+        Calls CTranslate2 directly (faster-whisper's ``transcribe`` always pads to 30 s and
+        returns one hypothesis): encode both hearings in a window of ``closed_window``, then
+        beam-search each with the question's bias, keeping the whole beam.
+        """
+        d = self.decoding
+        hearings = [to_whisper_rate(pcm)]
+        if d.slowed:
+            hearings.append(to_whisper_rate(pcm, speed=d.slowed))
+        features = self._features(hearings, round(d.closed_window * FRAMES_PER_SECOND))
+        encoded = self.model.model.encode(features, to_cpu=False)
+        prompt = self._prompt(tuple(expected))
+        results = self.model.model.generate(
+            encoded,
+            [prompt] * len(hearings),
+            beam_size=d.beam_size,
+            num_hypotheses=d.beam_size,
+            max_length=len(prompt) + d.closed_max_tokens,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+        )
+        heard = [self._hypotheses(r) for r in results]
+        as_said = [h for h in heard[0] if h.text]
+        if not as_said:
+            return None
+        best = as_said[0]
+        no_speech = results[0].no_speech_prob
+        if no_speech > NO_SPEECH_PROB and best.avg_logprob < NO_SPEECH_LOGPROB:
+            return None
 
         suspect: list[str] = []
-        confidence = confidence_from(avg_logprob, no_speech)
-        if expected and prompt_echo(text, expected, options.get("initial_prompt")):
+        confidence = confidence_from(best.avg_logprob, no_speech)
+        prompt_text = bias_prompt(expected) if d.bias in ("prompt", "both") else None
+        if prompt_echo(best.text, expected, prompt_text):
             suspect.append("prompt-echo")
             confidence = 0.0
-        if looping(text):
+        if looping(best.text):
             suspect.append("repetition")
             confidence = min(confidence, 0.3)
-        return Transcript(text=text, confidence=confidence, suspect=tuple(suspect))
+        return Transcript(
+            text=best.text,
+            confidence=confidence,
+            alternatives=pooled([h for hs in heard for h in hs], expected, prompt_text),
+            suspect=tuple(suspect),
+        )
+
+    def _features(self, hearings: list[np.ndarray], window: int) -> ctranslate2.StorageView:
+        """Log-mel features of each hearing, zero-padded alike (as faster-whisper pads)."""
+        mels = [self.model.feature_extractor(a)[:, :-1] for a in hearings]
+        frames = min(WHISPER_FRAMES, max(window, *(m.shape[1] for m in mels)))
+        batch = np.zeros((len(mels), mels[0].shape[0], frames), dtype=np.float32)
+        for n, mel in enumerate(mels):
+            batch[n, :, : min(frames, mel.shape[1])] = mel[:, :frames]
+        return ctranslate2.StorageView.from_array(batch)
+
+    def _prompt(self, expected: tuple[str, ...]) -> list[int]:
+        """The decoder prompt faster-whisper builds for ``hotwords``/``initial_prompt``."""
+        cached = self._prompts.get(expected)
+        if cached is not None:
+            return cached
+        phrases = [p.strip() for p in expected if p.strip()]
+        tokenizer, half = self._tokenizer, self.model.max_length // 2
+        prompt: list[int] = []
+        if phrases and self.decoding.bias != "none":
+            prompt.append(tokenizer.sot_prev)
+            if self.decoding.bias in ("hotwords", "both"):
+                prompt += tokenizer.encode(" " + ", ".join(phrases))[: half - 1]
+            if self.decoding.bias in ("prompt", "both"):
+                prompt += tokenizer.encode(" " + bias_prompt(phrases))[-(half - 1) :]
+        prompt += [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        if len(self._prompts) < PROMPT_CACHE:
+            self._prompts[expected] = prompt
+        return prompt
+
+    def _hypotheses(self, result: ctranslate2.models.WhisperGenerationResult) -> list[Hypothesis]:
+        eot = self._tokenizer.eot
+        found = []
+        for ids, score in zip(result.sequences_ids, result.scores, strict=True):
+            tokens = [t for t in ids if t < eot]
+            # CTranslate2 scores are divided by length (length_penalty 1); faster-whisper's
+            # avg_logprob divides the sum by length + 1 (the end token).
+            total = score * len(tokens)
+            text = self._tokenizer.decode(tokens).strip()
+            found.append(Hypothesis(text, total / (len(tokens) + 1), total))
+        return found
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    text: str
+    avg_logprob: float
+    logprob: float  # of the whole text
+
+
+def pooled(
+    hypotheses: list[Hypothesis], expected: Sequence[str], prompt: str | None
+) -> tuple[tuple[str, float], ...]:
+    """Every plausible hypothesis with its share of their probability, best first.
+
+    Loops and echoes of the bias are left out: they would vote for phrases nobody said.
+    """
+    kept = [
+        h
+        for h in hypotheses
+        if h.text and not looping(h.text) and not prompt_echo(h.text, expected, prompt)
+    ]
+    if not kept:
+        return ()
+    top = max(h.logprob for h in kept)
+    weights: dict[str, float] = {}
+    for h in kept:
+        weights[h.text] = weights.get(h.text, 0.0) + math.exp(h.logprob - top)
+    total = sum(weights.values())
+    ranked = sorted(weights.items(), key=lambda kv: kv[1], reverse=True)
+    return tuple((text, round(w / total, 4)) for text, w in ranked)
+
+
+def to_whisper_rate(pcm: np.ndarray, speed: float = 1.0) -> np.ndarray:
+    """8 kHz int16 to Whisper's 16 kHz float; ``speed`` < 1 plays it slower (and lower)."""
+    audio = np.asarray(pcm, dtype=np.float32) / 32768.0
+    return soxr.resample(audio, SAMPLE_RATE, WHISPER_RATE / speed, quality="HQ").astype(np.float32)
 
 
 class WhisperRecogniser:

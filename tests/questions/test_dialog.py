@@ -202,6 +202,29 @@ def test_doubtful_dont_know_by_speech_is_confirmed(hyvinvointi) -> None:
     assert kept.answer is not None and kept.answer.status == "dont_know" and kept.answer.confirmed
 
 
+def test_doubtful_spoken_stop_asks_again_instead_of_hanging_up(hyvinvointi) -> None:
+    # Whisper has heard "neljä" as "en halua" (a way to say stop): a doubtful stop must not
+    # end the call; a clear one, or a stop by keypad or text, does.
+    step = dialog.start(hyvinvointi, "fi", "voice")
+    unsure = dialog.advance(hyvinvointi, step.state, Input("speech", "en halua", 0.3))
+    assert unsure.event == "no_match" and unsure.state.status == "active"
+    assert unsure.state.current == "arki" and unsure.state.misses == 1
+    sure = dialog.advance(hyvinvointi, step.state, Input("speech", "lopeta", 0.9))
+    assert sure.event == "stopped" and sure.state.status == "stopped"
+    typed = dialog.advance(hyvinvointi, step.state, Input("text", "lopeta"))
+    assert typed.event == "stopped"
+
+
+def test_n_best_answer_outweighing_the_best_transcript_is_confirmed(hyvinvointi) -> None:
+    step = dialog.start(hyvinvointi, "fi", "voice")
+    hypotheses = (("en halua", 0.3), ("neljä", 0.25), ("neljä,", 0.2), ("nelja", 0.1))
+    heard = Input("speech", "en halua", 0.7, hypotheses)
+    asked = dialog.advance(hyvinvointi, step.state, heard)
+    assert asked.event == "confirm" and asked.state.pending["value"] == 4
+    kept = dialog.advance(hyvinvointi, asked.state, Input("keypad", "1"))
+    assert kept.answer is not None and kept.answer.value == 4 and kept.answer.confirmed
+
+
 def test_state_round_trip_resumes(hyvinvointi) -> None:
     step = play(hyvinvointi, dialog.start(hyvinvointi, "fi"), text("2"), text("joo"))
     stored = json.dumps(step.state.to_json())

