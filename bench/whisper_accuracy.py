@@ -16,7 +16,8 @@ ends as one of:
 
 Latency here is the time from the last sample of speech to the answer being accepted (or
 confirmed): the segmenter's silence wait, counted in audio, plus the wall time of the
-``feed`` that decoded. Concurrent calls are measured through the real server (``bench.voice``).
+``feed`` that ended the answer (the rest of a decode started speculatively in the silence,
+or a whole one). Audio after the speech is fed in real time, as a call streams it. Concurrent calls are measured through the real server (``bench.voice``).
 """
 
 from __future__ import annotations
@@ -98,7 +99,13 @@ def hear(engine, config, q, question, said: str, value: Any, clip: Clip) -> Hear
     transcript = None
     fed = 0
     decode = 0.0
+    paced_from = None
     for chunk in chunks(line, FEED):
+        if fed / 8000 >= speech_end:
+            # After the speech, in real time, as a call streams it: a speculative decode
+            # started in the silence gets the head start it would have on a line.
+            paced_from = paced_from or time.perf_counter() - fed / 8000
+            time.sleep(max(0.0, paced_from + fed / 8000 - time.perf_counter()))
         started = time.perf_counter()
         events = recogniser.feed(chunk)
         spent = time.perf_counter() - started

@@ -30,6 +30,7 @@ from kanavat.questions.normalise import (
     SKIP,
     Input,
     Result,
+    answer_among_hypotheses,
     expected_phrases,
     no_match,
     normalise,
@@ -156,9 +157,12 @@ def advance(
         return _confirming(q, state, question, given, lex)
     result = normalise(question, given, state.language, lex)
     threshold = q.confirm_below if confirm_below is None else confirm_below
-    if result.kind == "command" and _doubtful_stop(result, given, threshold):
-        # Misheard answers ("neljä" as "en halua") must not end the call: ask again.
-        return _missed(q, state, question, no_match("not_understood"), given)
+    if result.kind == "command" and given.kind == "speech" and result.confidence < threshold:
+        # A doubtful spoken command may be a misheard answer ("neljä" as "en halua"): ask
+        # about the answer the other hypotheses hold; a doubtful stop never ends the call.
+        result = answer_among_hypotheses(question, given, state.language, lex) or result
+        if result.kind == "command" and result.value == "stop":
+            return _missed(q, state, question, no_match("not_understood"), given)
     if result.kind == "command":
         return _command(q, state, question, str(result.value), result)
     if result.kind == "no_match":
@@ -348,11 +352,6 @@ def _record(
     answers = {**state.answers, answer.question_id: answer.value}
     new = replace(state, answers=answers)
     return _next_question(q, new, lead, event="answered", answer=answer, result=result)
-
-
-def _doubtful_stop(result: Result, given: Input, threshold: float) -> bool:
-    """A spoken "stop" heard with less confidence than an answer needs to be accepted."""
-    return given.kind == "speech" and result.value == "stop" and result.confidence < threshold
 
 
 def _command(

@@ -453,8 +453,27 @@ def _closest(question: Question, raw: str, lex: Lexicon) -> Result | None:
     return Result("answer", value, CLOSEST_CONFIDENCE * score / 100, "closest")
 
 
+def answer_among_hypotheses(
+    question: Question, given: Input, language: str, lex: Lexicon | None = None
+) -> Result | None:
+    """The answer the engine's n-best list weighs most, commands left out, to be asked about.
+
+    For a command heard doubtfully: "neljä" misheard as "en halua" (stop) usually leaves
+    "neljä" among the hypotheses, and asking about it beats acting on the doubtful command.
+    """
+    if given.kind != "speech" or len(given.alternatives) < 2:
+        return None
+    lex = lex or lexicon(language)
+    found = _by_hypotheses(question, no_match("not_understood"), given.alternatives, lex, False)
+    return found if found.kind == "answer" else None
+
+
 def _by_hypotheses(
-    question: Question, heard: Result, hypotheses: tuple[tuple[str, float], ...], lex: Lexicon
+    question: Question,
+    heard: Result,
+    hypotheses: tuple[tuple[str, float], ...],
+    lex: Lexicon,
+    commands: bool = True,
 ) -> Result:
     """Weigh every hypothesis of the engine's n-best list by what it reads as.
 
@@ -469,7 +488,7 @@ def _by_hypotheses(
         reading = _words(question, text, lex)
         if reading.kind == "no_match" and reading.reason == "not_understood":
             reading = _closest(question, text, lex) or reading
-        if reading.kind != "no_match":
+        if reading.kind == "answer" or (commands and reading.kind == "command"):
             key = (reading.kind, reading.value)
             weights[key] = weights.get(key, 0.0) + max(0.0, weight)
     if not weights:
@@ -513,8 +532,10 @@ def expected_phrases(question: Question, language: str, lex: Lexicon | None = No
     if isinstance(question, YesNoQuestion):
         numbers = [w for w, v in lex.numbers.items() if v in (1, 2)]
     if isinstance(question, ChoiceQuestion):
+        # Option numbers only: "yhdeksän" listed for a four-option question only invites a
+        # recogniser to hear it (Whisper did, for "naapuri").
         count = len(question.options)
-        numbers = [w for w, v in lex.numbers.items() if 1 <= v <= max(count, 9)]
+        numbers = [w for w, v in lex.numbers.items() if 1 <= v <= count]
     if isinstance(question, ScaleQuestion | NumberQuestion):
         ordered = numbers + answers
     else:

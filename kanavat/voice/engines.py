@@ -111,8 +111,13 @@ class SpeechEngines:
         return await loop.run_in_executor(self._pool, functools.partial(fn, *args))
 
     def close(self) -> None:
-        """Stop the pool; decodes already queued still finish."""
+        """Stop the pool; decodes already queued still finish. Engines with a pool of their
+        own (Whisper's speculative decodes) stop theirs too."""
         self._pool.shutdown(wait=True, cancel_futures=False)
+        for engine in self._engines.values():
+            close = getattr(engine, "close", None)
+            if callable(close):
+                close()
 
     def __enter__(self) -> SpeechEngines:
         return self

@@ -104,7 +104,9 @@ class Segmenter:
     def __init__(self, config: VadConfig | None = None) -> None:
         self.config = config or VadConfig()
         self._vad = webrtcvad.Vad(self.config.aggressiveness)
-        self._end_frames = max(1, _frames(self.config.end_silence))
+        # Silence is counted from the detector's last "speech" frame, which trails the sound
+        # by its hangover: without it, 0.7 s would mean 0.78 s of real silence.
+        self._end_frames = max(1, _frames(self.config.end_silence - VAD_HANGOVER))
         self._max_frames = max(1, _frames(self.config.max_length))
         self._min_frames = max(1, _frames(self.config.min_speech + VAD_HANGOVER))
         self._gap_frames = _frames(self.config.onset_gap)
@@ -200,15 +202,32 @@ class Segmenter:
         self._state = "speech"
         return SpeechBegan(at=self._start_frame * FRAME_SAMPLES / SAMPLE_RATE)
 
-    def _cut(self, reason: Literal["silence", "max-length", "finish"]) -> Segment:
+    @property
+    def silence(self) -> float:
+        """Seconds of silence since the last voiced frame, while an answer is under way."""
+        return self._unvoiced_run * FRAME_MS / 1000 if self._state == "speech" else 0.0
+
+    def peek(self) -> Segment | None:
+        """The answer as it would be cut if it ended now, once its post-roll is in; the
+        segmenter carries on unchanged. Lets an engine start decoding before the silence
+        has lasted ``end_silence``: if no more speech comes, the cut answer is this one
+        (same ``end``, same samples)."""
+        if self._state != "speech" or self._unvoiced_run < self._post_frames:
+            return None
+        return self._segment("silence")
+
+    def _segment(self, reason: Literal["silence", "max-length", "finish"]) -> Segment:
         # Frames after the last voiced one, beyond the post-roll, are dropped.
         last_kept = self._last_voiced - self._start_frame + self._lead + self._post_frames
         kept = self._frames_kept[: last_kept + 1]
-        segment = Segment(
+        return Segment(
             pcm=np.concatenate(kept) if kept else np.zeros(0, dtype=np.int16),
             start=self._start_frame * FRAME_SAMPLES / SAMPLE_RATE,
             end=(self._last_voiced + 1) * FRAME_SAMPLES / SAMPLE_RATE,
             reason=reason,
         )
+
+    def _cut(self, reason: Literal["silence", "max-length", "finish"]) -> Segment:
+        segment = self._segment(reason)
         self._reset()
         return segment

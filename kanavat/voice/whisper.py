@@ -20,6 +20,7 @@ import math
 import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -156,6 +157,10 @@ class Decoding:
     # normaliser. On the Finnish set: as said alone, 100 of 116 right; pooled with the
     # slowed hearing, 112. None: hear it once.
     slowed: float | None = 0.85
+    # Start decoding a closed answer after this much silence, before the segmenter's
+    # ``end_silence`` has passed: if the caller says no more, the transcript is ready (or
+    # nearly) when the answer ends; if they go on, the guess is dropped. None: wait.
+    speculate_after: float | None = 0.25
 
     def options(self, language: str, expected: Sequence[str] | None) -> dict:
         options: dict = {
@@ -237,6 +242,12 @@ class WhisperEngine:
         )
         self._suppress = get_suppressed_tokens(self._tokenizer, [-1])
         self._prompts: dict[tuple[str, ...], list[int]] = {}
+        # Speculative decodes (see WhisperRecogniser): bounded to the cores, like CTranslate2.
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="whisper")
+
+    def close(self) -> None:
+        """Drop speculative decodes not yet started; a running one finishes."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def recogniser(self, expected: Sequence[str] | None) -> WhisperRecogniser:
         phrases = tuple(expected) if expected is not None else None
@@ -401,7 +412,9 @@ class WhisperRecogniser:
 
     It is done after its first non-empty transcript (one recogniser per answer); audio fed
     after that is ignored. A segment Whisper finds empty (a cough the VAD let through) keeps
-    it listening.
+    it listening. A closed answer is decoded speculatively once the caller has been quiet for
+    ``Decoding.speculate_after``, in the engine's pool; the guess is used if the answer then
+    ends where it was taken, and dropped if the caller goes on.
     """
 
     def __init__(
@@ -411,6 +424,7 @@ class WhisperRecogniser:
         self.expected = expected
         self.segmenter = segmenter
         self.done = False
+        self._guess: tuple[float, Future[Transcript | None]] | None = None
 
     def feed(self, pcm: np.ndarray) -> list[SpeechEvent]:
         if self.done:
@@ -424,6 +438,8 @@ class WhisperRecogniser:
                 if transcript is not None:
                     events.append(transcript)
                     break
+        if not self.done:
+            self._speculate()
         return events
 
     def finish(self) -> Transcript | None:
@@ -432,8 +448,22 @@ class WhisperRecogniser:
         segment = self.segmenter.finish()
         return self._transcribe(segment) if segment is not None else None
 
+    def _speculate(self) -> None:
+        after = self.engine.decoding.speculate_after
+        if self.expected is None or after is None or self.segmenter.silence < after:
+            return
+        segment = self.segmenter.peek()
+        if segment is None or (self._guess is not None and self._guess[0] == segment.end):
+            return
+        future = self.engine.pool.submit(self.engine.transcribe, segment.pcm, self.expected)
+        self._guess = (segment.end, future)
+
     def _transcribe(self, segment: Segment) -> Transcript | None:
-        transcript = self.engine.transcribe(segment.pcm, self.expected)
+        guess, self._guess = self._guess, None
+        if guess is not None and guess[0] == segment.end:
+            transcript = guess[1].result()
+        else:
+            transcript = self.engine.transcribe(segment.pcm, self.expected)
         if transcript is not None:
             self.done = True
         return transcript

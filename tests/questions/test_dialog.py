@@ -215,6 +215,15 @@ def test_doubtful_spoken_stop_asks_again_instead_of_hanging_up(hyvinvointi) -> N
     assert typed.event == "stopped"
 
 
+def test_doubtful_spoken_command_asks_about_the_answer_among_the_hypotheses(hyvinvointi) -> None:
+    step = dialog.start(hyvinvointi, "fi", "voice")
+    hypotheses = (("en halua", 0.6), ("neljä", 0.3), ("en halu", 0.1))
+    asked = dialog.advance(hyvinvointi, step.state, Input("speech", "en halua", 0.5, hypotheses))
+    assert asked.event == "confirm" and asked.state.pending["value"] == 4
+    sure = dialog.advance(hyvinvointi, step.state, Input("speech", "en halua", 0.9, hypotheses))
+    assert sure.event == "stopped"
+
+
 def test_n_best_answer_outweighing_the_best_transcript_is_confirmed(hyvinvointi) -> None:
     step = dialog.start(hyvinvointi, "fi", "voice")
     hypotheses = (("en halua", 0.3), ("neljä", 0.25), ("neljä,", 0.2), ("nelja", 0.1))

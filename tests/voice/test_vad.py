@@ -54,7 +54,7 @@ def test_answer_start_and_end_after_silence(chunk: int) -> None:
 
 
 @needs_tools
-def test_segment_ends_exactly_end_silence_after_the_last_voiced_frame() -> None:
+def test_segment_ends_end_silence_after_the_sound_stops() -> None:
     pcm = np.concatenate([silence(0.5), speech(Clip("kyllä")), silence(2.0)])
     segmenter = Segmenter(VadConfig(end_silence=0.7))
     ended_at = None
