@@ -3,8 +3,10 @@
 Whisper cannot stream: it transcribes whole utterances. So each recogniser cuts the call audio
 into answers with the webrtcvad ``Segmenter`` (``vad.py``): speech start becomes
 ``SpeechStarted`` at once (barge-in), and each finished answer is resampled to 16 kHz and
-transcribed. Closed questions pass their expected phrases to Whisper as a decoding bias; free
-text (``expected=None``) is transcribed unbiased. This module knows nothing of questions,
+transcribed. Closed questions pass their expected phrases to Whisper as a decoding bias and
+are decoded straight through CTranslate2 (a 10 s window, two hearings, the whole n-best list
+returned as ``Transcript.alternatives`` for the normaliser to weigh), speculatively once the
+caller has paused; free text (``expected=None``) goes through faster-whisper unbiased. This module knows nothing of questions,
 calls or the store, and never downloads a model: ``model_path`` must be a local directory.
 
 Thread safety: one ``WhisperEngine`` (one model in memory) is shared by all calls.
