@@ -5,8 +5,9 @@ into answers with the webrtcvad ``Segmenter`` (``vad.py``): speech start becomes
 ``SpeechStarted`` at once (barge-in), and each finished answer is resampled to 16 kHz and
 transcribed. Closed questions pass their expected phrases to Whisper as a decoding bias and
 are decoded straight through CTranslate2 (a 10 s window, two hearings, the whole n-best list
-returned as ``Transcript.alternatives`` for the normaliser to weigh), speculatively once the
-caller has paused; free text (``expected=None``) goes through faster-whisper unbiased. This module knows nothing of questions,
+returned as ``Transcript.alternatives`` for the normaliser to weigh); free text
+(``expected=None``) is heard once, unbiased. Decoding starts speculatively once the caller
+has paused. This module knows nothing of questions,
 calls or the store, and never downloads a model: ``model_path`` must be a local directory.
 
 Thread safety: one ``WhisperEngine`` (one model in memory) is shared by all calls.
@@ -137,7 +138,12 @@ def looping(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Decoding:
-    """How answers are decoded; the defaults are the measured best for Whisper base, Finnish."""
+    """How answers are decoded; the defaults are the measured best for Whisper base, Finnish.
+
+    Always: the language fixed, no timestamps, no temperature fallback (beam search only: a
+    retry at a higher temperature invents text for a short answer and doubles the wait), no
+    previous text; Whisper's own no-speech rule is applied with the numbers kept.
+    """
 
     # Measured with bench/whisper_decoding.py (python -m bench.whisper_decoding) (56 listed answers, 12 outside the list, full
     # recogniser): hotwords + beam 5 heard 47/56 and let no wrong answer reach 0.6; hotwords
@@ -149,44 +155,19 @@ class Decoding:
     # again and again) until Whisper's 448-token limit, which costs seconds. A closed answer
     # never needs this many tokens; free text keeps the model's limit.
     closed_max_tokens: int = 40
-    # A closed answer is at most CLOSED_MAX_SECONDS long, so its encoder hears a window that
-    # long instead of Whisper's 30 s; the rest of a 30 s window is padding the encoder would
-    # spend most of its time on. Measured on the Finnish set (bench/whisper_accuracy.py):
-    # encoding 0.50 s -> 0.13 s at p50, and as many answers heard right (91 vs 88 of 116).
-    closed_window: float = CLOSED_MAX_SECONDS
-    # Each closed answer is heard twice in one batch: as said, and slowed to this speed
-    # (resampled, so also lower). The two n-best lists are pooled and weighed by the
-    # normaliser. On the Finnish set: as said alone, 100 of 116 right; pooled with the
-    # slowed hearing, 112. None: hear it once.
-    slowed: float | None = 0.85
-    # Start decoding a closed answer after this much silence, before the segmenter's
+    # The encoder hears a window this long (or the answer, if longer) instead of Whisper's
+    # 30 s, most of which would be padding for a spoken answer. Measured on the Finnish set
+    # (bench/whisper_accuracy.py): encoding 0.50 s -> 0.13 s at p50, and as many closed
+    # answers heard right (91 vs 88 of 116); free text no worse, in half the time.
+    window: float = CLOSED_MAX_SECONDS
+    # Each closed answer is heard at these speeds in one batch: as said, and slowed
+    # (resampled, so also lower). The n-best lists are pooled and weighed by the normaliser.
+    # On the Finnish set: as said alone, 100 of 116 right; pooled with 0.85, 112.
+    speeds: tuple[float, ...] = (1.0, 0.85)
+    # Start decoding an answer after this much silence, before the segmenter's
     # ``end_silence`` has passed: if the caller says no more, the transcript is ready (or
     # nearly) when the answer ends; if they go on, the guess is dropped. None: wait.
-    speculate_after: float | None = 0.25
-
-    def options(self, language: str, expected: Sequence[str] | None) -> dict:
-        options: dict = {
-            "language": language,
-            "task": "transcribe",
-            # One temperature: a retry at a higher temperature only invents text for a short
-            # answer, and doubles the latency the caller waits through.
-            "temperature": 0.0,
-            "beam_size": self.beam_size,
-            "best_of": 1,
-            "without_timestamps": True,
-            "condition_on_previous_text": False,
-            "vad_filter": False,  # we segmented already
-            "no_speech_threshold": None,  # judged here, with the numbers kept
-            "word_timestamps": False,
-        }
-        phrases = [p.strip() for p in expected or () if p.strip()]
-        if phrases and self.bias in ("hotwords", "both"):
-            options["hotwords"] = ", ".join(phrases)
-        if phrases and self.bias in ("prompt", "both"):
-            options["initial_prompt"] = bias_prompt(phrases)
-        if expected is not None:
-            options["max_new_tokens"] = self.closed_max_tokens
-        return options
+    speculate_after: float | None = 0.2
 
 
 def bias_prompt(phrases: Sequence[str]) -> str:
@@ -257,51 +238,30 @@ class WhisperEngine:
         return WhisperRecogniser(self, phrases, Segmenter(vad))
 
     def transcribe(self, pcm: np.ndarray, expected: Sequence[str] | None) -> Transcript | None:
-        """One answer (int16, 8 kHz) to a transcript, or None if nothing was said. Blocks."""
+        """One answer (int16, 8 kHz) to a transcript, or None if nothing was said. Blocks.
+
+        Calls CTranslate2 directly: faster-whisper's ``transcribe`` always pads to 30 s and
+        returns one hypothesis. The encoder hears a window of ``window`` seconds (longer only
+        for a longer answer). A closed answer is heard at each of ``speeds`` in one batch,
+        biased with the question's phrases, and the whole beam of every hearing is pooled;
+        free text (``expected=None``) is heard once, unbiased, and may run to the model's
+        token limit.
+        """
         if len(pcm) == 0:
             return None
-        if expected is None:
-            return self._free_text(pcm)
-        return self._closed(pcm, expected)
-
-    def _free_text(self, pcm: np.ndarray) -> Transcript | None:
-        """Free text: faster-whisper's own transcription, unbiased, over a 30 s window."""
-        options = self.decoding.options(self.language, None)
-        segments, _ = self.model.transcribe(to_whisper_rate(pcm), **options)
-        segments = list(segments)  # a lazy generator: decoding happens here
-        text = " ".join(s.text.strip() for s in segments if s.text.strip())
-        if not text:
-            return None
-        tokens = sum(max(1, len(s.tokens)) for s in segments)
-        avg_logprob = sum(s.avg_logprob * max(1, len(s.tokens)) for s in segments) / tokens
-        no_speech = max(s.no_speech_prob for s in segments)
-        if no_speech > NO_SPEECH_PROB and avg_logprob < NO_SPEECH_LOGPROB:
-            return None
-        confidence = confidence_from(avg_logprob, no_speech)
-        if looping(text):
-            return Transcript(text, min(confidence, 0.3), suspect=("repetition",))
-        return Transcript(text, confidence)
-
-    def _closed(self, pcm: np.ndarray, expected: Sequence[str]) -> Transcript | None:
-        """A closed answer: heard as said and slowed, in one batch, biased, n-best pooled.
-
-        Calls CTranslate2 directly (faster-whisper's ``transcribe`` always pads to 30 s and
-        returns one hypothesis): encode both hearings in a window of ``closed_window``, then
-        beam-search each with the question's bias, keeping the whole beam.
-        """
         d = self.decoding
-        hearings = [to_whisper_rate(pcm)]
-        if d.slowed:
-            hearings.append(to_whisper_rate(pcm, speed=d.slowed))
-        features = self._features(hearings, round(d.closed_window * FRAMES_PER_SECOND))
+        closed = expected is not None
+        speeds = (d.speeds or (1.0,)) if closed else (1.0,)
+        hearings = [to_whisper_rate(pcm, speed) for speed in speeds]
+        features = self._features(hearings, round(d.window * FRAMES_PER_SECOND))
         encoded = self.model.model.encode(features, to_cpu=False)
-        prompt = self._prompt(tuple(expected))
+        prompt = self._prompt(tuple(expected or ()))
         results = self.model.model.generate(
             encoded,
             [prompt] * len(hearings),
             beam_size=d.beam_size,
-            num_hypotheses=d.beam_size,
-            max_length=len(prompt) + d.closed_max_tokens,
+            num_hypotheses=d.beam_size if closed else 1,
+            max_length=len(prompt) + d.closed_max_tokens if closed else self.model.max_length,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -318,19 +278,17 @@ class WhisperEngine:
 
         suspect: list[str] = []
         confidence = confidence_from(best.avg_logprob, no_speech)
-        prompt_text = bias_prompt(expected) if d.bias in ("prompt", "both") else None
-        if prompt_echo(best.text, expected, prompt_text):
+        prompt_text = bias_prompt(expected) if closed and d.bias in ("prompt", "both") else None
+        if closed and prompt_echo(best.text, expected or (), prompt_text):
             suspect.append("prompt-echo")
             confidence = 0.0
         if looping(best.text):
             suspect.append("repetition")
             confidence = min(confidence, 0.3)
-        return Transcript(
-            text=best.text,
-            confidence=confidence,
-            alternatives=pooled([h for hs in heard for h in hs], expected, prompt_text),
-            suspect=tuple(suspect),
+        alternatives = (
+            pooled([h for hs in heard for h in hs], expected or (), prompt_text) if closed else ()
         )
+        return Transcript(best.text, confidence, alternatives, tuple(suspect))
 
     def _features(self, hearings: list[np.ndarray], window: int) -> ctranslate2.StorageView:
         """Log-mel features of each hearing, zero-padded alike (as faster-whisper pads)."""
@@ -414,7 +372,7 @@ class WhisperRecogniser:
 
     It is done after its first non-empty transcript (one recogniser per answer); audio fed
     after that is ignored. A segment Whisper finds empty (a cough the VAD let through) keeps
-    it listening. A closed answer is decoded speculatively once the caller has been quiet for
+    it listening. An answer is decoded speculatively once the caller has been quiet for
     ``Decoding.speculate_after``, in the engine's pool; the guess is used if the answer then
     ends where it was taken, and dropped if the caller goes on.
     """
@@ -452,7 +410,7 @@ class WhisperRecogniser:
 
     def _speculate(self) -> None:
         after = self.engine.decoding.speculate_after
-        if self.expected is None or after is None or self.segmenter.silence < after:
+        if after is None or self.segmenter.silence < after:
             return
         segment = self.segmenter.peek()
         if segment is None or (self._guess is not None and self._guess[0] == segment.end):

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from whisper_fixtures import RATE, Clip, silence, speech, tone, tools_available, white_noise
+from whisper_fixtures import (
+    RATE,
+    Clip,
+    silence,
+    speech,
+    tone,
+    tools_available,
+    trimmed,
+    voiced_span,
+    white_noise,
+)
 
 from kanavat.voice.vad import FRAME_SAMPLES, Segment, Segmenter, SpeechBegan, VadConfig
 
@@ -16,19 +26,6 @@ def run(segmenter: Segmenter, pcm: np.ndarray, chunk: int = FRAME_SAMPLES) -> li
     for start in range(0, len(pcm), chunk):
         events.extend(segmenter.feed(pcm[start : start + chunk]))
     return events
-
-
-def voiced_span(pcm: np.ndarray) -> tuple[float, float]:
-    """First and last sample louder than the noise floor, in seconds."""
-    loud = np.nonzero(np.abs(pcm.astype(np.int32)) > 800)[0]
-    return loud[0] / RATE, (loud[-1] + 1) / RATE
-
-
-def trimmed(clip: Clip) -> np.ndarray:
-    """The clip without espeak-ng's own leading and trailing quiet (~0.4 s after the words)."""
-    pcm = speech(clip)
-    begin, end = voiced_span(pcm)
-    return pcm[int(begin * RATE) : int(end * RATE)]
 
 
 # webrtcvad's hangover: it reports speech ~0.1 s after the sound has stopped.
@@ -159,3 +156,23 @@ def test_config_is_checked() -> None:
         VadConfig(aggressiveness=4)
     with pytest.raises(ValueError, match="end_silence"):
         VadConfig(end_silence=0)
+
+
+@needs_tools
+def test_peek_shows_the_answer_as_it_will_be_cut_if_no_more_speech_comes() -> None:
+    segmenter = Segmenter(VadConfig(end_silence=0.7))
+    pcm = np.concatenate([silence(0.5), trimmed(Clip("kolme")), silence(2.0)])
+    peeked = None
+    cut = None
+    for start in range(0, len(pcm), FRAME_SAMPLES):
+        events = segmenter.feed(pcm[start : start + FRAME_SAMPLES])
+        if peeked is None and segmenter.silence >= 0.25:
+            peeked = segmenter.peek()
+            assert peeked is not None and segmenter.in_speech  # peeking changes nothing
+        cut = next((e for e in events if isinstance(e, Segment)), None)
+        if cut is not None:
+            break
+    assert peeked is not None and cut is not None
+    assert (peeked.start, peeked.end) == (cut.start, cut.end)
+    assert np.array_equal(peeked.pcm, cut.pcm)
+    assert segmenter.peek() is None and segmenter.silence == 0.0

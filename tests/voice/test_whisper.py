@@ -12,13 +12,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from whisper_fixtures import Clip, answer, chunks, silence, speech, tools_available, white_noise
+from whisper_fixtures import (
+    Clip,
+    answer,
+    chunks,
+    silence,
+    speech,
+    tools_available,
+    trimmed,
+    white_noise,
+)
 
 from kanavat.voice import models
 from kanavat.voice.recognise import SpeechStarted, Transcript
 from kanavat.voice.vad import Segmenter, VadConfig
 from kanavat.voice.whisper import (
-    Decoding,
     Hypothesis,
     WhisperEngine,
     WhisperRecogniser,
@@ -226,13 +234,21 @@ def test_repetition_is_kept_but_a_loop_is_suspect() -> None:
     assert not looping("yksi kaksi kolme neljä")
 
 
-def test_decoding_options() -> None:
-    closed = Decoding(bias="hotwords").options("fi", ["kyllä", "ei"])
-    assert closed["hotwords"] == "kyllä, ei"
-    assert "initial_prompt" not in closed
-    assert closed["temperature"] == 0.0 and closed["vad_filter"] is False
-    free = Decoding(bias="both").options("fi", None)
-    assert "hotwords" not in free and "initial_prompt" not in free
+@slow
+def test_decoder_prompt_fixes_the_language_and_biases_only_closed_questions(
+    engine: WhisperEngine,
+) -> None:
+    tokenizer = engine._tokenizer
+    closed = engine._prompt(("kyllä", "ei"))
+    assert closed[0] == tokenizer.sot_prev
+    assert tokenizer.decode(closed[1 : closed.index(tokenizer.sot)]).strip() == "kyllä, ei"
+    assert closed[closed.index(tokenizer.sot) :] == [
+        *tokenizer.sot_sequence,
+        tokenizer.no_timestamps,
+    ]
+    assert tokenizer.language == tokenizer.sot_sequence[1]  # <|fi|>
+    free = engine._prompt(())
+    assert free == [*tokenizer.sot_sequence, tokenizer.no_timestamps]
 
 
 # -- packaged model assembly -----------------------------------------------------------------
@@ -294,3 +310,53 @@ def test_closed_answer_carries_its_n_best_list(engine: WhisperEngine) -> None:
     assert got is not None and got.alternatives
     assert got.text in [text for text, _ in got.alternatives]
     assert sum(share for _, share in got.alternatives) == pytest.approx(1.0, abs=1e-3)
+
+
+class CountingEngine:
+    """The real engine, counting the answers it decodes."""
+
+    def __init__(self, engine: WhisperEngine) -> None:
+        self.engine = engine
+        self.decoded: list[float] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self.engine, name)
+
+    def transcribe(self, pcm: np.ndarray, expected):
+        self.decoded.append(len(pcm) / 8000)
+        return self.engine.transcribe(pcm, expected)
+
+
+@slow
+@needs_tools
+def test_answer_is_decoded_in_the_pause_and_the_guess_used_when_it_ends(
+    engine: WhisperEngine,
+) -> None:
+    counting = CountingEngine(engine)
+    recogniser = WhisperRecogniser(counting, tuple(SCALE), Segmenter(engine.closed_vad))
+    pcm = np.concatenate([silence(0.3), speech(Clip("kolme", "fi", 140)), silence(1.5)])
+    got = [e for chunk in chunks(pcm, 800) for e in recogniser.feed(chunk)]
+    transcripts = [e for e in got if isinstance(e, Transcript)]
+    assert len(transcripts) == 1 and heard_as(transcripts[0], "kolme")
+    assert len(counting.decoded) == 1  # the speculative decode, not a second one
+
+
+@slow
+@needs_tools
+def test_caller_going_on_after_a_pause_drops_the_guess(engine: WhisperEngine) -> None:
+    counting = CountingEngine(engine)
+    recogniser = WhisperRecogniser(counting, tuple(YES_NO), Segmenter(engine.closed_vad))
+    pcm = np.concatenate(
+        [
+            silence(0.3),
+            trimmed(Clip("en osaa", "fi", 140)),
+            silence(0.45),  # past speculate_after, short of end_silence
+            trimmed(Clip("sanoa", "fi", 140)),
+            silence(1.5),
+        ]
+    )
+    got = [e for chunk in chunks(pcm, 800) for e in recogniser.feed(chunk)]
+    transcripts = [e for e in got if isinstance(e, Transcript)]
+    assert len(transcripts) == 1
+    assert len(counting.decoded) == 2  # the guess at the pause, then the whole answer
+    assert counting.decoded[1] > counting.decoded[0]

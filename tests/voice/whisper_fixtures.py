@@ -126,3 +126,16 @@ def chunks(pcm: np.ndarray, size: int = 160):
     """Feed as Twilio does: 20 ms media frames (160 samples at 8 kHz)."""
     for start in range(0, len(pcm), size):
         yield pcm[start : start + size]
+
+
+def voiced_span(pcm: np.ndarray) -> tuple[float, float]:
+    """First and last sample louder than the noise floor, in seconds."""
+    loud = np.nonzero(np.abs(pcm.astype(np.int32)) > 800)[0]
+    return loud[0] / RATE, (loud[-1] + 1) / RATE
+
+
+def trimmed(clip: Clip) -> np.ndarray:
+    """The clip without espeak-ng's own leading and trailing quiet (~0.4 s after the words)."""
+    pcm = speech(clip)
+    begin, end = voiced_span(pcm)
+    return pcm[int(begin * RATE) : int(end * RATE)]
