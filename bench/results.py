@@ -135,6 +135,21 @@ def _whisper(w: dict[str, Any]) -> list[str]:
     ]
 
 
+def _held_out(h: dict[str, Any]) -> list[str]:
+    if not h.get("n"):
+        return []
+    t = h["total"]
+    right = t["accepted_right"] + t["confirmed_right"]
+    return [
+        "A second set made the same way with other speeds (125-165) and quieter noise, on "
+        f"which no setting was chosen: {right}/{h['n']} right ({100 * right / h['n']:.0f} %: "
+        f"{t['accepted_right']} accepted, {t['confirmed_right']} confirmed), "
+        f"{t['confirmed_wrong']} confirmed wrong, {t['not_understood']} not understood, "
+        f"**{t['misfiled']} misfiled**.",
+        "",
+    ]
+
+
 def _accuracy(a: dict[str, Any], whisper: dict[str, Any]) -> list[str]:
     if "error" in a:
         return [f"Failed: {a['error']}", ""]
@@ -162,6 +177,7 @@ def _accuracy(a: dict[str, Any], whisper: dict[str, Any]) -> list[str]:
         f"{_by(share >= 95, f'missed by {95 - share:.0f} points')}**. Goal: none "
         f"misfiled: **{t['misfiled']} misfiled, {'met' if t['misfiled'] == 0 else 'missed'}**.",
         "",
+        *_held_out(a.get("held_out") or {}),
         f"Time from the end of speech to the answer accepted (or its confirmation asked), one "
         f"call, in-process: p50 {_f(a['latency_p50'] * 1000)} ms, p95 "
         f"{_f(a['latency_p95'] * 1000)} ms (goal p95 under 1,000 ms: "

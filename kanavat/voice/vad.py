@@ -50,8 +50,9 @@ class VadConfig:
     end_silence: float = 0.7
     max_length: float = CLOSED_MAX_SECONDS
     min_speech: float = 0.15
-    # Unvoiced frames tolerated inside a would-be start, e.g. the stop in "kaksi".
-    onset_gap: float = 0.1
+    # Unvoiced frames tolerated inside a would-be start, e.g. the "ks" in "yksi": at 0.1 s a
+    # slow "yksi" lost its "y" (the onset was dropped as a blip) and was heard as "kaksi".
+    onset_gap: float = 0.2
     pre_roll: float = 0.2
     # Silence kept after the last voiced frame; Whisper ends words better with a little.
     post_roll: float = 0.2
