@@ -51,7 +51,7 @@ def run_area(area: str, quick: bool, profile: bool) -> dict[str, Any]:
         if area == "whisper":
             from bench import voice
 
-            levels = [1] if quick else [1, 2, 3, 4, 6]
+            levels = [1] if quick else [1, 2, 4, 6, 8, 10]
             return voice.run("whisper", levels, 10 if quick else 40, tmp, profile=profile)
         if area == "accuracy":
             from bench import whisper_accuracy

@@ -80,14 +80,14 @@ def _whisper(found: dict[str, Any]) -> list[str]:
     if "levels" not in found["whisper"]:
         return []
     return [
-        "What limits it: decoding. Whisper cannot stream, so each closed answer is decoded "
-        "once the caller has been quiet 0.25 s (speculatively: dropped if they go on), as said "
-        "and slowed in one batch, in a 10 s encoder window, by one model replica "
-        "(`num_workers=1`, two CTranslate2 threads): concurrent answers queue behind each "
-        "other, and the free-text question (30 s window, unbiased) holds the queue longest. "
-        "Whisper base is the smallest model that understands Finnish at all; `small` is about "
-        "three to four times the compute per answer, so a county with many Finnish calls at "
-        "once gives Whisper its own cores.",
+        "What limits it: decoding. Whisper cannot stream, so each answer is decoded once the "
+        "caller has been quiet 0.2 s (speculatively: dropped if they go on); a closed answer "
+        "as said and slowed in one batch, in a 10 s encoder window (free text once, unbiased, "
+        "in a window as long as the answer), by one model replica (`num_workers=1`, two "
+        "CTranslate2 threads): concurrent answers queue behind each other. Whisper base is "
+        "the smallest model that understands Finnish at all; `small` is about three to four "
+        "times the compute per answer, so a county with many Finnish calls at once gives "
+        "Whisper its own cores.",
         "",
     ]
 
