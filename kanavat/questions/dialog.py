@@ -175,13 +175,14 @@ def advance(
     if needs_confirming:
         pending = {
             "value": result.value,
-            "raw": given.raw,
+            "raw": result.heard or given.raw,
             "confidence": result.confidence,
             "input_kind": given.kind,
         }
         new = replace(state, pending=pending)
         return Step(new, (_confirm_prompt(question, new),), event="confirm", result=result)
-    answer = _answer(question, result.value, given.raw, given.kind, result.confidence)
+    raw = result.heard or given.raw
+    answer = _answer(question, result.value, raw, given.kind, result.confidence)
     return _record(q, state, answer, result=result)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from rapidfuzz import fuzz
@@ -52,6 +52,8 @@ class Result:
     value: Value = None
     confidence: float = 0.0
     reason: str | None = None
+    # The text the value was read from, when it is not the input's own (an n-best reading).
+    heard: str | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -85,7 +87,7 @@ def normalise(
         result = _by_hypotheses(question, result, given.alternatives, lex)
     if given.kind == "speech" and result.kind != "no_match":
         heard = 1.0 if given.confidence is None else max(0.0, min(1.0, given.confidence))
-        result = Result(result.kind, result.value, result.confidence * heard, result.reason)
+        result = replace(result, confidence=result.confidence * heard)
     return result
 
 
@@ -484,6 +486,7 @@ def _by_hypotheses(
     the best transcript), but they weigh against answers.
     """
     weights: dict[tuple[str, Value], float] = {}
+    said: dict[tuple[str, Value], tuple[float, str]] = {}  # each reading's likeliest text
     for text, weight in hypotheses:
         reading = _words(question, text, lex)
         if reading.kind == "no_match" and reading.reason == "not_understood":
@@ -491,13 +494,16 @@ def _by_hypotheses(
         if reading.kind == "answer" or (commands and reading.kind == "command"):
             key = (reading.kind, reading.value)
             weights[key] = weights.get(key, 0.0) + max(0.0, weight)
+            if weight > said.get(key, (-1.0, ""))[0]:
+                said[key] = (weight, text)
     if not weights:
         return heard
     (kind, value), weight = max(weights.items(), key=lambda kv: kv[1])
     if kind != "answer" or (heard.kind == kind and heard.value == value):
         return heard
     share = weight / (sum(weights.values()) or 1.0)
-    return Result("answer", value, CLOSEST_CONFIDENCE * share, "n-best")
+    heard_as = said[(kind, value)][1]
+    return Result("answer", value, CLOSEST_CONFIDENCE * share, "n-best", heard_as)
 
 
 def _answer_phrases(question: Question, lex: Lexicon) -> list[tuple[str, Value]]:

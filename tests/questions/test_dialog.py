@@ -232,6 +232,7 @@ def test_n_best_answer_outweighing_the_best_transcript_is_confirmed(hyvinvointi)
     assert asked.event == "confirm" and asked.state.pending["value"] == 4
     kept = dialog.advance(hyvinvointi, asked.state, Input("keypad", "1"))
     assert kept.answer is not None and kept.answer.value == 4 and kept.answer.confirmed
+    assert kept.answer.raw == "neljä"  # what the value was read from, not "en halua"
 
 
 def test_state_round_trip_resumes(hyvinvointi) -> None:
