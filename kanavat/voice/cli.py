@@ -150,8 +150,10 @@ def speech_try(
 
     FILE is any audio soundfile reads (WAV, FLAC, OGG; any rate); it goes through the telephone
     path (8 kHz, mu-law) and the language's engine ([speech.<lang>]: vosk or whisper), then the
-    normaliser. Prints one JSON object: transcript, engine, heard_confidence, suspect, the
-    normaliser's value, confidence, kind and reason, and whether the call would ask to confirm.
+    normaliser. Prints one JSON object: transcript, engine, heard_confidence, suspect,
+    alternatives (the engine's n-best list), the normaliser's value, confidence, kind and
+    reason, read_from (the hypothesis the value was read from, if not the transcript), and
+    whether the call would ask to confirm.
     Exits 1 if the recording gives no answer.
 
     Example: kanavat speech try vanhukset-2027 apu kylla.wav --lang fi
@@ -208,7 +210,11 @@ def speech_try(
         "engine": spec.engine,
         "heard_confidence": transcript.confidence if transcript else None,
         "suspect": list(transcript.suspect) if transcript else [],
+        # The engine's n-best list (Whisper), and the one the value was read from if not the
+        # transcript: why a misheard answer still found its value, or a wrong one.
+        "alternatives": [list(a) for a in transcript.alternatives[:5]] if transcript else [],
         **result.as_dict(),
+        "read_from": result.heard,
         "would_confirm": would_confirm,
     }
     click.echo(json.dumps(out, ensure_ascii=False))

@@ -112,3 +112,53 @@ def test_a_file_that_is_not_audio_is_refused(tmp_path: Path, vosk_ko_model_path:
     junk.write_bytes(b"not audio" * 100)
     result = run("puhelin", "apu", str(junk), "--config", str(config))
     assert result.exit_code == 1 and "cannot read" in result.output
+
+
+FINNISH = """
+[county]
+name = "Testi"
+languages = ["fi"]
+
+[speech.fi]
+engine = "whisper"
+model = "{model}"
+
+[questionnaires.kysely]
+title = {{ fi = "Arki" }}
+intro = {{ fi = "Hei." }}
+outro = {{ fi = "Kiitos." }}
+
+[[questionnaires.kysely.questions]]
+id = "arki"
+type = "scale"
+min = 1
+max = 5
+text = {{ fi = "Miten arki sujuu asteikolla yhdestä viiteen?" }}
+
+[campaigns.puhelin]
+questionnaire = "kysely"
+council = "vanhusneuvosto"
+channels = ["voice"]
+audience = {{ group = "testi" }}
+"""
+
+
+@pytest.mark.slow
+@needs_speech_tools
+def test_whisper_shows_its_n_best_list_and_what_the_value_was_read_from(tmp_path: Path) -> None:
+    from kanavat.voice.models import ModelNotInstalled, assemble_whisper_base
+
+    try:
+        model = assemble_whisper_base()
+    except ModelNotInstalled as exc:
+        pytest.skip(str(exc))
+    config = tmp_path / "config.toml"
+    config.write_text(FINNISH.format(model=model), encoding="utf-8")
+    wav = speak("neljä", "fi", tmpdir=tmp_path)
+    result = run("puhelin", "arki", str(wav), "--lang", "fi", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert (out["engine"], out["value"], out["kind"]) == ("whisper", 4, "answer")
+    assert out["alternatives"] and all(len(a) == 2 for a in out["alternatives"])
+    assert out["read_from"] is None or "nelj" in out["read_from"]
+    assert isinstance(out["would_confirm"], bool)
