@@ -124,7 +124,7 @@ def _accuracy(found: dict[str, Any]) -> list[str]:
         "shows how much of the first set's figure is tuning: a few points.",
         "- **Latency** at one call: the 0.7 s end silence (now counted from where the sound "
         "stops, not from webrtcvad's 80 ms hangover) plus what is left of the decode that "
-        "started after 0.25 s of silence. The decode itself is 0.3-0.6 s for both hearings.",
+        "started after 0.2 s of silence. The decode itself is 0.3-0.6 s for both hearings.",
         "",
     ]
     return out
