@@ -167,12 +167,7 @@ def advance(
         return _command(q, state, question, str(result.value), result)
     if result.kind == "no_match":
         return _missed(q, state, question, result, given)
-    needs_confirming = (
-        given.kind == "speech"
-        and not isinstance(question, TextQuestion)
-        and result.confidence < threshold  # "don't know" heard doubtfully too: it may be "nolla"
-    )
-    if needs_confirming:
+    if needs_confirmation(question, given, result, threshold):
         pending = {
             "value": result.value,
             "raw": result.heard or given.raw,
@@ -355,6 +350,21 @@ def _record(
     return _next_question(q, new, lead, event="answered", answer=answer, result=result)
 
 
+def needs_confirmation(question: Question, given: Input, result: Result, threshold: float) -> bool:
+    """Is this answer asked about ("Vastasit kolme, pitääkö paikkansa?") before it is kept?
+
+    Spoken answers to closed questions below the threshold, "don't know" included (it may
+    be a quiet "nolla"), and a value read from a near miss or a lower hypothesis always,
+    whatever the county's threshold.
+    """
+    return (
+        result.kind == "answer"
+        and given.kind == "speech"
+        and not isinstance(question, TextQuestion)
+        and (result.confidence < threshold or result.reason in ("closest", "n-best"))
+    )
+
+
 def _command(
     q: Questionnaire, state: State, question: Question, command: str, result: Result
 ) -> Step:
@@ -413,7 +423,11 @@ def _confirming(
 ) -> Step:
     assert state.pending is not None
     yes_no = YesNoQuestion(id="confirm", type="yesno", text={state.language: ""})
-    result = normalise(yes_no, given, state.language, lex)
+    # The reply is read from what was heard best, never from lower hypotheses or a near
+    # miss: a "yes" that files the answer must have been said.
+    result = normalise(yes_no, replace(given, alternatives=()), state.language, lex)
+    if result.reason == "closest":
+        result = no_match("not_understood")
     if result.kind == "command":
         if result.value == "stop":
             return _command(q, state, question, "stop", result)

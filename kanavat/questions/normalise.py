@@ -83,7 +83,8 @@ def normalise(
     result = _words(question, given.raw, lex)
     if given.kind == "speech" and result.kind == "no_match" and result.reason == "not_understood":
         result = _closest(question, given.raw, lex) or result
-    if given.kind == "speech" and len(given.alternatives) > 1:
+    closed = not isinstance(question, TextQuestion)
+    if given.kind == "speech" and closed and len(given.alternatives) > 1:
         result = _by_hypotheses(question, result, given.alternatives, lex)
     if given.kind == "speech" and result.kind != "no_match":
         heard = 1.0 if given.confidence is None else max(0.0, min(1.0, given.confidence))
@@ -463,7 +464,7 @@ def answer_among_hypotheses(
     For a command heard doubtfully: "neljä" misheard as "en halua" (stop) usually leaves
     "neljä" among the hypotheses, and asking about it beats acting on the doubtful command.
     """
-    if given.kind != "speech" or len(given.alternatives) < 2:
+    if given.kind != "speech" or isinstance(question, TextQuestion) or len(given.alternatives) < 2:
         return None
     lex = lex or lexicon(language)
     found = _by_hypotheses(question, no_match("not_understood"), given.alternatives, lex, False)
@@ -491,17 +492,18 @@ def _by_hypotheses(
         reading = _words(question, text, lex)
         if reading.kind == "no_match" and reading.reason == "not_understood":
             reading = _closest(question, text, lex) or reading
-        if reading.kind == "answer" or (commands and reading.kind == "command"):
+        if reading.kind != "no_match":
             key = (reading.kind, reading.value)
             weights[key] = weights.get(key, 0.0) + max(0.0, weight)
             if weight > said.get(key, (-1.0, ""))[0]:
                 said[key] = (weight, text)
-    if not weights:
+    candidates = {k: w for k, w in weights.items() if commands or k[0] == "answer"}
+    if not candidates:
         return heard
-    (kind, value), weight = max(weights.items(), key=lambda kv: kv[1])
+    (kind, value), weight = max(candidates.items(), key=lambda kv: kv[1])
     if kind != "answer" or (heard.kind == kind and heard.value == value):
         return heard
-    share = weight / (sum(weights.values()) or 1.0)
+    share = weight / (sum(weights.values()) or 1.0)  # commands' weight counts against it
     heard_as = said[(kind, value)][1]
     return Result("answer", value, CLOSEST_CONFIDENCE * share, "n-best", heard_as)
 

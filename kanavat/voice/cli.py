@@ -14,8 +14,7 @@ import click
 
 from kanavat import config as configuration
 from kanavat.cliutil import config_option, language_or_fail, load_config, question_or_fail
-from kanavat.questions.dialog import question_prompt
-from kanavat.questions.model import TextQuestion
+from kanavat.questions.dialog import needs_confirmation, question_prompt
 from kanavat.questions.normalise import Input, normalise
 from kanavat.voice import prompt_check
 from kanavat.voice import prompts as prompts_mod
@@ -200,11 +199,7 @@ def speech_try(
         threshold = questionnaire.confirm_below
     given = Input("timeout", "") if transcript is None else spoken(transcript, threshold)
     result = normalise(q, given, language)
-    would_confirm = (
-        result.kind == "answer"
-        and not isinstance(q, TextQuestion)
-        and result.confidence < threshold
-    )
+    would_confirm = needs_confirmation(q, given, result, threshold)
     out = {
         "transcript": transcript.text if transcript else None,
         "engine": spec.engine,

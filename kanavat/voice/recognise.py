@@ -74,7 +74,9 @@ def spoken(transcript: Transcript, confirm_below: float) -> Input:
     confidence = transcript.confidence
     if transcript.suspect:
         confidence = min(confidence, confirm_below * 0.9)
+    # Weighed only as a whole n-best list with the transcript in it (Whisper): Vosk's
+    # alternatives leave the best one out, and its confidence is no weight beside them.
     hypotheses = transcript.alternatives
-    if hypotheses and all(text != transcript.text for text, _ in hypotheses):
-        hypotheses = ((transcript.text, transcript.confidence), *hypotheses)
+    if all(text != transcript.text for text, _ in hypotheses):
+        hypotheses = ()
     return Input("speech", transcript.text, confidence, hypotheses)

@@ -5,9 +5,8 @@ into answers with the webrtcvad ``Segmenter`` (``vad.py``): speech start becomes
 ``SpeechStarted`` at once (barge-in), and each finished answer is resampled to 16 kHz and
 transcribed. Closed questions pass their expected phrases to Whisper as a decoding bias and
 are decoded straight through CTranslate2 (a 10 s window, two hearings, the whole n-best list
-returned as ``Transcript.alternatives`` for the normaliser to weigh); free text
-(``expected=None``) is heard once, unbiased. Decoding starts speculatively once the caller
-has paused. This module knows nothing of questions,
+returned as ``Transcript.alternatives`` for the normaliser to weigh), speculatively once
+the caller has paused; free text (``expected=None``) is heard once, unbiased. This module knows nothing of questions,
 calls or the store, and never downloads a model: ``model_path`` must be a local directory.
 
 Thread safety: one ``WhisperEngine`` (one model in memory) is shared by all calls.
@@ -164,10 +163,15 @@ class Decoding:
     # (resampled, so also lower). The n-best lists are pooled and weighed by the normaliser.
     # On the Finnish set: as said alone, 100 of 116 right; pooled with 0.85, 112.
     speeds: tuple[float, ...] = (1.0, 0.85)
-    # Start decoding an answer after this much silence, before the segmenter's
+    # Start decoding a closed answer after this much silence, before the segmenter's
     # ``end_silence`` has passed: if the caller says no more, the transcript is ready (or
     # nearly) when the answer ends; if they go on, the guess is dropped. None: wait.
     speculate_after: float | None = 0.2
+
+    def __post_init__(self) -> None:
+        if not self.speeds or self.speeds[0] != 1.0 or any(v <= 0 for v in self.speeds):
+            # The best transcript is the first hearing's: it must be the answer as said.
+            raise ValueError(f"speeds must start with 1.0 and be positive, not {self.speeds}")
 
 
 def bias_prompt(phrases: Sequence[str]) -> str:
@@ -251,7 +255,7 @@ class WhisperEngine:
             return None
         d = self.decoding
         closed = expected is not None
-        speeds = (d.speeds or (1.0,)) if closed else (1.0,)
+        speeds = d.speeds if closed else (1.0,)
         hearings = [to_whisper_rate(pcm, speed) for speed in speeds]
         features = self._features(hearings, round(d.window * FRAMES_PER_SECOND))
         encoded = self.model.model.encode(features, to_cpu=False)
@@ -261,17 +265,18 @@ class WhisperEngine:
             [prompt] * len(hearings),
             beam_size=d.beam_size,
             num_hypotheses=d.beam_size if closed else 1,
-            max_length=len(prompt) + d.closed_max_tokens if closed else self.model.max_length,
+            max_length=min(
+                self.model.max_length, len(prompt) + d.closed_max_tokens if closed else 10**6
+            ),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
             suppress_tokens=self._suppress,
         )
         heard = [self._hypotheses(r) for r in results]
-        as_said = [h for h in heard[0] if h.text]
-        if not as_said:
+        best = heard[0][0] if heard[0] else None
+        if best is None or not best.text:  # Whisper heard nothing in the answer as said
             return None
-        best = as_said[0]
         no_speech = results[0].no_speech_prob
         if no_speech > NO_SPEECH_PROB and best.avg_logprob < NO_SPEECH_LOGPROB:
             return None
@@ -322,12 +327,11 @@ class WhisperEngine:
         eot = self._tokenizer.eot
         found = []
         for ids, score in zip(result.sequences_ids, result.scores, strict=True):
-            tokens = [t for t in ids if t < eot]
-            # CTranslate2 scores are divided by length (length_penalty 1); faster-whisper's
-            # avg_logprob divides the sum by length + 1 (the end token).
-            total = score * len(tokens)
-            text = self._tokenizer.decode(tokens).strip()
-            found.append(Hypothesis(text, total / (len(tokens) + 1), total))
+            # As faster-whisper's generate_with_fallback: CTranslate2 divides the score by
+            # the length (length_penalty 1); avg_logprob divides the sum by length + 1.
+            total = score * len(ids)
+            text = self._tokenizer.decode([t for t in ids if t < eot]).strip()
+            found.append(Hypothesis(text, total / (len(ids) + 1), total))
         return found
 
 
@@ -372,7 +376,7 @@ class WhisperRecogniser:
 
     It is done after its first non-empty transcript (one recogniser per answer); audio fed
     after that is ignored. A segment Whisper finds empty (a cough the VAD let through) keeps
-    it listening. An answer is decoded speculatively once the caller has been quiet for
+    it listening. A closed answer is decoded speculatively once the caller has been quiet for
     ``Decoding.speculate_after``, in the engine's pool; the guess is used if the answer then
     ends where it was taken, and dropped if the caller goes on.
     """
@@ -409,20 +413,31 @@ class WhisperRecogniser:
         return self._transcribe(segment) if segment is not None else None
 
     def _speculate(self) -> None:
+        # Closed answers only: free text is long and paused often, and every guess at it
+        # would be a long decode queued ahead of the answers of other calls.
         after = self.engine.decoding.speculate_after
-        if after is None or self.segmenter.silence < after:
+        if self.expected is None or after is None or self.segmenter.silence < after:
             return
         segment = self.segmenter.peek()
         if segment is None or (self._guess is not None and self._guess[0] == segment.end):
             return
+        self.drop_guess()
         future = self.engine.pool.submit(self.engine.transcribe, segment.pcm, self.expected)
         self._guess = (segment.end, future)
+
+    def drop_guess(self) -> None:
+        """Cancel a speculative decode not yet started (one running finishes, unused)."""
+        if self._guess is not None:
+            self._guess[1].cancel()
+            self._guess = None
 
     def _transcribe(self, segment: Segment) -> Transcript | None:
         guess, self._guess = self._guess, None
         if guess is not None and guess[0] == segment.end:
             transcript = guess[1].result()
         else:
+            if guess is not None:
+                guess[1].cancel()
             transcript = self.engine.transcribe(segment.pcm, self.expected)
         if transcript is not None:
             self.done = True

@@ -224,6 +224,40 @@ def test_doubtful_spoken_command_asks_about_the_answer_among_the_hypotheses(hyvi
     assert sure.event == "stopped"
 
 
+def test_a_no_to_the_confirmation_is_not_outvoted_by_lower_hypotheses(hyvinvointi) -> None:
+    step = dialog.start(hyvinvointi, "fi", "voice")
+    asked = dialog.advance(hyvinvointi, step.state, Input("speech", "kolme", 0.4))
+    hypotheses = (("ei", 0.3), ("kyllä", 0.25), ("Kyllä.", 0.25), ("kyllä,", 0.2))
+    denied = dialog.advance(hyvinvointi, asked.state, Input("speech", "ei", 0.9, hypotheses))
+    assert denied.answer is None and denied.state.pending is None
+    assert denied.state.current == "arki"
+    near_miss = dialog.advance(hyvinvointi, asked.state, Input("speech", "kylä", 0.9))
+    assert near_miss.answer is None  # a "yes" that files the answer must have been said
+
+
+def test_values_read_from_hypotheses_are_confirmed_whatever_the_threshold(hyvinvointi) -> None:
+    step = dialog.start(hyvinvointi, "fi", "voice")
+    heard = Input("speech", "kolme", 0.9, (("kolme", 0.2), ("neljä", 0.8)))
+    asked = dialog.advance(hyvinvointi, step.state, heard, confirm_below=0.1)
+    assert asked.event == "confirm" and asked.answer is None
+    assert asked.state.pending["value"] == 4 and asked.result.confidence > 0.1
+
+
+def test_a_doubtful_command_s_own_weight_counts_against_the_answer(hyvinvointi) -> None:
+    step = dialog.start(hyvinvointi, "fi", "voice")
+    heard = Input("speech", "en halua", 0.5, (("en halua", 0.9), ("neljä", 0.1)))
+    asked = dialog.advance(hyvinvointi, step.state, heard)
+    assert asked.event == "confirm" and asked.result.confidence < 0.1
+
+
+def test_free_text_by_speech_is_never_swapped_for_a_lower_hypothesis(hyvinvointi) -> None:
+    question = next(x for x in hyvinvointi.questions if x.type == "text")
+    state = dialog.State(hyvinvointi.id, "fi", "voice", current=question.id)
+    hypotheses = (("kaikki on hyvin", 0.28), ("kaikki ei ole hyvin", 0.35))
+    step = dialog.advance(hyvinvointi, state, Input("speech", "kaikki on hyvin", 0.28, hypotheses))
+    assert step.answer is not None and step.answer.raw == "kaikki on hyvin"
+
+
 def test_n_best_answer_outweighing_the_best_transcript_is_confirmed(hyvinvointi) -> None:
     step = dialog.start(hyvinvointi, "fi", "voice")
     hypotheses = (("en halua", 0.3), ("neljä", 0.25), ("neljä,", 0.2), ("nelja", 0.1))
