@@ -54,6 +54,11 @@ class Recogniser(Protocol):
         """End of input (timeout or hang-up): the final transcript, if anything was said."""
         ...
 
+    def close(self) -> None:
+        """No longer listened to (answered by key, the next prompt, the call over): drop any
+        decoding started ahead of time. Does not block."""
+        ...
+
 
 class SpeechEngine(Protocol):
     language: str

@@ -295,10 +295,17 @@ class Call:
         )
         self.hang_up_after_playing = hang_up
         expecting = next((p for p in reversed(prompts) if p.expects != "none"), None)
+        self.stop_listening()
         self.listening = Listening(prompt=None if hang_up else expecting)
         if expecting is not None and not hang_up and self.engine is not None:
             expected = None if expecting.free_text else list(expecting.listen_for)
             self.listening.recogniser = self.engine.recogniser(expected)
+
+    def stop_listening(self) -> None:
+        """The current answer's recogniser is done with: let it drop work started early."""
+        if self.listening.recogniser is not None:
+            self.listening.recogniser.close()
+            self.listening.recogniser = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         """Send a frame; a caller who has hung up meanwhile just ends the call."""
@@ -369,6 +376,7 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
         log.exception("voice.stream.failed call=%s", call.call_sid or "-")
     finally:
         request.app[WEBSOCKETS].discard(ws)
+        call.stop_listening()
         try:
             call.hung_up()
         except Exception:

@@ -232,6 +232,9 @@ class VoskRecogniser:
                 events.append(transcript)
         return events
 
+    def close(self) -> None:
+        """Nothing runs ahead of ``feed``: nothing to drop."""
+
     def finish(self) -> Transcript | None:
         if not self._decoding and self._speech.voiced_frames < MIN_UTTERANCE_FRAMES:
             self._speech.reset()

@@ -421,11 +421,11 @@ class WhisperRecogniser:
         segment = self.segmenter.peek()
         if segment is None or (self._guess is not None and self._guess[0] == segment.end):
             return
-        self.drop_guess()
+        self.close()
         future = self.engine.pool.submit(self.engine.transcribe, segment.pcm, self.expected)
         self._guess = (segment.end, future)
 
-    def drop_guess(self) -> None:
+    def close(self) -> None:
         """Cancel a speculative decode not yet started (one running finishes, unused)."""
         if self._guess is not None:
             self._guess[1].cancel()
