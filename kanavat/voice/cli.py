@@ -18,6 +18,7 @@ from kanavat.questions.dialog import needs_confirmation, question_prompt
 from kanavat.questions.normalise import Input, normalise
 from kanavat.voice import prompt_check
 from kanavat.voice import prompts as prompts_mod
+from kanavat.voice.models import missing_model_hint
 from kanavat.voice.recognise import spoken
 
 lang_option = click.option(
@@ -176,7 +177,7 @@ def speech_try(
     if not model.exists():
         raise click.ClickException(
             f"speech model for '{language}' not found at {model}: calls in this language use "
-            "the keypad only"
+            "the keypad only" + missing_model_hint(spec.engine)
         )
     heard = prompt_check.inspect(file)  # before the model loads (seconds): fail fast
     if heard.error or heard.frames == 0:

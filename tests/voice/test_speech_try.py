@@ -94,6 +94,17 @@ def test_a_missing_model_folder_is_keypad_only(tmp_path: Path) -> None:
     result = run("puhelin", "apu", str(wav), "--config", str(config))
     assert result.exit_code == 1
     assert "not found at" in result.output and "keypad only" in result.output
+    assert "README" in result.output  # where models come from
+
+
+def test_a_missing_whisper_model_says_how_to_get_a_trial_one(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(FINNISH.format(model="models/none"), encoding="utf-8")
+    wav = tmp_path / "x.wav"
+    wav.write_bytes(b"")
+    result = run("puhelin", "arki", str(wav), "--config", str(config))
+    assert result.exit_code == 1
+    assert "kanavat demo" in result.output and "Whisper base" in result.output
 
 
 def test_unknown_question_and_language_say_what_is_known(tmp_path: Path) -> None:
