@@ -121,8 +121,12 @@ async def test_young_people_answer_in_finnish_and_swedish(chat_server: ChatServe
     mine = page.locator("#log .msg.me p").last
     assert await mine.inner_text() == message  # shown as text, never as markup
     assert await page.locator("#log b").count() == 0
-    assert await page.get_by_label("Kirjoita vastauksesi").is_hidden()
     await page.screenshot(path="/tmp/chat-done-360x740.png")
+    # Finished, the visitor can still ask what is kept about them (issue 11).
+    await page.get_by_label("Kirjoita vastauksesi").fill("tietoni")
+    await page.keyboard.press("Enter")
+    await wait_for_bot(page, "Nämä tiedot")
+    await wait_for_bot(page, "Vastauksesi: Liian pitkä matka")
     await page.set_viewport_size({"width": 320, "height": 640})  # the narrowest phones
     assert await page.evaluate("document.documentElement.scrollWidth") <= 320
     await phone.close()

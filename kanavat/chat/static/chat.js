@@ -99,10 +99,12 @@
 
   function setPhase(next) {
     phase = next;
-    const talking = next === "active";
+    // Nothing to type before starting; after the end the box stays, so a visitor can still
+    // ask for their data (TIETONI / MINA UPPGIFTER / MY DATA) or its erasure.
+    const talking = next === "active" || next === "done";
     input.disabled = !talking;
     sendButton.disabled = !talking;
-    form.hidden = !talking; // nothing to type before starting or after the end
+    form.hidden = !talking;
     startButton.hidden = next !== "welcome";
     restartButton.hidden = !(next === "active" || next === "done");
     stopButton.hidden = next !== "active";
@@ -246,7 +248,7 @@
 
   function submitText() {
     const text = input.value.trim();
-    if (!text || phase !== "active") return;
+    if (!text || (phase !== "active" && phase !== "done")) return;
     input.value = "";
     autoGrow();
     act("text", { text }, text);
