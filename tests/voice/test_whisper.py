@@ -103,11 +103,12 @@ def test_closed_answers_are_recognised(engine: WhisperEngine) -> None:
     for clip, expected in CLOSED:
         events = hear(engine, answer(clip), expected)
         transcripts = [e for e in events if isinstance(e, Transcript)]
-        assert len(transcripts) == 1, clip.label
-        assert isinstance(events[0], SpeechStarted), clip.label
+        said = f"{clip.text}/{clip.label}"
+        assert len(transcripts) == 1, said
+        assert isinstance(events[0], SpeechStarted), said
         got = transcripts[0]
         if not heard_as(got, clip.text):
-            misses.append(f"{clip.label} -> {got.text!r} ({got.confidence})")
+            misses.append(f"{said} -> {got.text!r} ({got.confidence})")
         else:
             confidences.append(got.confidence)
     # Whisper base is small; the benchmark holds the larger set. Most must be heard, and
