@@ -30,6 +30,7 @@ from kanavat.questions.model import (
     YesNoQuestion,
     valid_values,
 )
+from kanavat.voice.models import missing_model_hint
 
 CHANNELS = ("voice", "sms", "chat")
 _QUESTION: TypeAdapter[Question] = TypeAdapter(Question)
@@ -475,7 +476,7 @@ def cross_check(
             add(
                 ("speech", lang, "model"),
                 f"model not found at {config.resolve(speech.model)}; "
-                "calls in this language use the keypad only",
+                "calls in this language use the keypad only" + missing_model_hint(speech.engine),
                 "warning",
             )
     return problems
