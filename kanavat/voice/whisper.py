@@ -265,9 +265,9 @@ class WhisperEngine:
             [prompt] * len(hearings),
             beam_size=d.beam_size,
             num_hypotheses=d.beam_size if closed else 1,
-            max_length=min(
-                self.model.max_length, len(prompt) + d.closed_max_tokens if closed else 10**6
-            ),
+            max_length=min(self.model.max_length, len(prompt) + d.closed_max_tokens)
+            if closed
+            else self.model.max_length,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
