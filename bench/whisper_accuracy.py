@@ -94,7 +94,7 @@ def _questionnaire():
 def hear(engine, config, q, question, said: str, value: Any, clip: Clip) -> Heard:
     """One answer through recogniser, stream rule, normaliser and dialog."""
     from kanavat.questions import dialog
-    from kanavat.voice.recognise import spoken
+    from kanavat.voice.recognise import confirm_threshold, spoken
 
     prompt = dialog.question_prompt(question, "fi", "voice")
     recogniser = engine.recogniser(list(prompt.listen_for))
@@ -124,14 +124,9 @@ def hear(engine, config, q, question, said: str, value: Any, clip: Clip) -> Hear
         transcript = recogniser.finish()
         decode = time.perf_counter() - started
     wait = max(0.0, fed / 8000 - speech_end)
-    # The call's threshold (kanavat/voice/stream.py Call._confirm_below): the county's for
-    # the language, else the engine's, else the questionnaire's.
     speech_cfg = config.speech.get("fi")
-    threshold = (
-        speech_cfg.confirm_below
-        if speech_cfg and speech_cfg.confirm_below is not None
-        else getattr(engine, "confirm_below", None) or q.confirm_below
-    )
+    configured = speech_cfg.confirm_below if speech_cfg else None
+    threshold = confirm_threshold(configured, engine, q.confirm_below)  # as the call's
     state = dialog.State(q.id, "fi", "voice", current=question.id)
     text, confidence = "", 0.0
     if transcript is None or not transcript.text.strip():

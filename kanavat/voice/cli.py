@@ -19,7 +19,7 @@ from kanavat.questions.normalise import Input, normalise
 from kanavat.voice import prompt_check
 from kanavat.voice import prompts as prompts_mod
 from kanavat.voice.models import missing_model_hint
-from kanavat.voice.recognise import spoken
+from kanavat.voice.recognise import confirm_threshold, spoken
 
 lang_option = click.option(
     "--lang",
@@ -192,12 +192,7 @@ def speech_try(
         transcript = recognise_file(engine, file, expected)
     except (RuntimeError, OSError, ValueError) as exc:  # soundfile: unreadable or not audio
         raise click.ClickException(f"cannot read {file} as audio: {exc}") from None
-    # As the call decides (voice/stream.py): the config's threshold, else the engine's own.
-    threshold = spec.confirm_below
-    if threshold is None:
-        threshold = getattr(engine, "confirm_below", None)
-    if threshold is None:
-        threshold = questionnaire.confirm_below
+    threshold = confirm_threshold(spec.confirm_below, engine, questionnaire.confirm_below)
     given = Input("timeout", "") if transcript is None else spoken(transcript, threshold)
     result = normalise(q, given, language)
     would_confirm = needs_confirmation(q, given, result, threshold)

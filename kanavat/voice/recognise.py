@@ -69,6 +69,16 @@ class SpeechEngine(Protocol):
         ...
 
 
+def confirm_threshold(configured: float | None, engine: object, questionnaire: float) -> float:
+    """Spoken answers below this are confirmed before they are kept: the county's threshold
+    for the language (``[speech.<lang>] confirm_below``), else the engine's own (its
+    confidence scale), else the questionnaire's."""
+    if configured is not None:
+        return configured
+    engine_default = getattr(engine, "confirm_below", None)
+    return float(engine_default) if engine_default is not None else questionnaire
+
+
 def spoken(transcript: Transcript, confirm_below: float) -> Input:
     """The dialog's input for a transcript, as every call takes it.
 

@@ -27,7 +27,13 @@ from kanavat.conversations import Conversations, Turn
 from kanavat.questions.dialog import Part, Prompt, system_parts
 from kanavat.questions.normalise import Input
 from kanavat.voice.audio import ulaw_decode, ulaw_silence
-from kanavat.voice.recognise import Recogniser, SpeechStarted, Transcript, spoken
+from kanavat.voice.recognise import (
+    Recogniser,
+    SpeechStarted,
+    Transcript,
+    confirm_threshold,
+    spoken,
+)
 from kanavat.voice.routes import stream_token
 
 log = logging.getLogger("kanavat.voice")
@@ -318,18 +324,14 @@ class Call:
             self.finished = True
 
     def _confirm_below(self) -> float:
-        """The configured threshold for this language, else the engine's, else the
-        questionnaire's: spoken answers below it are confirmed before they are kept."""
         speech = self.config.speech.get(self.language)
-        if speech and speech.confirm_below is not None:
-            return speech.confirm_below
-        engine_default = getattr(self.engine, "confirm_below", None)
-        if engine_default is not None:
-            return float(engine_default)
-        return (
+        questionnaire = (
             self.config.questionnaire_of(self.campaign_id).confirm_below
             if self.campaign_id
             else 0.6
+        )
+        return confirm_threshold(
+            speech.confirm_below if speech else None, self.engine, questionnaire
         )
 
     def _system_prompt(self, key: str) -> Prompt:
