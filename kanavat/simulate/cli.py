@@ -16,8 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from kanavat import logs
 from kanavat.reach import COUNTS, total
-from kanavat.simulate.rehearsal import RehearsalError
+from kanavat.simulate.rehearsal import LOG_NAME, RehearsalError
 from kanavat.simulate.runner import Plan, Rehearsal, Result
 
 
@@ -161,6 +162,7 @@ async def _simulate(plan: Plan, console: Console) -> Result:
         rehearsal.prepare()
     except RehearsalError as exc:
         raise click.ClickException(str(exc)) from None
+    logs.setup_file(plan.folder / LOG_NAME)
     try:
         await rehearsal.start()
         return await _run(rehearsal, console)
@@ -171,6 +173,7 @@ async def _simulate(plan: Plan, console: Console) -> Result:
 async def _run(rehearsal: Rehearsal, console: Console) -> Result:
     console.print(
         f"rehearsal in {rehearsal.plan.folder}/ on {rehearsal.base_url}; {rehearsal.speech_note}"
+        f" (server log: {rehearsal.plan.folder / LOG_NAME})"
     )
     with Progress(
         TextColumn("[bold]{task.description}"),

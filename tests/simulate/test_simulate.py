@@ -153,6 +153,9 @@ def test_demo_without_serving_writes_the_council_reports(tmp_path: Path, monkeyp
         p.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html") for p in reports
     )
     assert "simulated part:" in out and "/chat/nuoret-2027" in out and "Ctrl-C" not in out
+    # The screen shows progress and the summary; the server's log lines go to demo/kanavat.log.
+    assert " INFO " not in out and " WARNING " not in out and "Traceback" not in out
+    assert "scheduler.stopped" in (tmp_path / "demo" / "kanavat.log").read_text(encoding="utf-8")
     assert (tmp_path / "demo" / "qr" / "nuoret-2027.png").exists()
     # The rehearsal was played in the past: nothing is stamped ahead of the real time, and the
     # reports (written after the clock returned to real time) are dated today.
