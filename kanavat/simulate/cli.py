@@ -74,7 +74,7 @@ def _options(default_respondents: int):
                     "--speech/--no-speech",
                     default=True,
                     show_default=True,
-                    help="Let some residents speak (needs Whisper base from the test extras and espeak-ng).",
+                    help="Let some residents speak (needs espeak-ng and the speech extra: make demo).",
                 ),
                 click.option(
                     "--config",
@@ -243,7 +243,7 @@ def demo(
     then leaves the server and its Twilio emulator running for you to try the chat in a
     browser (Ctrl-C stops it). No credentials, no network.
 
-    Example: pip install -e . && kanavat demo
+    Example: make demo (installs what it needs, then runs kanavat demo)
     """
     from kanavat.simulate.demo import run_demo
 
