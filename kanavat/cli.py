@@ -247,7 +247,15 @@ def serve(
     click.echo(
         f"kanavat serving on http://{host}:{port} (public URL {config.server.public_url})", err=True
     )
-    server.serve(config, host, port, server.Options(emulator_port=emulator_port))
+    from kanavat.backup import BackupError, serving
+
+    config.database_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = serving(config.database_path)  # `kanavat store restore` waits for it
+        with lock:
+            server.serve(config, host, port, server.Options(emulator_port=emulator_port))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group()
@@ -427,6 +435,7 @@ def campaign_status(campaign_id: str, config_path: Path | None) -> None:
 
 def _register_channel_commands() -> None:
     """Commands that live beside their channel: voices, speech (voice), chat, report."""
+    from kanavat.backup_cli import store
     from kanavat.chat.cli import chat
     from kanavat.privacy.cli import person, purge
     from kanavat.report.cli import report
@@ -444,6 +453,7 @@ def _register_channel_commands() -> None:
     campaign.add_command(sample)
     main.add_command(simulate)
     main.add_command(demo)
+    main.add_command(store)
 
 
 _register_channel_commands()
