@@ -197,3 +197,15 @@ def test_dest_is_a_file_or_a_folder(tmp_path: Path) -> None:
     assert backup.target(db, "/srv/copies", moment) == Path("/srv/copies") / named
     assert backup.target(db, tmp_path, moment) == tmp_path / named
     assert backup.target(db, "/srv/one.db", moment) == Path("/srv/one.db")
+
+
+def test_one_server_per_store(tmp_path: Path) -> None:
+    db = tmp_path / "kanavat.db"
+    with (
+        backup.serving(db),
+        pytest.raises(backup.BackupError, match=rf"in use by kanavat serve \(pid {os.getpid()}\)"),
+        backup.serving(db),
+    ):
+        pass
+    with backup.serving(db):  # released when the holder stops
+        pass
