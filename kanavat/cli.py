@@ -273,8 +273,7 @@ def serve(
 
     config.database_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        lock = serving(config.database_path)  # `kanavat store restore` waits for it
-        with lock:
+        with serving(config.database_path):  # one server per store; restore refuses meanwhile
             server.serve(config, host, port, server.Options(emulator_port=emulator_port))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
