@@ -36,6 +36,7 @@ from kanavat.config import Config
 from kanavat.conversations import Conversations
 from kanavat.dispatch import Dispatcher
 from kanavat.provider import TwilioProvider
+from kanavat.proxy import real_ip
 from kanavat.report import routes as report_routes
 from kanavat.scheduler import register_daily
 from kanavat.sms import routes as sms_routes
@@ -59,7 +60,9 @@ class Options:
 
 
 def create_app(config: Config, options: Options = Options()) -> web.Application:
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[errors, twilio_signature])
+    app = web.Application(
+        client_max_size=MAX_REQUEST_BYTES, middlewares=[real_ip, errors, twilio_signature]
+    )
     app[CONFIG] = config
     app[WEBSOCKETS] = set()
     app.cleanup_ctx.append(_store_ctx)
