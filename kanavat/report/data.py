@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from kanavat.config import Config
+from kanavat.reach import TOOK_PART
 from kanavat.store import Store
 
 STRATUM_SEPARATOR = "|"
@@ -46,6 +47,8 @@ class SessionRow:
     """The contact id or visitor id, as text: sessions are counted per person."""
     channel: str
     status: str
+    took_part: bool
+    """Reached on this channel, as ``kanavat.reach.TOOK_PART`` defines it."""
 
 
 @dataclass
@@ -122,10 +125,13 @@ def load(store: Store, config: Config, campaign_id: str) -> CampaignData:
     ):
         attempted.setdefault(r["channel"], set()).add(r["respondent"])
     sessions = [
-        SessionRow(who=r["who"], channel=r["channel"], status=r["status"])
+        SessionRow(
+            who=r["who"], channel=r["channel"], status=r["status"], took_part=bool(r["took_part"])
+        )
         for r in store.query(
-            "SELECT coalesce('c' || contact_id, 'v' || visitor_id, 's' || id) AS who, channel, "
-            "status FROM sessions WHERE campaign_id = ? AND status != 'restarted'",
+            "SELECT coalesce('c' || s.contact_id, 'v' || s.visitor_id, 's' || s.id) AS who, "
+            f"s.channel, s.status, {TOOK_PART} AS took_part FROM sessions s "
+            "WHERE s.campaign_id = ? AND s.status != 'restarted'",
             [campaign_id],
         )
     ]
