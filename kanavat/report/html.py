@@ -51,6 +51,13 @@ class Format:
         sign = "+" if change > 0.0005 else ("−" if change < -0.0005 else "±")
         return self.t["compare"]["pp"].format(value=sign + self.num(abs(change) * 100, 1))
 
+    def rate(self, rate: dict[str, Any], decimals: int = 1) -> str:
+        """A rate, or the range it lies in when its parts are hidden."""
+        if rate.get("value") is None and rate.get("range"):
+            low, high = rate["range"]
+            return f"{self.num(low * 100, decimals)}–{self.pct(high, decimals)}"
+        return self.pct(rate.get("value"), decimals)
+
     def ci(self, interval: list[float] | None) -> str:
         if not interval:
             return DASH
@@ -125,8 +132,8 @@ def _figures(report: dict[str, Any], t: dict, f: Format) -> str:
     items = [(f.count(report["respondents"]), s["respondents"])]
     reach = report["reach"]
     if reach["kind"] == "contacts":
-        items.append((f.pct(reach["rates"]["RR1"]["value"], 1), s["rr1"]))
-        items.append((f.pct(reach["rates"]["RR3"]["value"], 1), s["rr3"]))
+        items.append((f.rate(reach["rates"]["RR1"]), s["rr1"]))
+        items.append((f.rate(reach["rates"]["RR3"]), s["rr3"]))
         items.append((f.count(reach["total"]["completed"]), s["completed"]))
     else:
         items.append((f.count(reach["sessions"]["started"]), s["sessions"]))
@@ -192,9 +199,12 @@ def _reach(report: dict[str, Any], t: dict, f: Format) -> str:
     out.append(_table([e(dt["outcome"]), e(dt["count"])], rows, total_last=True))
     rt = t["rates"]
     out.append(f"<h3>{e(rt['heading'])}</h3><p>{e(rt['intro'])}</p>")
-    rows = [[e(rt[name]), f.pct(v["value"], 1)] for name, v in reach["rates"].items()]
+    rows = [[e(rt[name]), f.rate(v)] for name, v in reach["rates"].items()]
     out.append(_table([e(rt["name"]), e(rt["value"])], rows))
-    out.append(f'<p class="note">{e(rt["e"].format(e=f.num(reach["e"], 3)))}</p>')
+    if any(v.get("range") for v in reach["rates"].values()):
+        out.append(f'<p class="note">{e(rt["range_note"])}</p>')
+    if reach["e"] is not None:
+        out.append(f'<p class="note">{e(rt["e"].format(e=f.num(reach["e"], 3)))}</p>')
     pending = d.get("pending", {})
     if pending.get("count") != 0:
         out.append(f'<p class="note">{e(rt["pending"].format(pending=f.count(pending)))}</p>')
@@ -439,6 +449,8 @@ def _method(report: dict[str, Any], t: dict, f: Format) -> str:
         m["shares"].format(weighted=m["weighted"] if weighted else m["unweighted"]),
         m["ci"],
     ]
+    if weighted:
+        paragraphs.append(m["rounding"])
     if report["reach"]["kind"] == "contacts":
         paragraphs.append(m["aapor"])
     paragraphs.append(m["software"].format(campaign=report["campaign"]["id"]))

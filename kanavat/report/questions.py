@@ -25,6 +25,7 @@ from kanavat.questions.model import (
 from kanavat.questions.normalise import DONT_KNOW
 from kanavat.report import stats, suppress
 from kanavat.report.data import AnswerRow
+from kanavat.report.disclosure import Ledger, half_width_for, step_for
 
 N = "__n__"
 ALL = "__all__"
@@ -48,6 +49,10 @@ class Context:
     stratum_of: Callable[[str], str | None]
     group_of: Callable[[str, AnswerRow], str | None]
     breakdowns: list[str]
+    """The attributes shown."""
+    universe: list[str]
+    """Every attribute a variant of the report could show: all are protected together."""
+    stratify: list[str]
     redacted: str
 
 
@@ -99,7 +104,7 @@ def redact(text: str, replacement: str) -> str:
 
 
 def build_question(
-    q: Question, position: int, answers: list[AnswerRow], ctx: Context
+    q: Question, position: int, answers: list[AnswerRow], ctx: Context, ledger: Ledger
 ) -> dict[str, Any]:
     given = [a for a in answers if a.status in GIVEN]
     no_answer = sum(1 for a in answers if a.status not in GIVEN)
@@ -110,7 +115,7 @@ def build_question(
         "text": q.text.get(ctx.language) or next(iter(q.text.values())),
         "asked_if": _asked_if(q),
         "format": _format(q, ctx.language),
-        "no_answer": _cell(no_answer, ctx.min_cell),
+        "no_answer": ledger.cell(("q", q.id, "no_answer"), no_answer),
     }
     if isinstance(q, TextQuestion):
         return out | _free_text(given, ctx)
@@ -123,9 +128,12 @@ def build_question(
             return DONT_KNOW
         return bin_of(a.value, bins) if bins is not None else a.value
 
+    def key(row: Any, column: Any) -> tuple[Any, ...]:
+        return ("q", q.id, row, column)
+
     weights = _weights(given, ctx)
     rows: dict[Any, list[AnswerRow]] = {ALL: given}
-    for attribute in ctx.breakdowns:
+    for attribute in ctx.universe:
         groups: dict[str | None, list[AnswerRow]] = {}
         for a in given:
             groups.setdefault(ctx.group_of(attribute, a), []).append(a)
@@ -133,23 +141,26 @@ def build_question(
             for g in sorted(groups, key=lambda x: (x is None, str(x))):
                 rows[(attribute, g)] = groups[g]
     counts = {r: _count(rows[r], keys, category) for r in rows}
-    hidden = _protect(counts, keys, ctx.min_cell)
-    out["n"] = None if (ALL, N) in hidden else len(given)
-    out["suppressed"] = (ALL, N) in hidden
+    _register(counts, keys, key, ctx, ledger)
+    ledger.count(key(ALL, N), len(given), out, "n", total=True)
     out["weighted"] = weights is not None
-    out["categories"] = [
-        _category(key, label, counts[ALL][key], len(given), (ALL, key) in hidden)
-        for key, label in categories
-    ]
-    _estimates(out["categories"], given, category, weights, ctx)
+    out["categories"] = [_category(key(ALL, value), label, ledger) for value, label in categories]
+    for c in out["categories"]:
+        ledger.derive(c, ("share", "estimate", "ci"), (key(ALL, c["value"]), key(ALL, N)))
+    _estimates(out["categories"], given, category, weights, ctx, ledger)
     numeric = isinstance(q, ScaleQuestion)
+    every_cell = [key(ALL, v) for v in [*keys, N]]
     if numeric or isinstance(q, NumberQuestion):
-        any_hidden = any(c["suppressed"] for c in out["categories"])
-        hide_mean = out["suppressed"] or (numeric and any_hidden)
-        out["mean"] = None if hide_mean else _mean(given, weights)
-        if isinstance(q, NumberQuestion) and not out["suppressed"]:
+        # A mean (or median) with a hidden category would give it back: hidden with any.
+        out["mean"] = _mean(given, weights)
+        if weights is not None and out["mean"]:
+            span = (q.max - q.min) if isinstance(q, ScaleQuestion) else 1
+            step = step_for(half_width_for(len(given))) * span
+            ledger.round(out["mean"], ("estimate",), step)
+        if isinstance(q, NumberQuestion):
             values = [a.value for a in given if isinstance(a.value, int | float)]
             out["median"] = statistics.median(values) if values else None
+        ledger.derive(out, ("mean", "median"), every_cell, mark=False)
     out["breakdowns"] = []
     for attribute in ctx.breakdowns:
         groups = [r for r in rows if r != ALL and r[0] == attribute]
@@ -159,12 +170,44 @@ def build_question(
             {
                 "by": attribute,
                 "groups": [
-                    _group(r, rows[r], categories, counts[r], hidden, category, weights, numeric)
+                    _group(r, rows[r], categories, key, category, weights, numeric, ledger)
                     for r in groups
                 ],
             }
         )
     return out
+
+
+def _register(
+    counts: dict[Any, dict[Any, int]],
+    keys: list[Any],
+    key: Callable[[Any, Any], tuple[Any, ...]],
+    ctx: Context,
+    ledger: Ledger,
+) -> None:
+    """One question's main table and every breakdown's cells, with the relations a reader can
+    subtract along: each row and its n, each breakdown's column and the main table's cell,
+    and the strata of each value of a stratifying attribute and that value's group."""
+    for r, row in counts.items():
+        small = suppress.is_small(row[N], ctx.min_cell)
+        for k in [*keys, N]:
+            ledger.count(key(r, k), row[k], total=r == ALL or k == N, forced=small)
+        ledger.line([key(r, k) for k in keys], key(r, N))
+        ledger.together([key(r, k) for k in [*keys, N]] if r != ALL else [key(r, N)])
+    for attribute in ctx.universe:
+        groups = [r for r in counts if r != ALL and r[0] == attribute]
+        for k in [*keys, N]:
+            if groups:
+                ledger.line([key(g, k) for g in groups], key(ALL, k))
+    strata = [r for r in counts if r != ALL and r[0] == "stratum" and r[1] is not None]
+    for i, attribute in enumerate(ctx.stratify):
+        for r in counts:
+            if r == ALL or r[0] != attribute:
+                continue
+            inside = [s for s in strata if s[1].split("|")[i : i + 1] == [r[1]]]
+            for k in [*keys, N]:
+                if inside:
+                    ledger.line([key(s, k) for s in inside], key(r, k))
 
 
 def _format(q: Question, language: str) -> dict[str, Any]:
@@ -202,11 +245,6 @@ def _asked_if(q: Question) -> dict[str, list[Any]] | None:
     }
 
 
-def _cell(count: int, min_cell: int) -> dict[str, Any]:
-    hidden = suppress.is_small(count, min_cell)
-    return {"count": None if hidden else count, "suppressed": hidden}
-
-
 def _count(rows: list[AnswerRow], keys: list[Any], category: Callable) -> dict[Any, int]:
     counts = dict.fromkeys(keys, 0)
     for a in rows:
@@ -217,32 +255,16 @@ def _count(rows: list[AnswerRow], keys: list[Any], category: Callable) -> dict[A
     return counts
 
 
-def _protect(counts: dict[Any, dict[Any, int]], keys: list[Any], min_cell: int) -> set:
-    cells = {(r, k): v for r, row in counts.items() for k, v in row.items()}
-    lines = [[(r, k) for k in [*keys, N]] for r in counts]
-    forced = []
-    for r, row in counts.items():
-        if suppress.is_small(row[N], min_cell):
-            forced += [(r, k) for k in [*keys, N]]
-    attributes = {r[0] for r in counts if r != ALL}
-    for attribute in attributes:
-        groups = [r for r in counts if r != ALL and r[0] == attribute]
-        for k in [*keys, N]:
-            lines.append([*((g, k) for g in groups), (ALL, k)])
-    totals = [key for key in cells if key[0] == ALL or key[1] == N]
-    return suppress.protect(cells, lines, min_cell, totals=totals, forced=forced)
-
-
-def _category(key: Any, label: str, count: int, n: int, hidden: bool) -> dict[str, Any]:
-    return {
-        "value": key,
-        "label": label,
-        "count": None if hidden else count,
-        "share": None if hidden or not n else count / n,
-        "estimate": None,
-        "ci": None,
-        "suppressed": hidden,
-    }
+def _category(cell: tuple[Any, ...], label: str, ledger: Ledger) -> dict[str, Any]:
+    value = cell[-1]
+    out: dict[str, Any] = {"value": value, "label": label}
+    ledger.count(cell, ledger.values[cell], out)
+    n = ledger.values[(*cell[:-1], N)]
+    out["share"] = out["count"] / n if n else None
+    out["estimate"] = out["share"]
+    out["ci"] = None
+    out["suppressed"] = False
+    return out
 
 
 def _estimates(
@@ -251,18 +273,19 @@ def _estimates(
     category: Callable,
     weights: dict[str, float] | None,
     ctx: Context,
+    ledger: Ledger,
 ) -> None:
-    """Fill each visible category's estimate and 95 % interval (weighted if a sample)."""
+    """Each category's estimate and 95 % interval (post-stratified if a sample, then rounded
+    to the step its interval supports)."""
     n = len(given)
     per_stratum: dict[str | None, list[AnswerRow]] = {}
     if weights is not None:
         for a in given:
             per_stratum.setdefault(ctx.stratum_of(a.respondent), []).append(a)
     for c in categories:
-        if c["suppressed"] or not n:
+        if not n:
             continue
         if weights is None:
-            c["estimate"] = c["share"]
             c["ci"] = list(stats.wilson(c["count"], n) or ())
             continue
         strata = [
@@ -277,6 +300,8 @@ def _estimates(
         if result:
             c["estimate"], interval = result
             c["ci"] = list(interval)
+            half = max(interval[1] - c["estimate"], c["estimate"] - interval[0])
+            ledger.round(c, ("estimate", "ci"), step_for(max(half, half_width_for(n) / 2)))
 
 
 def _weights(given: list[AnswerRow], ctx: Context) -> dict[str, float] | None:
@@ -304,38 +329,36 @@ def _mean(given: list[AnswerRow], weights: dict[str, float] | None) -> dict[str,
 
 
 def _group(
-    key: tuple[str, str | None],
+    row: tuple[str, str | None],
     rows: list[AnswerRow],
     categories: list[tuple[Any, str]],
-    counts: dict[Any, int],
-    hidden: set,
+    key: Callable[[Any, Any], tuple[Any, ...]],
     category: Callable,
     weights: dict[str, float] | None,
     numeric: bool,
+    ledger: Ledger,
 ) -> dict[str, Any]:
-    n = len(rows)
-    row_hidden = (key, N) in hidden
     total_weight = sum(weights.get(a.respondent, 0.0) for a in rows) if weights else 0.0
+    step = step_for(half_width_for(len(rows)))
     cells = []
     for value, label in categories:
-        cell = _category(value, label, counts[value], n, row_hidden or (key, value) in hidden)
+        cell = _category(key(row, value), label, ledger)
         del cell["ci"]
-        if not cell["suppressed"]:
-            if weights is not None and total_weight:
-                hit = sum(weights.get(a.respondent, 0.0) for a in rows if category(a) == value)
-                cell["estimate"] = hit / total_weight
-            else:
-                cell["estimate"] = cell["share"]
+        if weights is not None and total_weight:
+            hit = sum(weights.get(a.respondent, 0.0) for a in rows if category(a) == value)
+            cell["estimate"] = hit / total_weight
+            ledger.round(cell, ("estimate",), step)
+        ledger.derive(cell, ("share", "estimate"), (key(row, value), key(row, N)))
         cells.append(cell)
-    group: dict[str, Any] = {
-        "group": key[1],
-        "n": None if row_hidden else n,
-        "suppressed": row_hidden,
-        "cells": cells,
-    }
+    group: dict[str, Any] = {"group": row[1]}
+    ledger.count(key(row, N), len(rows), group, "n")
+    group["cells"] = cells
     if numeric:
-        any_hidden = any(c["suppressed"] for c in cells)
-        group["mean"] = None if any_hidden else _mean(rows, weights)
+        group["mean"] = _mean(rows, weights)
+        if weights is not None and group["mean"]:
+            ledger.round(group["mean"], ("estimate",), step * 4)
+        on = [key(row, v) for v, _ in categories] + [key(row, N)]
+        ledger.derive(group, ("mean",), on, mark=False)
     return group
 
 

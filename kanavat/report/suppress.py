@@ -30,20 +30,27 @@ def protect(
     *,
     totals: Iterable[Key] = (),
     forced: Iterable[Key] = (),
+    together: Iterable[Sequence[Key]] = (),
 ) -> set[Key]:
     """The keys of the cells to hide.
 
     ``cells`` maps every published count (including totals) to its value; ``lines`` lists the
     additive relations a reader can use for subtraction; ``totals`` are keys that are sums
     (hidden only as a last resort); ``forced`` are hidden whatever their value (e.g. every
-    cell of a group too small to show at all).
+    cell of a group too small to show at all); each of ``together`` is hidden whole once any
+    of its cells is (a group whose n is hidden shows none of its cells).
     """
     lines = [list(line) for line in lines]
+    groups = [list(group) for group in together]
     total_keys = set(totals)
     hidden = {k for k, v in cells.items() if is_small(v, min_cell)} | set(forced)
     changed = True
     while changed:
         changed = False
+        for group in groups:
+            if any(k in hidden for k in group) and not all(k in hidden for k in group):
+                hidden.update(group)
+                changed = True
         for line in lines:
             if sum(1 for k in line if k in hidden) != 1:
                 continue
