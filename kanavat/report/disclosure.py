@@ -17,8 +17,8 @@ for all tables together:
   every way the hidden counts could fill the published totals, which a reader could compute
   from the published counts alone, so it tells nothing new;
 - weighted shares and means are rounded to a step their interval supports (a quarter of
-  the interval's half-width, at least 0.1 percentage points), so that the many strata behind
-  a share cannot be solved from its digits.
+  the interval's half-width, at least 0.1 percentage points) and at least twice the most one
+  person moves them, so that the strata behind a share cannot be solved from its digits.
 
 Each hidden figure says why (``"why"``): ``protected`` (a count: small, or hidden so that a
 small one cannot be worked out; deliberately not saying which), ``derived`` (computed from a
@@ -43,6 +43,17 @@ STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
 def step_for(half_width: float) -> float:
     """The coarsest step that still shows a share to a quarter of its interval's half-width."""
     return max([s for s in STEPS if s <= half_width / 4] or [STEPS[0]])
+
+
+def step_for_weighted(half_width: float, weights: Iterable[float]) -> float:
+    """The step for a weighted share: as :func:`step_for`, and at least twice the most one
+    person can move it (their weight over the total), so that moving one person between
+    strata stays inside one step and no stratum's count can be solved from the digits."""
+    weights = list(weights)
+    total = sum(weights)
+    effect = max(weights) / total if total else 1.0
+    coarse = [s for s in STEPS if s >= 2 * effect] or [STEPS[-1]]
+    return max(step_for(half_width), coarse[0])
 
 
 def half_width_for(n: float) -> float:
@@ -223,5 +234,8 @@ class Ledger:
             value = r.fn(filled)
             if value is not None:
                 values.append(value)
-        if values:
+        if values and min(values) == max(values):  # the published counts give it anyway
+            target.update(value=values[0], suppressed=False, range=None)
+            del target["why"]
+        elif values:
             target["range"] = [min(values), max(values)]

@@ -25,7 +25,7 @@ from kanavat.questions.model import (
 from kanavat.questions.normalise import DONT_KNOW
 from kanavat.report import stats, suppress
 from kanavat.report.data import AnswerRow
-from kanavat.report.disclosure import Ledger, half_width_for, step_for
+from kanavat.report.disclosure import Ledger, half_width_for, step_for, step_for_weighted
 
 N = "__n__"
 ALL = "__all__"
@@ -301,7 +301,8 @@ def _estimates(
             c["estimate"], interval = result
             c["ci"] = list(interval)
             half = max(interval[1] - c["estimate"], c["estimate"] - interval[0])
-            ledger.round(c, ("estimate", "ci"), step_for(max(half, half_width_for(n) / 2)))
+            step = step_for_weighted(max(half, half_width_for(n) / 2), weights.values())
+            ledger.round(c, ("estimate", "ci"), step)
 
 
 def _weights(given: list[AnswerRow], ctx: Context) -> dict[str, float] | None:
@@ -340,6 +341,8 @@ def _group(
 ) -> dict[str, Any]:
     total_weight = sum(weights.get(a.respondent, 0.0) for a in rows) if weights else 0.0
     step = step_for(half_width_for(len(rows)))
+    if weights is not None:
+        step = step_for_weighted(half_width_for(len(rows)), [weights[a.respondent] for a in rows])
     cells = []
     for value, label in categories:
         cell = _category(key(row, value), label, ledger)

@@ -22,6 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLED = "vanhukset-otos-2027"
 EARLIER = "vanhukset-2026"
 CHAT = "nuoret-2027"
+SMALL = "vanhukset-pieni-2027"
+"""A small campaign: 24 residents, 23 answered everything and one refused."""
 TINY = "Pikkukylä"
 HOSTILE = "<script>alert('x')</script> & \"lainaus\""
 PHONE_IN_TEXT = "Soittakaa minulle numeroon 040 765 4321, kiitos"
@@ -34,6 +36,14 @@ channels = ["voice", "sms"]
 audience = {{ group = "ikaihmiset", sample = 3800, stratify = ["age_group", "municipality"], seed = 7 }}
 start = 2027-01-11T10:00:00
 end = 2027-01-24T18:00:00
+
+[campaigns.{SMALL}]
+questionnaire = "hyvinvointi"
+council = "vanhusneuvosto"
+channels = ["voice", "sms"]
+audience = {{ group = "ikaihmiset" }}
+start = 2027-02-01T10:00:00
+end = 2027-02-14T18:00:00
 
 [campaigns.{EARLIER}]
 questionnaire = "hyvinvointi"
@@ -88,7 +98,13 @@ def generate(config: Config, seed: int = 2027) -> Truth:
     now = "2027-01-20T12:00:00.000Z"
     conn = store.db.conn
     conn.execute("BEGIN")
-    for cid, status in ((SAMPLED, "running"), (EARLIER, "finished"), (CHAT, "running")):
+    campaigns = (
+        (SAMPLED, "running"),
+        (EARLIER, "finished"),
+        (CHAT, "running"),
+        (SMALL, "finished"),
+    )
+    for cid, status in campaigns:
         c = config.campaigns[cid]
         conn.execute(
             "INSERT INTO campaigns(id, questionnaire, council, status, updated_at) VALUES (?, ?, ?, ?, ?)",
@@ -101,6 +117,10 @@ def generate(config: Config, seed: int = 2027) -> Truth:
         _enrol(conn, store, rng, truth, SAMPLED, contact_id, attrs, language, now, state)
     for contact_id, attrs, language in rng.sample(contacts, 900):
         _enrol(conn, store, rng, truth, EARLIER, contact_id, attrs, language, now, state, shift=0.3)
+    for i, (contact_id, attrs, language) in enumerate(rng.sample(contacts, 24)):
+        disposition = "refusal" if i == 0 else "complete"
+        _enrol(conn, store, rng, truth, SMALL, contact_id, attrs, language, now, state,
+               disposition=disposition)  # fmt: skip
     _chat(conn, rng, truth, now, state)
     conn.execute("COMMIT")
     store.close()
@@ -168,11 +188,14 @@ def _disposition(rng: random.Random, age: str, municipality: str, tiny_seen: lis
     return "non_contact"
 
 
-def _enrol(conn, store, rng, truth, cid, contact_id, attrs, language, now, state, shift=0.0):
+def _enrol(
+    conn, store, rng, truth, cid, contact_id, attrs, language, now, state, shift=0.0,
+    disposition=None,
+):  # fmt: skip
     age, municipality = attrs["age_group"], attrs["municipality"]
     stratum = f"{age}|{municipality}"
     tiny = state.setdefault(("tiny", cid), [0])
-    disposition = _disposition(rng, age, municipality, tiny)
+    disposition = disposition or _disposition(rng, age, municipality, tiny)
     attempts = 0 if disposition == "pending" and rng.random() < 0.5 else rng.randint(1, 3)
     respondent = store.pseudonym(cid, f"contact:{contact_id}")
     conn.execute(
