@@ -117,7 +117,7 @@ def test_check_reports_every_error_with_lines(config_copy: Path) -> None:
     assert len(lines) == 2
     scael = next(i for i, line in enumerate(text.splitlines(), 1) if "scael" in line)
     assert (
-        f"config.toml:{scael}: questionnaires.hyvinvointi.questions[2].type: unknown type 'scael'; expected one of yesno, scale, choice, number, text"
+        f"config.toml:{scael}: questionnaires.hyvinvointi.questions[2].type: unknown type 'scael'; expected one of yesno, scale, choice, number, text, nps"
         in lines[1]
     )
     assert "config.toml:7: county.timezone: unknown time zone 'Europe/Helsinky'" in lines[0]

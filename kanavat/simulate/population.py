@@ -102,6 +102,9 @@ def intended_answers(config: Config, campaign_id: str, language: str, rng: rando
         if q.type == "scale":
             points = list(range(q.min, q.max + 1))
             answers[q.id] = rng.choices(points, weights=[1, 2, 4, 5, 3][: len(points)] or None)[0]
+        elif q.type == "nps":  # fast feedback leans high, with a tail of the dissatisfied
+            weights = [1, 1, 1, 1, 1, 2, 3, 5, 9, 10, 9]
+            answers[q.id] = rng.choices(range(11), weights=weights)[0]
         elif q.type == "yesno":
             answers[q.id] = "yes" if rng.random() < 0.65 else "no"
         elif q.type == "choice":

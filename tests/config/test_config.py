@@ -79,7 +79,7 @@ def test_line_numbers_in_the_example(example_config_path: Path) -> None:
         f"config.toml:{option_line}: questionnaires.hyvinvointi.questions[2].options[2].label: "
         "missing translation for en",
         f"config.toml:{_line_of(broken, 'nmber')}: questionnaires.hyvinvointi.questions[3].type: "
-        "unknown type 'nmber'; expected one of yesno, scale, choice, number, text",
+        "unknown type 'nmber'; expected one of yesno, scale, choice, number, text, nps",
         f"config.toml:{_line_of(broken, '2 hours')}: campaigns.vanhukset-2027.retries: "
         '\'2 hours\' is not a duration list; write e.g. "2h 1d" or "30min"',
     ]
