@@ -68,7 +68,7 @@ def reach(store: Store, config: Config, campaign_ids: Iterable[str] | None = Non
     for cid in campaign_ids if campaign_ids is not None else config.campaigns:
         campaign = config.campaign(cid)
         rows = {ch: Reach(cid, ch) for ch in campaign.channels}
-        if campaign.audience is None:
+        if campaign.audience is None and campaign.trigger != "event":
             _visitors(store, cid, rows)
         else:
             _contacts(store, cid, campaign.channels, rows)

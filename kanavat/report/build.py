@@ -7,6 +7,7 @@ The dict's shape is the stable, versioned schema in ``docs/report-schema.md`` an
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -21,7 +22,8 @@ from kanavat.report.texts import report_language, texts
 from kanavat.store import Store, iso, utc_now
 
 SCHEMA_VERSION = "1.1"
-DEFAULT_BREAKDOWNS = ("age_group", "municipality", "language", "channel")
+DEFAULT_BREAKDOWNS = ("unit", "age_group", "municipality", "language", "channel")
+"""Shown when the campaign has them (a fast-feedback campaign's service units first)."""
 INPUT_KINDS = ("speech", "keypad", "text", "button")
 TOTAL = "__total__"
 
@@ -388,8 +390,10 @@ def attach_comparison(report: dict[str, Any], other: dict[str, Any]) -> None:
                     row["change_ci"] = list(interval)
                     row["clear"] = interval[0] > 0 or interval[1] < 0
             rows.append(row)
+        if q.get("nps") is not None:
+            q["compare"] = {"nps": _nps_change(q["nps"], o.get("nps") or {})}
         mean, other_mean = q.get("mean"), o.get("mean")
-        q["compare"] = {
+        q["compare"] = (q.get("compare") or {}) | {
             "n": o["n"],
             "categories": rows,
             "other_mean": other_mean,
@@ -400,3 +404,26 @@ def attach_comparison(report: dict[str, Any], other: dict[str, Any]) -> None:
             and other_mean["estimate"] is not None
             else None,
         }
+
+
+def _nps_change(this: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """The other run's NPS, the change in points and its 95 % interval (square-and-add of
+    the two intervals, as for shares); clear when the interval excludes zero."""
+    out: dict[str, Any] = {
+        "other": other.get("value"),
+        "other_ci": other.get("ci"),
+        "change": None,
+        "change_ci": None,
+        "clear": None,
+    }
+    a, b = this.get("value"), other.get("value")
+    if a is None or b is None:
+        return out
+    out["change"] = a - b
+    if this.get("ci") and other.get("ci"):
+        (la, ua), (lb, ub) = this["ci"], other["ci"]
+        low = a - b - math.sqrt((a - la) ** 2 + (ub - b) ** 2)
+        high = a - b + math.sqrt((ua - a) ** 2 + (b - lb) ** 2)
+        out["change_ci"] = [low, high]
+        out["clear"] = low > 0 or high < 0
+    return out

@@ -83,11 +83,13 @@ def load(store: Store, config: Config, campaign_id: str) -> CampaignData:
             disposition=r["disposition"],
             attempts=r["attempts"],
             language=r["language"],
-            attributes=_attributes(r["attributes"]),
+            # A service event's attributes (its unit) are the campaign's own view of the contact.
+            attributes=_attributes(r["attributes"]) | _attributes(r["event_attributes"]),
         )
         for r in store.query(
             "SELECT cc.respondent, cc.stratum, cc.disposition, cc.attempts, c.language, "
-            "c.attributes FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id "
+            "c.attributes, cc.attributes AS event_attributes "
+            "FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id "
             "WHERE cc.campaign_id = ? ORDER BY cc.respondent",
             [campaign_id],
         )

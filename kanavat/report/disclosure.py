@@ -104,10 +104,11 @@ class Ledger:
     lines: list[list[Key]] = field(default_factory=list)
     totals: set[Key] = field(default_factory=set)
     forced: set[Key] = field(default_factory=set)
-    groups: list[list[Key]] = field(default_factory=list)
+    groups: list[tuple[Key, list[Key]]] = field(default_factory=list)
     derived: list[_Derived] = field(default_factory=list)
     rates: list[_Rate] = field(default_factory=list)
     rounded: list[_Rounded] = field(default_factory=list)
+    finally_: list[Callable[[], None]] = field(default_factory=list)
     hidden: set[Key] = field(default_factory=set)
 
     def count(
@@ -145,9 +146,9 @@ class Ledger:
         self.lines.append([*parts, total])
         self.totals.add(total)
 
-    def together(self, keys: Iterable[Key]) -> None:
-        """Hide all of ``keys`` once any of them is hidden."""
-        self.groups.append(list(keys))
+    def together(self, key: Key, keys: Iterable[Key]) -> None:
+        """Hide all of ``keys`` once ``key`` is hidden."""
+        self.groups.append((key, list(keys)))
 
     def derive(
         self, target: dict[str, Any], fields: Iterable[str], on: Iterable[Key], *, mark: bool = True
@@ -165,6 +166,10 @@ class Ledger:
     ) -> None:
         """``target["value"]`` is ``fn`` of the parts, which add up to the count ``total``."""
         self.rates.append(_Rate(target, fn, parts, total))
+
+    def then(self, step: Callable[[], None]) -> None:
+        """Run ``step`` once the pass is done (e.g. an interval of a figure if it is shown)."""
+        self.finally_.append(step)
 
     def round(self, target: dict[str, Any], fields: Iterable[str], step: float) -> None:
         """Publish ``target[fields]`` (numbers or intervals) rounded to ``step``."""
@@ -210,6 +215,8 @@ class Ledger:
                     f.target[name] = round_to(value, f.step)
             if any(f.target.get(name) is not None for name in f.fields):
                 f.target["precision"] = f.step
+        for step in self.finally_:
+            step()
         return hidden
 
     def _rate(self, r: _Rate) -> None:

@@ -58,6 +58,22 @@ class Format:
             return f"{self.num(low * 100, decimals)}–{self.pct(high, decimals)}"
         return self.pct(rate.get("value"), decimals)
 
+    def points(self, nps: dict[str, Any] | None) -> str:
+        """An NPS in points with its interval ("+45 (38…52)"), or its range when hidden."""
+        if not nps:
+            return DASH
+
+        def signed(x: float) -> str:
+            return ("+" if x > 0.05 else ("−" if x < -0.05 else "")) + self.num(abs(x), 0)
+
+        if nps.get("value") is None:
+            if nps.get("range"):
+                low, high = nps["range"]
+                return f"{signed(low)}…{signed(high)}"
+            return DASH
+        ci = nps.get("ci")
+        return signed(nps["value"]) + (f" ({signed(ci[0])}…{signed(ci[1])})" if ci else "")
+
     def ci(self, interval: list[float] | None) -> str:
         if not interval:
             return DASH
@@ -261,6 +277,8 @@ def _asked(q: dict[str, Any], report: dict[str, Any], t: dict) -> str:
     elif q["type"] == "number":
         unit = f" ({fmt['unit']})" if fmt.get("unit") else ""
         parts.append(e(qt["number"].format(**fmt) + unit + "."))
+    elif q["type"] == "nps":
+        parts.append(e(qt["nps_type"]))
     elif q["type"] == "text":
         parts.append(e(qt["text_type"]))
     for other_id, values in (q["asked_if"] or {}).items():
@@ -327,6 +345,13 @@ def _question(q: dict[str, Any], report: dict[str, Any], t: dict, f: Format) -> 
         )
     if q.get("median") is not None:
         facts.append((qt["median"], f.num(q["median"], 1)))
+    if "nps" in q:
+        facts.append((qt["nps"], f.points(q["nps"])))
+    nps_change = (compare or {}).get("nps")
+    if nps_change and nps_change.get("change") is not None:
+        mark = " ●" if nps_change.get("clear") else ""
+        sign = "+" if nps_change["change"] > 0 else ""
+        facts.append((t["compare"]["nps_change"], sign + f.num(nps_change["change"], 0) + mark))
     if compare and compare.get("mean_change") is not None:
         facts.append(
             (
@@ -375,6 +400,9 @@ def _breakdown(q: dict[str, Any], b: dict[str, Any], t: dict, f: Format) -> str:
     numeric = any("mean" in g for g in b["groups"])
     if numeric:
         head.append(e(qt["mean"]))
+    scored = any("nps" in g for g in b["groups"])
+    if scored:
+        head.append(e(qt["nps"]))
     rows = []
     for g in b["groups"]:
         name = _group_name(b["by"], g["group"], t)
@@ -391,6 +419,8 @@ def _breakdown(q: dict[str, Any], b: dict[str, Any], t: dict, f: Format) -> str:
         if numeric:
             m = g.get("mean")
             row.append(f.num(m["estimate"], 2) if m else DASH)
+        if scored:
+            row.append(e(f.points(g.get("nps"))))
         rows.append(row)
     title = qt["breakdown"].format(attribute=attribute)
     return f'<h4>{e(title)}</h4><div class="breakdown">{_table(head, rows)}</div>'

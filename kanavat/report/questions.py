@@ -161,20 +161,40 @@ def build_question(
             values = [a.value for a in given if isinstance(a.value, int | float)]
             out["median"] = statistics.median(values) if values else None
         ledger.derive(out, ("mean", "median"), every_cell, mark=False)
+    if q.type == "nps":
+        out["nps"] = _nps(ALL, counts[ALL], key, ledger)
     out["breakdowns"] = []
     for attribute in ctx.breakdowns:
         groups = [r for r in rows if r != ALL and r[0] == attribute]
         if not groups:
             continue
-        out["breakdowns"].append(
-            {
-                "by": attribute,
-                "groups": [
-                    _group(r, rows[r], categories, key, category, weights, numeric, ledger)
-                    for r in groups
-                ],
-            }
-        )
+        shown = []
+        for r in groups:
+            group = _group(r, rows[r], categories, key, category, weights, numeric, ledger)
+            if q.type == "nps":
+                group["nps"] = _nps(r, counts[r], key, ledger)
+            shown.append(group)
+        out["breakdowns"].append({"by": attribute, "groups": shown})
+    return out
+
+
+def _nps(
+    row: Any, counts: dict[Any, int], key: Callable[[Any, Any], tuple[Any, ...]], ledger: Ledger
+) -> dict[str, Any]:
+    """The Net Promoter Score of a row, exact when its parts are shown (or give it anyway),
+    else as a range; its interval only when exact."""
+    out: dict[str, Any] = {"value": stats.nps(counts), "ci": None, "suppressed": False}
+    parts = {str(v): (key(row, v), counts[v]) for v in range(11)}
+    parts[DONT_KNOW] = (key(row, DONT_KNOW), counts[DONT_KNOW])
+    ledger.rate(
+        out, lambda c: stats.nps({v: c.get(str(v), 0) for v in range(11)}), parts, key(row, N)
+    )
+
+    def interval() -> None:
+        if out["value"] is not None:
+            out["ci"] = list(stats.nps_interval(counts) or ()) or None
+
+    ledger.then(interval)
     return out
 
 
@@ -193,7 +213,8 @@ def _register(
         for k in [*keys, N]:
             ledger.count(key(r, k), row[k], total=r == ALL or k == N, forced=small)
         ledger.line([key(r, k) for k in keys], key(r, N))
-        ledger.together([key(r, k) for k in [*keys, N]] if r != ALL else [key(r, N)])
+        if r != ALL:  # a group whose n is hidden shows none of its cells
+            ledger.together(key(r, N), [key(r, k) for k in keys])
     for attribute in ctx.universe:
         groups = [r for r in counts if r != ALL and r[0] == attribute]
         for k in [*keys, N]:

@@ -22,6 +22,12 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLED = "vanhukset-otos-2027"
 EARLIER = "vanhukset-2026"
 CHAT = "nuoret-2027"
+FEEDBACK = "palaute-2027"
+"""The example config's fast-feedback campaign (an NPS question after a service event)."""
+FEEDBACK_EARLIER = "palaute-2026"
+UNITS = {"Keskustan terveysasema": 0.5, "Järvelän terveysasema": 0.3, "Suun terveydenhuolto": 0.2}
+TINY_UNIT = "Saariston vastaanotto"
+"""Three people gave feedback on it: its cells must be hidden."""
 SMALL = "vanhukset-pieni-2027"
 """A small campaign: 24 residents, 23 answered everything and one refused."""
 TINY = "Pikkukylä"
@@ -36,6 +42,14 @@ channels = ["voice", "sms"]
 audience = {{ group = "ikaihmiset", sample = 3800, stratify = ["age_group", "municipality"], seed = 7 }}
 start = 2027-01-11T10:00:00
 end = 2027-01-24T18:00:00
+
+[campaigns.{FEEDBACK_EARLIER}]
+questionnaire = "asiointipalaute"
+council = "asiakasraati"
+channels = ["sms"]
+trigger = "event"
+start = 2026-01-01T08:00:00
+end = 2026-12-31T20:00:00
 
 [campaigns.{SMALL}]
 questionnaire = "hyvinvointi"
@@ -79,6 +93,7 @@ class Truth:
     stratum_of: dict[str, str] = field(default_factory=dict)
     """Respondent pseudonym (any campaign) -> stratum."""
     municipality_of: dict[str, str] = field(default_factory=dict)
+    unit_of: dict[str, str] = field(default_factory=dict)
     phones: list[str] = field(default_factory=list)
     answers: int = 0
 
@@ -103,6 +118,8 @@ def generate(config: Config, seed: int = 2027) -> Truth:
         (EARLIER, "finished"),
         (CHAT, "running"),
         (SMALL, "finished"),
+        (FEEDBACK, "running"),
+        (FEEDBACK_EARLIER, "finished"),
     )
     for cid, status in campaigns:
         c = config.campaigns[cid]
@@ -122,6 +139,7 @@ def generate(config: Config, seed: int = 2027) -> Truth:
         _enrol(conn, store, rng, truth, SMALL, contact_id, attrs, language, now, state,
                disposition=disposition)  # fmt: skip
     _chat(conn, rng, truth, now, state)
+    _feedback(conn, store, rng, truth, now, state)
     conn.execute("COMMIT")
     store.close()
     return truth
@@ -332,3 +350,60 @@ def _chat(conn, rng: random.Random, truth: Truth, now: str, state: dict) -> None
                 [sid, CHAT, question, respondent, kind, str(value), json.dumps(value), now],
             )
             truth.answers += 1
+
+
+def _feedback(conn, store, rng: random.Random, truth: Truth, now: str, state: dict) -> None:
+    """Service events at units, each followed by an NPS answer by text message; the earlier
+    year scores lower at the health centres. Event attributes live on the enrolment row."""
+    contact_id = 900_000
+    for cid, shift in ((FEEDBACK, 0.0), (FEEDBACK_EARLIER, -1.2)):
+        people = [u for u, share in UNITS.items() for _ in range(round(400 * share))]
+        people += [TINY_UNIT] * 3
+        for unit in people:
+            contact_id += 1
+            conn.execute(
+                "INSERT INTO contacts(id, phone, language, attributes, created_at, updated_at) "
+                "VALUES (?, ?, 'fi', '{}', ?, ?)",
+                [contact_id, f"+35850{contact_id:07d}", now, now],
+            )
+            respondent = store.pseudonym(cid, f"contact:{contact_id}")
+            score = min(10, max(0, round(rng.gauss(8.0 + shift, 2.0))))
+            answered = rng.random() < 0.9 or unit == TINY_UNIT
+            conn.execute(
+                "INSERT INTO campaign_contacts(campaign_id, contact_id, respondent, disposition, "
+                "attempts, updated_at, attributes) VALUES (?, ?, ?, ?, 1, ?, ?)",
+                [
+                    cid,
+                    contact_id,
+                    respondent,
+                    "complete" if answered else "non_contact",
+                    now,
+                    json.dumps({"unit": unit}, ensure_ascii=False),
+                ],
+            )
+            truth.unit_of[respondent] = unit
+            conn.execute(
+                "INSERT INTO attempts(campaign_id, contact_id, channel, status, created_at, "
+                "updated_at) VALUES (?, ?, 'sms', 'completed', ?, ?)",
+                [cid, contact_id, now, now],
+            )
+            state["session"] += 1
+            sid = state["session"]
+            conn.execute(
+                "INSERT INTO sessions(id, campaign_id, respondent, contact_id, channel, language, "
+                "state, status, started_at, updated_at) VALUES (?, ?, ?, ?, 'sms', 'fi', '{}', ?, ?, ?)",
+                [sid, cid, respondent, contact_id, "completed" if answered else "active", now, now],
+            )
+            if not answered:
+                continue
+            for question, value, status in (
+                ("suosittelu", score, "answered"),
+                ("palaute_vapaa", "skip", "skipped"),
+            ):
+                conn.execute(
+                    "INSERT INTO answers(session_id, campaign_id, question, respondent, channel, "
+                    "language, input_kind, raw, value, confidence, confirmed, status, answered_at) "
+                    "VALUES (?, ?, ?, ?, 'sms', 'fi', 'text', ?, ?, NULL, 0, ?, ?)",
+                    [sid, cid, question, respondent, str(value), json.dumps(value), status, now],
+                )
+                truth.answers += 1
