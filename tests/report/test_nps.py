@@ -75,3 +75,21 @@ def test_nps_reports_leak_nothing(world):
     ]
     assert auditor.audit(*reports) == []
     assert auditor.audit(json.loads(json_out.dumps(world.report(fixture.FEEDBACK_EARLIER)))) == []
+
+
+def test_nps_rows_in_csv(world):
+    import csv
+    import io
+
+    from kanavat.report import csv_out
+
+    report = world.report(fixture.FEEDBACK)
+    out = io.StringIO()
+    csv_out.write(out, report)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    main = next(r for r in rows if r["section"] == "nps")
+    q = next(q for q in report["questions"] if q["id"] == "suosittelu")
+    assert abs(float(main["estimate"]) - q["nps"]["value"]) < 1e-5
+    units = [r for r in rows if r["section"] == "breakdown_nps" and r["by"] == "unit"]
+    assert {r["group"] for r in units} >= set(fixture.UNITS)
+    assert all(r["estimate"] == "" for r in units if r["suppressed"] == "1")
