@@ -49,7 +49,12 @@ def test_every_problem_at_once() -> None:
 def test_the_example_config_loads(example_config_path: Path) -> None:
     config = configuration.load(example_config_path, env={})
     assert config.county.languages == ["fi", "sv", "en"]
-    assert set(config.campaigns) == {"vanhukset-2027", "vammaispalvelut-2027", "nuoret-2027"}
+    assert set(config.campaigns) == {
+        "vanhukset-2027",
+        "vammaispalvelut-2027",
+        "nuoret-2027",
+        "palaute-2027",
+    }
     assert config.questionnaire_of("vanhukset-2027").id == "hyvinvointi"
     assert config.database_path == example_config_path.parent / "kanavat.db"
 
