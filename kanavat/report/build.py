@@ -17,7 +17,7 @@ from kanavat.config import Config
 from kanavat.report import stats, suppress
 from kanavat.report.data import AnswerRow, CampaignData, load
 from kanavat.report.disclosure import Ledger
-from kanavat.report.questions import GIVEN, Context, build_question
+from kanavat.report.questions import Context, build_question
 from kanavat.report.texts import report_language, texts
 from kanavat.store import Store, iso, utc_now
 
@@ -62,25 +62,25 @@ def _campaign_report(
     questionnaire = config.questionnaire_of(data.campaign_id)
     k = config.privacy.min_cell
     ledger = Ledger(k)
-    contacts = {c.respondent: c for c in data.contacts}
+    profiles = data.profiles  # an aggregated answer row's "respondent" is its profile
     sample = _sample(config, data, ledger)
     pool = data.pool if sample and sample["weighted"] else None
 
     def stratum_of(respondent: str) -> str | None:
-        contact = contacts.get(respondent)
-        return contact.stratum if contact else None
+        profile = profiles.get(respondent)
+        return profile.stratum if profile else None
 
     def group_of(attribute: str, a: AnswerRow) -> str | None:
         if attribute == "channel":
             return a.channel
         if attribute == "language":
             return a.language
-        contact = contacts.get(a.respondent)
-        if contact is None:
+        profile = profiles.get(a.respondent)
+        if profile is None:
             return None
         if attribute == "stratum":
-            return contact.stratum
-        return contact.attributes.get(attribute)
+            return profile.stratum
+        return profile.attributes.get(attribute)
 
     stratify = list(campaign.audience.stratify) if campaign.audience else []
     ctx = Context(
@@ -97,7 +97,7 @@ def _campaign_report(
     by_question: dict[str, list[AnswerRow]] = {}
     for a in data.answers:
         by_question.setdefault(a.question, []).append(a)
-    respondents = {a.respondent for a in data.answers if a.status in GIVEN}
+    respondents = data.answered
     report = {
         "schema": "kanavat-report",
         "version": SCHEMA_VERSION,
@@ -145,8 +145,8 @@ def _universe(breakdowns: list[str], data: CampaignData, stratify: list[str]) ->
     suppression is decided over all of them, so that no two variants together say more than
     one of them."""
     out = list(dict.fromkeys([*DEFAULT_BREAKDOWNS, *breakdowns]))
-    for c in data.contacts:
-        for name in c.attributes:
+    for p in data.profiles.values():
+        for name in p.attributes:
             if name not in out:
                 out.append(name)
     if stratify and "stratum" not in out:
@@ -277,7 +277,7 @@ def _sample(config: Config, data: CampaignData, ledger: Ledger) -> dict[str, Any
     }
     if not audience.stratify:
         return out
-    answered = {a.respondent for a in data.answers if a.status in GIVEN}
+    answered = data.answered
     strata: dict[str, list] = {}
     for c in data.contacts:
         strata.setdefault(c.stratum or "", []).append(c)
@@ -312,11 +312,10 @@ def _sample(config: Config, data: CampaignData, ledger: Ledger) -> dict[str, Any
 def _input_kinds(answers: list[AnswerRow], channels: Iterable[str], ledger: Ledger) -> dict:
     """How answers were given, per channel, and how many spoken answers were confirmed."""
     # One pass over the answers: (kind, channel, confirmed) -> answers.
-    tally = Counter(
-        (a.input_kind, a.channel, a.confirmed)
-        for a in answers
-        if a.status != "unanswered" and a.input_kind in INPUT_KINDS
-    )
+    tally: Counter[tuple[str, str, bool]] = Counter()
+    for a in answers:
+        if a.status != "unanswered" and a.input_kind in INPUT_KINDS:
+            tally[(a.input_kind, a.channel, a.confirmed)] += a.n
     channels = list(channels)
 
     def key(kind: str, channel: str) -> tuple[str, str, str]:

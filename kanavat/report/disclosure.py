@@ -45,13 +45,12 @@ def step_for(half_width: float) -> float:
     return max([s for s in STEPS if s <= half_width / 4] or [STEPS[0]])
 
 
-def step_for_weighted(half_width: float, weights: Iterable[float]) -> float:
+def step_for_weighted(half_width: float, heaviest: float, total: float) -> float:
     """The step for a weighted share: as :func:`step_for`, and at least twice the most one
-    person can move it (their weight over the total), so that moving one person between
-    strata stays inside one step and no stratum's count can be solved from the digits."""
-    weights = list(weights)
-    total = sum(weights)
-    effect = max(weights) / total if total else 1.0
+    person can move it (the heaviest weight over all weights together), so that moving one
+    person between strata stays inside one step and no stratum's count can be solved from
+    the digits."""
+    effect = heaviest / total if total else 1.0
     coarse = [s for s in STEPS if s >= 2 * effect] or [STEPS[-1]]
     return max(step_for(half_width), coarse[0])
 

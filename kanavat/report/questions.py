@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -107,7 +106,8 @@ def build_question(
     q: Question, position: int, answers: list[AnswerRow], ctx: Context, ledger: Ledger
 ) -> dict[str, Any]:
     given = [a for a in answers if a.status in GIVEN]
-    no_answer = sum(1 for a in answers if a.status not in GIVEN)
+    no_answer = sum(a.n for a in answers if a.status not in GIVEN)
+    n_given = sum(a.n for a in given)
     out: dict[str, Any] = {
         "id": q.id,
         "position": position,
@@ -142,7 +142,7 @@ def build_question(
                 rows[(attribute, g)] = groups[g]
     counts = {r: _count(rows[r], keys, category) for r in rows}
     _register(counts, keys, key, ctx, ledger)
-    ledger.count(key(ALL, N), len(given), out, "n", total=True)
+    ledger.count(key(ALL, N), n_given, out, "n", total=True)
     out["weighted"] = weights is not None
     out["categories"] = [_category(key(ALL, value), label, ledger) for value, label in categories]
     for c in out["categories"]:
@@ -155,11 +155,10 @@ def build_question(
         out["mean"] = _mean(given, weights)
         if weights is not None and out["mean"]:
             span = (q.max - q.min) if isinstance(q, ScaleQuestion) else 1
-            step = step_for(half_width_for(len(given))) * span
+            step = step_for(half_width_for(n_given)) * span
             ledger.round(out["mean"], ("estimate",), step)
         if isinstance(q, NumberQuestion):
-            values = [a.value for a in given if isinstance(a.value, int | float)]
-            out["median"] = statistics.median(values) if values else None
+            out["median"] = _median([(a.value, a.n) for a in given])
         ledger.derive(out, ("mean", "median"), every_cell, mark=False)
     if q.type == "nps":
         out["nps"] = _nps(ALL, counts[ALL], key, ledger)
@@ -271,8 +270,8 @@ def _count(rows: list[AnswerRow], keys: list[Any], category: Callable) -> dict[A
     for a in rows:
         c = category(a)
         if c in counts:
-            counts[c] += 1
-    counts[N] = len(rows)
+            counts[c] += a.n
+    counts[N] = sum(a.n for a in rows)
     return counts
 
 
@@ -298,7 +297,7 @@ def _estimates(
 ) -> None:
     """Each category's estimate and 95 % interval (post-stratified if a sample, then rounded
     to the step its interval supports)."""
-    n = len(given)
+    n = sum(a.n for a in given)
     per_stratum: dict[str | None, list[AnswerRow]] = {}
     if weights is not None:
         for a in given:
@@ -312,8 +311,8 @@ def _estimates(
         strata = [
             stats.Stratum(
                 pool=(ctx.pool or {}).get(h or "", 0),
-                respondents=len(rows),
-                hits=sum(1 for a in rows if category(a) == c["value"]),
+                respondents=sum(a.n for a in rows),
+                hits=sum(a.n for a in rows if category(a) == c["value"]),
             )
             for h, rows in per_stratum.items()
         ]
@@ -322,7 +321,8 @@ def _estimates(
             c["estimate"], interval = result
             c["ci"] = list(interval)
             half = max(interval[1] - c["estimate"], c["estimate"] - interval[0])
-            step = step_for_weighted(max(half, half_width_for(n) / 2), weights.values())
+            heaviest, total = _heaviest(given, weights)
+            step = step_for_weighted(max(half, half_width_for(n) / 2), heaviest, total)
             ledger.round(c, ("estimate", "ci"), step)
 
 
@@ -333,21 +333,44 @@ def _weights(given: list[AnswerRow], ctx: Context) -> dict[str, float] | None:
     per_stratum: dict[str, int] = {}
     for a in given:
         h = ctx.stratum_of(a.respondent) or ""
-        per_stratum[h] = per_stratum.get(h, 0) + 1
+        per_stratum[h] = per_stratum.get(h, 0) + a.n
     by_stratum = stats.stratum_weights(ctx.pool, per_stratum)
     return {a.respondent: by_stratum.get(ctx.stratum_of(a.respondent) or "", 0.0) for a in given}
 
 
 def _mean(given: list[AnswerRow], weights: dict[str, float] | None) -> dict[str, Any] | None:
-    values = [(a.value, a.respondent) for a in given if isinstance(a.value, int | float)]
+    values = [(a.value, a.respondent, a.n) for a in given if isinstance(a.value, int | float)]
     if not values:
         return None
-    plain = sum(v for v, _ in values) / len(values)
+    plain = sum(v * n for v, _, n in values) / sum(n for _, _, n in values)
     if weights is None:
         return {"value": plain, "estimate": plain}
-    total = sum(weights.get(r, 0.0) for _, r in values)
-    estimate = sum(v * weights.get(r, 0.0) for v, r in values) / total if total else None
+    total = sum(weights.get(r, 0.0) * n for _, r, n in values)
+    estimate = sum(v * weights.get(r, 0.0) * n for v, r, n in values) / total if total else None
     return {"value": plain, "estimate": estimate}
+
+
+def _median(counted: list[tuple[Any, int]]) -> float | None:
+    """The median of values given with their counts (as ``statistics.median`` of them all)."""
+    values = sorted((v, n) for v, n in counted if isinstance(v, int | float) and n > 0)
+    total = sum(n for _, n in values)
+    if not total:
+        return None
+    middle = [(total - 1) // 2, total // 2]
+    found: list[float] = []
+    seen = 0
+    for v, n in values:
+        found += [v] * sum(1 for m in middle if seen <= m < seen + n)
+        seen += n
+    return found[0] if found[0] == found[1] else (found[0] + found[1]) / 2
+
+
+def _heaviest(rows: list[AnswerRow], weights: dict[str, float]) -> tuple[float, float]:
+    """The largest weight of one person among ``rows``, and all their weights together."""
+    return (
+        max((weights.get(a.respondent, 0.0) for a in rows), default=0.0),
+        sum(weights.get(a.respondent, 0.0) * a.n for a in rows),
+    )
 
 
 def _group(
@@ -360,22 +383,23 @@ def _group(
     numeric: bool,
     ledger: Ledger,
 ) -> dict[str, Any]:
-    total_weight = sum(weights.get(a.respondent, 0.0) for a in rows) if weights else 0.0
-    step = step_for(half_width_for(len(rows)))
+    n = sum(a.n for a in rows)
+    total_weight = sum(weights.get(a.respondent, 0.0) * a.n for a in rows) if weights else 0.0
+    step = step_for(half_width_for(n))
     if weights is not None:
-        step = step_for_weighted(half_width_for(len(rows)), [weights[a.respondent] for a in rows])
+        step = step_for_weighted(half_width_for(n), *_heaviest(rows, weights))
     cells = []
     for value, label in categories:
         cell = _category(key(row, value), label, ledger)
         del cell["ci"]
         if weights is not None and total_weight:
-            hit = sum(weights.get(a.respondent, 0.0) for a in rows if category(a) == value)
+            hit = sum(weights.get(a.respondent, 0.0) * a.n for a in rows if category(a) == value)
             cell["estimate"] = hit / total_weight
             ledger.round(cell, ("estimate",), step)
         ledger.derive(cell, ("share", "estimate"), (key(row, value), key(row, N)))
         cells.append(cell)
     group: dict[str, Any] = {"group": row[1]}
-    ledger.count(key(row, N), len(rows), group, "n")
+    ledger.count(key(row, N), n, group, "n")
     group["cells"] = cells
     if numeric:
         group["mean"] = _mean(rows, weights)

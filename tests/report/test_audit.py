@@ -174,7 +174,7 @@ def test_auditor_finds_a_stratum_cell_in_a_weighted_share():
     # 18-39 moves the share by 2.5 points. The pass's step is at least twice that.
     assert auditor.audit(_weighted(round(exact, 2), 0.01))
     weights = [700 / 4000 / 7] * 7 + [2000 / 4000 / 50] * 50 + [1300 / 4000 / 40] * 40
-    step = step_for_weighted(0.07, weights)
+    step = step_for_weighted(0.07, max(weights), sum(weights))
     assert step >= 0.05
     rounded = round(round(exact / step) * step, 6)
     assert auditor.audit(_weighted(rounded, step)) == []

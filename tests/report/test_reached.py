@@ -66,3 +66,48 @@ def test_unanswered_invitation_is_not_reached(tmp_path):
     assert status.reached == 5
     sms = next(r for r in report["reach"]["by_channel"] if r["channel"] == "sms")
     assert sms["reached"]["count"] == report["reach"]["total"]["reached"]["count"] == 5
+
+
+def test_a_question_answered_in_two_sessions_counts_its_latest_answer(tmp_path):
+    config = fixture.make_config(tmp_path)
+    store = Store(config.database_path, secret="latest")
+    conn = store.db.conn
+    cid = fixture.EARLIER
+    conn.execute(
+        "INSERT INTO campaigns(id, questionnaire, council, status, updated_at) "
+        "VALUES (?, 'hyvinvointi', 'vanhusneuvosto', 'running', ?)",
+        [cid, NOW],
+    )
+    sessions = [(i, i, "sms", "yes", "2027-01-20T12:00:00.000Z") for i in range(1, 8)]
+    # Person 7 first said "no" on the phone, then "yes" by text message a day later.
+    sessions.insert(0, (8, 7, "voice", "no", "2027-01-19T12:00:00.000Z"))
+    for i in range(1, 8):
+        conn.execute(
+            "INSERT INTO contacts(id, phone, language, attributes, created_at, updated_at) "
+            "VALUES (?, ?, 'fi', '{}', ?, ?)",
+            [i, f"+3584000001{i:02d}", NOW, NOW],
+        )
+        conn.execute(
+            "INSERT INTO campaign_contacts(campaign_id, contact_id, respondent, disposition, "
+            "attempts, updated_at) VALUES (?, ?, ?, 'partial', 1, ?)",
+            [cid, i, f"r{i}", NOW],
+        )
+    for sid, contact, channel, value, at in sessions:
+        conn.execute(
+            "INSERT INTO sessions(id, campaign_id, respondent, contact_id, channel, language, "
+            "state, status, started_at, updated_at) VALUES (?, ?, ?, ?, ?, 'fi', '{}', "
+            "'stopped', ?, ?)",
+            [sid, cid, f"r{contact}", contact, channel, at, at],
+        )
+        conn.execute(
+            "INSERT INTO answers(session_id, campaign_id, question, respondent, channel, "
+            "language, input_kind, raw, value, confidence, confirmed, status, answered_at) "
+            "VALUES (?, ?, 'apu', ?, ?, 'fi', 'text', ?, ?, 1, 0, 'answered', ?)",
+            [sid, cid, f"r{contact}", channel, value, json.dumps(value), at],
+        )
+    conn.commit()
+    report = build_report(store, config, cid)
+    store.close()
+    apu = next(q for q in report["questions"] if q["id"] == "apu")
+    counts = {c["value"]: c["count"] for c in apu["categories"]}
+    assert apu["n"] == 7 and counts["yes"] == 7 and counts["no"] == 0
