@@ -217,14 +217,17 @@ def _reports(found: dict[str, Any]) -> list[str]:
     return [
         "What limits it:",
         "",
-        f"- {per:.1f} µs per answer, all in Python: `kanavat/report/data.py` `load` reads every "
-        "answer row as a dict (`Store.query`), `json.loads` its value and builds an "
-        "`AnswerRow`, keeping the latest per respondent and question (about half the time in "
-        "the profile); `report/build.py` and `report/questions.py` then count them in Python "
-        "per question and per breakdown (the rest). Fix: let SQLite aggregate: counts per "
-        "question × value × breakdown with `GROUP BY` over the latest answers (a window or "
-        "`max(id)` subquery), and only free-text answers fetched as rows. Expected: a few "
-        "seconds for a million answers, since SQLite scans that in well under a second.",
+        f"- {per:.1f} µs per answer. Closed answers are counted in SQLite (`GROUP BY` value, "
+        "channel, language, input kind and profile, the latest answer picked only for the "
+        "respondents with several sessions), so Python sees a few thousand rows, not a million, "
+        "and memory no longer grows with the answers (1012 MB before, at load 0.88). What is "
+        "left scales with people, not answers: 200,000 contacts and sessions read for the "
+        "reach and dispositions, the distinct respondents, and 200,000 free-text answers "
+        "listed (and rendered in the HTML). Measured on two cores shared with other work "
+        "(see the load average): at load 8-10, 200,000 answers took 5.0 s to build against "
+        "5.7 s for the previous code at the same load (which took 12.0 s for a million on an "
+        "idle machine). "
+        "Next: count the reach and dispositions in SQL too, and page free text.",
         "",
     ]
 

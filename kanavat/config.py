@@ -500,7 +500,7 @@ def cross_check(
                             f"{', '.join(map(str, allowed))}",
                         )
             seen[q.id] = i
-            if isinstance(q, ScaleQuestion) and q.max - q.min > 9:
+            if isinstance(q, ScaleQuestion) and q.type == "scale" and q.max - q.min > 9:
                 add((*qpath, "max"), "a scale must fit on the keypad (at most 10 points)")
     for cid, campaign in config.campaigns.items():
         base = ("campaigns", cid)

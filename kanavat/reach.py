@@ -49,6 +49,16 @@ class Reach:
         return asdict(self)
 
 
+TOOK_PART = (
+    "(s.status IN ('completed', 'stopped') "
+    "OR EXISTS (SELECT 1 FROM answers x WHERE x.session_id = s.id))"
+)
+"""The one definition of *reached*, as SQL over a session ``s``: the person took part in the
+conversation on that channel (answered something, finished, or ended it themselves). A text
+or call that was never answered does not reach anyone. ``campaign status``, ``simulate`` and
+the council report all count with it."""
+
+
 COUNTS = tuple(f.name for f in fields(Reach) if f.type in (int, "int"))
 
 
@@ -58,7 +68,7 @@ def reach(store: Store, config: Config, campaign_ids: Iterable[str] | None = Non
     for cid in campaign_ids if campaign_ids is not None else config.campaigns:
         campaign = config.campaign(cid)
         rows = {ch: Reach(cid, ch) for ch in campaign.channels}
-        if campaign.audience is None:
+        if campaign.audience is None and campaign.trigger != "event":
             _visitors(store, cid, rows)
         else:
             _contacts(store, cid, campaign.channels, rows)
@@ -84,8 +94,7 @@ def _contacts(store: Store, cid: str, channels: list[str], rows: dict[str, Reach
         "EXISTS (SELECT 1 FROM attempts a WHERE a.campaign_id = cc.campaign_id "
         " AND a.contact_id = cc.contact_id) AS attempted, "
         "EXISTS (SELECT 1 FROM sessions s WHERE s.campaign_id = cc.campaign_id "
-        " AND s.contact_id = cc.contact_id AND (s.status IN ('completed', 'stopped') "
-        "  OR EXISTS (SELECT 1 FROM answers x WHERE x.session_id = s.id))) AS reached "
+        f" AND s.contact_id = cc.contact_id AND {TOOK_PART}) AS reached "
         "FROM campaign_contacts cc WHERE cc.campaign_id = ?",
         [cid],
     ):
@@ -102,15 +111,15 @@ def _visitors(store: Store, cid: str, rows: dict[str, Reach]) -> None:
     """Link campaigns: every session a visitor started is one contact, attempted by them."""
     for r in store.query(
         "SELECT s.channel, s.status, "
-        "(SELECT count(*) FROM answers x WHERE x.session_id = s.id) AS answered "
+        "(SELECT count(*) FROM answers x WHERE x.session_id = s.id) AS answered, "
+        f"{TOOK_PART} AS took_part "
         "FROM sessions s WHERE s.campaign_id = ? AND s.status != 'restarted'",
         [cid],
     ):
         row = rows.setdefault(r["channel"], Reach(cid, r["channel"]))
         row.contacts += 1
         row.attempted += 1
-        took_part = r["answered"] > 0 or r["status"] in ("completed", "stopped")
-        row.reached += int(took_part)
+        row.reached += int(bool(r["took_part"]))
         if r["status"] == "completed":
             row.completed += 1
         elif r["answered"] > 0:

@@ -102,7 +102,7 @@ def test_answer_unknown_names(config_copy: Path) -> None:
 def test_check_ok(config_copy: Path) -> None:
     status, out, err = run("check", "--config", str(config_copy))
     assert status == 0
-    assert "OK: 3 questionnaires, 3 campaigns, languages fi, sv, en" in out
+    assert "OK: 4 questionnaires, 4 campaigns, languages fi, sv, en" in out
     assert "warning:" in err and "error:" not in err
 
 
@@ -117,7 +117,7 @@ def test_check_reports_every_error_with_lines(config_copy: Path) -> None:
     assert len(lines) == 2
     scael = next(i for i, line in enumerate(text.splitlines(), 1) if "scael" in line)
     assert (
-        f"config.toml:{scael}: questionnaires.hyvinvointi.questions[2].type: unknown type 'scael'; expected one of yesno, scale, choice, number, text"
+        f"config.toml:{scael}: questionnaires.hyvinvointi.questions[2].type: unknown type 'scael'; expected one of yesno, scale, choice, number, text, nps"
         in lines[1]
     )
     assert "config.toml:7: county.timezone: unknown time zone 'Europe/Helsinky'" in lines[0]

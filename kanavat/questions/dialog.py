@@ -250,7 +250,7 @@ def _choices(question: Question, language: str) -> tuple[Choice, ...]:
 
 
 def _keypad(question: Question) -> Literal["none", "single", "digits"]:
-    if isinstance(question, NumberQuestion):
+    if isinstance(question, NumberQuestion) or question.type == "nps":
         return "digits"
     if isinstance(question, TextQuestion):
         return "none"

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-QUESTION_TYPES = ("yesno", "scale", "choice", "number", "text")
+QUESTION_TYPES = ("yesno", "scale", "choice", "number", "text", "nps")
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 KEY_PATTERN = r"^[0-9]$"
 
@@ -57,6 +57,16 @@ class ScaleQuestion(QuestionBase):
         return self
 
 
+class NpsQuestion(ScaleQuestion):
+    """ "How likely would you recommend ...", 0 to 10, as THL's national customer feedback asks
+    after a service event; reports give its Net Promoter Score (9-10 minus 0-6). On the keypad
+    it is keyed like a number (digits, then #), since 10 takes two keys."""
+
+    type: Literal["nps"]  # type: ignore[assignment]
+    min: int = Field(default=0, ge=0, le=0)
+    max: int = Field(default=10, ge=10, le=10)
+
+
 class ChoiceQuestion(QuestionBase):
     type: Literal["choice"]
     options: list[Option] = Field(min_length=2, max_length=9)
@@ -96,7 +106,7 @@ class TextQuestion(QuestionBase):
 
 
 Question = Annotated[
-    YesNoQuestion | ScaleQuestion | ChoiceQuestion | NumberQuestion | TextQuestion,
+    YesNoQuestion | ScaleQuestion | NpsQuestion | ChoiceQuestion | NumberQuestion | TextQuestion,
     Field(discriminator="type"),
 ]
 

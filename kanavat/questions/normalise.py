@@ -100,7 +100,7 @@ def _keypad(question: Question, digits: str) -> Result:
         return no_match("not_keypad")
     if digits == "*":
         return Result("command", "repeat", 1.0)
-    if isinstance(question, NumberQuestion):
+    if isinstance(question, NumberQuestion) or question.type == "nps":
         number = digits.rstrip("#")
         if not number.isdigit():
             return no_match("not_a_number")

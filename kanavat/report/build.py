@@ -7,6 +7,7 @@ The dict's shape is the stable, versioned schema in ``docs/report-schema.md`` an
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -15,12 +16,14 @@ from typing import Any
 from kanavat.config import Config
 from kanavat.report import stats, suppress
 from kanavat.report.data import AnswerRow, CampaignData, load
-from kanavat.report.questions import GIVEN, Context, build_question
+from kanavat.report.disclosure import Ledger
+from kanavat.report.questions import Context, build_question
 from kanavat.report.texts import report_language, texts
 from kanavat.store import Store, iso, utc_now
 
-SCHEMA_VERSION = "1.0"
-DEFAULT_BREAKDOWNS = ("age_group", "municipality", "language", "channel")
+SCHEMA_VERSION = "1.1"
+DEFAULT_BREAKDOWNS = ("unit", "age_group", "municipality", "language", "channel")
+"""Shown when the campaign has them (a fast-feedback campaign's service units first)."""
 INPUT_KINDS = ("speech", "keypad", "text", "button")
 TOTAL = "__total__"
 
@@ -58,26 +61,28 @@ def _campaign_report(
     campaign = config.campaign(data.campaign_id)
     questionnaire = config.questionnaire_of(data.campaign_id)
     k = config.privacy.min_cell
-    contacts = {c.respondent: c for c in data.contacts}
-    sample = _sample(config, data, k)
+    ledger = Ledger(k)
+    profiles = data.profiles  # an aggregated answer row's "respondent" is its profile
+    sample = _sample(config, data, ledger)
     pool = data.pool if sample and sample["weighted"] else None
 
     def stratum_of(respondent: str) -> str | None:
-        contact = contacts.get(respondent)
-        return contact.stratum if contact else None
+        profile = profiles.get(respondent)
+        return profile.stratum if profile else None
 
     def group_of(attribute: str, a: AnswerRow) -> str | None:
         if attribute == "channel":
             return a.channel
         if attribute == "language":
             return a.language
-        contact = contacts.get(a.respondent)
-        if contact is None:
+        profile = profiles.get(a.respondent)
+        if profile is None:
             return None
         if attribute == "stratum":
-            return contact.stratum
-        return contact.attributes.get(attribute)
+            return profile.stratum
+        return profile.attributes.get(attribute)
 
+    stratify = list(campaign.audience.stratify) if campaign.audience else []
     ctx = Context(
         language=language,
         min_cell=k,
@@ -85,13 +90,15 @@ def _campaign_report(
         stratum_of=stratum_of,
         group_of=group_of,
         breakdowns=breakdowns,
+        universe=_universe(breakdowns, data, stratify),
+        stratify=stratify,
         redacted=texts(language)["redacted"],
     )
     by_question: dict[str, list[AnswerRow]] = {}
     for a in data.answers:
         by_question.setdefault(a.question, []).append(a)
-    respondents = {a.respondent for a in data.answers if a.status in GIVEN}
-    return {
+    respondents = data.answered
+    report = {
         "schema": "kanavat-report",
         "version": SCHEMA_VERSION,
         "generated_at": iso(now),
@@ -110,109 +117,152 @@ def _campaign_report(
             "finished_at": data.status.get("finished_at"),
         },
         "privacy": {"min_cell": k},
-        "respondents": _cell(len(respondents), k),
-        "reach": _reach(campaign.channels, data, k),
+        "respondents": ledger.cell(RESPONDENTS, len(respondents), total=True),
+        "reach": _reach(campaign.channels, data, ledger),
         "sample": sample,
-        "input_kinds": _input_kinds(data.answers, campaign.channels, k),
+        "input_kinds": _input_kinds(data.answers, campaign.channels, ledger),
         "breakdowns": breakdowns,
         "questions": [
-            build_question(q, i, by_question.get(q.id, []), ctx)
+            build_question(q, i, by_question.get(q.id, []), ctx, ledger)
             for i, q in enumerate(questionnaire.questions, start=1)
         ],
         "comparison": None,
     }
+    ledger.apply()
+    reach = report["reach"]
+    if reach["kind"] == "contacts":  # e stays a plain number, as in version 1.0
+        reach["e_range"] = reach["e"].get("range")
+        reach["e"] = reach["e"]["value"]
+    return report
 
 
-def _cell(count: int, k: int, hidden: bool | None = None) -> dict[str, Any]:
-    hide = suppress.is_small(count, k) if hidden is None else hidden
-    return {"count": None if hide else count, "suppressed": hide}
+RESPONDENTS = ("respondents",)
+RATES = ("RR1", "RR2", "RR3", "COOP1", "REF1")
 
 
-def _reach(channels: Iterable[str], data: CampaignData, k: int) -> dict[str, Any]:
+def _universe(breakdowns: list[str], data: CampaignData, stratify: list[str]) -> list[str]:
+    """Every attribute any ``--by`` variant of this report could break answers down by: the
+    suppression is decided over all of them, so that no two variants together say more than
+    one of them."""
+    out = list(dict.fromkeys([*DEFAULT_BREAKDOWNS, *breakdowns]))
+    for p in data.profiles.values():
+        for name in p.attributes:
+            if name not in out:
+                out.append(name)
+    if stratify and "stratum" not in out:
+        out.append("stratum")
+    return out
+
+
+def _reach(channels: Iterable[str], data: CampaignData, ledger: Ledger) -> dict[str, Any]:
     if not data.has_contacts:
-        return _chat_reach(data, k)
+        return _chat_reach(data, ledger)
     columns = ("contacted", "reached", "completed")
+    took_part = {(s.who, s.channel) for s in data.sessions if s.took_part}
     table: dict[str, dict[str, int]] = {}
     for ch in channels:
         table[ch] = {
             "contacted": len(data.attempted.get(ch, ())),
-            "reached": len({s.who for s in data.sessions if s.channel == ch}),
+            "reached": len({who for who, c in took_part if c == ch}),
             "completed": len(
                 {s.who for s in data.sessions if s.channel == ch and s.status == "completed"}
             ),
         }
     attempted = set().union(*data.attempted.values()) if data.attempted else set()
     attempted |= {c.respondent for c in data.contacts if c.attempts > 0}
-    table[TOTAL] = {
-        "contacted": len(attempted),
-        "reached": len({s.who for s in data.sessions}),
-        "completed": sum(1 for c in data.contacts if c.disposition == "complete"),
-    }
-    # A person tried on two channels counts in both rows, so the total is not always the
-    # sum; protecting the columns as if it were only hides more, never less.
-    cells = {(r, c): row[c] for r, row in table.items() for c in columns}
-    lines = [[*((r, c) for r in table if r != TOTAL), (TOTAL, c)] for c in columns]
-    hidden = suppress.protect(cells, lines, k, totals=[(TOTAL, c) for c in columns])
     dispositions: dict[str, int] = dict.fromkeys((*stats.DISPOSITIONS, "pending"), 0)
     for c in data.contacts:
         key = c.disposition if c.disposition in dispositions else "other"
         dispositions[key] += 1
-    d_cells = {**dispositions, TOTAL: len(data.contacts)}
-    d_hidden = suppress.protect(d_cells, [list(d_cells)], k, totals=[TOTAL])
-    outcomes = stats.outcomes((c.disposition, c.attempts) for c in data.contacts)
-    rates = stats.rates(outcomes)
-    numerators = {
-        "RR1": ("complete",),
-        "RR2": ("complete", "partial"),
-        "RR3": ("complete",),
-        "COOP1": ("complete",),
-        "REF1": ("refusal",),
+    table[TOTAL] = {
+        "contacted": len(attempted),
+        "reached": len({who for who, _ in took_part}),
+        "completed": dispositions["complete"],
     }
+
+    def key(row: str, column: str) -> tuple[str, ...]:
+        # The total of completes is the dispositions' "complete": one count, one key.
+        if (row, column) == (TOTAL, "completed"):
+            return ("disposition", "complete")
+        return ("reach", row, column)
+
+    # A person tried on two channels counts in both rows, so the total is not always the
+    # sum; protecting the columns as if it were only hides more, never less.
+    out_rows = []
+    for r in table:
+        if r == TOTAL:
+            continue
+        row: dict[str, Any] = {"channel": r}
+        for c in columns:
+            row[c] = ledger.cell(key(r, c), table[r][c])
+        out_rows.append(row)
+    total = {c: ledger.cell(key(TOTAL, c), table[TOTAL][c], total=True) for c in columns}
+    for c in columns:
+        ledger.line([key(r, c) for r in table if r != TOTAL], key(TOTAL, c))
+    d_keys = {d: ("disposition", d) for d in dispositions}
+    d_cells = {d: ledger.cell(d_keys[d], n) for d, n in dispositions.items()}
+    d_cells["total"] = ledger.cell(("disposition", TOTAL), len(data.contacts), total=True)
+    ledger.line(d_keys.values(), ("disposition", TOTAL))
+    pending_attempted = sum(1 for c in data.contacts if c.disposition == "pending" and c.attempts)
+    parts = {d: (d_keys[d], n) for d, n in dispositions.items() if d != "pending"}
+    parts["pending_attempted"] = (d_keys["pending"], pending_attempted)
+    parts["pending_fresh"] = (d_keys["pending"], dispositions["pending"] - pending_attempted)
+    rates = stats.rates(_outcomes({p: v for p, (_, v) in parts.items()}))
+    out_rates: dict[str, dict[str, Any]] = {}
+    for name in (*RATES, "e"):
+        out_rates[name] = {"value": rates[name], "suppressed": False}
+        ledger.rate(
+            out_rates[name],
+            lambda counts, name=name: stats.rates(_outcomes(counts))[name],
+            parts,
+            ("disposition", TOTAL),
+        )
+    e = out_rates.pop("e")
     return {
         "kind": "contacts",
-        "by_channel": [
-            {"channel": r, **{c: _cell(table[r][c], k, (r, c) in hidden) for c in columns}}
-            for r in table
-            if r != TOTAL
-        ],
-        "total": {c: _cell(table[TOTAL][c], k, (TOTAL, c) in hidden) for c in columns},
-        "dispositions": {
-            d: _cell(n, k, d in d_hidden) for d, n in dispositions.items() if d != TOTAL
-        }
-        | {"total": _cell(len(data.contacts), k, TOTAL in d_hidden)},
+        "by_channel": out_rows,
+        "total": total,
+        "dispositions": d_cells,
         "pending_as": {
             "attempted": "non_contact",
             "not_attempted": "unknown",
         },
-        "rates": {
-            name: {
-                "value": None if any(n in d_hidden for n in numerators[name]) else rates[name],
-                "suppressed": any(n in d_hidden for n in numerators[name]),
-            }
-            for name in numerators
-        },
-        "e": rates["e"],
+        "rates": out_rates,
+        "e": e,
     }
 
 
-def _chat_reach(data: CampaignData, k: int) -> dict[str, Any]:
+def _outcomes(counts: dict[str, int]) -> stats.Outcomes:
+    """AAPOR outcome codes from disposition counts, pending split by whether it was tried."""
+    return stats.Outcomes(
+        I=counts.get("complete", 0),
+        P=counts.get("partial", 0),
+        R=counts.get("refusal", 0),
+        NC=counts.get("non_contact", 0) + counts.get("pending_attempted", 0),
+        O=counts.get("other", 0),
+        U=counts.get("unknown", 0) + counts.get("pending_fresh", 0),
+        NE=counts.get("not_eligible", 0),
+    )
+
+
+def _chat_reach(data: CampaignData, ledger: Ledger) -> dict[str, Any]:
     """Anonymous chat visitors have no contact list, so there is no AAPOR denominator: the
     report counts sessions started and completed instead of response rates."""
     started = {s.who for s in data.sessions}
     completed = {s.who for s in data.sessions if s.status == "completed"}
-    cells = {"started": len(started), "completed": len(completed)}
-    cells["not_completed"] = cells["started"] - cells["completed"]
-    hidden = suppress.protect(
-        cells, [["completed", "not_completed", "started"]], k, totals=["started"]
-    )
-    return {"kind": "sessions", "sessions": {c: _cell(v, k, c in hidden) for c, v in cells.items()}}
+    values = {"started": len(started), "completed": len(completed)}
+    values["not_completed"] = values["started"] - values["completed"]
+    cells = {c: ledger.cell(("sessions", c), v, total=c == "started") for c, v in values.items()}
+    ledger.line([("sessions", "completed"), ("sessions", "not_completed")], ("sessions", "started"))
+    return {"kind": "sessions", "sessions": cells}
 
 
-def _sample(config: Config, data: CampaignData, k: int) -> dict[str, Any] | None:
+def _sample(config: Config, data: CampaignData, ledger: Ledger) -> dict[str, Any] | None:
     campaign = config.campaign(data.campaign_id)
     audience = campaign.audience
     if audience is None or audience.sample is None:
         return None
+    k = ledger.min_cell
     weighted = bool(audience.stratify) and bool(data.pool)
     out: dict[str, Any] = {
         "design": "stratified" if audience.stratify else "simple",
@@ -227,71 +277,78 @@ def _sample(config: Config, data: CampaignData, k: int) -> dict[str, Any] | None
     }
     if not audience.stratify:
         return out
-    answered = {a.respondent for a in data.answers if a.status in GIVEN}
+    answered = data.answered
     strata: dict[str, list] = {}
     for c in data.contacts:
         strata.setdefault(c.stratum or "", []).append(c)
     respondents = {h: sum(1 for c in cs if c.respondent in answered) for h, cs in strata.items()}
     weights = stats.stratum_weights(data.pool, respondents)
-    cells = {h: n for h, n in respondents.items()} | {TOTAL: sum(respondents.values())}
-    hidden = suppress.protect(cells, [list(cells)], k, totals=[TOTAL])
-    for h in sorted(set(data.pool) | set(strata)):
+    keys = {h: ("stratum", h) for h in sorted(set(data.pool) | set(strata))}
+    for h, key in keys.items():
         cs = strata.get(h, [])
+        completes = sum(1 for c in cs if c.disposition == "complete")
         rr1 = stats.rates(stats.outcomes((c.disposition, c.attempts) for c in cs))["RR1"]
-        hide = h in hidden
-        out["strata"].append(
-            {
-                "stratum": h,
-                "values": dict(zip(audience.stratify, h.split("|"), strict=False)),
-                "pool": data.pool.get(h, 0),
-                "sampled": len(cs),
-                "respondents": _cell(respondents.get(h, 0), k, hide),
-                "rr1": None if hide else rr1,
-                "weight": None if hide else weights.get(h),
-            }
-        )
-    out["respondents"] = _cell(cells[TOTAL], k, TOTAL in hidden)
+        row: dict[str, Any] = {
+            "stratum": h,
+            "values": dict(zip(audience.stratify, h.split("|"), strict=False)),
+            "pool": data.pool.get(h, 0),
+            "sampled": len(cs),
+            "respondents": ledger.cell(key, respondents.get(h, 0)),
+            "rr1": rr1,
+            "weight": weights.get(h),
+        }
+        # A stratum's RR1 is its completes over its sampled people (less the ineligible):
+        # shown only when neither the completes nor the rest are a small count.
+        if suppress.is_small(completes, k) or suppress.is_small(len(cs) - completes, k):
+            row["rr1"] = None
+        ledger.derive(row, ("rr1", "weight"), (key, RESPONDENTS), mark=False)
+        out["strata"].append(row)
+    out["respondents"] = {}
+    ledger.count(RESPONDENTS, sum(respondents.values()), out["respondents"], total=True)
+    ledger.line(keys.values(), RESPONDENTS)
     return out
 
 
-def _input_kinds(answers: list[AnswerRow], channels: Iterable[str], k: int) -> dict[str, Any]:
+def _input_kinds(answers: list[AnswerRow], channels: Iterable[str], ledger: Ledger) -> dict:
     """How answers were given, per channel, and how many spoken answers were confirmed."""
     # One pass over the answers: (kind, channel, confirmed) -> answers.
-    tally = Counter(
-        (a.input_kind, a.channel, a.confirmed)
-        for a in answers
-        if a.status != "unanswered" and a.input_kind in INPUT_KINDS
-    )
-    used = sum(tally.values())
+    tally: Counter[tuple[str, str, bool]] = Counter()
+    for a in answers:
+        if a.status != "unanswered" and a.input_kind in INPUT_KINDS:
+            tally[(a.input_kind, a.channel, a.confirmed)] += a.n
     channels = list(channels)
-    rows = {
-        kind: {ch: tally[(kind, ch, True)] + tally[(kind, ch, False)] for ch in channels}
-        for kind in INPUT_KINDS
-    }
-    hidden = suppress.table(rows, k, small_rows_hidden=False)
-    speech = sum(n for (kind, _, _), n in tally.items() if kind == "speech")
-    confirmed = sum(n for (kind, _, c), n in tally.items() if kind == "speech" and c)
-    s_cells = {
-        "confirmed": confirmed,
-        "not_confirmed": speech - confirmed,
-        "speech": speech,
-    }
-    forced = ["speech"] if ("speech", TOTAL) in hidden else []
-    s_hidden = suppress.protect(s_cells, [list(s_cells)], k, totals=["speech"], forced=forced)
-    return {
-        "by_kind": [
+
+    def key(kind: str, channel: str) -> tuple[str, str, str]:
+        return ("input", kind, channel)
+
+    rows = []
+    for kind in INPUT_KINDS:
+        counts = {ch: tally[(kind, ch, True)] + tally[(kind, ch, False)] for ch in channels}
+        rows.append(
             {
                 "kind": kind,
-                "total": _cell(sum(rows[kind].values()), k, (kind, TOTAL) in hidden),
-                "by_channel": {
-                    ch: _cell(rows[kind][ch], k, (kind, ch) in hidden) for ch in channels
-                },
+                "total": ledger.cell(key(kind, TOTAL), sum(counts.values()), total=True),
+                "by_channel": {ch: ledger.cell(key(kind, ch), counts[ch]) for ch in channels},
             }
-            for kind in INPUT_KINDS
-        ],
-        "total": _cell(used, k, (TOTAL, TOTAL) in hidden),
-        "speech_confirmed": _cell(confirmed, k, "confirmed" in s_hidden),
-        "speech_not_confirmed": _cell(speech - confirmed, k, "not_confirmed" in s_hidden),
+        )
+        ledger.line([key(kind, ch) for ch in channels], key(kind, TOTAL))
+    for ch in channels:
+        per_channel = sum(tally[(kind, ch, c)] for kind in INPUT_KINDS for c in (True, False))
+        ledger.count(key(TOTAL, ch), per_channel, total=True)
+        ledger.line([key(kind, ch) for kind in INPUT_KINDS], key(TOTAL, ch))
+    total = ledger.cell(key(TOTAL, TOTAL), sum(tally.values()), total=True)
+    ledger.line([key(kind, TOTAL) for kind in INPUT_KINDS], key(TOTAL, TOTAL))
+    ledger.line([key(TOTAL, ch) for ch in channels], key(TOTAL, TOTAL))
+    speech = sum(n for (kind, _, _), n in tally.items() if kind == "speech")
+    confirmed = sum(n for (kind, _, c), n in tally.items() if kind == "speech" and c)
+    s_confirmed = ledger.cell(("speech", "confirmed"), confirmed)
+    s_not = ledger.cell(("speech", "not_confirmed"), speech - confirmed)
+    ledger.line([("speech", "confirmed"), ("speech", "not_confirmed")], key("speech", TOTAL))
+    return {
+        "by_kind": rows,
+        "total": total,
+        "speech_confirmed": s_confirmed,
+        "speech_not_confirmed": s_not,
     }
 
 
@@ -332,8 +389,10 @@ def attach_comparison(report: dict[str, Any], other: dict[str, Any]) -> None:
                     row["change_ci"] = list(interval)
                     row["clear"] = interval[0] > 0 or interval[1] < 0
             rows.append(row)
+        if q.get("nps") is not None:
+            q["compare"] = {"nps": _nps_change(q["nps"], o.get("nps") or {})}
         mean, other_mean = q.get("mean"), o.get("mean")
-        q["compare"] = {
+        q["compare"] = (q.get("compare") or {}) | {
             "n": o["n"],
             "categories": rows,
             "other_mean": other_mean,
@@ -344,3 +403,26 @@ def attach_comparison(report: dict[str, Any], other: dict[str, Any]) -> None:
             and other_mean["estimate"] is not None
             else None,
         }
+
+
+def _nps_change(this: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """The other run's NPS, the change in points and its 95 % interval (square-and-add of
+    the two intervals, as for shares); clear when the interval excludes zero."""
+    out: dict[str, Any] = {
+        "other": other.get("value"),
+        "other_ci": other.get("ci"),
+        "change": None,
+        "change_ci": None,
+        "clear": None,
+    }
+    a, b = this.get("value"), other.get("value")
+    if a is None or b is None:
+        return out
+    out["change"] = a - b
+    if this.get("ci") and other.get("ci"):
+        (la, ua), (lb, ub) = this["ci"], other["ci"]
+        low = a - b - math.sqrt((a - la) ** 2 + (ub - b) ** 2)
+        high = a - b + math.sqrt((ua - a) ** 2 + (b - lb) ** 2)
+        out["change_ci"] = [low, high]
+        out["clear"] = low > 0 or high < 0
+    return out

@@ -45,8 +45,14 @@ def rows(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
         for name, c in reach["dispositions"].items():
             yield row("disposition", category=name, **cell(c))
         for name, rate in reach["rates"].items():
+            low, high = rate.get("range") or (None, None)  # a range when its parts are hidden
             yield row(
-                "rate", category=name, estimate=rate["value"], suppressed=int(rate["suppressed"])
+                "rate",
+                category=name,
+                estimate=rate["value"],
+                ci_low=low,
+                ci_high=high,
+                suppressed=int(rate["suppressed"]),
             )
         yield row("rate", category="e", estimate=reach["e"], suppressed=0)
     else:
@@ -121,8 +127,15 @@ def _question(q: dict[str, Any], row) -> Iterator[dict[str, Any]]:
             estimate=mean["estimate"] if mean else None,
             suppressed=int(mean is None),
         )
+    if "nps" in q:
+        yield _nps_row(row("nps", question=qid), q["nps"])
     for b in q.get("breakdowns", []):
         for g in b["groups"]:
+            if "nps" in g:
+                group = "" if g["group"] is None else g["group"]
+                yield _nps_row(
+                    row("breakdown_nps", question=qid, by=b["by"], group=group), g["nps"]
+                )
             group = "" if g["group"] is None else g["group"]
             yield row(
                 "breakdown_n",
@@ -154,6 +167,19 @@ def _question(q: dict[str, Any], row) -> Iterator[dict[str, Any]]:
                     estimate=g["mean"]["estimate"] if g["mean"] else None,
                     suppressed=int(g["mean"] is None),
                 )
+
+
+def _nps_row(base: dict[str, Any], nps: dict[str, Any] | None) -> dict[str, Any]:
+    """An NPS in points: its interval, or the range it lies in when its parts are hidden."""
+    nps = nps or {}
+    low, high = nps.get("ci") or nps.get("range") or (None, None)
+    hidden = int(nps.get("value") is None)
+    return base | {
+        "estimate": nps.get("value"),
+        "ci_low": low,
+        "ci_high": high,
+        "suppressed": hidden,
+    }
 
 
 def _text(value: Any) -> Any:

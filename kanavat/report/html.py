@@ -51,6 +51,29 @@ class Format:
         sign = "+" if change > 0.0005 else ("−" if change < -0.0005 else "±")
         return self.t["compare"]["pp"].format(value=sign + self.num(abs(change) * 100, 1))
 
+    def rate(self, rate: dict[str, Any], decimals: int = 1) -> str:
+        """A rate, or the range it lies in when its parts are hidden."""
+        if rate.get("value") is None and rate.get("range"):
+            low, high = rate["range"]
+            return f"{self.num(low * 100, decimals)}–{self.pct(high, decimals)}"
+        return self.pct(rate.get("value"), decimals)
+
+    def points(self, nps: dict[str, Any] | None) -> str:
+        """An NPS in points with its interval ("+45 (38…52)"), or its range when hidden."""
+        if not nps:
+            return DASH
+
+        def signed(x: float) -> str:
+            return ("+" if x > 0.05 else ("−" if x < -0.05 else "")) + self.num(abs(x), 0)
+
+        if nps.get("value") is None:
+            if nps.get("range"):
+                low, high = nps["range"]
+                return f"{signed(low)}…{signed(high)}"
+            return DASH
+        ci = nps.get("ci")
+        return signed(nps["value"]) + (f" ({signed(ci[0])}…{signed(ci[1])})" if ci else "")
+
     def ci(self, interval: list[float] | None) -> str:
         if not interval:
             return DASH
@@ -125,8 +148,8 @@ def _figures(report: dict[str, Any], t: dict, f: Format) -> str:
     items = [(f.count(report["respondents"]), s["respondents"])]
     reach = report["reach"]
     if reach["kind"] == "contacts":
-        items.append((f.pct(reach["rates"]["RR1"]["value"], 1), s["rr1"]))
-        items.append((f.pct(reach["rates"]["RR3"]["value"], 1), s["rr3"]))
+        items.append((f.rate(reach["rates"]["RR1"]), s["rr1"]))
+        items.append((f.rate(reach["rates"]["RR3"]), s["rr3"]))
         items.append((f.count(reach["total"]["completed"]), s["completed"]))
     else:
         items.append((f.count(reach["sessions"]["started"]), s["sessions"]))
@@ -192,9 +215,12 @@ def _reach(report: dict[str, Any], t: dict, f: Format) -> str:
     out.append(_table([e(dt["outcome"]), e(dt["count"])], rows, total_last=True))
     rt = t["rates"]
     out.append(f"<h3>{e(rt['heading'])}</h3><p>{e(rt['intro'])}</p>")
-    rows = [[e(rt[name]), f.pct(v["value"], 1)] for name, v in reach["rates"].items()]
+    rows = [[e(rt[name]), f.rate(v)] for name, v in reach["rates"].items()]
     out.append(_table([e(rt["name"]), e(rt["value"])], rows))
-    out.append(f'<p class="note">{e(rt["e"].format(e=f.num(reach["e"], 3)))}</p>')
+    if any(v.get("range") for v in reach["rates"].values()):
+        out.append(f'<p class="note">{e(rt["range_note"])}</p>')
+    if reach["e"] is not None:
+        out.append(f'<p class="note">{e(rt["e"].format(e=f.num(reach["e"], 3)))}</p>')
     pending = d.get("pending", {})
     if pending.get("count") != 0:
         out.append(f'<p class="note">{e(rt["pending"].format(pending=f.count(pending)))}</p>')
@@ -251,6 +277,8 @@ def _asked(q: dict[str, Any], report: dict[str, Any], t: dict) -> str:
     elif q["type"] == "number":
         unit = f" ({fmt['unit']})" if fmt.get("unit") else ""
         parts.append(e(qt["number"].format(**fmt) + unit + "."))
+    elif q["type"] == "nps":
+        parts.append(e(qt["nps_type"]))
     elif q["type"] == "text":
         parts.append(e(qt["text_type"]))
     for other_id, values in (q["asked_if"] or {}).items():
@@ -317,6 +345,13 @@ def _question(q: dict[str, Any], report: dict[str, Any], t: dict, f: Format) -> 
         )
     if q.get("median") is not None:
         facts.append((qt["median"], f.num(q["median"], 1)))
+    if "nps" in q:
+        facts.append((qt["nps"], f.points(q["nps"])))
+    nps_change = (compare or {}).get("nps")
+    if nps_change and nps_change.get("change") is not None:
+        mark = " ●" if nps_change.get("clear") else ""
+        sign = "+" if nps_change["change"] > 0 else ""
+        facts.append((t["compare"]["nps_change"], sign + f.num(nps_change["change"], 0) + mark))
     if compare and compare.get("mean_change") is not None:
         facts.append(
             (
@@ -365,6 +400,9 @@ def _breakdown(q: dict[str, Any], b: dict[str, Any], t: dict, f: Format) -> str:
     numeric = any("mean" in g for g in b["groups"])
     if numeric:
         head.append(e(qt["mean"]))
+    scored = any("nps" in g for g in b["groups"])
+    if scored:
+        head.append(e(qt["nps"]))
     rows = []
     for g in b["groups"]:
         name = _group_name(b["by"], g["group"], t)
@@ -381,6 +419,8 @@ def _breakdown(q: dict[str, Any], b: dict[str, Any], t: dict, f: Format) -> str:
         if numeric:
             m = g.get("mean")
             row.append(f.num(m["estimate"], 2) if m else DASH)
+        if scored:
+            row.append(e(f.points(g.get("nps"))))
         rows.append(row)
     title = qt["breakdown"].format(attribute=attribute)
     return f'<h4>{e(title)}</h4><div class="breakdown">{_table(head, rows)}</div>'
@@ -439,6 +479,8 @@ def _method(report: dict[str, Any], t: dict, f: Format) -> str:
         m["shares"].format(weighted=m["weighted"] if weighted else m["unweighted"]),
         m["ci"],
     ]
+    if weighted:
+        paragraphs.append(m["rounding"])
     if report["reach"]["kind"] == "contacts":
         paragraphs.append(m["aapor"])
     paragraphs.append(m["software"].format(campaign=report["campaign"]["id"]))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from kanavat.questions.model import (
 from kanavat.questions.normalise import DONT_KNOW
 from kanavat.report import stats, suppress
 from kanavat.report.data import AnswerRow
+from kanavat.report.disclosure import Ledger, half_width_for, step_for, step_for_weighted
 
 N = "__n__"
 ALL = "__all__"
@@ -48,6 +48,10 @@ class Context:
     stratum_of: Callable[[str], str | None]
     group_of: Callable[[str, AnswerRow], str | None]
     breakdowns: list[str]
+    """The attributes shown."""
+    universe: list[str]
+    """Every attribute a variant of the report could show: all are protected together."""
+    stratify: list[str]
     redacted: str
 
 
@@ -99,10 +103,11 @@ def redact(text: str, replacement: str) -> str:
 
 
 def build_question(
-    q: Question, position: int, answers: list[AnswerRow], ctx: Context
+    q: Question, position: int, answers: list[AnswerRow], ctx: Context, ledger: Ledger
 ) -> dict[str, Any]:
     given = [a for a in answers if a.status in GIVEN]
-    no_answer = sum(1 for a in answers if a.status not in GIVEN)
+    no_answer = sum(a.n for a in answers if a.status not in GIVEN)
+    n_given = sum(a.n for a in given)
     out: dict[str, Any] = {
         "id": q.id,
         "position": position,
@@ -110,7 +115,7 @@ def build_question(
         "text": q.text.get(ctx.language) or next(iter(q.text.values())),
         "asked_if": _asked_if(q),
         "format": _format(q, ctx.language),
-        "no_answer": _cell(no_answer, ctx.min_cell),
+        "no_answer": ledger.cell(("q", q.id, "no_answer"), no_answer),
     }
     if isinstance(q, TextQuestion):
         return out | _free_text(given, ctx)
@@ -123,9 +128,12 @@ def build_question(
             return DONT_KNOW
         return bin_of(a.value, bins) if bins is not None else a.value
 
+    def key(row: Any, column: Any) -> tuple[Any, ...]:
+        return ("q", q.id, row, column)
+
     weights = _weights(given, ctx)
     rows: dict[Any, list[AnswerRow]] = {ALL: given}
-    for attribute in ctx.breakdowns:
+    for attribute in ctx.universe:
         groups: dict[str | None, list[AnswerRow]] = {}
         for a in given:
             groups.setdefault(ctx.group_of(attribute, a), []).append(a)
@@ -133,38 +141,93 @@ def build_question(
             for g in sorted(groups, key=lambda x: (x is None, str(x))):
                 rows[(attribute, g)] = groups[g]
     counts = {r: _count(rows[r], keys, category) for r in rows}
-    hidden = _protect(counts, keys, ctx.min_cell)
-    out["n"] = None if (ALL, N) in hidden else len(given)
-    out["suppressed"] = (ALL, N) in hidden
+    _register(counts, keys, key, ctx, ledger)
+    ledger.count(key(ALL, N), n_given, out, "n", total=True)
     out["weighted"] = weights is not None
-    out["categories"] = [
-        _category(key, label, counts[ALL][key], len(given), (ALL, key) in hidden)
-        for key, label in categories
-    ]
-    _estimates(out["categories"], given, category, weights, ctx)
+    out["categories"] = [_category(key(ALL, value), label, ledger) for value, label in categories]
+    for c in out["categories"]:
+        ledger.derive(c, ("share", "estimate", "ci"), (key(ALL, c["value"]), key(ALL, N)))
+    _estimates(out["categories"], given, category, weights, ctx, ledger)
     numeric = isinstance(q, ScaleQuestion)
+    every_cell = [key(ALL, v) for v in [*keys, N]]
     if numeric or isinstance(q, NumberQuestion):
-        any_hidden = any(c["suppressed"] for c in out["categories"])
-        hide_mean = out["suppressed"] or (numeric and any_hidden)
-        out["mean"] = None if hide_mean else _mean(given, weights)
-        if isinstance(q, NumberQuestion) and not out["suppressed"]:
-            values = [a.value for a in given if isinstance(a.value, int | float)]
-            out["median"] = statistics.median(values) if values else None
+        # A mean (or median) with a hidden category would give it back: hidden with any.
+        out["mean"] = _mean(given, weights)
+        if weights is not None and out["mean"]:
+            span = (q.max - q.min) if isinstance(q, ScaleQuestion) else 1
+            step = step_for(half_width_for(n_given)) * span
+            ledger.round(out["mean"], ("estimate",), step)
+        if isinstance(q, NumberQuestion):
+            out["median"] = _median([(a.value, a.n) for a in given])
+        ledger.derive(out, ("mean", "median"), every_cell, mark=False)
+    if q.type == "nps":
+        out["nps"] = _nps(ALL, counts[ALL], key, ledger)
     out["breakdowns"] = []
     for attribute in ctx.breakdowns:
         groups = [r for r in rows if r != ALL and r[0] == attribute]
         if not groups:
             continue
-        out["breakdowns"].append(
-            {
-                "by": attribute,
-                "groups": [
-                    _group(r, rows[r], categories, counts[r], hidden, category, weights, numeric)
-                    for r in groups
-                ],
-            }
-        )
+        shown = []
+        for r in groups:
+            group = _group(r, rows[r], categories, key, category, weights, numeric, ledger)
+            if q.type == "nps":
+                group["nps"] = _nps(r, counts[r], key, ledger)
+            shown.append(group)
+        out["breakdowns"].append({"by": attribute, "groups": shown})
     return out
+
+
+def _nps(
+    row: Any, counts: dict[Any, int], key: Callable[[Any, Any], tuple[Any, ...]], ledger: Ledger
+) -> dict[str, Any]:
+    """The Net Promoter Score of a row, exact when its parts are shown (or give it anyway),
+    else as a range; its interval only when exact."""
+    out: dict[str, Any] = {"value": stats.nps(counts), "ci": None, "suppressed": False}
+    parts = {str(v): (key(row, v), counts[v]) for v in range(11)}
+    parts[DONT_KNOW] = (key(row, DONT_KNOW), counts[DONT_KNOW])
+    ledger.rate(
+        out, lambda c: stats.nps({v: c.get(str(v), 0) for v in range(11)}), parts, key(row, N)
+    )
+
+    def interval() -> None:
+        if out["value"] is not None:
+            out["ci"] = list(stats.nps_interval(counts) or ()) or None
+
+    ledger.then(interval)
+    return out
+
+
+def _register(
+    counts: dict[Any, dict[Any, int]],
+    keys: list[Any],
+    key: Callable[[Any, Any], tuple[Any, ...]],
+    ctx: Context,
+    ledger: Ledger,
+) -> None:
+    """One question's main table and every breakdown's cells, with the relations a reader can
+    subtract along: each row and its n, each breakdown's column and the main table's cell,
+    and the strata of each value of a stratifying attribute and that value's group."""
+    for r, row in counts.items():
+        small = suppress.is_small(row[N], ctx.min_cell)
+        for k in [*keys, N]:
+            ledger.count(key(r, k), row[k], total=r == ALL or k == N, forced=small)
+        ledger.line([key(r, k) for k in keys], key(r, N))
+        if r != ALL:  # a group whose n is hidden shows none of its cells
+            ledger.together(key(r, N), [key(r, k) for k in keys])
+    for attribute in ctx.universe:
+        groups = [r for r in counts if r != ALL and r[0] == attribute]
+        for k in [*keys, N]:
+            if groups:
+                ledger.line([key(g, k) for g in groups], key(ALL, k))
+    strata = [r for r in counts if r != ALL and r[0] == "stratum" and r[1] is not None]
+    for i, attribute in enumerate(ctx.stratify):
+        for r in counts:
+            if r == ALL or r[0] != attribute:
+                continue
+            inside = [s for s in strata if s[1].split("|")[i : i + 1] == [r[1]]]
+            for k in [*keys, N]:
+                if inside:
+                    ledger.line([key(s, k) for s in inside], key(r, k))
 
 
 def _format(q: Question, language: str) -> dict[str, Any]:
@@ -202,47 +265,26 @@ def _asked_if(q: Question) -> dict[str, list[Any]] | None:
     }
 
 
-def _cell(count: int, min_cell: int) -> dict[str, Any]:
-    hidden = suppress.is_small(count, min_cell)
-    return {"count": None if hidden else count, "suppressed": hidden}
-
-
 def _count(rows: list[AnswerRow], keys: list[Any], category: Callable) -> dict[Any, int]:
     counts = dict.fromkeys(keys, 0)
     for a in rows:
         c = category(a)
         if c in counts:
-            counts[c] += 1
-    counts[N] = len(rows)
+            counts[c] += a.n
+    counts[N] = sum(a.n for a in rows)
     return counts
 
 
-def _protect(counts: dict[Any, dict[Any, int]], keys: list[Any], min_cell: int) -> set:
-    cells = {(r, k): v for r, row in counts.items() for k, v in row.items()}
-    lines = [[(r, k) for k in [*keys, N]] for r in counts]
-    forced = []
-    for r, row in counts.items():
-        if suppress.is_small(row[N], min_cell):
-            forced += [(r, k) for k in [*keys, N]]
-    attributes = {r[0] for r in counts if r != ALL}
-    for attribute in attributes:
-        groups = [r for r in counts if r != ALL and r[0] == attribute]
-        for k in [*keys, N]:
-            lines.append([*((g, k) for g in groups), (ALL, k)])
-    totals = [key for key in cells if key[0] == ALL or key[1] == N]
-    return suppress.protect(cells, lines, min_cell, totals=totals, forced=forced)
-
-
-def _category(key: Any, label: str, count: int, n: int, hidden: bool) -> dict[str, Any]:
-    return {
-        "value": key,
-        "label": label,
-        "count": None if hidden else count,
-        "share": None if hidden or not n else count / n,
-        "estimate": None,
-        "ci": None,
-        "suppressed": hidden,
-    }
+def _category(cell: tuple[Any, ...], label: str, ledger: Ledger) -> dict[str, Any]:
+    value = cell[-1]
+    out: dict[str, Any] = {"value": value, "label": label}
+    ledger.count(cell, ledger.values[cell], out)
+    n = ledger.values[(*cell[:-1], N)]
+    out["share"] = out["count"] / n if n else None
+    out["estimate"] = out["share"]
+    out["ci"] = None
+    out["suppressed"] = False
+    return out
 
 
 def _estimates(
@@ -251,25 +293,26 @@ def _estimates(
     category: Callable,
     weights: dict[str, float] | None,
     ctx: Context,
+    ledger: Ledger,
 ) -> None:
-    """Fill each visible category's estimate and 95 % interval (weighted if a sample)."""
-    n = len(given)
+    """Each category's estimate and 95 % interval (post-stratified if a sample, then rounded
+    to the step its interval supports)."""
+    n = sum(a.n for a in given)
     per_stratum: dict[str | None, list[AnswerRow]] = {}
     if weights is not None:
         for a in given:
             per_stratum.setdefault(ctx.stratum_of(a.respondent), []).append(a)
     for c in categories:
-        if c["suppressed"] or not n:
+        if not n:
             continue
         if weights is None:
-            c["estimate"] = c["share"]
             c["ci"] = list(stats.wilson(c["count"], n) or ())
             continue
         strata = [
             stats.Stratum(
                 pool=(ctx.pool or {}).get(h or "", 0),
-                respondents=len(rows),
-                hits=sum(1 for a in rows if category(a) == c["value"]),
+                respondents=sum(a.n for a in rows),
+                hits=sum(a.n for a in rows if category(a) == c["value"]),
             )
             for h, rows in per_stratum.items()
         ]
@@ -277,6 +320,10 @@ def _estimates(
         if result:
             c["estimate"], interval = result
             c["ci"] = list(interval)
+            half = max(interval[1] - c["estimate"], c["estimate"] - interval[0])
+            heaviest, total = _heaviest(given, weights)
+            step = step_for_weighted(max(half, half_width_for(n) / 2), heaviest, total)
+            ledger.round(c, ("estimate", "ci"), step)
 
 
 def _weights(given: list[AnswerRow], ctx: Context) -> dict[str, float] | None:
@@ -286,56 +333,80 @@ def _weights(given: list[AnswerRow], ctx: Context) -> dict[str, float] | None:
     per_stratum: dict[str, int] = {}
     for a in given:
         h = ctx.stratum_of(a.respondent) or ""
-        per_stratum[h] = per_stratum.get(h, 0) + 1
+        per_stratum[h] = per_stratum.get(h, 0) + a.n
     by_stratum = stats.stratum_weights(ctx.pool, per_stratum)
     return {a.respondent: by_stratum.get(ctx.stratum_of(a.respondent) or "", 0.0) for a in given}
 
 
 def _mean(given: list[AnswerRow], weights: dict[str, float] | None) -> dict[str, Any] | None:
-    values = [(a.value, a.respondent) for a in given if isinstance(a.value, int | float)]
+    values = [(a.value, a.respondent, a.n) for a in given if isinstance(a.value, int | float)]
     if not values:
         return None
-    plain = sum(v for v, _ in values) / len(values)
+    plain = sum(v * n for v, _, n in values) / sum(n for _, _, n in values)
     if weights is None:
         return {"value": plain, "estimate": plain}
-    total = sum(weights.get(r, 0.0) for _, r in values)
-    estimate = sum(v * weights.get(r, 0.0) for v, r in values) / total if total else None
+    total = sum(weights.get(r, 0.0) * n for _, r, n in values)
+    estimate = sum(v * weights.get(r, 0.0) * n for v, r, n in values) / total if total else None
     return {"value": plain, "estimate": estimate}
 
 
+def _median(counted: list[tuple[Any, int]]) -> float | None:
+    """The median of values given with their counts (as ``statistics.median`` of them all)."""
+    values = sorted((v, n) for v, n in counted if isinstance(v, int | float) and n > 0)
+    total = sum(n for _, n in values)
+    if not total:
+        return None
+    middle = [(total - 1) // 2, total // 2]
+    found: list[float] = []
+    seen = 0
+    for v, n in values:
+        found += [v] * sum(1 for m in middle if seen <= m < seen + n)
+        seen += n
+    return found[0] if found[0] == found[1] else (found[0] + found[1]) / 2
+
+
+def _heaviest(rows: list[AnswerRow], weights: dict[str, float]) -> tuple[float, float]:
+    """The largest weight of one person among ``rows``, and all their weights together."""
+    return (
+        max((weights.get(a.respondent, 0.0) for a in rows), default=0.0),
+        sum(weights.get(a.respondent, 0.0) * a.n for a in rows),
+    )
+
+
 def _group(
-    key: tuple[str, str | None],
+    row: tuple[str, str | None],
     rows: list[AnswerRow],
     categories: list[tuple[Any, str]],
-    counts: dict[Any, int],
-    hidden: set,
+    key: Callable[[Any, Any], tuple[Any, ...]],
     category: Callable,
     weights: dict[str, float] | None,
     numeric: bool,
+    ledger: Ledger,
 ) -> dict[str, Any]:
-    n = len(rows)
-    row_hidden = (key, N) in hidden
-    total_weight = sum(weights.get(a.respondent, 0.0) for a in rows) if weights else 0.0
+    n = sum(a.n for a in rows)
+    total_weight = sum(weights.get(a.respondent, 0.0) * a.n for a in rows) if weights else 0.0
+    step = step_for(half_width_for(n))
+    if weights is not None:
+        step = step_for_weighted(half_width_for(n), *_heaviest(rows, weights))
     cells = []
     for value, label in categories:
-        cell = _category(value, label, counts[value], n, row_hidden or (key, value) in hidden)
+        cell = _category(key(row, value), label, ledger)
         del cell["ci"]
-        if not cell["suppressed"]:
-            if weights is not None and total_weight:
-                hit = sum(weights.get(a.respondent, 0.0) for a in rows if category(a) == value)
-                cell["estimate"] = hit / total_weight
-            else:
-                cell["estimate"] = cell["share"]
+        if weights is not None and total_weight:
+            hit = sum(weights.get(a.respondent, 0.0) * a.n for a in rows if category(a) == value)
+            cell["estimate"] = hit / total_weight
+            ledger.round(cell, ("estimate",), step)
+        ledger.derive(cell, ("share", "estimate"), (key(row, value), key(row, N)))
         cells.append(cell)
-    group: dict[str, Any] = {
-        "group": key[1],
-        "n": None if row_hidden else n,
-        "suppressed": row_hidden,
-        "cells": cells,
-    }
+    group: dict[str, Any] = {"group": row[1]}
+    ledger.count(key(row, N), n, group, "n")
+    group["cells"] = cells
     if numeric:
-        any_hidden = any(c["suppressed"] for c in cells)
-        group["mean"] = None if any_hidden else _mean(rows, weights)
+        group["mean"] = _mean(rows, weights)
+        if weights is not None and group["mean"]:
+            ledger.round(group["mean"], ("estimate",), step * 4)
+        on = [key(row, v) for v, _ in categories] + [key(row, N)]
+        ledger.derive(group, ("mean",), on, mark=False)
     return group
 
 

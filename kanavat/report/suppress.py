@@ -30,22 +30,35 @@ def protect(
     *,
     totals: Iterable[Key] = (),
     forced: Iterable[Key] = (),
+    together: Iterable[tuple[Key, Sequence[Key]]] = (),
 ) -> set[Key]:
     """The keys of the cells to hide.
 
     ``cells`` maps every published count (including totals) to its value; ``lines`` lists the
     additive relations a reader can use for subtraction; ``totals`` are keys that are sums
     (hidden only as a last resort); ``forced`` are hidden whatever their value (e.g. every
-    cell of a group too small to show at all).
+    cell of a group too small to show at all); each ``(key, cells)`` of ``together`` hides
+    ``cells`` once ``key`` is hidden (a group whose n is hidden shows none of its cells).
     """
     lines = [list(line) for line in lines]
+    groups = [(key, list(group)) for key, group in together]
     total_keys = set(totals)
     hidden = {k for k, v in cells.items() if is_small(v, min_cell)} | set(forced)
+    known: set[Key] = set()
     changed = True
     while changed:
         changed = False
+        for key, group in groups:
+            if key in hidden and not all(k in hidden for k in group):
+                hidden.update(group)
+                changed = True
         for line in lines:
-            if sum(1 for k in line if k in hidden) != 1:
+            # Hidden cells of a line whose shown total leaves nothing to them are zeros any
+            # reader can tell: they protect nothing.
+            if line[-1] not in hidden and not sum(cells[k] for k in line[:-1] if k in hidden):
+                known |= {k for k in line[:-1] if k in hidden}
+        for line in lines:
+            if sum(1 for k in line if k in hidden and k not in known) != 1:
                 continue
             candidates = [k for k in line if k not in hidden]
             if not candidates:

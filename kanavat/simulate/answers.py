@@ -24,7 +24,7 @@ def keypad(question: Question, value: Any) -> str | None:
         return "1" if value == "yes" else "2"
     if question.type == "choice":
         return next((key for key, o in question.keyed_options() if o.id == value), None)
-    if question.type == "number":
+    if question.type in ("number", "nps"):
         return f"{value}#"
     if question.type == "scale":
         return str(value)
@@ -38,7 +38,7 @@ def spoken(question: Question, value: Any, language: str) -> str | None:
         return None
     if question.type == "yesno":
         return words["yes"][0] if value == "yes" else words["no"][0]
-    if question.type in ("scale", "number"):
+    if question.type in ("scale", "number", "nps"):
         numbers = words["numbers"]
         return numbers[value] if 0 <= value < len(numbers) else None
     if question.type == "choice":
@@ -57,7 +57,7 @@ def text(question: Question, value: Any, language: str, rng: random.Random) -> s
         return texts(language)["skip"]  # "ohita": no words for the open question
     if question.type == "yesno":
         return rng.choice(words["yes"] if value == "yes" else words["no"])
-    if question.type in ("scale", "number"):
+    if question.type in ("scale", "number", "nps"):
         names = words["sms_numbers"]
         if value < len(names) and rng.random() < 0.4:
             return names[value]

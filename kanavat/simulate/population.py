@@ -47,6 +47,8 @@ AGE_GROUPS = {
     "palvelunkayttajat": ["18-39", "40-64", "65-74"],
 }
 MUNICIPALITIES = ["Kirkonkylä", "Esikylä", "Järvelä", "Bykylä"]
+UNITS = ["Keskustan terveysasema", "Järvelän terveysasema", "Suun terveydenhuolto"]
+"""Service units where an event-triggered (fast feedback) campaign's residents were served."""
 # Share of the population per campaign, by the campaign's first channel.
 CHANNEL_SHARE = {"voice": 0.40, "sms": 0.35, "chat": 0.25}
 PHONE_BLOCK = 457_000_000  # +358 457 xxx xxx
@@ -102,6 +104,9 @@ def intended_answers(config: Config, campaign_id: str, language: str, rng: rando
         if q.type == "scale":
             points = list(range(q.min, q.max + 1))
             answers[q.id] = rng.choices(points, weights=[1, 2, 4, 5, 3][: len(points)] or None)[0]
+        elif q.type == "nps":  # fast feedback leans high, with a tail of the dissatisfied
+            weights = [1, 1, 1, 1, 1, 2, 3, 5, 9, 10, 9]
+            answers[q.id] = rng.choices(range(11), weights=weights)[0]
         elif q.type == "yesno":
             answers[q.id] = "yes" if rng.random() < 0.65 else "no"
         elif q.type == "choice":
@@ -135,7 +140,10 @@ def generate(config: Config, campaign_ids: Iterable[str], total: int, seed: int)
                 types=rng.random() < 0.3,
             )
             phone = attributes = None
-            if group is not None:
+            if campaign.trigger == "event":  # a resident served at a unit; a service event
+                phone = f"+358{PHONE_BLOCK + 499 * n + rng.randrange(499):09d}"
+                attributes = {"unit": rng.choice(UNITS)}
+            elif group is not None:
                 phone = f"+358{PHONE_BLOCK + 499 * n + rng.randrange(499):09d}"
                 ages = AGE_GROUPS.get(group, ["18-39", "40-64", "65-74", "75-84"])
                 attributes = {

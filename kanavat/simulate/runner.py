@@ -23,7 +23,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from kanavat import campaigns, contacts
+from kanavat import campaigns, contacts, events
 from kanavat import config as configuration
 from kanavat.appkeys import EMULATOR, STORE
 from kanavat.questions.model import Question
@@ -238,6 +238,12 @@ class Rehearsal:
         for cid in ids:
             campaigns.enrol_audience(self.store, config, cid)
             campaigns.set_status(self.store, cid, "running")
+        for r in self.residents:  # fast feedback: each resident's service event
+            if config.campaign(r.campaign_id).trigger == "event" and r.phone:
+                events.trigger(
+                    self.store, config, r.campaign_id, r.phone, r.attributes,
+                    language=r.language, source="rehearsal",
+                )  # fmt: skip
         chats = [
             asyncio.create_task(
                 self._visit(r, i, questions[r.campaign_id], random.Random(rng.random()))

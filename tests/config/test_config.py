@@ -49,7 +49,12 @@ def test_every_problem_at_once() -> None:
 def test_the_example_config_loads(example_config_path: Path) -> None:
     config = configuration.load(example_config_path, env={})
     assert config.county.languages == ["fi", "sv", "en"]
-    assert set(config.campaigns) == {"vanhukset-2027", "vammaispalvelut-2027", "nuoret-2027"}
+    assert set(config.campaigns) == {
+        "vanhukset-2027",
+        "vammaispalvelut-2027",
+        "nuoret-2027",
+        "palaute-2027",
+    }
     assert config.questionnaire_of("vanhukset-2027").id == "hyvinvointi"
     assert config.database_path == example_config_path.parent / "kanavat.db"
 
@@ -79,7 +84,7 @@ def test_line_numbers_in_the_example(example_config_path: Path) -> None:
         f"config.toml:{option_line}: questionnaires.hyvinvointi.questions[2].options[2].label: "
         "missing translation for en",
         f"config.toml:{_line_of(broken, 'nmber')}: questionnaires.hyvinvointi.questions[3].type: "
-        "unknown type 'nmber'; expected one of yesno, scale, choice, number, text",
+        "unknown type 'nmber'; expected one of yesno, scale, choice, number, text, nps",
         f"config.toml:{_line_of(broken, '2 hours')}: campaigns.vanhukset-2027.retries: "
         '\'2 hours\' is not a duration list; write e.g. "2h 1d" or "30min"',
     ]

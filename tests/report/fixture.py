@@ -22,6 +22,14 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLED = "vanhukset-otos-2027"
 EARLIER = "vanhukset-2026"
 CHAT = "nuoret-2027"
+FEEDBACK = "palaute-2027"
+"""The example config's fast-feedback campaign (an NPS question after a service event)."""
+FEEDBACK_EARLIER = "palaute-2026"
+UNITS = {"Keskustan terveysasema": 0.5, "Järvelän terveysasema": 0.3, "Suun terveydenhuolto": 0.2}
+TINY_UNIT = "Saariston vastaanotto"
+"""Three people gave feedback on it: its cells must be hidden."""
+SMALL = "vanhukset-pieni-2027"
+"""A small campaign: 24 residents, 23 answered everything and one refused."""
 TINY = "Pikkukylä"
 HOSTILE = "<script>alert('x')</script> & \"lainaus\""
 PHONE_IN_TEXT = "Soittakaa minulle numeroon 040 765 4321, kiitos"
@@ -34,6 +42,22 @@ channels = ["voice", "sms"]
 audience = {{ group = "ikaihmiset", sample = 3800, stratify = ["age_group", "municipality"], seed = 7 }}
 start = 2027-01-11T10:00:00
 end = 2027-01-24T18:00:00
+
+[campaigns.{FEEDBACK_EARLIER}]
+questionnaire = "asiointipalaute"
+council = "asiakasraati"
+channels = ["sms"]
+trigger = "event"
+start = 2026-01-01T08:00:00
+end = 2026-12-31T20:00:00
+
+[campaigns.{SMALL}]
+questionnaire = "hyvinvointi"
+council = "vanhusneuvosto"
+channels = ["voice", "sms"]
+audience = {{ group = "ikaihmiset" }}
+start = 2027-02-01T10:00:00
+end = 2027-02-14T18:00:00
 
 [campaigns.{EARLIER}]
 questionnaire = "hyvinvointi"
@@ -69,6 +93,7 @@ class Truth:
     stratum_of: dict[str, str] = field(default_factory=dict)
     """Respondent pseudonym (any campaign) -> stratum."""
     municipality_of: dict[str, str] = field(default_factory=dict)
+    unit_of: dict[str, str] = field(default_factory=dict)
     phones: list[str] = field(default_factory=list)
     answers: int = 0
 
@@ -88,7 +113,15 @@ def generate(config: Config, seed: int = 2027) -> Truth:
     now = "2027-01-20T12:00:00.000Z"
     conn = store.db.conn
     conn.execute("BEGIN")
-    for cid, status in ((SAMPLED, "running"), (EARLIER, "finished"), (CHAT, "running")):
+    campaigns = (
+        (SAMPLED, "running"),
+        (EARLIER, "finished"),
+        (CHAT, "running"),
+        (SMALL, "finished"),
+        (FEEDBACK, "running"),
+        (FEEDBACK_EARLIER, "finished"),
+    )
+    for cid, status in campaigns:
         c = config.campaigns[cid]
         conn.execute(
             "INSERT INTO campaigns(id, questionnaire, council, status, updated_at) VALUES (?, ?, ?, ?, ?)",
@@ -101,7 +134,12 @@ def generate(config: Config, seed: int = 2027) -> Truth:
         _enrol(conn, store, rng, truth, SAMPLED, contact_id, attrs, language, now, state)
     for contact_id, attrs, language in rng.sample(contacts, 900):
         _enrol(conn, store, rng, truth, EARLIER, contact_id, attrs, language, now, state, shift=0.3)
+    for i, (contact_id, attrs, language) in enumerate(rng.sample(contacts, 24)):
+        disposition = "refusal" if i == 0 else "complete"
+        _enrol(conn, store, rng, truth, SMALL, contact_id, attrs, language, now, state,
+               disposition=disposition)  # fmt: skip
     _chat(conn, rng, truth, now, state)
+    _feedback(conn, store, rng, truth, now, state)
     conn.execute("COMMIT")
     store.close()
     return truth
@@ -168,11 +206,14 @@ def _disposition(rng: random.Random, age: str, municipality: str, tiny_seen: lis
     return "non_contact"
 
 
-def _enrol(conn, store, rng, truth, cid, contact_id, attrs, language, now, state, shift=0.0):
+def _enrol(
+    conn, store, rng, truth, cid, contact_id, attrs, language, now, state, shift=0.0,
+    disposition=None,
+):  # fmt: skip
     age, municipality = attrs["age_group"], attrs["municipality"]
     stratum = f"{age}|{municipality}"
     tiny = state.setdefault(("tiny", cid), [0])
-    disposition = _disposition(rng, age, municipality, tiny)
+    disposition = disposition or _disposition(rng, age, municipality, tiny)
     attempts = 0 if disposition == "pending" and rng.random() < 0.5 else rng.randint(1, 3)
     respondent = store.pseudonym(cid, f"contact:{contact_id}")
     conn.execute(
@@ -309,3 +350,60 @@ def _chat(conn, rng: random.Random, truth: Truth, now: str, state: dict) -> None
                 [sid, CHAT, question, respondent, kind, str(value), json.dumps(value), now],
             )
             truth.answers += 1
+
+
+def _feedback(conn, store, rng: random.Random, truth: Truth, now: str, state: dict) -> None:
+    """Service events at units, each followed by an NPS answer by text message; the earlier
+    year scores lower at the health centres. Event attributes live on the enrolment row."""
+    contact_id = 900_000
+    for cid, shift in ((FEEDBACK, 0.0), (FEEDBACK_EARLIER, -1.2)):
+        people = [u for u, share in UNITS.items() for _ in range(round(400 * share))]
+        people += [TINY_UNIT] * 3
+        for unit in people:
+            contact_id += 1
+            conn.execute(
+                "INSERT INTO contacts(id, phone, language, attributes, created_at, updated_at) "
+                "VALUES (?, ?, 'fi', '{}', ?, ?)",
+                [contact_id, f"+35850{contact_id:07d}", now, now],
+            )
+            respondent = store.pseudonym(cid, f"contact:{contact_id}")
+            score = min(10, max(0, round(rng.gauss(8.0 + shift, 2.0))))
+            answered = rng.random() < 0.9 or unit == TINY_UNIT
+            conn.execute(
+                "INSERT INTO campaign_contacts(campaign_id, contact_id, respondent, disposition, "
+                "attempts, updated_at, attributes) VALUES (?, ?, ?, ?, 1, ?, ?)",
+                [
+                    cid,
+                    contact_id,
+                    respondent,
+                    "complete" if answered else "non_contact",
+                    now,
+                    json.dumps({"unit": unit}, ensure_ascii=False),
+                ],
+            )
+            truth.unit_of[respondent] = unit
+            conn.execute(
+                "INSERT INTO attempts(campaign_id, contact_id, channel, status, created_at, "
+                "updated_at) VALUES (?, ?, 'sms', 'completed', ?, ?)",
+                [cid, contact_id, now, now],
+            )
+            state["session"] += 1
+            sid = state["session"]
+            conn.execute(
+                "INSERT INTO sessions(id, campaign_id, respondent, contact_id, channel, language, "
+                "state, status, started_at, updated_at) VALUES (?, ?, ?, ?, 'sms', 'fi', '{}', ?, ?, ?)",
+                [sid, cid, respondent, contact_id, "completed" if answered else "active", now, now],
+            )
+            if not answered:
+                continue
+            for question, value, status in (
+                ("suosittelu", score, "answered"),
+                ("palaute_vapaa", "skip", "skipped"),
+            ):
+                conn.execute(
+                    "INSERT INTO answers(session_id, campaign_id, question, respondent, channel, "
+                    "language, input_kind, raw, value, confidence, confirmed, status, answered_at) "
+                    "VALUES (?, ?, ?, ?, 'sms', 'fi', 'text', ?, ?, NULL, 0, ?, ?)",
+                    [sid, cid, question, respondent, str(value), json.dumps(value), status, now],
+                )
+                truth.answers += 1
