@@ -54,6 +54,8 @@ class Lexicon:
     """"extreme" (tosi, erittäin), "moderate" (melko, aika): words that place a pole word."""
     middle: tuple[str, ...] = ()
     """Words for a scale's middle ("kohtalaisesti", "siinä ja siinä")."""
+    once: tuple[str, ...] = ()
+    """ "Kerran", "en gång", "once": 1 on a number question, no option key elsewhere."""
     count_words: frozenset[str] = frozenset()
     """Words that make a number a count ("kaksi kertaa viikossa"), never an option's key."""
     articles: frozenset[str] = frozenset()
@@ -124,6 +126,7 @@ def lexicon(language: str) -> Lexicon:
         scale_poles={k: tuple(v) for k, v in scale.get("poles", {}).items()},
         degrees={k: frozenset(scale.get(k, ())) for k in ("extreme", "moderate")},
         middle=tuple(scale.get("middle", ())),
+        once=tuple(data.get("once", ())),
         count_words=frozenset(data.get("count_words", ())),
         articles=frozenset(data.get("articles", ())),
     )

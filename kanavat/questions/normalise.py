@@ -256,8 +256,9 @@ def _drop_articles_and_counts(
     keys: list[frozenset[str]],
     lex: Lexicon,
 ) -> list[_Match]:
-    """Numbers that are not answers: an article before a noun ("en granne" is no 1), and on a
-    choice question a count ("två gånger i veckan" is no option 2) or a zero word ("aldrig")."""
+    """Numbers that are not answers: an article before a noun ("en granne" is no 1); and as
+    the key of an option or of yes/no, a count ("två gånger i veckan" is no option 2), a zero
+    word ("aldrig") or an article word at all ("en" is as likely "a" as "one": say "ettan")."""
     counts = frozenset().union(*(word_keys(w, lex.language, lex.stemmer) for w in lex.count_words))
     out = []
     for m in matches:
@@ -266,8 +267,10 @@ def _drop_articles_and_counts(
             is_count = nxt is not None and bool(nxt & counts)
             if tokens[m.start] in lex.articles and nxt is not None and not is_count:
                 continue
-            if isinstance(question, ChoiceQuestion) and (
-                is_count or (m.value == 0 and not tokens[m.start].isdigit())
+            if isinstance(question, ChoiceQuestion | YesNoQuestion) and (
+                is_count
+                or (m.value == 0 and not tokens[m.start].isdigit())
+                or tokens[m.start] in lex.articles
             ):
                 continue
         out.append(m)
@@ -350,14 +353,17 @@ def _candidates(
     found = [
         replace(m, quality=min(m.quality, MEANING_QUALITY)) if m.category == "meaning" else m
         for m in found
+        if m.category != "once" or m.quality == 1.0  # "kertaa" is no "kerran" by baseform
     ]
+    found = [replace(m, category="number") if m.category == "once" else m for m in found]
     found += [
         _Match(c, c, s, e, 1.0) for c, s, e in echo_spans(question, tokens, lex.language, lex)
     ]
-    found += _numbers(tokens, keys, lex)
-    if isinstance(question, NumberQuestion | ScaleQuestion):
-        found += _period_matches(tokens, keys, lex)
-    return found
+    periods = _period_matches(tokens, keys, lex)
+    in_periods = {i for m in periods for i in range(m.start, m.end)}
+    # A period word is no number by its baseform: "kuussa" (a month) is not "kuusi" (six).
+    found += [m for m in _numbers(tokens, keys, lex) if m.start not in in_periods]
+    return found + periods
 
 
 def _phrase_matches(

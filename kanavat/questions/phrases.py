@@ -37,7 +37,8 @@ def phrase_table(question: Question, lex: Lexicon) -> list[tuple[str, Value, str
 
     Categories: command, dont_know, skip, yes, no, option (label or synonym), meaning (a word
     of the option's meaning), scale (a scale word read into a point), scale_label (the
-    scale's own end label), number (a number phrase of several words: "ei yhtään").
+    scale's own end label), number (a number phrase of several words: "ei yhtään"), once ("kerran": 1
+    on a number question, matched word for word).
     """
     out: list[tuple[str, Value, str]] = []
     for command, phrases in lex.commands.items():
@@ -57,6 +58,8 @@ def phrase_table(question: Question, lex: Lexicon) -> list[tuple[str, Value, str
     if isinstance(question, ScaleQuestion):
         for s in scale_phrases(question, lex.language, lex):
             out.append(("scale_label" if s.label else "scale", s.value, s.phrase))
+    if isinstance(question, NumberQuestion):
+        out += [("once", 1, p) for p in lex.once]
     if not isinstance(question, YesNoQuestion):  # "ei yhtään" on a yes/no question is "ei"
         out += [("number", v, w) for w, v in lex.numbers.items() if " " in w]
     return out
@@ -68,12 +71,18 @@ def _numbers_for(question: Question, lex: Lexicon) -> list[tuple[str, int]]:
     if isinstance(question, ScaleQuestion | NumberQuestion):
         return [(w, v) for w, v in items if question.min <= v <= question.max]
     if isinstance(question, YesNoQuestion):
-        # Keys 1 and 2, as single words: several-word numbers are not read on yes/no.
-        return [(w, v) for w, v in lex.numbers.items() if v in (1, 2) and " " not in w]
+        # Keys 1 and 2, as single words: several-word numbers are not read on yes/no, nor
+        # an article ("en" is as likely "a" as "one").
+        return [
+            (w, v)
+            for w, v in lex.numbers.items()
+            if v in (1, 2) and " " not in w and w not in lex.articles
+        ]
     if isinstance(question, ChoiceQuestion):
         # Option numbers only: "yhdeksän" listed for a four-option question only invites a
         # recogniser to hear it (Whisper did, for "naapuri").
-        return [(w, v) for w, v in lex.numbers.items() if 1 <= v <= len(question.options)]
+        count = len(question.options)
+        return [(w, v) for w, v in lex.numbers.items() if 1 <= v <= count and w not in lex.articles]
     return []
 
 
@@ -131,7 +140,7 @@ def expected_phrases(
     }
     for category, value, phrase in table:
         if (category == "scale" and (value, phrase) in typical) or (
-            category == "number"
+            category in ("number", "once")
             and isinstance(question, NumberQuestion | ScaleQuestion)
             and isinstance(value, int)
             and question.min <= value <= question.max
