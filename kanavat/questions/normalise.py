@@ -177,11 +177,13 @@ def _words(question: Question, raw: str, lex: Lexicon) -> Result:
     if isinstance(question, TextQuestion):
         return _free_text(question, text, tokens, lex)
     keys = [word_keys(t, lex.language, lex.stemmer) for t in tokens]
-    matches = _select(_candidates(question, tokens, keys, lex))
+    found = _drop_articles_and_counts(
+        question, _candidates(question, tokens, keys, lex), tokens, keys, lex
+    )
+    matches = _select(found)
     negated = [m for m in matches if m.category == "negated"]
     if negated and not isinstance(question, YesNoQuestion):
         return no_match("negated")  # "en yhtenäkään päivänä" is not 1; zero phrases are data
-    matches = _drop_articles_and_counts(question, matches, tokens, keys, lex)
     commands = [m for m in matches if m.category == "command"]
     specials = [m for m in matches if m.category in (DONT_KNOW, SKIP)]
     answers = _answers(question, matches)
@@ -262,7 +264,7 @@ def _drop_articles_and_counts(
     counts = frozenset().union(*(word_keys(w, lex.language, lex.stemmer) for w in lex.count_words))
     out = []
     for m in matches:
-        if m.category == "number" and m.end - m.start == 1:
+        if m.category == "number" and (m.value == 0 or m.end - m.start == 1):
             nxt = keys[m.end] if m.end < len(tokens) else None
             is_count = nxt is not None and bool(nxt & counts)
             if tokens[m.start] in lex.articles and nxt is not None and not is_count:

@@ -6,6 +6,7 @@ Each table line is one case; its test id is ``file:line`` so a failure points at
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from kanavat.questions.morphology import voikko_available
 from kanavat.questions.normalise import Input, Result, clean, expected_phrases, normalise
 
 CASES = Path(__file__).parent / "cases"
+FORMS = Path(__file__).parent / "forms.toml"  # questionnaire "forms" in the tables
 LANGUAGES = ("fi", "sv", "en")
 
 
@@ -82,7 +84,11 @@ def test_case(
     value: Any,
     reason: str | None,
 ) -> None:
-    q = example_config.questionnaires[questionnaire].question(question)
+    if questionnaire == "forms":
+        forms = Questionnaire.model_validate(tomllib.loads(FORMS.read_text(encoding="utf-8")))
+        q = forms.question(question)
+    else:
+        q = example_config.questionnaires[questionnaire].question(question)
     result = normalise(q, Input("text", raw), language)
     assert (result.kind, result.value) == (kind, value), result
     if reason is not None:
