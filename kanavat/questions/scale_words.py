@@ -39,10 +39,14 @@ def _pole(label: str, lex: Lexicon) -> _Pole | None:
     if not words:
         return None
     last = words[-1]
+    extreme = lex.degrees.get("extreme", frozenset())
+    # A compound with its intensifier ("jättebra", "superhyvä") is the intensified pole.
+    prefix = next((d for d in extreme if last.startswith(d) and len(last) > len(d) + 1), "")
     for meaning, members in lex.scale_poles.items():
-        if any(same_phrase(last, m, lex) for m in members):
-            extreme = lex.degrees.get("extreme", frozenset())
-            return _Pole(meaning, any(w in extreme for w in words[:-1]))
+        for word in {last, last[len(prefix) :]}:
+            if any(same_phrase(word, m, lex) for m in members):
+                intensified = word != last or any(w in extreme for w in words[:-1])
+                return _Pole(meaning, intensified)
     return None
 
 
@@ -52,10 +56,10 @@ def scale_phrases(question: ScaleQuestion, language: str, lex: Lexicon) -> list[
         return []
     low_label = question.min_label.get(language, "")
     high_label = question.max_label.get(language, "")
+    out = [ScalePhrase(question.min, low_label, True), ScalePhrase(question.max, high_label, True)]
     low, high = _pole(low_label, lex), _pole(high_label, lex)
     if low is None or high is None or low.meaning == high.meaning:
-        return []
-    out = [ScalePhrase(question.min, low_label, True), ScalePhrase(question.max, high_label, True)]
+        return out  # the labels themselves are still the scale's ends
     narrow = question.max - question.min <= MAX_STEPS_FOR_DEGREES
     for pole, label, end, step in (
         (low, low_label, question.min, 1),
@@ -63,6 +67,7 @@ def scale_phrases(question: ScaleQuestion, language: str, lex: Lexicon) -> list[
     ):
         words = lex.scale_poles[pole.meaning]
         own = label.casefold().split()[-1]
+        own = next((w for w in words if own.endswith(w)), own)  # "jättebra" is written "bra"
         if not pole.intensified:
             out += [ScalePhrase(end, w, False) for w in words]
         for degree in sorted(lex.degrees.get("extreme", ())):
