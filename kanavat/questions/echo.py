@@ -5,7 +5,8 @@ question's own text: libvoikko finds the word with the question clitic (-ko/-kö
 its baseform ("Saatko" -> saada, "Käytkö" -> käydä); an answer word with that baseform is yes,
 and no when a negation verb ("en", "ei") stands before it. Swedish and English questions put
 the verb first ("Får du ...", "Do you ..."), matched by stem, and a pro-verb ("det gör jag",
-"I do") echoes any question; a negation anywhere in the answer makes it no.
+"I do") echoes any question; a negation shortly after it ("jag får inte", "I don't") makes
+it no, unless an "or" stands between ("får eller inte" is both).
 """
 
 from __future__ import annotations
@@ -66,7 +67,6 @@ def echo_spans(
     if not verbs and not lex.echo_verbs:
         return []
     spans: list[tuple[str, int, int]] = []
-    negated_anywhere = any(is_negation(t, lex) for t in tokens)
     for i, token in enumerate(tokens):
         if not _is_verb(token, verbs, lex):
             continue
@@ -76,12 +76,20 @@ def echo_spans(
                     j
                     for j in range(i - 1, max(-1, i - 1 - NEGATION_REACH), -1)
                     if is_negation(tokens[j], lex)
+                    and not any(t in lex.or_words for t in tokens[j:i])  # "ei tai saan"
                 ),
                 None,
             )
             spans.append(("yes", i, i + 1) if start is None else ("no", start, i + 1))
-        else:
-            spans.append(("no" if negated_anywhere else "yes", i, i + 1))
+        else:  # "jag får inte", "det gör jag inte": the negation shortly after, same clause
+            end = i if is_negation(token, lex) else None  # "don't", "hasn't"
+            for j in range(i + 1 if end is None else i, min(len(tokens), i + 1 + NEGATION_REACH)):
+                if tokens[j] in lex.or_words:
+                    break  # "får eller inte" is two answers
+                if is_negation(tokens[j], lex):
+                    end = j
+                    break
+            spans.append(("yes", i, i + 1) if end is None else ("no", i, end + 1))
     return spans
 
 

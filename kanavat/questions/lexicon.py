@@ -46,6 +46,10 @@ class Lexicon:
     periods: tuple[str, ...] = ()
     """Meanings that are periods ("weekly"): a count over another period than the question's
     ("kaksi kertaa viikossa" to "montako kertaa kuukaudessa") is not its answer."""
+    or_words: frozenset[str] = frozenset()
+    """ "Tai", "eller", "or": a negation's reach ends there ("får eller inte" is both)."""
+    yes_alone: frozenset[str] = frozenset()
+    """Words that are yes only as the whole answer: "nog" (Finland Swedish); "nog nej" is no."""
     echo_verbs: frozenset[str] = frozenset()
     """Verbs that echo any yes/no question: "det gör jag" answers "Får du hjälp?"."""
     scale_poles: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -122,6 +126,8 @@ def lexicon(language: str) -> Lexicon:
         fractions=frozenset(data.get("fractions", ())),
         meanings={k: tuple(v) for k, v in data.get("meanings", {}).items()},
         periods=tuple(data.get("periods", ())),
+        or_words=frozenset(data.get("or_words", ())),
+        yes_alone=frozenset(data.get("yes_alone", ())),
         echo_verbs=frozenset(data.get("echo_verbs", ())),
         scale_poles={k: tuple(v) for k, v in scale.get("poles", {}).items()},
         degrees={k: frozenset(scale.get(k, ())) for k in ("extreme", "moderate")},

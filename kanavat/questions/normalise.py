@@ -162,6 +162,9 @@ class _Match:
     quality: float
 
 
+# Typos are forgiven for the question's own labels and the lexicon's short lists, not for the
+# large tables read by meaning: "varmaan" is no typo of "varsin", nor "tuttu" of "tutti".
+_NO_TYPOS = frozenset({"scale", "meaning", "period", "once"})
 INTERPRETED = 0.7  # a scale word read into a point ("melko hyvin" = 4): asked about first
 MEANING_QUALITY = 0.9  # an option heard by its meaning ("vaimolta" for "omainen")
 # At equal length and quality the question's own answers win over numbers, numbers over
@@ -181,8 +184,7 @@ def _words(question: Question, raw: str, lex: Lexicon) -> Result:
         question, _candidates(question, tokens, keys, lex), tokens, keys, lex
     )
     matches = _select(found)
-    negated = [m for m in matches if m.category == "negated"]
-    if negated and not isinstance(question, YesNoQuestion):
+    if any(m.category == "negated" for m in matches):
         return no_match("negated")  # "en yhtenäkään päivänä" is not 1; zero phrases are data
     commands = [m for m in matches if m.category == "command"]
     specials = [m for m in matches if m.category in (DONT_KNOW, SKIP)]
@@ -204,11 +206,15 @@ def _words(question: Question, raw: str, lex: Lexicon) -> Result:
     used = {i for m in matches for i in range(m.start, m.end)}
     ignorable = _ignorable(question, lex)
     leftover = [i for i, t in enumerate(tokens) if i not in used and not (keys[i] & ignorable)]
-    if distinct and not isinstance(question, YesNoQuestion):
-        if any(is_negation(tokens[i], lex) for i in leftover):
-            return no_match("negated")  # "en kolme", "int naapuri": never a positive value
-        if _other_period(question, matches, lex):
-            return no_match("other_period")  # "kaksi kertaa viikossa" to "how many a month"
+    unused = [t for i, t in enumerate(tokens) if i not in used]
+    if distinct and distinct != {"no"} and any(is_negation(t, lex) for t in unused):
+        return no_match("negated")  # "en kolme", "int naapuri", "ej ja": never a positive value
+    if (
+        distinct
+        and not isinstance(question, YesNoQuestion)
+        and _other_period(question, matches, lex)
+    ):
+        return no_match("other_period")  # "kaksi kertaa viikossa" to "how many a month"
     penalty = 0.85 if leftover else 1.0
     if distinct:
         value = distinct.pop()
@@ -230,6 +236,13 @@ def _words(question: Question, raw: str, lex: Lexicon) -> Result:
         return Result("command", commands[0].value, commands[0].quality * penalty)
     if specials:
         return Result("answer", specials[0].category, specials[0].quality * penalty)
+    alone = {t for i, t in enumerate(tokens) if i not in used}
+    if (
+        isinstance(question, YesNoQuestion)
+        and alone & lex.yes_alone
+        and alone <= lex.yes_alone | lex.filler
+    ):
+        return Result("answer", "yes", 1.0)  # "nog": a yes said alone
     return no_match("not_understood")
 
 
@@ -262,12 +275,26 @@ def _drop_articles_and_counts(
     the key of an option or of yes/no, a count ("två gånger i veckan" is no option 2), a zero
     word ("aldrig") or an article word at all ("en" is as likely "a" as "one": say "ettan")."""
     counts = frozenset().union(*(word_keys(w, lex.language, lex.stemmer) for w in lex.count_words))
+    said = {  # words of a command or "don't know": after them "en" is a number, not an article
+        i
+        for m in matches
+        if m.category in ("command", DONT_KNOW, SKIP)
+        for i in range(m.start, m.end)
+    }
+    ignorable = _ignorable(question, lex)
     out = []
     for m in matches:
         if m.category == "number" and (m.value == 0 or m.end - m.start == 1):
             nxt = keys[m.end] if m.end < len(tokens) else None
             is_count = nxt is not None and bool(nxt & counts)
-            if tokens[m.start] in lex.articles and nxt is not None and not is_count:
+            noun = (  # "en granne", "en dag"; not "en eller två", "en upprepa", "en tack"
+                nxt is not None
+                and not is_count
+                and m.end not in said
+                and not nxt & ignorable
+                and _number_word(tokens[m.end], nxt, lex) is None
+            )
+            if tokens[m.start] in lex.articles and noun:
                 continue
             if isinstance(question, ChoiceQuestion | YesNoQuestion) and (
                 is_count
@@ -381,11 +408,16 @@ def _phrase_matches(
         if not n:
             continue
         phrase_keys = [word_keys(w, lex.language, lex.stemmer) for w in words]
+        fuzzy = category not in _NO_TYPOS
         for start in range(len(tokens) - n + 1):
             quality = 1.0
             for offset in range(n):
                 q = _word_match(
-                    tokens[start + offset], keys[start + offset], words[offset], phrase_keys[offset]
+                    tokens[start + offset],
+                    keys[start + offset],
+                    words[offset],
+                    phrase_keys[offset],
+                    fuzzy,
                 )
                 if q == 0:
                     break
@@ -395,14 +427,16 @@ def _phrase_matches(
     return found
 
 
-def _word_match(token: str, token_keys: frozenset[str], word: str, keys: frozenset[str]) -> float:
+def _word_match(
+    token: str, token_keys: frozenset[str], word: str, keys: frozenset[str], fuzzy: bool = True
+) -> float:
     if token == word:
         return 1.0
     if len(token) < 3 or len(word) < 3:
         return 0.0
     if token_keys & keys:
         return 0.95
-    if len(token) >= FUZZY_MIN_LENGTH and len(word) >= FUZZY_MIN_LENGTH:
+    if fuzzy and len(token) >= FUZZY_MIN_LENGTH and len(word) >= FUZZY_MIN_LENGTH:
         best = max(fuzz.ratio(a, b) for a in token_keys for b in keys)
         if best >= FUZZY_MIN:
             return 0.8
@@ -453,7 +487,10 @@ def _numbers(tokens: list[str], keys: list[frozenset[str]], lex: Lexicon) -> lis
             )
         else:
             merged.append(_Match("number", value, index, index + 1, quality))
-    return merged + negated
+    # Each part of a compound stays a candidate too: where a longer phrase takes one part
+    # ("twenty one more time"), the other is still heard (and makes it no command).
+    parts = [_Match("number", v, i, i + 1, q) for i, v, q in singles]
+    return merged + [p for p in parts if p not in merged] + negated
 
 
 def _joins(left: int, right: int) -> bool:

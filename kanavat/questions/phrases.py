@@ -46,7 +46,8 @@ def phrase_table(question: Question, lex: Lexicon) -> list[tuple[str, Value, str
     out += [(DONT_KNOW, DONT_KNOW, p) for p in lex.dont_know]
     out += [(SKIP, SKIP, p) for p in lex.skip]
     if isinstance(question, YesNoQuestion):
-        out += [("yes", "yes", p) for p in (*lex.yes, *lex.extra_synonyms.get("yes", ()))]
+        yes = (*lex.yes, *lex.extra_synonyms.get("yes", ()))
+        out += [("yes", "yes", p) for p in yes]
         out += [("no", "no", p) for p in (*lex.no, *lex.extra_synonyms.get("no", ()))]
     if isinstance(question, ChoiceQuestion):
         for option in question.options:
@@ -128,6 +129,9 @@ def expected_phrases(
                 add(keys[str(number)], word)
         else:
             add(number, word)
+    if isinstance(question, YesNoQuestion):
+        for word in sorted(lex.yes_alone):
+            add("yes", word)
     for verdict, echoes in echo_phrases(question, language, lex).items():
         for phrase in echoes:
             add(verdict, phrase)
