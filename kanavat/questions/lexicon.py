@@ -46,6 +46,9 @@ class Lexicon:
     periods: tuple[str, ...] = ()
     """Meanings that are periods ("weekly"): a count over another period than the question's
     ("kaksi kertaa viikossa" to "montako kertaa kuukaudessa") is not its answer."""
+    hedges: tuple[str, ...] = ()
+    """Words that hedge a number ("ehkä kolme", "kanske tre"): listed with the numbers for
+    recognisers, so "kanske tre" is not forced onto "kan inte säga". Also in ``filler``."""
     or_words: frozenset[str] = frozenset()
     """ "Tai", "eller", "or": a negation's reach ends there ("får eller inte" is both)."""
     yes_alone: frozenset[str] = frozenset()
@@ -126,6 +129,7 @@ def lexicon(language: str) -> Lexicon:
         fractions=frozenset(data.get("fractions", ())),
         meanings={k: tuple(v) for k, v in data.get("meanings", {}).items()},
         periods=tuple(data.get("periods", ())),
+        hedges=tuple(data.get("hedges", ())),
         or_words=frozenset(data.get("or_words", ())),
         yes_alone=frozenset(data.get("yes_alone", ())),
         echo_verbs=frozenset(data.get("echo_verbs", ())),

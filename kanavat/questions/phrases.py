@@ -99,7 +99,9 @@ def expected_phrases(
     the third option); a yes/no question also lists echoes of its verb ("saan", "en saa").
     Phrases are most typical first (label, synonyms, meaning words, then numbers, then
     scale words written with the label's own word: "melko hyvin", not every synonym of
-    "hyvin", though the normaliser understands those too). A free-text question has none.
+    "hyvin", though the normaliser understands those too), and last a number hedged
+    ("ehkä kolme", "kanske tre", so that a recogniser choosing among candidates does not
+    force "kanske tre" onto "kan inte säga"). A free-text question has none.
     """
     lex = lex or lexicon(language)
     if isinstance(question, TextQuestion):
@@ -150,6 +152,14 @@ def expected_phrases(
             and question.min <= value <= question.max
         ):
             add(value, phrase)
+    if isinstance(question, ScaleQuestion | NumberQuestion):
+        # A hedged number ("kanske tre") beside "kan inte säga": a recogniser choosing among
+        # candidates should not force one onto the other.
+        for value in [v for v in out if isinstance(v, int)]:
+            word = next((p for p in out[value] if not p.isdigit()), None)
+            if word is not None and " " not in word:
+                for hedge in lex.hedges:
+                    add(value, f"{hedge} {word}")
     for category, value, phrase in table:
         if category in (DONT_KNOW, SKIP):
             add(value, phrase)

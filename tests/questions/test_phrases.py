@@ -77,3 +77,11 @@ def test_listen_for_keeps_its_order_and_leaves_meaning_words_out(example_config)
     heard = listen_for(_q(example_config, "hyvinvointi", "apu_mista"), "fi")
     assert heard[0] == "omainen" and "vaimo" not in heard
     assert heard.index("lopeta") > heard.index("en osaa sanoa")
+
+
+def test_hedged_numbers_are_listed_beside_dont_know(example_config) -> None:
+    """Speech heard "kanske tre" as "kan inte säga": both are candidates, each its value."""
+    sv = expected_phrases(_q(example_config, "hyvinvointi", "arki"), "sv")
+    assert "kanske tre" in sv[3] and "kan inte säga" in sv["dont_know"]
+    fi = expected_phrases(_q(example_config, "hyvinvointi", "yhteydet"), "fi")
+    assert "ehkä kolme" in fi[3]
