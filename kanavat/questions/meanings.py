@@ -10,6 +10,7 @@ options of a question share a meaning, neither hears its extra words: that would
 from __future__ import annotations
 
 from kanavat.questions.lexicon import Lexicon
+from kanavat.questions.memo import memo
 from kanavat.questions.model import ChoiceQuestion
 from kanavat.questions.morphology import word_keys
 
@@ -24,24 +25,9 @@ def same_phrase(a: str, b: str, lex: Lexicon) -> bool:
     return len(ka) == len(kb) and all(x & y for x, y in zip(ka, kb, strict=True))
 
 
-_CACHE_SIZE = 512
-_cache: dict[tuple[int, int], tuple[object, object, dict[str, tuple[str, ...]]]] = {}
-
-
 def option_meanings(question: ChoiceQuestion, lex: Lexicon) -> dict[str, tuple[str, ...]]:
-    """Option id -> the meaning names it belongs to, each meaning owned by one option only.
-
-    Cached per (question, lexicon) object: questionnaires and lexicons are frozen and shared.
-    """
-    key = (id(question), id(lex))
-    hit = _cache.get(key)
-    if hit is not None and hit[0] is question and hit[1] is lex:
-        return hit[2]
-    found = _option_meanings(question, lex)
-    if len(_cache) >= _CACHE_SIZE:
-        _cache.clear()
-    _cache[key] = (question, lex, found)
-    return found
+    """Option id -> the meaning names it belongs to, each meaning owned by one option only."""
+    return memo("meanings", question, lex, lambda: _option_meanings(question, lex))
 
 
 def _option_meanings(question: ChoiceQuestion, lex: Lexicon) -> dict[str, tuple[str, ...]]:

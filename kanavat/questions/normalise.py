@@ -14,6 +14,7 @@ from rapidfuzz import fuzz
 from kanavat.questions.cleaning import clean, tokens_of
 from kanavat.questions.echo import echo_spans, is_negation
 from kanavat.questions.lexicon import Lexicon, lexicon
+from kanavat.questions.memo import memo
 from kanavat.questions.model import (
     ChoiceQuestion,
     NumberQuestion,
@@ -249,6 +250,10 @@ def _words(question: Question, raw: str, lex: Lexicon) -> Result:
 def _ignorable(question: Question, lex: Lexicon) -> frozenset[str]:
     """Keys of words that carry no answer: filler (by baseform: "luulisin" is "luulla"), the
     question's own unit, and count words ("kertaa")."""
+    return memo("ignorable", question, lex, lambda: _ignorable_keys(question, lex))
+
+
+def _ignorable_keys(question: Question, lex: Lexicon) -> frozenset[str]:
     words = {*lex.filler, *_unit_words(question, lex.language), *lex.count_words}
     keys: set[str] = set()
     for word in words:
@@ -313,11 +318,12 @@ def _other_period(question: Question, matches: list[_Match], lex: Lexicon) -> bo
     said = {m.value for m in matches if m.category == "period"}
     if not said:
         return False
-    asked = _periods_in(question.text.get(lex.language, ""), lex)
+    text = question.text.get(lex.language, "")
+    asked = memo("periods", question, lex, lambda: _periods_of(text, lex))
     return bool(said - asked)
 
 
-def _periods_in(text: str, lex: Lexicon) -> set[Value]:
+def _periods_of(text: str, lex: Lexicon) -> set[Value]:
     tokens = tokens_of(text)
     keys = [word_keys(t, lex.language, lex.stemmer) for t in tokens]
     return {m.value for m in _period_matches(tokens, keys, lex)}
@@ -326,8 +332,12 @@ def _periods_in(text: str, lex: Lexicon) -> set[Value]:
 def _period_matches(tokens: list[str], keys: list[frozenset[str]], lex: Lexicon) -> list[_Match]:
     """Periods said word for word ("viikossa", "i veckan"): by baseform "15 vuotta" would be
     "vuodessa" and by stem "years" "yearly", and a count's period is in its case."""
-    table = [("period", p, phrase) for p in lex.periods for phrase in lex.meanings.get(p, ())]
-    return [m for m in _phrase_matches(table, tokens, keys, lex) if m.quality == 1.0]
+    table = memo("period-table", lex, lex, lambda: _compile(_period_table(lex), lex))
+    return [m for m in _phrase_matches(table, tokens, keys) if m.quality == 1.0]
+
+
+def _period_table(lex: Lexicon) -> list[tuple[str, Value, str]]:
+    return [("period", p, phrase) for p in lex.periods for phrase in lex.meanings.get(p, ())]
 
 
 def _free_text(question: TextQuestion, text: str, tokens: list[str], lex: Lexicon) -> Result:
@@ -378,7 +388,8 @@ def _answers(question: Question, matches: list[_Match]) -> list[tuple[Value, flo
 def _candidates(
     question: Question, tokens: list[str], keys: list[frozenset[str]], lex: Lexicon
 ) -> list[_Match]:
-    found = _phrase_matches(phrase_table(question, lex), tokens, keys, lex)
+    table = memo("table", question, lex, lambda: _compile(phrase_table(question, lex), lex))
+    found = _phrase_matches(table, tokens, keys)
     found = [
         replace(m, quality=min(m.quality, MEANING_QUALITY)) if m.category == "meaning" else m
         for m in found
@@ -395,19 +406,26 @@ def _candidates(
     return found + periods
 
 
+_Compiled = list[tuple[str, Value, tuple[str, ...], tuple[frozenset[str], ...]]]
+
+
+def _compile(table: list[tuple[str, Value, str]], lex: Lexicon) -> _Compiled:
+    """Each phrase's cleaned words and their keys, worked out once per question."""
+    out: _Compiled = []
+    for category, value, phrase in table:
+        words = tuple(clean(phrase).split())
+        if words:
+            keys = tuple(word_keys(w, lex.language, lex.stemmer) for w in words)
+            out.append((category, value, words, keys))
+    return out
+
+
 def _phrase_matches(
-    table: list[tuple[str, Value, str]],
-    tokens: list[str],
-    keys: list[frozenset[str]],
-    lex: Lexicon,
+    table: _Compiled, tokens: list[str], keys: list[frozenset[str]]
 ) -> list[_Match]:
     found: list[_Match] = []
-    for category, value, phrase in table:
-        words = clean(phrase).split()
+    for category, value, words, phrase_keys in table:
         n = len(words)
-        if not n:
-            continue
-        phrase_keys = [word_keys(w, lex.language, lex.stemmer) for w in words]
         fuzzy = category not in _NO_TYPOS
         for start in range(len(tokens) - n + 1):
             quality = 1.0
