@@ -49,6 +49,12 @@ def _is_verb(token: str, verbs: frozenset[str], lex: Lexicon) -> bool:
     return bool(keys & verbs) or token in lex.echo_verbs
 
 
+def _first_person(token: str) -> bool:
+    return any(
+        a.get("CLASS") == "teonsana" and a.get("PERSON") == "1" for a in finnish_analyses(token)
+    )
+
+
 def is_negation(token: str, lex: Lexicon) -> bool:
     if token in lex.negations:
         return True
@@ -80,7 +86,10 @@ def echo_spans(
                 ),
                 None,
             )
-            spans.append(("yes", i, i + 1) if start is None else ("no", start, i + 1))
+            if start is not None:
+                spans.append(("no", start, i + 1))
+            elif _first_person(token):  # "saan", "saamme"; not "saa nähdä" (we'll see)
+                spans.append(("yes", i, i + 1))
         else:  # "jag får inte", "det gör jag inte": the negation shortly after, same clause
             end = i if is_negation(token, lex) else None  # "don't", "hasn't"
             for j in range(i + 1 if end is None else i, min(len(tokens), i + 1 + NEGATION_REACH)):

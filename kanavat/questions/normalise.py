@@ -225,7 +225,10 @@ def _words(question: Question, raw: str, lex: Lexicon) -> Result:
             assert isinstance(value, int)
             if not question.min <= value <= question.max:
                 return no_match("out_of_range")
-        if all(c == "scale" for _, c in said):
+        read = {c for _, c in said}
+        if read <= {"scale"} or (leftover and read <= {"scale", "scale_label", "meaning"}):
+            # A reading ("melko hyvin" = 4), or a word read by meaning among other words
+            # ("hyvää päivää", "en man från kommunen"): asked about, not kept outright.
             return Result("answer", value, min(quality, INTERPRETED) * penalty, "interpreted")
         return Result("answer", value, quality * penalty)
     if commands:
@@ -287,11 +290,12 @@ def _drop_articles_and_counts(
         for i in range(m.start, m.end)
     }
     ignorable = _ignorable(question, lex)
+    periods = {m.start for m in matches if m.category == "period"}  # "kahdessa viikossa"
     out = []
     for m in matches:
         if m.category == "number" and (m.value == 0 or m.end - m.start == 1):
             nxt = keys[m.end] if m.end < len(tokens) else None
-            is_count = nxt is not None and bool(nxt & counts)
+            is_count = nxt is not None and (bool(nxt & counts) or m.end in periods)
             noun = (  # "en granne", "en dag"; not "en eller två", "en upprepa", "en tack"
                 nxt is not None
                 and not is_count
