@@ -4,8 +4,10 @@ and the same table per value for recognisers that pick among candidates.
 ``expected_phrases(question, language)`` is the public view: for each value of a closed
 question, the phrases that mean it (labels, synonyms, words of the option's meaning such as
 "vaimo" for "omainen" or "kerran viikossa" for "viikoittain", number words and colloquial
-numerals in range, scale words). ``listen_for`` is the flat, ordered list a recogniser's
-grammar or bias takes.
+numerals in range, scale words, echoes of a yes/no question's verb, hedged numbers).
+``listen_for`` is the flat, ordered list a recogniser's grammar or bias takes; it leaves
+meaning and scale words out (a bias holds only its first phrases), and the article "en" as a
+key of yes/no or an option.
 """
 
 from __future__ import annotations
@@ -28,17 +30,14 @@ DONT_KNOW = "dont_know"
 SKIP = "skip"
 Value = str | int | None
 
-ANSWER_CATEGORIES = ("yes", "no", "option", "meaning", "scale", "scale_label")
-"""Table categories that are answers of the question itself (not commands, not specials)."""
-
 
 def phrase_table(question: Question, lex: Lexicon) -> list[tuple[str, Value, str]]:
     """(category, value, phrase) for everything this question can hear, besides numbers.
 
     Categories: command, dont_know, skip, yes, no, option (label or synonym), meaning (a word
     of the option's meaning), scale (a scale word read into a point), scale_label (the
-    scale's own end label), number (a number phrase of several words: "ei yhtään"), once ("kerran": 1
-    on a number question, matched word for word).
+    scale's own end label), number (a number phrase of several words: "ei yhtään"), once
+    ("kerran": 1 on a number question, matched word for word).
     """
     out: list[tuple[str, Value, str]] = []
     for command, phrases in lex.commands.items():
@@ -46,8 +45,7 @@ def phrase_table(question: Question, lex: Lexicon) -> list[tuple[str, Value, str
     out += [(DONT_KNOW, DONT_KNOW, p) for p in lex.dont_know]
     out += [(SKIP, SKIP, p) for p in lex.skip]
     if isinstance(question, YesNoQuestion):
-        yes = (*lex.yes, *lex.extra_synonyms.get("yes", ()))
-        out += [("yes", "yes", p) for p in yes]
+        out += [("yes", "yes", p) for p in (*lex.yes, *lex.extra_synonyms.get("yes", ()))]
         out += [("no", "no", p) for p in (*lex.no, *lex.extra_synonyms.get("no", ()))]
     if isinstance(question, ChoiceQuestion):
         for option in question.options:
