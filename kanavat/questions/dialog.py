@@ -31,10 +31,10 @@ from kanavat.questions.normalise import (
     Input,
     Result,
     answer_among_hypotheses,
-    expected_phrases,
     no_match,
     normalise,
 )
+from kanavat.questions.phrases import listen_for
 
 Medium = Literal["text", "voice"]
 MAX_REPROMPTS = 2  # the dialog issue: at most two reprompts, then the question is unanswered
@@ -214,7 +214,7 @@ def question_prompt(
         options=options,
         listen_for=()
         if isinstance(question, TextQuestion)
-        else tuple(expected_phrases(question, language)),
+        else tuple(listen_for(question, language)),
         keypad=_keypad(question),
         free_text=isinstance(question, TextQuestion),
     )
@@ -355,13 +355,15 @@ def needs_confirmation(question: Question, given: Input, result: Result, thresho
 
     Spoken answers to closed questions below the threshold, "don't know" included (it may
     be a quiet "nolla"), and a value read from a near miss or a lower hypothesis always,
-    whatever the county's threshold.
+    whatever the county's threshold. A value read into words rather than said ("melko
+    hyvin" as 4 of 5) is asked about on every channel.
     """
-    return (
-        result.kind == "answer"
-        and given.kind == "speech"
-        and not isinstance(question, TextQuestion)
-        and (result.confidence < threshold or result.reason in ("closest", "n-best"))
+    if result.kind != "answer" or isinstance(question, TextQuestion):
+        return False
+    if result.reason == "interpreted":
+        return True
+    return given.kind == "speech" and (
+        result.confidence < threshold or result.reason in ("closest", "n-best")
     )
 
 

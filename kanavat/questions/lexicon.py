@@ -40,6 +40,33 @@ class Lexicon:
     """Words that make a number not whole: "kolme ja puoli" is no scale point."""
     extra_synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Option id (or yes/no) -> more phrases, merged from outside (Rasa NLU YAML)."""
+    meanings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Meaning -> words of it ("kin": tytär, vaimo, mies...; "weekly": kerran viikossa...).
+    An option whose label or synonyms hold one of them hears them all (see meanings.py)."""
+    periods: tuple[str, ...] = ()
+    """Meanings that are periods ("weekly"): a count over another period than the question's
+    ("kaksi kertaa viikossa" to "montako kertaa kuukaudessa") is not its answer."""
+    hedges: tuple[str, ...] = ()
+    """Words that hedge a number ("ehkä kolme", "kanske tre"): listed with the numbers for
+    recognisers, so "kanske tre" is not forced onto "kan inte säga". Also in ``filler``."""
+    or_words: frozenset[str] = frozenset()
+    """ "Tai", "eller", "or": a negation's reach ends there ("får eller inte" is both)."""
+    yes_alone: frozenset[str] = frozenset()
+    """Words that are yes only as the whole answer: "nog" (Finland Swedish); "nog nej" is no."""
+    echo_verbs: frozenset[str] = frozenset()
+    """Verbs that echo any yes/no question: "det gör jag" answers "Får du hjälp?"."""
+    scale_poles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Pole meaning -> words ("good": hyvin, hyvä...): a scale's end labels name the poles."""
+    degrees: dict[str, frozenset[str]] = field(default_factory=dict)
+    """"extreme" (tosi, erittäin), "moderate" (melko, aika): words that place a pole word."""
+    middle: tuple[str, ...] = ()
+    """Words for a scale's middle ("kohtalaisesti", "siinä ja siinä")."""
+    once: tuple[str, ...] = ()
+    """ "Kerran", "en gång", "once": 1 on a number question, no option key elsewhere."""
+    count_words: frozenset[str] = frozenset()
+    """Words that make a number a count ("kaksi kertaa viikossa"), never an option's key."""
+    articles: frozenset[str] = frozenset()
+    """Number words that are also articles ("en granne"): a number only with no noun after."""
 
     def extended(self, synonyms: dict[str, list[str]]) -> Lexicon:
         merged = {k: tuple(v) for k, v in self.extra_synonyms.items()}
@@ -85,6 +112,7 @@ def has_language(language: str) -> bool:
 def lexicon(language: str) -> Lexicon:
     data = tomllib.loads(_find("lexicon", language).read_text(encoding="utf-8"))
     parts = data.get("number_parts", {})
+    scale = data.get("scale", {})
     return Lexicon(
         language=language,
         yes=tuple(data.get("yes", ())),
@@ -99,6 +127,18 @@ def lexicon(language: str) -> Lexicon:
         stemmer=data.get("stemmer"),
         negations=frozenset(data.get("negations", ())),
         fractions=frozenset(data.get("fractions", ())),
+        meanings={k: tuple(v) for k, v in data.get("meanings", {}).items()},
+        periods=tuple(data.get("periods", ())),
+        hedges=tuple(data.get("hedges", ())),
+        or_words=frozenset(data.get("or_words", ())),
+        yes_alone=frozenset(data.get("yes_alone", ())),
+        echo_verbs=frozenset(data.get("echo_verbs", ())),
+        scale_poles={k: tuple(v) for k, v in scale.get("poles", {}).items()},
+        degrees={k: frozenset(scale.get(k, ())) for k in ("extreme", "moderate")},
+        middle=tuple(scale.get("middle", ())),
+        once=tuple(data.get("once", ())),
+        count_words=frozenset(data.get("count_words", ())),
+        articles=frozenset(data.get("articles", ())),
     )
 
 

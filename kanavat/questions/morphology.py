@@ -50,19 +50,27 @@ def _stemmer(name: str) -> snowballstemmer.Stemmer | None:
         return None
 
 
+@lru_cache(maxsize=20_000)
+def finnish_analyses(word: str) -> tuple[dict[str, str], ...]:
+    """libvoikko's analyses of a Finnish word (BASEFORM, CLASS, KYSYMYSLIITE, ...); none
+    without the analyser. Used to read a question's own verb ("Saatko" -> saada)."""
+    analyser = _analyser()
+    if analyser is None:
+        return ()
+    with _voikko_lock:  # libvoikko handles are not thread-safe
+        found = analyser.analyze(word)  # type: ignore[attr-defined]
+    return tuple(dict(a) for a in found)
+
+
 @lru_cache(maxsize=100_000)
 def word_keys(word: str, language: str, stemmer: str | None) -> frozenset[str]:
     """The word itself, its baseforms (Finnish) and its stem: the keys it is matched by."""
     keys = {word}
     if language == "fi":
-        analyser = _analyser()
-        if analyser is not None:
-            with _voikko_lock:  # libvoikko handles are not thread-safe
-                analyses = analyser.analyze(word)  # type: ignore[attr-defined]
-            for a in analyses:
-                base = a.get("BASEFORM")
-                if base:
-                    keys.add(base.lower())
+        for a in finnish_analyses(word):
+            base = a.get("BASEFORM")
+            if base:
+                keys.add(base.lower())
     if stemmer:
         s = _stemmer(stemmer)
         if s is not None:

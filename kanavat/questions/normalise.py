@@ -6,13 +6,15 @@ a reason. Ambiguous or out-of-range input is a no-match, never a guess.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from rapidfuzz import fuzz
 
+from kanavat.questions.cleaning import clean, tokens_of
+from kanavat.questions.echo import echo_spans, is_negation
 from kanavat.questions.lexicon import Lexicon, lexicon
+from kanavat.questions.memo import memo
 from kanavat.questions.model import (
     ChoiceQuestion,
     NumberQuestion,
@@ -22,13 +24,17 @@ from kanavat.questions.model import (
     YesNoQuestion,
 )
 from kanavat.questions.morphology import word_keys
+from kanavat.questions.phrases import (
+    DONT_KNOW,
+    SKIP,
+    listen_for,
+    phrase_table,
+)
 
 InputKind = Literal["text", "keypad", "button", "speech", "timeout"]
 ResultKind = Literal["answer", "command", "no_match"]
 Value = str | int | None
 
-DONT_KNOW = "dont_know"
-SKIP = "skip"
 COMMANDS = ("repeat", "stop", "help")
 FUZZY_MIN = 85  # rapidfuzz ratio for a typo to count ("kotihoto" ~ "kotihoito")
 FUZZY_MIN_LENGTH = 5  # shorter words must match exactly: "ei" is not a typo of "en"
@@ -147,42 +153,24 @@ def _in_range(value: int, low: int, high: int) -> Result:
 
 # -- words ----------------------------------------------------------------------------------
 
-_PUNCT = re.compile(r"[^\w'’#*]+", re.UNICODE)
-_MINUS = re.compile(r"[-−](?=\d)")  # at a word's start a sign, not a hyphen: "-2", not "3-4"
-_UNIT = re.compile(r"(\d)(?=[^\W\d_])")  # "15v", "3krt": a number with a unit stuck on
-
-
-def clean(text: str) -> str:
-    """Lower-case, NFC, punctuation to spaces: ``" 4 "``, ``"3."``, ``"5)"`` all become digits.
-
-    A minus sign before a number is kept ("-2" is out of range, not 2), and a unit written
-    against a number is split off ("15v" is "15 v").
-    """
-    text = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
-    text = _UNIT.sub(r"\1 ", text)
-    chunks = []
-    for chunk in text.split():
-        sign = "-" if _MINUS.match(chunk) else ""
-        chunks.append(sign + _PUNCT.sub(" ", chunk[len(sign) :]))
-    return " ".join(" ".join(chunks).replace("_", " ").split())
-
-
-def tokens_of(text: str) -> list[str]:
-    words = clean(text).split()
-    collapsed: list[str] = []
-    for w in words:  # "ei ei ei" is one "ei"
-        if not collapsed or collapsed[-1] != w:
-            collapsed.append(w)
-    return collapsed
-
 
 @dataclass(frozen=True)
 class _Match:
-    category: str  # command, dont_know, skip, yes, no, option, number, negated
+    category: str  # command, dont_know, skip, yes, no, option, meaning, scale, number, negated
     value: Value
     start: int
     end: int
     quality: float
+
+
+# Typos are forgiven for the question's own labels and the lexicon's short lists, not for the
+# large tables read by meaning: "varmaan" is no typo of "varsin", nor "tuttu" of "tutti".
+_NO_TYPOS = frozenset({"scale", "meaning", "period", "once"})
+INTERPRETED = 0.7  # a scale word read into a point ("melko hyvin" = 4): asked about first
+MEANING_QUALITY = 0.9  # an option heard by its meaning ("vaimolta" for "omainen")
+# At equal length and quality the question's own answers win over numbers, numbers over
+# "don't know" and skip, those over commands: "nej tack" on a yes/no question is no, not stop.
+_PRIORITY = {"command": 3, DONT_KNOW: 2, SKIP: 2, "number": 1, "negated": 1}
 
 
 def _words(question: Question, raw: str, lex: Lexicon) -> Result:
@@ -192,44 +180,89 @@ def _words(question: Question, raw: str, lex: Lexicon) -> Result:
     tokens = tokens_of(text)
     if isinstance(question, TextQuestion):
         return _free_text(question, text, tokens, lex)
-    matches = _select(_candidates(question, tokens, lex))
-    negated = [m for m in matches if m.category == "negated"]
-    if negated and isinstance(question, ScaleQuestion | NumberQuestion | ChoiceQuestion):
-        return no_match(
-            "negated"
-        )  # "en yhtenäkään päivänä" is not 1; zero phrases are lexicon data
+    keys = [word_keys(t, lex.language, lex.stemmer) for t in tokens]
+    found = _drop_articles_and_counts(
+        question, _candidates(question, tokens, keys, lex), tokens, keys, lex
+    )
+    matches = _select(found)
+    if any(m.category == "negated" for m in matches):
+        return no_match("negated")  # "en yhtenäkään päivänä" is not 1; zero phrases are data
     commands = [m for m in matches if m.category == "command"]
     specials = [m for m in matches if m.category in (DONT_KNOW, SKIP)]
     answers = _answers(question, matches)
     if isinstance(answers, Result):
         return answers
-    distinct = {v for v, _ in answers}
+    distinct = {v for v, _, _ in answers}
     fraction = any(t in lex.fractions for t in tokens)
     if distinct and fraction and isinstance(question, ScaleQuestion | NumberQuestion):
         return no_match("not_whole")  # "kolme ja puoli" is neither 3 nor 4
-    if len(distinct) > 1 or (distinct and (commands or specials)):
+    if len(distinct) > 1 or (distinct and specials):
         return no_match("ambiguous")
+    if distinct:
+        # A command word inside an answer is part of the answer ("grannen hjälper").
+        matches = [m for m in matches if m.category != "command"]
+        commands = []
     if len({m.value for m in commands}) > 1 or (commands and specials):
         return no_match("ambiguous")
     used = {i for m in matches for i in range(m.start, m.end)}
-    ignorable = lex.filler | _unit_words(question, lex.language)
-    leftover = [t for i, t in enumerate(tokens) if i not in used and t not in ignorable]
+    ignorable = _ignorable(question, lex)
+    leftover = [i for i, t in enumerate(tokens) if i not in used and not (keys[i] & ignorable)]
+    unused = [t for i, t in enumerate(tokens) if i not in used]
+    if distinct and distinct != {"no"} and any(is_negation(t, lex) for t in unused):
+        return no_match("negated")  # "en kolme", "int naapuri", "ej ja": never a positive value
+    if (
+        distinct
+        and not isinstance(question, YesNoQuestion)
+        and _other_period(question, matches, lex)
+    ):
+        return no_match("other_period")  # "kaksi kertaa viikossa" to "how many a month"
     penalty = 0.85 if leftover else 1.0
     if distinct:
         value = distinct.pop()
-        quality = min(q for v, q in answers if v == value)
+        said = [(q, c) for v, q, c in answers if v == value]
+        quality = min(q for q, _ in said)
         if isinstance(question, ScaleQuestion | NumberQuestion):
             assert isinstance(value, int)
             if not question.min <= value <= question.max:
                 return no_match("out_of_range")
+        read = {c for _, c in said}
+        if read <= {"scale"} or (leftover and read <= {"scale", "scale_label", "meaning"}):
+            # A reading ("melko hyvin" = 4), or a word read by meaning among other words
+            # ("hyvää päivää", "en man från kommunen"): asked about, not kept outright.
+            return Result("answer", value, min(quality, INTERPRETED) * penalty, "interpreted")
         return Result("answer", value, quality * penalty)
     if commands:
-        if leftover and len(leftover) > 2:
+        # Only a message that is the command: an inflected command word ("hjälper") in a
+        # sentence is somebody's answer, not a request.
+        inexact = min(m.quality for m in commands) < 1.0
+        if (leftover and inexact) or len(leftover) > 2:
             return no_match("not_understood")
         return Result("command", commands[0].value, commands[0].quality * penalty)
     if specials:
         return Result("answer", specials[0].category, specials[0].quality * penalty)
+    alone = {t for i, t in enumerate(tokens) if i not in used}
+    if (
+        isinstance(question, YesNoQuestion)
+        and alone & lex.yes_alone
+        and alone <= lex.yes_alone | lex.filler
+    ):
+        return Result("answer", "yes", 1.0)  # "nog": a yes said alone
     return no_match("not_understood")
+
+
+def _ignorable(question: Question, lex: Lexicon) -> frozenset[str]:
+    """Keys of words that carry no answer: filler (by baseform: "luulisin" is "luulla"), the
+    question's own unit, and count words ("kertaa")."""
+    return memo("ignorable", question, lex, lambda: _ignorable_keys(question, lex))
+
+
+def _ignorable_keys(question: Question, lex: Lexicon) -> frozenset[str]:
+    words = {*lex.filler, *_unit_words(question, lex.language), *lex.count_words}
+    keys: set[str] = set()
+    for word in words:
+        if " " not in word:
+            keys |= word_keys(word, lex.language, lex.stemmer)
+    return frozenset(keys)
 
 
 def _unit_words(question: Question, language: str) -> frozenset[str]:
@@ -237,6 +270,78 @@ def _unit_words(question: Question, language: str) -> frozenset[str]:
     if isinstance(question, NumberQuestion) and question.unit and language in question.unit:
         return frozenset(clean(question.unit[language]).split())
     return frozenset()
+
+
+def _drop_articles_and_counts(
+    question: Question,
+    matches: list[_Match],
+    tokens: list[str],
+    keys: list[frozenset[str]],
+    lex: Lexicon,
+) -> list[_Match]:
+    """Numbers that are not answers: an article before a noun ("en granne" is no 1); and as
+    the key of an option or of yes/no, a count ("två gånger i veckan" is no option 2), a zero
+    word ("aldrig") or an article word at all ("en" is as likely "a" as "one": say "ettan")."""
+    counts = frozenset().union(*(word_keys(w, lex.language, lex.stemmer) for w in lex.count_words))
+    said = {  # words of a command or "don't know": after them "en" is a number, not an article
+        i
+        for m in matches
+        if m.category in ("command", DONT_KNOW, SKIP)
+        for i in range(m.start, m.end)
+    }
+    ignorable = _ignorable(question, lex)
+    periods = {m.start for m in matches if m.category == "period"}  # "kahdessa viikossa"
+    out = []
+    for m in matches:
+        if m.category == "number" and (m.value == 0 or m.end - m.start == 1):
+            nxt = keys[m.end] if m.end < len(tokens) else None
+            is_count = nxt is not None and (bool(nxt & counts) or m.end in periods)
+            noun = (  # "en granne", "en dag"; not "en eller två", "en upprepa", "en tack"
+                nxt is not None
+                and not is_count
+                and m.end not in said
+                and not nxt & ignorable
+                and _number_word(tokens[m.end], nxt, lex) is None
+            )
+            if tokens[m.start] in lex.articles and noun:
+                continue
+            if isinstance(question, ChoiceQuestion | YesNoQuestion) and (
+                is_count
+                or (m.value == 0 and not tokens[m.start].isdigit())
+                or tokens[m.start] in lex.articles
+            ):
+                continue
+        out.append(m)
+    return out
+
+
+def _other_period(question: Question, matches: list[_Match], lex: Lexicon) -> bool:
+    """Does the answer count over a period ("viikossa") the question does not ask about?"""
+    if not isinstance(question, NumberQuestion | ScaleQuestion):
+        return False
+    said = {m.value for m in matches if m.category == "period"}
+    if not said:
+        return False
+    text = question.text.get(lex.language, "")
+    asked = memo("periods", question, lex, lambda: _periods_of(text, lex))
+    return bool(said - asked)
+
+
+def _periods_of(text: str, lex: Lexicon) -> set[Value]:
+    tokens = tokens_of(text)
+    keys = [word_keys(t, lex.language, lex.stemmer) for t in tokens]
+    return {m.value for m in _period_matches(tokens, keys, lex)}
+
+
+def _period_matches(tokens: list[str], keys: list[frozenset[str]], lex: Lexicon) -> list[_Match]:
+    """Periods said word for word ("viikossa", "i veckan"): by baseform "15 vuotta" would be
+    "vuodessa" and by stem "years" "yearly", and a count's period is in its case."""
+    table = memo("period-table", lex, lex, lambda: _compile(_period_table(lex), lex))
+    return [m for m in _phrase_matches(table, tokens, keys) if m.quality == 1.0]
+
+
+def _period_table(lex: Lexicon) -> list[tuple[str, Value, str]]:
+    return [("period", p, phrase) for p in lex.periods for phrase in lex.meanings.get(p, ())]
 
 
 def _free_text(question: TextQuestion, text: str, tokens: list[str], lex: Lexicon) -> Result:
@@ -252,82 +357,108 @@ def _free_text(question: TextQuestion, text: str, tokens: list[str], lex: Lexico
     return Result("answer", " ".join(text.split()), 1.0)
 
 
-def _answers(question: Question, matches: list[_Match]) -> list[tuple[Value, float]] | Result:
+def _answers(question: Question, matches: list[_Match]) -> list[tuple[Value, float, str]] | Result:
+    """(value, quality, category) of every answer heard."""
     if isinstance(question, YesNoQuestion):
-        found = [(m.category, m.quality) for m in matches if m.category in ("yes", "no")]
+        found = [
+            (m.category, m.quality, m.category) for m in matches if m.category in ("yes", "no")
+        ]
         found += [
-            ({1: "yes", 2: "no"}[m.value], m.quality)  # type: ignore[index]
+            ({1: "yes", 2: "no"}[m.value], m.quality, "number")  # type: ignore[index]
             for m in matches
             if m.category == "number" and m.value in (1, 2)
         ]
         return found
     if isinstance(question, ScaleQuestion | NumberQuestion):
-        return [(m.value, m.quality) for m in matches if m.category == "number"]
+        return [
+            (m.value, m.quality, m.category)
+            for m in matches
+            if m.category in ("number", "scale", "scale_label")
+        ]
     if isinstance(question, ChoiceQuestion):
         keys = {key: option.id for key, option in question.keyed_options()}
-        found = [(m.value, m.quality) for m in matches if m.category == "option"]
+        found = [
+            (m.value, m.quality, m.category) for m in matches if m.category in ("option", "meaning")
+        ]
         for m in matches:
             if m.category == "number":
                 if str(m.value) not in keys:
                     return no_match("unknown_key")
-                found.append((keys[str(m.value)], m.quality))
+                found.append((keys[str(m.value)], m.quality, "number"))
         return found
     return []
 
 
-def _phrases(question: Question, lex: Lexicon) -> list[tuple[str, Value, str]]:
-    """(category, value, phrase) for everything this question can hear, besides numbers."""
-    out: list[tuple[str, Value, str]] = []
-    for command, phrases in lex.commands.items():
-        out += [("command", command, p) for p in phrases]
-    out += [(DONT_KNOW, DONT_KNOW, p) for p in lex.dont_know]
-    out += [(SKIP, SKIP, p) for p in lex.skip]
-    if isinstance(question, YesNoQuestion):
-        out += [("yes", "yes", p) for p in (*lex.yes, *lex.extra_synonyms.get("yes", ()))]
-        out += [("no", "no", p) for p in (*lex.no, *lex.extra_synonyms.get("no", ()))]
-    if isinstance(question, ChoiceQuestion):
-        for option in question.options:
-            words = [option.label.get(lex.language, "")]
-            words += option.synonyms.get(lex.language, [])
-            words += lex.extra_synonyms.get(option.id, ())
-            out += [("option", option.id, w) for w in words if w]
-    if not isinstance(question, YesNoQuestion):  # "ei yhtään" on a yes/no question is "ei"
-        out += [("number", v, w) for w, v in lex.numbers.items() if " " in w]
+def _candidates(
+    question: Question, tokens: list[str], keys: list[frozenset[str]], lex: Lexicon
+) -> list[_Match]:
+    table = memo("table", question, lex, lambda: _compile(phrase_table(question, lex), lex))
+    found = _phrase_matches(table, tokens, keys)
+    found = [
+        replace(m, quality=min(m.quality, MEANING_QUALITY)) if m.category == "meaning" else m
+        for m in found
+        if m.category != "once" or m.quality == 1.0  # "kertaa" is no "kerran" by baseform
+    ]
+    found = [replace(m, category="number") if m.category == "once" else m for m in found]
+    found += [
+        _Match(c, c, s, e, 1.0) for c, s, e in echo_spans(question, tokens, lex.language, lex)
+    ]
+    periods = _period_matches(tokens, keys, lex)
+    in_periods = {i for m in periods for i in range(m.start, m.end)}
+    # A period word is no number by its baseform: "kuussa" (a month) is not "kuusi" (six).
+    found += [m for m in _numbers(tokens, keys, lex) if m.start not in in_periods]
+    return found + periods
+
+
+_Compiled = list[tuple[str, Value, tuple[str, ...], tuple[frozenset[str], ...]]]
+
+
+def _compile(table: list[tuple[str, Value, str]], lex: Lexicon) -> _Compiled:
+    """Each phrase's cleaned words and their keys, worked out once per question."""
+    out: _Compiled = []
+    for category, value, phrase in table:
+        words = tuple(clean(phrase).split())
+        if words:
+            keys = tuple(word_keys(w, lex.language, lex.stemmer) for w in words)
+            out.append((category, value, words, keys))
     return out
 
 
-def _candidates(question: Question, tokens: list[str], lex: Lexicon) -> list[_Match]:
+def _phrase_matches(
+    table: _Compiled, tokens: list[str], keys: list[frozenset[str]]
+) -> list[_Match]:
     found: list[_Match] = []
-    keys = [word_keys(t, lex.language, lex.stemmer) for t in tokens]
-    for category, value, phrase in _phrases(question, lex):
-        words = clean(phrase).split()
+    for category, value, words, phrase_keys in table:
         n = len(words)
-        if not n:
-            continue
-        phrase_keys = [word_keys(w, lex.language, lex.stemmer) for w in words]
+        fuzzy = category not in _NO_TYPOS
         for start in range(len(tokens) - n + 1):
             quality = 1.0
             for offset in range(n):
                 q = _word_match(
-                    tokens[start + offset], keys[start + offset], words[offset], phrase_keys[offset]
+                    tokens[start + offset],
+                    keys[start + offset],
+                    words[offset],
+                    phrase_keys[offset],
+                    fuzzy,
                 )
                 if q == 0:
                     break
                 quality = min(quality, q)
             else:
                 found.append(_Match(category, value, start, start + n, quality))
-    found += _numbers(tokens, keys, lex)
     return found
 
 
-def _word_match(token: str, token_keys: frozenset[str], word: str, keys: frozenset[str]) -> float:
+def _word_match(
+    token: str, token_keys: frozenset[str], word: str, keys: frozenset[str], fuzzy: bool = True
+) -> float:
     if token == word:
         return 1.0
     if len(token) < 3 or len(word) < 3:
         return 0.0
     if token_keys & keys:
         return 0.95
-    if len(token) >= FUZZY_MIN_LENGTH and len(word) >= FUZZY_MIN_LENGTH:
+    if fuzzy and len(token) >= FUZZY_MIN_LENGTH and len(word) >= FUZZY_MIN_LENGTH:
         best = max(fuzz.ratio(a, b) for a in token_keys for b in keys)
         if best >= FUZZY_MIN:
             return 0.8
@@ -335,16 +466,23 @@ def _word_match(token: str, token_keys: frozenset[str], word: str, keys: frozens
 
 
 def _select(matches: list[_Match]) -> list[_Match]:
-    """Keep non-overlapping matches, longest first: "en osaa sanoa" beats "en"."""
+    """Keep non-overlapping matches, longest first ("en osaa sanoa" beats "en"); at equal
+    length the question's own answers first. A period phrase ("viikossa") overlaps freely:
+    it qualifies a count, it is no answer of its own."""
+    periods = [m for m in matches if m.category == "period"]
     chosen: list[_Match] = []
     taken: set[int] = set()
-    for m in sorted(matches, key=lambda m: (-(m.end - m.start), -m.quality, m.start)):
+    ranked = sorted(
+        (m for m in matches if m.category != "period"),
+        key=lambda m: (-(m.end - m.start), -m.quality, _PRIORITY.get(m.category, 0), m.start),
+    )
+    for m in ranked:
         span = set(range(m.start, m.end))
         if span & taken:
             continue
         chosen.append(m)
         taken |= span
-    return sorted(chosen, key=lambda m: m.start)
+    return sorted(chosen + periods, key=lambda m: m.start)
 
 
 # -- numbers --------------------------------------------------------------------------------
@@ -358,7 +496,7 @@ def _numbers(tokens: list[str], keys: list[frozenset[str]], lex: Lexicon) -> lis
         value = _number_word(token, keys[i], lex)
         if value is None:
             continue
-        if i and tokens[i - 1] in lex.negations:
+        if i and is_negation(tokens[i - 1], lex):
             negated.append(_Match("negated", value[0], i, i + 1, value[1]))
         else:
             singles.append((i, value[0], value[1]))
@@ -371,7 +509,10 @@ def _numbers(tokens: list[str], keys: list[frozenset[str]], lex: Lexicon) -> lis
             )
         else:
             merged.append(_Match("number", value, index, index + 1, quality))
-    return merged + negated
+    # Each part of a compound stays a candidate too: where a longer phrase takes one part
+    # ("twenty one more time"), the other is still heard (and makes it no command).
+    parts = [_Match("number", v, i, i + 1, q) for i, v, q in singles]
+    return merged + [p for p in parts if p not in merged] + negated
 
 
 def _joins(left: int, right: int) -> bool:
@@ -512,8 +653,8 @@ def _answer_phrases(question: Question, lex: Lexicon) -> list[tuple[str, Value]]
     """The question's own answers as (phrase, value): no commands, no "don't know"."""
     out = [
         (clean(p), value)
-        for category, value, p in _phrases(question, lex)
-        if category in ("yes", "no", "option")
+        for category, value, p in phrase_table(question, lex)
+        if category in ("yes", "no", "option", "scale_label")  # what a recogniser listens for
     ]
     if isinstance(question, ScaleQuestion | NumberQuestion):
         out += [(w, v) for w, v in lex.numbers.items() if question.min <= v <= question.max]
@@ -521,31 +662,6 @@ def _answer_phrases(question: Question, lex: Lexicon) -> list[tuple[str, Value]]
 
 
 def expected_phrases(question: Question, language: str, lex: Lexicon | None = None) -> list[str]:
-    """Words worth listening for, most likely first: the question's own answers (numbers in
-    range, yes/no, option labels and synonyms), then "don't know" and skip, then commands.
-
-    Vosk turns the whole list into a grammar; Whisper takes it as a bias, where only the
-    first phrases fit, so the order matters."""
-    lex = lex or lexicon(language)
-    everything = _phrases(question, lex)
-    answers = [clean(p) for category, _, p in everything if category in ("yes", "no", "option")]
-    specials = [clean(p) for category, _, p in everything if category in (DONT_KNOW, SKIP)]
-    commands = [clean(p) for category, _, p in everything if category == "command"]
-    numbers: list[str] = []
-    if isinstance(question, ScaleQuestion | NumberQuestion):
-        low, high = question.min, question.max
-        numbers = [
-            w for w, v in sorted(lex.numbers.items(), key=lambda kv: kv[1]) if low <= v <= high
-        ]
-    if isinstance(question, YesNoQuestion):
-        numbers = [w for w, v in lex.numbers.items() if v in (1, 2)]
-    if isinstance(question, ChoiceQuestion):
-        # Option numbers only: "yhdeksän" listed for a four-option question only invites a
-        # recogniser to hear it (Whisper did, for "naapuri").
-        count = len(question.options)
-        numbers = [w for w, v in lex.numbers.items() if 1 <= v <= count]
-    if isinstance(question, ScaleQuestion | NumberQuestion):
-        ordered = numbers + answers
-    else:
-        ordered = answers + numbers
-    return list(dict.fromkeys(p for p in [*ordered, *specials, *commands] if p))
+    """The flat list a recogniser listens for: :func:`kanavat.questions.phrases.listen_for`
+    (kept under its old name; the per-value table is ``phrases.expected_phrases``)."""
+    return listen_for(question, language, lex)

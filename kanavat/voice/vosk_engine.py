@@ -56,6 +56,10 @@ MIN_SPEECH_DB = -55.0
 ONSET_WINDOW = 8  # 160 ms
 ONSET_FRAMES = 5  # voiced frames within the window that make "the caller started speaking"
 MIN_UTTERANCE_FRAMES = 5  # fewer voiced frames than this: what Vosk heard was not speech
+# A closed answer ends on the detector, not on Vosk's endpoint rules (which wait ~0.9 s of
+# audio after the last word): 300 ms without a voiced frame after speech is the end of "kyllä",
+# "kolme", "en osaa sanoa". Free text (no grammar) keeps Vosk's rules: people pause mid-sentence.
+END_SILENCE_FRAMES = 15  # 300 ms
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _VOWELS = re.compile(r"[aeiouyäöåéáàíóú]+", re.IGNORECASE)
@@ -164,12 +168,14 @@ class SpeechDetector:
         self._recent: deque[bool] = deque(maxlen=ONSET_WINDOW)
         self._pending = np.zeros(0, dtype=np.int16)
         self.voiced_frames = 0  # since the last reset: the utterance's voiced length
+        self.silent_frames = 0  # unvoiced frames since the last voiced one
         self.in_speech = False
 
     def reset(self) -> None:
         """A new utterance starts (after a transcript): re-arm the onset."""
         self._recent.clear()
         self.voiced_frames = 0
+        self.silent_frames = 0
         self.in_speech = False
 
     def feed(self, pcm: np.ndarray) -> bool:
@@ -183,6 +189,7 @@ class SpeechDetector:
             voiced = self._frame_voiced(frame)
             self._recent.append(voiced)
             self.voiced_frames += voiced
+            self.silent_frames = 0 if voiced else self.silent_frames + 1
             if not self.in_speech and sum(self._recent) >= ONSET_FRAMES:
                 self.in_speech = started = True
         return started
@@ -201,11 +208,14 @@ class SpeechDetector:
 
 
 class VoskRecogniser:
-    """One answer's decoder. ``feed`` gives SpeechStarted, then a Transcript at Vosk's endpoint."""
+    """One answer's decoder. ``feed`` gives SpeechStarted, then a Transcript when the answer
+    ends: a closed answer after 300 ms of silence on the detector, free text at Vosk's own
+    endpoint."""
 
     def __init__(self, rec: vosk.KaldiRecognizer, grammar: Grammar | None) -> None:
         self._rec = rec
         self._grammar = grammar
+        self._closed = grammar is not None and bool(grammar.phrases)  # a closed answer
         self._speech = SpeechDetector()
         self._decoding = False  # the decoder only runs from a speech onset to its result
         self._preroll: list[np.ndarray] = []
@@ -230,7 +240,22 @@ class VoskRecogniser:
             transcript = self._result(self._rec.Result())
             if transcript is not None:
                 events.append(transcript)
+        elif self._ended():
+            self._decoding = False
+            transcript = self._result(self._rec.FinalResult())
+            if transcript is not None:
+                events.append(transcript)
         return events
+
+    def _ended(self) -> bool:
+        """Has a closed answer ended by the detector: speech, then 300 ms without a voice?"""
+        speech = self._speech
+        return (
+            self._closed
+            and speech.in_speech
+            and speech.voiced_frames >= MIN_UTTERANCE_FRAMES
+            and speech.silent_frames >= END_SILENCE_FRAMES
+        )
 
     def close(self) -> None:
         """Nothing runs ahead of ``feed``: nothing to drop."""

@@ -171,6 +171,29 @@ def test_speech_below_threshold_is_confirmed(hyvinvointi) -> None:
     assert by_key.answer is not None and by_key.answer.value == 3
 
 
+@pytest.mark.parametrize(
+    ("language", "said", "value", "confirm"),
+    [("fi", "melko hyvin", 4, "Vastasit 4, pitääkö paikkansa?"), ("sv", "ganska bra", 4, None)],
+)
+def test_a_scale_word_read_into_a_point_is_asked_about_by_text_too(
+    hyvinvointi, language: str, said: str, value: int, confirm: str | None
+) -> None:
+    """ "melko hyvin" is a reading (4 of 5), not a number said: even an SMS asks first."""
+    step = dialog.advance(hyvinvointi, dialog.start(hyvinvointi, language).state, text(said))
+    assert step.event == "confirm" and step.answer is None
+    if confirm:
+        assert step.prompts[0].text == confirm
+    yes = {"fi": "K", "sv": "ja"}[language]
+    done = dialog.advance(hyvinvointi, step.state, text(yes))
+    assert done.answer is not None and done.answer.value == value and done.answer.confirmed
+    assert done.answer.raw == said
+
+
+def test_a_scale_label_said_is_kept_without_asking(hyvinvointi) -> None:
+    step = dialog.advance(hyvinvointi, dialog.start(hyvinvointi, "fi").state, text("hyvin"))
+    assert step.event == "answered" and step.answer is not None and step.answer.value == 5
+
+
 def test_denied_confirmation_asks_again(hyvinvointi) -> None:
     step = dialog.start(hyvinvointi, "fi", "voice")
     step = dialog.advance(hyvinvointi, step.state, Input("speech", "kolme", 0.4))

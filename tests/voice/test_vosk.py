@@ -213,6 +213,31 @@ def test_speech_started_comes_promptly(vosk_ko: VoskEngine) -> None:
     assert 0 <= index - onset <= 10  # within 200 ms of the first loud sample
 
 
+def _end_to_transcript_s(engine: VoskEngine, expected: list[str] | None) -> float | None:
+    """Seconds of line audio from the last loud sample of an answer to its transcript."""
+    pcm = np.concatenate([said(NO), silence_pcm(3.0)])
+    last = int(np.nonzero(np.abs(pcm) > 500)[0][-1])
+    recogniser = engine.recogniser(expected)
+    for start in range(0, len(pcm), audio.FRAME_SAMPLES):
+        events = recogniser.feed(pcm[start : start + audio.FRAME_SAMPLES])
+        if transcripts(events):
+            assert expected is None or transcripts(events)[0].text == NO
+            return (start + audio.FRAME_SAMPLES - last) / audio.SAMPLE_RATE
+    return None
+
+
+def test_closed_answer_ends_on_the_detector_within_half_a_second(vosk_ko: VoskEngine) -> None:
+    """~300 ms of silence ends "아니요", not Vosk's endpoint rules (measured ~0.9 s)."""
+    waited = _end_to_transcript_s(vosk_ko, [YES, NO])
+    assert waited is not None and waited < 0.5
+
+
+def test_free_text_keeps_vosks_own_endpoint(vosk_ko: VoskEngine) -> None:
+    """People pause inside a sentence: without a grammar the detector does not end it."""
+    waited = _end_to_transcript_s(vosk_ko, None)
+    assert waited is None or waited > 0.5
+
+
 def test_free_text_runs_without_grammar(vosk_ko: VoskEngine) -> None:
     (result,) = transcripts(stream(vosk_ko, said("이"), None))
     assert result.text == "이"
