@@ -58,6 +58,16 @@ def target_rows(found: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _weakest(s: dict[str, Any], count: int = 6) -> str:
+    cells = [
+        (g["call"]["right"], f"{dim} {k} {_p(g['call']['right'])}")
+        for dim, groups in s["by"].items()
+        for k, g in groups.items()
+        if g["call"]["n"] >= 10
+    ]
+    return ", ".join(text for _, text in sorted(cells)[:count])
+
+
 def section(found: dict[str, Any]) -> list[str]:
     if "error" in found:
         return [f"Failed: {found['error']}", ""]
@@ -121,6 +131,10 @@ def section(found: dict[str, Any]) -> list[str]:
                     )
                 out.append(f"| {k} | " + " | ".join(cells) + " | " + " | ".join(bases) + " |")
             out.append("")
+        for part in parts:
+            weakest = _weakest(found[f"{lang}/{part}"])
+            if weakest:
+                out += [f"Weakest categories ({lang} {PART_NAMES[part]}, n ≥ 10): {weakest}.", ""]
         for part in parts:
             s = found[f"{lang}/{part}"]
             if s.get("misfiled"):
