@@ -21,7 +21,7 @@ from typing import Any
 
 from bench import common, results
 
-AREAS = ("reports", "dispatch", "sms", "chat", "vosk", "whisper", "accuracy")
+AREAS = ("reports", "dispatch", "sms", "chat", "vosk", "whisper", "accuracy", "speechset")
 HERE = Path(__file__).resolve().parent
 
 
@@ -57,6 +57,10 @@ def run_area(area: str, quick: bool, profile: bool) -> dict[str, Any]:
             from bench import whisper_accuracy
 
             return whisper_accuracy.run(quick)
+        if area == "speechset":
+            from bench.speechset import accuracy
+
+            return accuracy.run(quick)
     raise ValueError(area)
 
 

@@ -314,6 +314,10 @@ def _verdicts(found: dict[str, Any]) -> list[str]:
             f"{share:.0f} % right, {t['misfiled']} misfiled, p95 {_f(a['latency_p95'] * 1000)} ms"
             f" | {'met' if share >= 95 and not t['misfiled'] and a['latency_p95'] < 1 else 'missed'} |"
         )
+    if isinstance(found.get("speechset"), dict):
+        from bench.speechset import report
+
+        rows += report.target_rows(found["speechset"])
     s = found.get("sms", {})
     if "rows" in s:
         for r in s["rows"]:
@@ -409,6 +413,14 @@ def markdown(found: dict[str, Any]) -> str:
             "",
             *_accuracy(found["accuracy"], found.get("whisper", {})),
             *analysis.notes("accuracy", found),
+        ]
+    if "speechset" in found:
+        from bench.speechset import report
+
+        lines += [
+            "## Speech the team never tuned on: the broad set (issue 16)",
+            "",
+            *report.section(found["speechset"]),
         ]
     if "again" in found:
         g = found["again"]

@@ -77,11 +77,11 @@ class Heard:
     endpoint_wait: float  # of which: silence the segmenter waits for (audio seconds)
 
 
-def _engine():
+def _engine(lang: str = "fi"):
     from kanavat.voice.engines import load_engine
     from kanavat.voice.models import assemble_whisper_base
 
-    return load_engine("whisper", "fi", assemble_whisper_base())
+    return load_engine("whisper", lang, assemble_whisper_base())
 
 
 def _questionnaire():
@@ -91,22 +91,67 @@ def _questionnaire():
     return config, config.questionnaire_of("vanhukset-2027")
 
 
-def hear(engine, config, q, question, said: str, value: Any, clip: Clip) -> Heard:
-    """One answer through recogniser, stream rule, normaliser and dialog."""
+@dataclass
+class Hearing:
+    """How one answer on a line ended (see the outcomes above)."""
+
+    outcome: str
+    transcript: str
+    confidence: float
+    latency: float  # seconds, end of speech to the dialog's step
+    endpoint_wait: float  # of which: silence the segmenter waits for (audio seconds)
+
+
+def decide(engine, config, q, question, lang: str, transcript, value: Any) -> Hearing:
+    """A transcript (or None) through the stream's rule, the call's confirmation threshold,
+    the normaliser and ``dialog.advance``: the outcome, as the call would end it."""
     from kanavat.questions import dialog
     from kanavat.voice.recognise import confirm_threshold, spoken
 
-    prompt = dialog.question_prompt(question, "fi", "voice")
+    speech_cfg = config.speech.get(lang)
+    configured = speech_cfg.confirm_below if speech_cfg else None
+    threshold = confirm_threshold(configured, engine, q.confirm_below)  # as the call's
+    state = dialog.State(q.id, lang, "voice", current=question.id)
+    if transcript is None or not transcript.text.strip():
+        return Hearing("not_understood", "", 0.0, 0.0, 0.0)
+    given = spoken(transcript, threshold)  # as Call.heard takes it
+    step = dialog.advance(q, state, given, confirm_below=threshold)
+    if step.answer is not None and step.answer.question_id == question.id:
+        outcome = "accepted_right" if step.answer.value == value else "misfiled"
+    elif step.event == "confirm" and step.state.pending is not None:
+        right = step.state.pending["value"] == value
+        outcome = "confirmed_right" if right else "confirmed_wrong"
+    else:
+        outcome = "not_understood"
+    return Hearing(outcome, given.raw, given.confidence or 0.0, 0.0, 0.0)
+
+
+def hear_line(
+    engine,
+    config,
+    q,
+    question,
+    lang: str,
+    line: np.ndarray,
+    speech_end: float,
+    value: Any,
+    paced: bool = True,
+) -> Hearing:
+    """One answer on a line (8 kHz int16: quiet, the words, quiet again; ``speech_end`` in
+    seconds) through the recogniser fed 100 ms at a time, then :func:`decide`. ``paced``
+    feeds the audio after the speech in real time, as a call streams it, so the latency is
+    a call's; unpaced, the outcome is the same (a speculative decode is waited for) and the
+    run is faster."""
+    from kanavat.questions import dialog
+
+    prompt = dialog.question_prompt(question, lang, "voice")
     recogniser = engine.recogniser(list(prompt.listen_for))
-    said_pcm = words(clip)
-    line = np.concatenate([silence(0.5), said_pcm, silence(2.5)])
-    speech_end = (8000 * 0.5 + len(said_pcm)) / 8000
     transcript = None
     fed = 0
     decode = 0.0
     paced_from = None
     for chunk in chunks(line, FEED):
-        if fed / 8000 >= speech_end:
+        if paced and fed / 8000 >= speech_end:
             # After the speech, in real time, as a call streams it: a speculative decode
             # started in the silence gets the head start it would have on a line.
             paced_from = paced_from or time.perf_counter() - fed / 8000
@@ -123,27 +168,29 @@ def hear(engine, config, q, question, said: str, value: Any, clip: Clip) -> Hear
         started = time.perf_counter()
         transcript = recogniser.finish()
         decode = time.perf_counter() - started
+    recogniser.close()
     wait = max(0.0, fed / 8000 - speech_end)
-    speech_cfg = config.speech.get("fi")
-    configured = speech_cfg.confirm_below if speech_cfg else None
-    threshold = confirm_threshold(configured, engine, q.confirm_below)  # as the call's
-    state = dialog.State(q.id, "fi", "voice", current=question.id)
-    text, confidence = "", 0.0
-    if transcript is None or not transcript.text.strip():
-        outcome = "not_understood"
-    else:
-        given = spoken(transcript, threshold)  # as Call.heard takes it
-        text, confidence = given.raw, given.confidence or 0.0
-        step = dialog.advance(q, state, given, confirm_below=threshold)
-        if step.answer is not None and step.answer.question_id == question.id:
-            outcome = "accepted_right" if step.answer.value == value else "misfiled"
-        elif step.event == "confirm" and step.state.pending is not None:
-            right = step.state.pending["value"] == value
-            outcome = "confirmed_right" if right else "confirmed_wrong"
-        else:
-            outcome = "not_understood"
+    heard = decide(engine, config, q, question, lang, transcript, value)
+    heard.latency, heard.endpoint_wait = wait + decode, wait
+    return heard
+
+
+def hear(engine, config, q, question, said: str, value: Any, clip: Clip) -> Heard:
+    """One answer of the team's own set through recogniser, stream rule, normaliser, dialog."""
+    said_pcm = words(clip)
+    line = np.concatenate([silence(0.5), said_pcm, silence(2.5)])
+    speech_end = (8000 * 0.5 + len(said_pcm)) / 8000
+    h = hear_line(engine, config, q, question, "fi", line, speech_end, value)
     return Heard(
-        question.id, question.type, said, clip, outcome, text, confidence, wait + decode, wait
+        question.id,
+        question.type,
+        said,
+        clip,
+        h.outcome,
+        h.transcript,
+        h.confidence,
+        h.latency,
+        h.endpoint_wait,
     )
 
 
