@@ -225,7 +225,7 @@ class Outgoing:
     """One message to queue: who it is for and why (``purpose``: reply, invitation, ...)."""
 
     channel: str
-    body: str
+    body: str | None
     purpose: str
     to: str | None = None  # a phone number for SMS; None for a chat reply
     campaign_id: str | None = None

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kanavat import durations, outcomes, windows
+from kanavat import durations, optouts, outcomes, windows
 from kanavat.config import Config
 from kanavat.conversations import Conversations
 from kanavat.provider import InvalidNumber, OptedOut, ProviderError
@@ -102,7 +102,7 @@ class Dispatcher:
                 if opening != now:
                     self._postpone(cid, contact, iso(opening))
                     continue
-                if self.store.is_opted_out(r["phone"]):
+                if optouts.is_opted_out(self.store, r["phone"]):
                     outcomes.finish(self.store, self.config, cid, contact, "refusal")
                     continue
                 if self._reached_elsewhere(cid, contact, r["questionnaire"]):
