@@ -1,10 +1,11 @@
 """Run ``kanavat serve`` and SIGKILL it at one step of the next resident's turn.
 
-    python killpoint.py STEP CHANNEL KIND serve --config ... --port ...
+    python killpoint.py STEP CHANNEL KIND SKIP serve --config ... --port ...
 
 Watches the store's statements (sqlite-utils' ``Database.execute``, which every write and
 ``Store.transaction``'s BEGIN and COMMIT go through) and the provider's SMS call; once the
-inbound event of CHANNEL/KIND (``sms``/``inbound``, ``chat``/``ws``) is being stored, it
+inbound event of CHANNEL/KIND (``sms``/``inbound``, ``chat``/``ws``) after the first SKIP
+ones is being stored, it
 kills the process, as a power cut would, at STEP:
 
 - ``receiving``: as the event's row is inserted, before its commit (nothing is stored);
@@ -31,7 +32,8 @@ from kanavat.cli import main
 from kanavat.provider import TwilioProvider
 
 STEP, CHANNEL, KIND = sys.argv[1:4]
-state = {"armed": False, "event_commit": False, "handling": False}
+state: dict[str, Any] = {"armed": False, "event_commit": False, "handling": False}
+state["skip"] = int(sys.argv[4])
 _execute = Database.execute
 _send_sms = TwilioProvider.send_sms
 
@@ -46,6 +48,9 @@ def execute(self: Database, sql: str, params: Any = None) -> Any:
     text = " ".join(sql.split()).upper()
     ours = list(params or [])[1:3] == [CHANNEL, KIND]
     if not state["armed"] and text.startswith("INSERT INTO EVENTS") and ours:
+        state["skip"] -= 1
+        if state["skip"] >= 0:
+            return _execute(self, sql, params)
         state["armed"] = True
         if STEP == "receiving":
             _die()
@@ -87,4 +92,4 @@ Database.execute = execute  # type: ignore[method-assign]
 TwilioProvider.send_sms = send_sms  # type: ignore[method-assign]
 
 if __name__ == "__main__":
-    main(sys.argv[4:])
+    main(sys.argv[5:])
