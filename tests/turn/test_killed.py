@@ -28,8 +28,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from click.testing import CliRunner
 from harness import SMS_CAMPAIGN, free_port, write_config
 
+from kanavat.cli import main
 from kanavat.emulator import EmulatorSettings, running_emulator
 from kanavat.store import Store
 
@@ -52,13 +54,9 @@ def rows(db: Path, sql: str, params: list | None = None) -> list[dict]:
 
 
 def cli(config: Path, *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "kanavat", *args, "--config", str(config)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-        env=ENV,
-    )
+    """A ``kanavat`` command, as an official runs it beside the server."""
+    result = CliRunner().invoke(main, [*args, "--config", str(config)], env=ENV)
+    assert result.exit_code == 0, result.output
 
 
 def serve(config: Path, port: int, log: Path, killpoint: tuple[str, ...] = ()) -> subprocess.Popen:
