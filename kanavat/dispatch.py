@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from kanavat import durations, outcomes, windows
 from kanavat.config import Config
 from kanavat.conversations import Conversations
+from kanavat.outreach import queue
 from kanavat.provider import InvalidNumber, OptedOut, ProviderError
 from kanavat.questions.dialog import Part, Prompt
 from kanavat.questions.lexicon import texts
@@ -76,17 +77,7 @@ class Dispatcher:
         now = self.store.clock()
         lease = iso(now + LEASE)
         with self.store.transaction():
-            rows = self.store.query(
-                "SELECT cc.campaign_id, cc.contact_id, cc.channel_index, cc.stratum, c.phone, "
-                "c.language, k.questionnaire FROM campaign_contacts cc "
-                "JOIN campaigns k ON k.id = cc.campaign_id JOIN contacts c ON c.id = cc.contact_id "
-                "WHERE k.status = 'running' AND cc.disposition = 'pending' "
-                "AND cc.next_due_at IS NOT NULL AND cc.next_due_at <= ? "
-                "AND (cc.lease_until IS NULL OR cc.lease_until < ?) AND c.phone IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.contact_id = cc.contact_id "
-                f"AND a.status IN {_LIVE_SQL}) ORDER BY cc.next_due_at LIMIT ?",
-                [iso(now), iso(now), self.batch * 4],
-            )
+            rows = queue.due(self.store, iso(now), self.batch * 4, LIVE)
             free = self._free_lines()
             due: list[Due] = []
             taken: set[int] = set()
@@ -100,16 +91,16 @@ class Dispatcher:
                     continue
                 opening = windows.next_opening(self.config, cid, channel, now)
                 if opening != now:
-                    self._postpone(cid, contact, iso(opening))
+                    queue.postpone(self.store, cid, contact, iso(opening))
                     continue
                 if self.store.is_opted_out(r["phone"]):
                     outcomes.finish(self.store, self.config, cid, contact, "refusal")
                     continue
-                if self._reached_elsewhere(cid, contact, r["questionnaire"]):
+                if queue.reached_elsewhere(self.store, cid, contact, r["questionnaire"]):
                     outcomes.finish(self.store, self.config, cid, contact, "not_eligible")
                     continue
                 if outcomes.stratum_closed(self.store, self.config, cid, r["stratum"]):
-                    self._quota_filled(cid, contact)
+                    queue.finalise(self.store, cid, contact, "quota_filled")
                     continue
                 if channel == "voice":
                     if free.get("*", 0) <= 0 or free.get(cid, 1) <= 0:
@@ -117,11 +108,7 @@ class Dispatcher:
                     free["*"] -= 1
                     if cid in free:
                         free[cid] -= 1
-                self.store.execute(
-                    "UPDATE campaign_contacts SET lease_until = ?, updated_at = ? "
-                    "WHERE campaign_id = ? AND contact_id = ?",
-                    [lease, iso(now), cid, contact],
-                )
+                queue.lease(self.store, cid, contact, lease)
                 taken.add(contact)
                 due.append(Due(cid, contact, r["phone"], r["language"], channel, lease))
                 if len(due) >= self.batch:
@@ -143,32 +130,6 @@ class Dispatcher:
             if campaign.max_concurrent_calls is not None:
                 free[cid] = campaign.max_concurrent_calls - live.get(cid, 0)
         return free
-
-    def _reached_elsewhere(self, campaign_id: str, contact_id: int, questionnaire: str) -> bool:
-        return (
-            self.store.one(
-                "SELECT 1 AS x FROM campaign_contacts o JOIN campaigns k ON k.id = o.campaign_id "
-                "WHERE o.contact_id = ? AND o.campaign_id != ? AND k.questionnaire = ? "
-                "AND o.disposition IN ('complete', 'partial', 'refusal') LIMIT 1",
-                [contact_id, campaign_id, questionnaire],
-            )
-            is not None
-        )
-
-    def _postpone(self, campaign_id: str, contact_id: int, at: str) -> None:
-        self.store.execute(
-            "UPDATE campaign_contacts SET next_due_at = ?, updated_at = ? "
-            "WHERE campaign_id = ? AND contact_id = ?",
-            [at, self.store.now(), campaign_id, contact_id],
-        )
-
-    def _quota_filled(self, campaign_id: str, contact_id: int) -> None:
-        """AAPOR 4.80, quota filled: not eligible, and no replacement is drawn for it."""
-        self.store.execute(
-            "UPDATE campaign_contacts SET disposition = 'not_eligible', next_due_at = NULL, "
-            "lease_until = NULL, updated_at = ? WHERE campaign_id = ? AND contact_id = ?",
-            [self.store.now(), campaign_id, contact_id],
-        )
 
     async def run_once(self) -> int:
         if self.stopping:
@@ -206,13 +167,7 @@ class Dispatcher:
         the lease is no longer ours (it expired and someone else took the contact)."""
         now = self.store.now()
         with self.store.transaction():
-            cur = self.store.execute(
-                "UPDATE campaign_contacts SET attempts = attempts + 1, next_due_at = ?, "
-                "lease_until = NULL, updated_at = ? WHERE campaign_id = ? AND contact_id = ? "
-                "AND lease_until = ? AND disposition = 'pending'",
-                [next_due, now, item.campaign_id, item.contact_id, item.lease],
-            )
-            if not cur.rowcount:
+            if not queue.take(self.store, item.campaign_id, item.contact_id, item.lease, next_due):
                 return None
             cur = self.store.execute(
                 "INSERT INTO attempts(campaign_id, contact_id, channel, status, created_at, "
@@ -271,7 +226,7 @@ class Dispatcher:
             return
         except ProviderError as exc:
             self._attempt(attempt_id, "failed", exc.code)
-            self._postpone(cid, contact, iso(self.store.clock() + SMS_RETRY))
+            queue.postpone(self.store, cid, contact, iso(self.store.clock() + SMS_RETRY))
             return
         self.store.execute(
             "UPDATE attempts SET status = 'sent', provider_sid = ?, updated_at = ? WHERE id = ?",
@@ -301,7 +256,7 @@ class Dispatcher:
         if last and last["at"]:
             idle_until = datetime.fromisoformat(last["at"]) + reminder_after(self.config, cid)
             if idle_until > now:
-                self._postpone(cid, contact, iso(idle_until))
+                queue.postpone(self.store, cid, contact, iso(idle_until))
                 return
         outcomes.next_channel_or_final(self.store, self.config, cid, contact, "sms_unanswered")
 
@@ -381,11 +336,7 @@ class Dispatcher:
         )
 
     def _release(self, item: Due) -> None:
-        self.store.execute(
-            "UPDATE campaign_contacts SET lease_until = NULL WHERE campaign_id = ? "
-            "AND contact_id = ? AND lease_until = ?",
-            [item.campaign_id, item.contact_id, item.lease],
-        )
+        queue.release(self.store, item.campaign_id, item.contact_id, item.lease)
 
     async def run_forever(self, interval: float = 1.0) -> None:
         """Without the scheduler (scripts, benchmarks): tick every ``interval`` seconds."""

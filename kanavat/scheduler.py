@@ -31,6 +31,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from kanavat import campaigns, outcomes
 from kanavat.config import Config
 from kanavat.dispatch import LIVE, Dispatcher
+from kanavat.outreach import queue
 from kanavat.provider import ProviderError
 from kanavat.store import Store, iso
 
@@ -130,7 +131,6 @@ def lifecycle(store: Store, config: Config) -> None:
             continue
         ended = campaign.end is not None and now >= _aware(campaign.end, zone)
         if ended:
-            campaigns.set_status(store, cid, "finished")
             settled = outcomes.finish_campaign(store, config, cid)
             log.info("campaign.finished campaign=%s settled=%s", cid, settled)
         elif status == "scheduled" and campaign.start and now >= _aware(campaign.start, zone):
@@ -161,9 +161,8 @@ async def reconcile(store: Store, config: Config, dispatcher: Dispatcher, startu
     provider = dispatcher.provider
     if startup:
         # One server per database: any lease is a dead process's, and its contacts are due.
-        store.execute(
-            "UPDATE campaign_contacts SET lease_until = NULL WHERE lease_until IS NOT NULL"
-        )
+        queue.release_all(store)
+        outcomes.settle_finished(store, config)
         await _reconcile_sending(store, config, provider)
     for a in store.query(
         "SELECT id, campaign_id, contact_id, provider_sid FROM attempts WHERE channel = 'voice' "
@@ -226,12 +225,7 @@ async def _reconcile_sending(store: Store, config: Config, provider) -> None:  #
                     "outbound o WHERE o.session_id = sessions.id AND o.sid IS NOT NULL)",
                     [store.now(), a["campaign_id"], a["contact_id"]],
                 )
-            store.execute(
-                "UPDATE campaign_contacts SET next_due_at = ?, attempts = max(attempts - 1, 0), "
-                "updated_at = ? WHERE campaign_id = ? AND contact_id = ? "
-                "AND disposition = 'pending'",
-                [store.now(), store.now(), a["campaign_id"], a["contact_id"]],
-            )
+            queue.untake(store, a["campaign_id"], a["contact_id"], store.now())
         log.info("reconcile.%s.abandoned attempt=%s", a["channel"], a["id"])
 
 
@@ -284,11 +278,8 @@ def _reconcile_waiting(store: Store, config: Config) -> None:
             continue
         if outcomes.channel_of(config, cid, r["channel_index"]) == "voice":
             outcomes.retry_or_give_up(store, config, cid, r["contact_id"], "reconciled")
-        store.execute(  # an SMS step or an unstarted contact: let the dispatcher decide now
-            "UPDATE campaign_contacts SET next_due_at = ? WHERE campaign_id = ? "
-            "AND contact_id = ? AND disposition = 'pending' AND next_due_at IS NULL",
-            [iso(store.clock()), cid, r["contact_id"]],
-        )
+        # An SMS step or an unstarted contact: let the dispatcher decide now.
+        queue.postpone(store, cid, r["contact_id"], iso(store.clock()), only_waiting=True)
 
 
 def _set_attempt(store: Store, attempt_id: int, status: str) -> None:

@@ -299,7 +299,7 @@ audience = {{ group = "otos", sample = 4, stratify = ["kunta"], seed = 7 }}
 
 
 def test_closed_stratum_and_replacements_through_sampling(tmp_path: Path, clock: Clock) -> None:
-    """With ``kanavat.sampling``: a stratum whose quota is met is not called any more, and an
+    """A stratum whose quota is met is not called any more (``quota_filled``), and an
     invalid number's replacement is drawn from the reserve through the on_final hook."""
     w = World(tmp_path, clock, config_text(extra=SAMPLED_TOML))
     csv = tmp_path / "otos.csv"
@@ -319,7 +319,7 @@ def test_closed_stratum_and_replacements_through_sampling(tmp_path: Path, clock:
     strata = {r["contact_id"]: r["stratum"] for r in enrolled}
     assert claimed and all(strata[i.contact_id] == "B" for i in claimed)
     closed = w.store.query("SELECT DISTINCT disposition FROM campaign_contacts WHERE stratum = 'A'")
-    assert closed == [{"disposition": "not_eligible"}]
+    assert closed == [{"disposition": "quota_filled"}]
     # An invalid number in stratum B: final, and a reserve from B takes its place.
     outcomes.finish(w.store, w.config, SAMPLED, claimed[0].contact_id, "not_eligible")
     replacement = w.store.one(
