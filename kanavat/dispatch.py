@@ -6,6 +6,13 @@ queue, before the provider is called. So a restart never contacts anyone twice f
 step (an attempt left in ``sending`` is reconciled against the provider, see ``reconcile``)
 and never loses a due contact (an unused lease simply expires).
 
+Calls and texts go out in separate lanes (``LANES``) that claim and pace on their own, so a
+voice campaign's calls never wait behind another campaign's invitations. Within a lane,
+contacts start one after another at the provider's rate (per campaign, the county's by
+default) and their provider requests are in flight together, so the rate is kept however
+long the provider takes to answer. A contact leased in one lane is not claimed by the other:
+at most one live attempt per person.
+
 Politeness is decided here, per campaign: call and text windows in the county's time zone
 (a contact due outside them waits for the next opening), Finnish holidays, the concurrent
 call limit, the provider's rate, opt-outs, residents already reached by the same
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,6 +45,9 @@ SMS_RETRY = timedelta(minutes=10)  # a provider hiccup: the same step again, soo
 DEFAULT_REMINDER_AFTER = "1d"
 DEFAULT_RATE = {"voice": 1.0, "sms": 5.0}
 DEFAULT_MAX_CALLS = 10
+LANES: dict[str, tuple[str, ...]] = {"voice": ("voice",), "sms": ("sms", "chat")}
+"""Dispatch lanes and the channel steps each claims (a chat step is only moved past)."""
+LANE_OF = {channel: lane for lane, channels in LANES.items() for channel in channels}
 _LIVE_SQL = "(" + ",".join(f"'{s}'" for s in LIVE) + ")"
 
 
@@ -72,12 +83,14 @@ class Dispatcher:
 
     # -- the queue -------------------------------------------------------------------------
 
-    def claim(self) -> list[Due]:
-        """Lease a batch of due contacts of running campaigns that may be contacted now."""
+    def claim(self, lane: str | None = None) -> list[Due]:
+        """Lease a batch of due contacts of running campaigns that may be contacted now, of
+        one lane (``LANES``) or, with None, of any."""
         now = self.store.clock()
         lease = iso(now + LEASE)
+        steps = None if lane is None else self._steps(lane)
         with self.store.transaction():
-            rows = queue.due(self.store, iso(now), self.batch * 4, LIVE)
+            rows = queue.due(self.store, iso(now), self.batch * 4, LIVE, steps)
             free = self._free_lines()
             due: list[Due] = []
             taken: set[int] = set()
@@ -115,6 +128,15 @@ class Dispatcher:
                     break
         return due
 
+    def _steps(self, lane: str) -> list[tuple[str, int]]:
+        """The (campaign, channel index) pairs whose channel is the lane's."""
+        return [
+            (cid, index)
+            for cid, campaign in self.config.campaigns.items()
+            for index, channel in enumerate(campaign.channels)
+            if channel in LANES[lane]
+        ]
+
     def _free_lines(self) -> dict[str, int]:
         """Free call lines: ``*`` for the county, and per campaign that sets its own limit."""
         live = {
@@ -131,21 +153,59 @@ class Dispatcher:
                 free[cid] = campaign.max_concurrent_calls - live.get(cid, 0)
         return free
 
-    async def run_once(self) -> int:
+    async def run_once(self, lane: str | None = None) -> int:
+        """Claim one batch (of ``lane``, or of every lane) and make its contacts, the lanes
+        side by side; returns how many were claimed."""
         if self.stopping:
             return 0
-        due = self.claim()
+        due = self.claim(lane)
+        lanes: dict[str, list[Due]] = {}
         for item in due:
-            if self.stopping or not self._still_may(item):
-                self._release(item)
-                continue
-            try:
-                await self.contact(item)
-            except Exception:
-                log.exception(
-                    "dispatch.failed campaign=%s contact=%s", item.campaign_id, item.contact_id
-                )
+            lanes.setdefault(LANE_OF[item.channel], []).append(item)
+        await asyncio.gather(*(self._work(items) for items in lanes.values()))
         return len(due)
+
+    async def drain(self, lane: str) -> None:
+        """Batches of one lane until fewer than a full batch are due (the scheduler's tick
+        starts one per lane, so a long run of texts holds up no call)."""
+        try:
+            while await self.run_once(lane) >= self.batch and not self.stopping:
+                pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("dispatch.lane.failed lane=%s", lane)
+
+    async def _work(self, items: list[Due]) -> None:
+        """One lane's batch: each contact is started when the pace allows and its provider
+        request is left in flight while the next one starts; all are awaited at the end."""
+        sending: set[asyncio.Task[None]] = set()
+        try:
+            for item in items:
+                if self.stopping or not self._still_may(item):
+                    self.release(item)
+                    continue
+                try:
+                    send = await self.contact(item)
+                except Exception:
+                    log.exception(
+                        "dispatch.failed campaign=%s contact=%s", item.campaign_id, item.contact_id
+                    )
+                    continue
+                if send is not None:
+                    sending.add(asyncio.create_task(self._guarded(item, send)))
+        finally:
+            if sending:
+                await asyncio.gather(*sending)
+
+    @staticmethod
+    async def _guarded(item: Due, send: Awaitable[None]) -> None:
+        try:
+            await send
+        except Exception:
+            log.exception(
+                "dispatch.failed campaign=%s contact=%s", item.campaign_id, item.contact_id
+            )
 
     def _still_may(self, item: Due) -> bool:
         """Pacing can stretch a batch over a minute: a pause, or a window closing, in the
@@ -156,13 +216,16 @@ class Dispatcher:
         now = self.store.clock()
         return windows.next_opening(self.config, item.campaign_id, item.channel, now) == now
 
-    async def contact(self, item: Due) -> None:
+    async def contact(self, item: Due) -> Awaitable[None] | None:
+        """Start a claimed contact, waiting for its turn at the provider's rate; returns its
+        provider request to await (None: nothing to send)."""
         if item.channel == "voice":
-            await self.call(item)
-        elif item.channel == "sms":
-            await self.text(item)
+            return await self.call(item)
+        if item.channel == "sms":
+            return await self.text(item)
+        return None
 
-    def _take(self, item: Due, next_due: str | None) -> int | None:
+    def take(self, item: Due, next_due: str | None) -> int | None:
         """Take the claimed contact off the queue and write its attempt, atomically; None if
         the lease is no longer ours (it expired and someone else took the contact)."""
         now = self.store.now()
@@ -178,7 +241,8 @@ class Dispatcher:
 
     # -- SMS: an invitation, at most one reminder, then the next channel -------------------
 
-    async def text(self, item: Due) -> None:
+    async def text(self, item: Due) -> Awaitable[None] | None:
+        """The next SMS step of a claimed contact, at its turn; returns the sending."""
         cid, contact = item.campaign_id, item.contact_id
         steps = self.store.one(
             "SELECT count(*) AS n FROM attempts WHERE campaign_id = ? AND contact_id = ? "
@@ -187,14 +251,14 @@ class Dispatcher:
         )["n"]  # type: ignore[index]
         replied = self._sms_replied(cid, contact)
         if steps >= 2 or (steps == 1 and (replied or self._undelivered(cid, contact))):
-            self._release(item)
+            self.release(item)
             self._after_sms(item)
-            return
+            return None
         purpose = "invitation" if steps == 0 else "reminder"
         wait = reminder_after(self.config, cid) if steps == 0 else self._fallback_after(cid)
-        attempt_id = self._take(item, iso(self.store.clock() + wait))
+        attempt_id = self.take(item, iso(self.store.clock() + wait))
         if attempt_id is None:
-            return
+            return None
         turn = self.conversations.begin(cid, "sms", item.language, contact_id=contact)
         footer = texts(turn.language)["sms"]["stop_hint"]
         prompts = turn.prompts
@@ -205,19 +269,25 @@ class Dispatcher:
             prompts = (note, *turn.prompts[1:])
         bodies = render.messages(prompts, footer)
         await self._pace("sms", cid, len(bodies))  # the provider's rate counts messages
+        return self._send_texts(item, attempt_id, turn.session_id, bodies, purpose)
+
+    async def _send_texts(
+        self, item: Due, attempt_id: int, session_id: int, bodies: list[str], purpose: str
+    ) -> None:
+        cid, contact = item.campaign_id, item.contact_id
         try:
             sids = await self.sms.send_texts(
                 item.phone,
                 bodies,
                 campaign_id=cid,
                 contact_id=contact,
-                session_id=turn.session_id,
+                session_id=session_id,
                 purpose=purpose,
                 attempt_id=attempt_id,
             )
         except OptedOut:
             self._attempt(attempt_id, "failed", 21610)
-            self.conversations.stop(turn.session_id)
+            self.conversations.stop(session_id)
             outcomes.finish(self.store, self.config, cid, contact, "refusal")
             return
         except InvalidNumber:
@@ -237,7 +307,7 @@ class Dispatcher:
             "dispatch.sms.%s campaign=%s session=%s messages=%s",
             event,
             cid,
-            turn.session_id,
+            session_id,
             len(sids),
         )
 
@@ -282,12 +352,16 @@ class Dispatcher:
 
     # -- voice -----------------------------------------------------------------------------
 
-    async def call(self, item: Due) -> None:
-        """Place one outbound call; the TwiML request finds its attempt by the URL's id."""
+    async def call(self, item: Due) -> Awaitable[None] | None:
+        """A claimed contact's call, at its turn; returns the placing of it."""
         await self._pace("voice", item.campaign_id)
-        attempt_id = self._take(item, None)
+        attempt_id = self.take(item, None)
         if attempt_id is None:
-            return
+            return None
+        return self._place_call(item, attempt_id)
+
+    async def _place_call(self, item: Due, attempt_id: int) -> None:
+        """Place one outbound call; the TwiML request finds its attempt by the URL's id."""
         public = self.config.server.public_url
         try:
             result = await self.provider.place_call(
@@ -323,11 +397,11 @@ class Dispatcher:
         name = "calls_per_second" if channel == "voice" else "messages_per_second"
         rate = windows.setting(self.config, campaign_id, name) or DEFAULT_RATE[channel]
         loop = asyncio.get_running_loop()
-        wait = self._next_slot.get(channel, 0.0) - loop.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        slot = max(loop.time(), self._next_slot.get(channel, 0.0))
+        now = loop.time()
+        slot = max(now, self._next_slot.get(channel, 0.0))  # reserved before any await
         self._next_slot[channel] = slot + max(weight, 1) / rate
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
     def _attempt(self, attempt_id: int | None, status: str, code: int | None) -> None:
         self.store.execute(
@@ -335,18 +409,20 @@ class Dispatcher:
             [status, code, self.store.now(), attempt_id],
         )
 
-    def _release(self, item: Due) -> None:
+    def release(self, item: Due) -> None:
+        """Give a claimed contact back unused: due as before."""
         queue.release(self.store, item.campaign_id, item.contact_id, item.lease)
 
     async def run_forever(self, interval: float = 1.0) -> None:
-        """Without the scheduler (scripts, benchmarks): tick every ``interval`` seconds."""
-        while True:
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("dispatch.loop.failed")
-                handled = 0
-            await asyncio.sleep(0.05 if handled >= self.batch else interval)
+        """Without the scheduler (scripts, benchmarks): every lane, each on its own, drained
+        every ``interval`` seconds."""
+
+        async def lane_loop(lane: str) -> None:
+            while True:
+                await self.drain(lane)
+                await asyncio.sleep(interval)
+
+        await asyncio.gather(*(lane_loop(lane) for lane in LANES))
 
 
 def reminder_after(config: Config, campaign_id: str) -> timedelta:

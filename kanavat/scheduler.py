@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from kanavat import campaigns, outcomes
 from kanavat.config import Config
-from kanavat.dispatch import LIVE, Dispatcher
+from kanavat.dispatch import LANES, LIVE, Dispatcher
 from kanavat.outreach import queue
 from kanavat.provider import ProviderError
 from kanavat.store import Store, iso
@@ -38,29 +38,33 @@ from kanavat.store import Store, iso
 log = logging.getLogger("kanavat.scheduler")
 
 DailyJob = Callable[[Store, Config], object | Awaitable[object]]
-DAILY_JOBS: list[DailyJob] = []
 DAILY_HOUR = 3  # local time: the quietest hour for purges and reports
 FINAL_CALL = {"completed", "busy", "no-answer", "failed", "canceled"}
 RECONCILE_EVERY = 20  # ticks between checks of live calls with the provider
 
 
-def register_daily(job: DailyJob) -> DailyJob:
-    """Run ``job(store, config)`` once a day (after 03:00 county time), e.g. privacy's purge.
-    Usable as a decorator; registering the same function twice runs it once."""
-    if job not in DAILY_JOBS:
-        DAILY_JOBS.append(job)
-    return job
-
-
 class Scheduler:
-    def __init__(self, config: Config, store: Store, dispatcher: Dispatcher, tick: float = 1.0):
+    """Ticks: the lifecycle, the ``daily`` jobs (e.g. privacy's purge, run once a day after
+    03:00 county time), periodic reconciling, and one dispatch lane per channel, each its own
+    task so calls and texts never wait for each other."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        dispatcher: Dispatcher,
+        tick: float = 1.0,
+        daily: Sequence[DailyJob] = (),
+    ):
         self.config = config
         self.store = store
         self.dispatcher = dispatcher
         self.tick_seconds = tick
+        self.daily = tuple(daily)
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._ticks = 0
         self._running: asyncio.Task | None = None
+        self._lanes: dict[str, asyncio.Task] = {}
 
     async def start(self) -> None:
         await reconcile(self.store, self.config, self.dispatcher, startup=True)
@@ -83,11 +87,12 @@ class Scheduler:
         tick is cancelled, as a crash would end it (restart-safe either way)."""
         self._aps.shutdown(wait=False)
         self.dispatcher.stopping = True
-        task = self._running
-        if task is not None and not task.done():
-            done, _ = await asyncio.wait({task}, timeout=grace)
-            if not done:
+        tasks = {t for t in (self._running, *self._lanes.values()) if t and not t.done()}
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
                 task.cancel()
+            for task in late:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         log.info("scheduler.stopped")
@@ -102,18 +107,19 @@ class Scheduler:
         try:
             self._ticks += 1
             lifecycle(self.store, self.config)
-            await run_daily(self.store, self.config)
+            await run_daily(self.store, self.config, self.daily)
             if self._ticks % RECONCILE_EVERY == 0:
                 await reconcile(self.store, self.config, self.dispatcher, startup=False)
-            while (
-                await self.dispatcher.run_once() >= self.dispatcher.batch
-                and not self.dispatcher.stopping
-            ):
-                pass  # a full batch: there may be more due right now
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("scheduler.tick.failed")
+        if self.dispatcher.stopping:
+            return
+        for lane in LANES:  # a lane still draining a long batch is left to it
+            task = self._lanes.get(lane)
+            if task is None or task.done():
+                self._lanes[lane] = asyncio.create_task(self.dispatcher.drain(lane))
 
 
 def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -139,14 +145,14 @@ def lifecycle(store: Store, config: Config) -> None:
             log.info("campaign.started campaign=%s enrolled=%s", cid, added)
 
 
-async def run_daily(store: Store, config: Config) -> None:
-    """The daily jobs, once per local date, at the first tick after DAILY_HOUR."""
+async def run_daily(store: Store, config: Config, jobs: Sequence[DailyJob]) -> None:
+    """The daily ``jobs``, once per local date, at the first tick after DAILY_HOUR."""
     local = store.clock().astimezone(ZoneInfo(config.county.timezone))
     today = local.date().isoformat()
     if local.hour < DAILY_HOUR or store.setting("scheduler.daily") == today:
         return
     store.set_setting("scheduler.daily", today)
-    for job in list(DAILY_JOBS):
+    for job in jobs:
         try:
             result = job(store, config)
             if inspect.isawaitable(result):

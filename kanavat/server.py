@@ -37,7 +37,6 @@ from kanavat.conversations import Conversations
 from kanavat.dispatch import Dispatcher
 from kanavat.provider import TwilioProvider
 from kanavat.report import routes as report_routes
-from kanavat.scheduler import register_daily
 from kanavat.sms import routes as sms_routes
 from kanavat.sms.send import SmsSender
 from kanavat.store import Clock, Store
@@ -73,7 +72,6 @@ def create_app(config: Config, options: Options = Options()) -> web.Application:
     chat_routes.add_routes(app)
     app.add_routes(report_routes.routes(config, store=lambda: app[STORE]))
     events.add_routes(app)
-    register_daily(_daily_purge)
     app.on_shutdown.append(_close_websockets)
     return app
 
@@ -216,7 +214,9 @@ def _dispatcher_ctx(options: Options):
             store.clock = options.clock  # one time for the store, dispatcher and scheduler
         dispatcher = Dispatcher(app[CONFIG], store, app[CONVERSATIONS], app[sms_routes.SENDER])
         app[DISPATCHER] = dispatcher
-        scheduler = Scheduler(app[CONFIG], store, dispatcher, tick=options.dispatch_interval)
+        scheduler = Scheduler(
+            app[CONFIG], store, dispatcher, tick=options.dispatch_interval, daily=[_daily_purge]
+        )
         await scheduler.start()
         yield
         await scheduler.stop()

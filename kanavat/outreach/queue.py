@@ -119,11 +119,29 @@ def entry(store: Store, campaign_id: str, contact_id: int) -> dict[str, Any] | N
     )
 
 
-def due(store: Store, now: str, limit: int, busy: Sequence[str]) -> list[dict[str, Any]]:
-    """Pending rows of running campaigns due by ``now``, unleased, whose contact has a phone and
-    no attempt in a ``busy`` status (in any campaign: one live attempt per person), oldest
-    first. Read only: ``lease`` claims them."""
+def due(
+    store: Store,
+    now: str,
+    limit: int,
+    busy: Sequence[str],
+    steps: Sequence[tuple[str, int]] | None = None,
+) -> list[dict[str, Any]]:
+    """Pending rows of running campaigns due by ``now``, unleased, oldest first, whose
+    contact has a phone, no attempt in a ``busy`` status and no leased row (in any campaign:
+    one live attempt per person, even with several dispatch lanes claiming at once).
+    ``steps``: only these (campaign, channel index) pairs, one lane's channel. Read only:
+    ``lease`` claims them, in the same transaction."""
     marks = ",".join("?" * len(busy))
+    lane, params = "", [now, now, *busy, now]
+    if steps is not None:
+        if not steps:
+            return []
+        lane = (
+            " AND (cc.campaign_id, cc.channel_index) IN (VALUES "
+            + ",".join("(?, ?)" for _ in steps)
+            + ")"
+        )
+        params += [v for step in steps for v in step]
     return store.query(
         "SELECT cc.campaign_id, cc.contact_id, cc.channel_index, cc.stratum, c.phone, "
         "c.language, k.questionnaire FROM campaign_contacts cc "
@@ -132,8 +150,10 @@ def due(store: Store, now: str, limit: int, busy: Sequence[str]) -> list[dict[st
         "AND cc.next_due_at IS NOT NULL AND cc.next_due_at <= ? "
         "AND (cc.lease_until IS NULL OR cc.lease_until < ?) AND c.phone IS NOT NULL "
         "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.contact_id = cc.contact_id "
-        f"AND a.status IN ({marks})) ORDER BY cc.next_due_at LIMIT ?",
-        [now, now, *busy, limit],
+        f"AND a.status IN ({marks})) AND NOT EXISTS (SELECT 1 FROM campaign_contacts o "
+        "WHERE o.contact_id = cc.contact_id AND o.lease_until >= ?)"
+        f"{lane} ORDER BY cc.next_due_at LIMIT ?",
+        [*params, limit],
     )
 
 
