@@ -58,6 +58,35 @@ class Conversations:
             [campaign_id, key],
         )
 
+    def open_text_session(self, contact_id: int) -> dict[str, Any] | None:
+        """The contact's conversation by text: the most recent one still open.
+
+        ``campaign_id IN (campaigns)`` changes nothing in what is found (every session belongs
+        to a campaign row, and campaign rows are never deleted) but lets SQLite search the
+        ``sessions(campaign_id, contact_id)`` index once per campaign instead of scanning all
+        of it: without it every inbound text read every session in the store
+        (bench/RESULTS.md).
+        """
+        return self.store.one(
+            "SELECT * FROM sessions WHERE campaign_id IN (SELECT id FROM campaigns) "
+            "AND contact_id = ? AND channel = 'sms' AND status = 'active' "
+            "ORDER BY updated_at DESC, id DESC LIMIT 1",
+            [contact_id],
+        )
+
+    def stop_all(self, contact_id: int) -> None:
+        """End every open session of a contact (an opt-out)."""
+        for row in self.store.query(
+            "SELECT id FROM sessions WHERE contact_id = ? AND status = 'active'", [contact_id]
+        ):
+            self.stop(row["id"])
+
+    def last_answer(self, session_id: int) -> dict[str, Any] | None:
+        return self.store.one(
+            "SELECT raw, answered_at FROM answers WHERE session_id = ? ORDER BY id DESC LIMIT 1",
+            [session_id],
+        )
+
     def begin(
         self,
         campaign_id: str,

@@ -27,7 +27,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kanavat import durations, outcomes, windows
+from kanavat import durations, optouts, outcomes, windows
 from kanavat.config import Config
 from kanavat.conversations import Conversations
 from kanavat.outreach import queue
@@ -106,7 +106,7 @@ class Dispatcher:
                 if opening != now:
                     queue.postpone(self.store, cid, contact, iso(opening))
                     continue
-                if self.store.is_opted_out(r["phone"]):
+                if optouts.is_opted_out(self.store, r["phone"]):
                     outcomes.finish(self.store, self.config, cid, contact, "refusal")
                     continue
                 if queue.reached_elsewhere(self.store, cid, contact, r["questionnaire"]):

@@ -31,7 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kanavat import campaigns, durations
+from kanavat import campaigns, durations, inbound, optouts
 from kanavat.appkeys import CONFIG, STORE
 from kanavat.config import Config
 from kanavat.contacts import InvalidPhone, normalise_phone, upsert_contact
@@ -130,15 +130,15 @@ def trigger(
     if not is_open:
         raise EventRejected("campaign", f"'{campaign_id}' takes no events now: {why}", 409)
     payload = {"campaign": campaign_id, "phone": number, "attributes": attributes}
-    event_id = store.record_event(source, "service_event", external_id, payload)
-    if event_id is None:
+    recorded = inbound.record(store, source, "service_event", external_id, payload)
+    if recorded.handled:
         return EventResult("duplicate")
     with store.transaction():
         result = _enrol(store, config, campaign_id, number, attributes, language, now)
         if result.status == "scheduled" and campaigns.status(store, campaign_id) == "scheduled":
             # An event campaign has no audience to start: its first event starts it.
             campaigns.set_status(store, campaign_id, "running")
-        store.finish_event(event_id, result.status)
+        inbound.finish(store, recorded.id, result.status)
     log.info(
         "events.%s campaign=%s respondent=%s source=%s",
         result.status,
@@ -159,7 +159,7 @@ def _enrol(
     now: datetime,
 ) -> EventResult:
     campaign = config.campaign(campaign_id)
-    if store.is_opted_out(phone):
+    if optouts.is_opted_out(store, phone):
         return EventResult("opted_out")
     contact = store.one("SELECT id FROM contacts WHERE phone = ?", [phone])
     if contact is None:

@@ -242,3 +242,21 @@ def m004_privacy_requests(db: Database) -> None:
             created_at TEXT NOT NULL,
             expires_at TEXT NOT NULL
         )""")
+
+
+@migrations()
+def m005_outbox(db: Database) -> None:
+    """Outbound rows become an outbox (issue 17): a turn writes its replies ``pending`` with
+    the number and text to send, in the same transaction as the answer; the sender delivers
+    them after the commit and then drops the number and text. ``event_id`` ties replies to
+    the inbound event that caused them, so a retried event is answered the same way."""
+    db.execute("ALTER TABLE outbound ADD COLUMN to_number TEXT")
+    db.execute("ALTER TABLE outbound ADD COLUMN body TEXT")
+    db.execute("ALTER TABLE outbound ADD COLUMN event_id INTEGER")
+    db.execute("ALTER TABLE outbound ADD COLUMN tries INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE outbound ADD COLUMN next_try_at TEXT")
+    db.execute("ALTER TABLE outbound ADD COLUMN sent_at TEXT")
+    db.execute("CREATE INDEX outbound_outbox ON outbound(status, channel, next_try_at)")
+    db.execute("CREATE INDEX outbound_by_event ON outbound(event_id)")
+    db.execute("ALTER TABLE events ADD COLUMN tries INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX events_unhandled ON events(handled_at, channel, kind)")

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kanavat import optouts
 from kanavat.config import Audience, Config
 from kanavat.outreach import queue
 from kanavat.store import Store
@@ -274,7 +275,7 @@ def on_final(
 def _unreachable(store: Store, disposition: str, phone: str | None) -> bool:
     if disposition in UNREACHABLE:
         return True
-    return disposition == "refusal" and (phone is None or store.is_opted_out(phone))
+    return disposition == "refusal" and (phone is None or optouts.is_opted_out(store, phone))
 
 
 def _replace(store: Store, campaign_id: str, contact_id: int, stratum: str) -> int | None:
@@ -289,7 +290,7 @@ def _replace(store: Store, campaign_id: str, contact_id: int, stratum: str) -> i
         reason = (
             "erased"
             if r["phone"] is None
-            else ("opted_out" if store.is_opted_out(r["phone"]) else None)
+            else ("opted_out" if optouts.is_opted_out(store, r["phone"]) else None)
         )
         if reason:
             store.execute(

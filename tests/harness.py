@@ -44,7 +44,7 @@ from click.testing import CliRunner, Result
 
 from kanavat import config as configuration
 from kanavat import signing
-from kanavat.appkeys import AUTH_TOKEN, EMULATOR, STORE
+from kanavat.appkeys import AUTH_TOKEN, EMULATOR, SENDER, STORE
 from kanavat.cli import main as cli_main
 from kanavat.emulator import Emulator
 from kanavat.server import Options, create_app
@@ -182,6 +182,17 @@ class Server:
         emu = self._app()[EMULATOR]
         assert isinstance(emu, Emulator)
         return emu
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until neither our sender nor the emulator has anything in flight (a reply
+        delivered may bring a status callback, which may bring nothing more)."""
+        sender = self._app()[SENDER]
+        async with asyncio.timeout(timeout):
+            while True:
+                await sender.idle(timeout)
+                await self.emulator.idle(timeout)
+                if not sender.busy:
+                    return
 
     @property
     def auth_token(self) -> str:

@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 from aiohttp import WSMsgType, web
 
-from kanavat.appkeys import AUTH_TOKEN, CONFIG, CONVERSATIONS, STORE, WEBSOCKETS
+from kanavat.appkeys import AUTH_TOKEN, CONFIG, CONVERSATIONS, STORE, TURNS, WEBSOCKETS
 from kanavat.conversations import Conversations, Turn
 from kanavat.questions.dialog import Part, Prompt, system_parts
 from kanavat.questions.normalise import Input
+from kanavat.turn.message import Message
 from kanavat.voice.audio import ulaw_decode, ulaw_silence
 from kanavat.voice.recognise import (
     Recogniser,
@@ -103,6 +104,7 @@ class Call:
         self.hang_up_after_playing = False
         self.listening = Listening()
         self.finished = False
+        self.answers = 0  # this call's turns, for their idempotency keys
 
     # -- wire in ---------------------------------------------------------------------------
 
@@ -265,7 +267,20 @@ class Call:
     async def answer(self, given: Input) -> None:
         if self.session_id is None:
             return
-        turn = self.conversations.take(self.session_id, given, confirm_below=self._confirm_below())
+        self.answers += 1
+        message = Message(
+            "voice",
+            "turn",
+            f"{self.call_sid}:{self.session_id}:{self.answers}",
+            action=given.kind,
+            text=given.raw,
+            session_id=self.session_id,
+            confidence=given.confidence,
+            alternatives=given.alternatives,
+            confirm_below=self._confirm_below(),
+        )
+        reply = self.app[TURNS].take(message)
+        turn = reply.turn or self.conversations.current(self.session_id)
         log.info("voice.turn call=%s event=%s kind=%s", self.call_sid, turn.event, given.kind)
         await self.deliver(turn)
 

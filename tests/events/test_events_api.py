@@ -8,7 +8,7 @@ import logging
 
 from click.testing import CliRunner
 
-from kanavat import campaigns, events
+from kanavat import campaigns, events, optouts
 from kanavat.sampling_cli import event
 
 from .conftest import CAMPAIGN, TOKEN
@@ -106,7 +106,7 @@ async def test_cooldown_and_a_later_visit(api) -> None:
 
 
 async def test_opted_out_numbers_are_never_enrolled(api) -> None:
-    api.store.opt_out(PHONE, "sms")
+    optouts.opt_out(api.store, PHONE, "sms")
     status, body = await api.post(visit())
     assert (status, body) == (200, {"status": "opted_out"})
     assert api.store.query("SELECT * FROM campaign_contacts") == []

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from fake_clock import Clock
 
-from kanavat import campaigns
+from kanavat import campaigns, inbound
 from kanavat import config as configuration
 from kanavat.contacts import upsert_contact
 from kanavat.conversations import Conversations
@@ -47,7 +47,7 @@ def answer_all(config: configuration.Config, store: Store, phone: str) -> int:
     turn = conv.begin(CAMPAIGN, "sms", "fi", contact_id=contact["id"])
     for text in ["4", "kyllä", "kotihoito", "3", FREE_TEXT]:
         turn = conv.take(turn.session_id, Input("text", text))
-    store.record_event("sms", "inbound", "SM" + "1" * 32, {"From": phone, "Body": FREE_TEXT})
+    inbound.record(store, "sms", "inbound", "SM" + "1" * 32, {"From": phone, "Body": FREE_TEXT})
     return turn.session_id
 
 

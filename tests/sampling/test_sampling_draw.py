@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from kanavat import campaigns, sampling
+from kanavat import campaigns, optouts, sampling
 from kanavat import config as configuration
 
 CAMPAIGN = "asukaskysely-2027"
@@ -105,7 +105,7 @@ def test_opted_out_never_drawn(county) -> None:
     store, config = county.store, county.config
     opted = [r["phone"] for r in store.query("SELECT phone FROM contacts LIMIT 500")]
     for phone in opted:
-        store.opt_out(phone, "sms")
+        optouts.opt_out(store, phone, "sms")
     campaigns.enrol_audience(store, config, CAMPAIGN)
     ids = {r["id"] for r in store.query("SELECT id FROM contacts LIMIT 500")}
     assert not ids & set(drawn(store))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from kanavat import campaigns, sampling
+from kanavat import campaigns, optouts, sampling
 from kanavat.sampling_cli import sample
 
 CAMPAIGN = "asukaskysely-2027"
@@ -70,7 +70,7 @@ def test_unreachable_contacts_are_replaced_from_their_stratum(county) -> None:
 
     # An opt-out (the dispatcher writes "refusal") is replaced; a plain refusal is not.
     phone = store.one("SELECT phone FROM contacts WHERE id = ?", [third])["phone"]
-    store.opt_out(phone, "sms")
+    optouts.opt_out(store, phone, "sms")
     finish(store, third, "refusal")
     assert sampling.on_final(store, config, CAMPAIGN, third, "refusal") == reserve_order[2]
     finish(store, fourth, "refusal")
@@ -78,7 +78,7 @@ def test_unreachable_contacts_are_replaced_from_their_stratum(county) -> None:
 
     # A reserve who opted out before their turn is passed over, and counted as such.
     skipped = store.one("SELECT phone FROM contacts WHERE id = ?", [reserve_order[3]])["phone"]
-    store.opt_out(skipped, "sms")
+    optouts.opt_out(store, skipped, "sms")
     fifth = members(store, stratum)[0]
     finish(store, fifth, "non_contact")
     assert sampling.on_final(store, config, CAMPAIGN, fifth, "non_contact") == reserve_order[4]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from clockwork import HELSINKI, OPEN, Clock, config_text, local
 
-from kanavat import campaigns, contacts, outcomes, scheduler
+from kanavat import campaigns, contacts, optouts, outcomes, scheduler
 from kanavat import config as configuration
 from kanavat.conversations import Conversations
 from kanavat.dispatch import Dispatcher
@@ -179,7 +179,7 @@ def test_opted_out_and_already_reached_are_not_contacted(world: World, clock: Cl
     a, b, c = world.people(3)
     world.start(VOICE)
     world.start(TWIN)
-    world.store.opt_out("+358401200000", "sms-keyword")
+    optouts.opt_out(world.store, "+358401200000", "sms-keyword")
     world.store.execute(
         "UPDATE campaign_contacts SET disposition = 'complete' WHERE campaign_id = ? "
         "AND contact_id = ?",
