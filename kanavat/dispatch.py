@@ -27,7 +27,8 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kanavat import durations, optouts, outcomes, windows
+from kanavat import attempts, durations, optouts, outcomes, windows
+from kanavat.attempts import AttemptStatus as S
 from kanavat.config import Config
 from kanavat.conversations import Conversations
 from kanavat.outreach import queue
@@ -40,7 +41,6 @@ from kanavat.store import Store, iso
 
 log = logging.getLogger("kanavat.dispatch")
 LEASE = timedelta(minutes=2)
-LIVE = ("sending", "queued", "initiated", "ringing", "in-progress")
 SMS_RETRY = timedelta(minutes=10)  # a provider hiccup: the same step again, soon
 DEFAULT_REMINDER_AFTER = "1d"
 DEFAULT_RATE = {"voice": 1.0, "sms": 5.0}
@@ -48,7 +48,6 @@ DEFAULT_MAX_CALLS = 10
 LANES: dict[str, tuple[str, ...]] = {"voice": ("voice",), "sms": ("sms", "chat")}
 """Dispatch lanes and the channel steps each claims (a chat step is only moved past)."""
 LANE_OF = {channel: lane for lane, channels in LANES.items() for channel in channels}
-_LIVE_SQL = "(" + ",".join(f"'{s}'" for s in LIVE) + ")"
 
 
 @dataclass
@@ -90,7 +89,7 @@ class Dispatcher:
         lease = iso(now + LEASE)
         steps = None if lane is None else self._steps(lane)
         with self.store.transaction():
-            rows = queue.due(self.store, iso(now), self.batch * 4, LIVE, steps)
+            rows = queue.due(self.store, iso(now), self.batch * 4, attempts.LIVE, steps)
             free = self._free_lines()
             due: list[Due] = []
             taken: set[int] = set()
@@ -139,13 +138,7 @@ class Dispatcher:
 
     def _free_lines(self) -> dict[str, int]:
         """Free call lines: ``*`` for the county, and per campaign that sets its own limit."""
-        live = {
-            r["campaign_id"]: r["n"]
-            for r in self.store.query(
-                "SELECT campaign_id, count(*) AS n FROM attempts WHERE channel = 'voice' "
-                f"AND status IN {_LIVE_SQL} GROUP BY campaign_id"
-            )
-        }
+        live = attempts.live_calls_by_campaign(self.store)
         county = self.config.county.max_concurrent_calls or DEFAULT_MAX_CALLS
         free = {"*": county - sum(live.values())}
         for cid, campaign in self.config.campaigns.items():
@@ -228,29 +221,23 @@ class Dispatcher:
     def take(self, item: Due, next_due: str | None) -> int | None:
         """Take the claimed contact off the queue and write its attempt, atomically; None if
         the lease is no longer ours (it expired and someone else took the contact)."""
-        now = self.store.now()
         with self.store.transaction():
             if not queue.take(self.store, item.campaign_id, item.contact_id, item.lease, next_due):
                 return None
-            cur = self.store.execute(
-                "INSERT INTO attempts(campaign_id, contact_id, channel, status, created_at, "
-                "updated_at) VALUES (?, ?, ?, 'sending', ?, ?)",
-                [item.campaign_id, item.contact_id, item.channel, now, now],
+            return attempts.open_attempt(
+                self.store, item.campaign_id, item.contact_id, item.channel
             )
-            return int(cur.lastrowid)  # type: ignore[arg-type]
 
     # -- SMS: an invitation, at most one reminder, then the next channel -------------------
 
     async def text(self, item: Due) -> Awaitable[None] | None:
         """The next SMS step of a claimed contact, at its turn; returns the sending."""
         cid, contact = item.campaign_id, item.contact_id
-        steps = self.store.one(
-            "SELECT count(*) AS n FROM attempts WHERE campaign_id = ? AND contact_id = ? "
-            "AND channel = 'sms' AND status NOT IN ('failed', 'abandoned')",
-            [cid, contact],
-        )["n"]  # type: ignore[index]
+        steps = attempts.sms_steps(self.store, cid, contact)
         replied = self._sms_replied(cid, contact)
-        if steps >= 2 or (steps == 1 and (replied or self._undelivered(cid, contact))):
+        if steps >= 2 or (
+            steps == 1 and (replied or attempts.all_failed(self.store, cid, contact, "invitation"))
+        ):
             self.release(item)
             self._after_sms(item)
             return None
@@ -286,22 +273,19 @@ class Dispatcher:
                 attempt_id=attempt_id,
             )
         except OptedOut:
-            self._attempt(attempt_id, "failed", 21610)
+            attempts.set_attempt(self.store, attempt_id, S.FAILED, error_code=21610)
             self.conversations.stop(session_id)
             outcomes.finish(self.store, self.config, cid, contact, "refusal")
             return
         except InvalidNumber:
-            self._attempt(attempt_id, "failed", 21211)
+            attempts.set_attempt(self.store, attempt_id, S.FAILED, error_code=21211)
             outcomes.finish(self.store, self.config, cid, contact, "not_eligible")
             return
         except ProviderError as exc:
-            self._attempt(attempt_id, "failed", exc.code)
+            attempts.set_attempt(self.store, attempt_id, S.FAILED, error_code=exc.code)
             queue.postpone(self.store, cid, contact, iso(self.store.clock() + SMS_RETRY))
             return
-        self.store.execute(
-            "UPDATE attempts SET status = 'sent', provider_sid = ?, updated_at = ? WHERE id = ?",
-            [sids[0] if sids else None, self.store.now(), attempt_id],
-        )
+        attempts.set_attempt(self.store, attempt_id, S.SENT, provider_sid=sids[0] if sids else None)
         event = "invited" if purpose == "invitation" else "reminded"
         log.info(
             "dispatch.sms.%s campaign=%s session=%s messages=%s",
@@ -338,15 +322,6 @@ class Dispatcher:
         )
         return bool(row and row["n"])
 
-    def _undelivered(self, campaign_id: str, contact_id: int) -> bool:
-        """Every invitation message failed on the way: nobody read it, no reminder either."""
-        row = self.store.one(
-            "SELECT count(*) AS n, sum(status IN ('failed', 'undelivered')) AS bad FROM outbound "
-            "WHERE campaign_id = ? AND contact_id = ? AND purpose = 'invitation'",
-            [campaign_id, contact_id],
-        )
-        return bool(row and row["n"] and row["bad"] == row["n"])
-
     def _fallback_after(self, campaign_id: str) -> timedelta:
         return durations.parse_one(self.config.campaigns[campaign_id].fallback_after)
 
@@ -372,22 +347,18 @@ class Dispatcher:
                 timeout=self.ring_seconds,
             )
         except InvalidNumber:
-            self._attempt(attempt_id, "failed", 21211)
+            attempts.set_attempt(self.store, attempt_id, S.FAILED, error_code=21211)
             outcomes.finish(
                 self.store, self.config, item.campaign_id, item.contact_id, "not_eligible"
             )
             return
         except ProviderError as exc:
-            self._attempt(attempt_id, "failed", exc.code)
+            attempts.set_attempt(self.store, attempt_id, S.FAILED, error_code=exc.code)
             outcomes.retry_or_give_up(
                 self.store, self.config, item.campaign_id, item.contact_id, "provider"
             )
             return
-        self.store.execute(
-            "UPDATE attempts SET provider_sid = coalesce(provider_sid, ?), status = CASE WHEN "
-            "status = 'sending' THEN ? ELSE status END, updated_at = ? WHERE id = ?",
-            [result.sid, result.status, self.store.now(), attempt_id],
-        )
+        attempts.call_placed(self.store, attempt_id, result.sid, result.status)
         log.info("dispatch.voice.dialled campaign=%s attempt=%s", item.campaign_id, attempt_id)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -402,12 +373,6 @@ class Dispatcher:
         self._next_slot[channel] = slot + max(weight, 1) / rate
         if slot > now:
             await asyncio.sleep(slot - now)
-
-    def _attempt(self, attempt_id: int | None, status: str, code: int | None) -> None:
-        self.store.execute(
-            "UPDATE attempts SET status = ?, error_code = ?, updated_at = ? WHERE id = ?",
-            [status, code, self.store.now(), attempt_id],
-        )
 
     def release(self, item: Due) -> None:
         """Give a claimed contact back unused: due as before."""

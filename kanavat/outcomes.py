@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from kanavat import campaigns, durations, sampling, windows
+from kanavat.attempts import AttemptStatus
 from kanavat.config import Config
 from kanavat.outreach import queue
 from kanavat.store import Store, iso
@@ -23,7 +24,7 @@ from kanavat.store import Store, iso
 log = logging.getLogger("kanavat.outcomes")
 
 SHIFT = timedelta(hours=3)  # a later retry moves this far off an hour already tried
-NOT_COUNTED = ("abandoned",)  # attempts that never reached the provider (see dispatch.reconcile)
+NOT_TRIED = (AttemptStatus.ABANDONED,)  # never reached the provider (see scheduler.reconcile)
 FINAL_HOOKED = ("not_eligible", "refusal", "non_contact")
 
 
@@ -218,10 +219,10 @@ def _schedule(
 
 
 def _tried(store: Store, campaign_id: str, contact_id: int, channel: str) -> int:
-    marks = ",".join("?" * len(NOT_COUNTED))
+    marks = ",".join("?" * len(NOT_TRIED))
     row = store.one(
         "SELECT count(*) AS n FROM attempts WHERE campaign_id = ? AND contact_id = ? "
         f"AND channel = ? AND status NOT IN ({marks})",
-        [campaign_id, contact_id, channel, *NOT_COUNTED],
+        [campaign_id, contact_id, channel, *NOT_TRIED],
     )
     return int(row["n"]) if row else 0

@@ -28,9 +28,10 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from kanavat import campaigns, outcomes
+from kanavat import attempts, campaigns, outcomes
+from kanavat.attempts import AttemptStatus as S
 from kanavat.config import Config
-from kanavat.dispatch import LANES, LIVE, Dispatcher
+from kanavat.dispatch import LANES, Dispatcher
 from kanavat.outreach import queue
 from kanavat.provider import ProviderError
 from kanavat.store import Store, iso
@@ -39,7 +40,6 @@ log = logging.getLogger("kanavat.scheduler")
 
 DailyJob = Callable[[Store, Config], object | Awaitable[object]]
 DAILY_HOUR = 3  # local time: the quietest hour for purges and reports
-FINAL_CALL = {"completed", "busy", "no-answer", "failed", "canceled"}
 RECONCILE_EVERY = 20  # ticks between checks of live calls with the provider
 
 
@@ -170,10 +170,10 @@ async def reconcile(store: Store, config: Config, dispatcher: Dispatcher, startu
         queue.release_all(store)
         outcomes.settle_finished(store, config)
         await _reconcile_sending(store, config, provider)
+    placed = attempts.in_sql(s for s in attempts.LIVE if s != S.SENDING)
     for a in store.query(
         "SELECT id, campaign_id, contact_id, provider_sid FROM attempts WHERE channel = 'voice' "
-        "AND provider_sid IS NOT NULL AND status IN ('queued', 'initiated', 'ringing', "
-        "'in-progress')"
+        f"AND provider_sid IS NOT NULL AND status IN {placed}"
     ):
         try:
             result = await provider.fetch_call(a["provider_sid"])
@@ -181,10 +181,10 @@ async def reconcile(store: Store, config: Config, dispatcher: Dispatcher, startu
         except ProviderError as exc:
             if exc.status != 404:
                 continue  # the provider is unreachable: ask again later
-            status = "failed"  # the provider never heard of it (a restarted emulator)
-        if status not in FINAL_CALL:
+            status = S.FAILED  # the provider never heard of it (a restarted emulator)
+        if status not in attempts.FINAL_CALL:
             continue
-        _set_attempt(store, a["id"], status)
+        attempts.set_attempt(store, a["id"], status)
         outcomes.retry_or_give_up(store, config, a["campaign_id"], a["contact_id"], "reconciled")
     _reconcile_waiting(store, config)
     outcomes.sweep_samples(store, config)
@@ -197,7 +197,8 @@ async def _reconcile_sending(store: Store, config: Config, provider) -> None:  #
     same step is due again at once."""
     for a in store.query(
         "SELECT a.id, a.campaign_id, a.contact_id, a.channel, c.phone FROM attempts a "
-        "JOIN contacts c ON c.id = a.contact_id WHERE a.status = 'sending'"
+        "JOIN contacts c ON c.id = a.contact_id WHERE a.status = ?",
+        [S.SENDING],
     ):
         try:
             if a["channel"] == "voice":
@@ -207,21 +208,13 @@ async def _reconcile_sending(store: Store, config: Config, provider) -> None:  #
         except ProviderError:
             continue  # the provider is unreachable: settled at the next start
         if sid is not None:
-            adopted = "queued" if a["channel"] == "voice" else "unconfirmed"
-            store.execute(
-                "UPDATE attempts SET provider_sid = coalesce(provider_sid, ?), status = ?, "
-                "updated_at = ? WHERE id = ?",
-                [sid, adopted, store.now(), a["id"]],
-            )
+            adopted = S.QUEUED if a["channel"] == "voice" else S.UNCONFIRMED
+            attempts.set_attempt(store, a["id"], adopted, provider_sid=sid)
             log.info("reconcile.%s.adopted attempt=%s", a["channel"], a["id"])
             continue
         with store.transaction():
-            _set_attempt(store, a["id"], "abandoned")
-            store.execute(
-                "UPDATE outbound SET status = 'abandoned', updated_at = ? WHERE attempt_id = ? "
-                "AND sid IS NULL",
-                [store.now(), a["id"]],
-            )
+            attempts.set_attempt(store, a["id"], S.ABANDONED)
+            attempts.abandon_unsent(store, a["id"])
             if a["channel"] == "sms":
                 # Nobody saw the invitation: a fresh start, not "let's continue".
                 store.execute(
@@ -243,7 +236,7 @@ async def _unknown_call_to(store: Store, provider, phone: str | None) -> str | N
         return None
     calls = await provider._call(provider._rest().calls.list_async(to=phone, limit=20))
     for call in calls:
-        if store.one("SELECT 1 AS x FROM attempts WHERE provider_sid = ?", [call.sid]) is None:
+        if attempts.attempt_by_sid(store, call.sid) is None:
             return call.sid
     return None
 
@@ -253,16 +246,14 @@ async def _unknown_text_to(
 ) -> str | None:  # type: ignore[no-untyped-def]
     """A message of this attempt that is known to have left, or one to ``phone`` that the
     provider has and our store does not."""
-    known = store.one(
-        "SELECT sid FROM outbound WHERE attempt_id = ? AND sid IS NOT NULL LIMIT 1", [attempt_id]
-    )
+    known = attempts.sid_of_attempt(store, attempt_id)
     if known is not None:
-        return known["sid"]
+        return known
     if not phone:
         return None
     messages = await provider._call(provider._rest().messages.list_async(to=phone, limit=20))
     for message in messages:
-        if store.one("SELECT 1 AS x FROM outbound WHERE sid = ?", [message.sid]) is None:
+        if not attempts.known_sid(store, message.sid):
             return message.sid
     return None
 
@@ -274,9 +265,7 @@ def _reconcile_waiting(store: Store, config: Config) -> None:
         "SELECT cc.campaign_id, cc.contact_id, cc.channel_index FROM campaign_contacts cc "
         "JOIN campaigns k ON k.id = cc.campaign_id WHERE k.status IN ('running', 'paused') "
         "AND cc.disposition = 'pending' AND cc.next_due_at IS NULL AND NOT EXISTS ("
-        "SELECT 1 FROM attempts a WHERE a.contact_id = cc.contact_id AND a.status IN ("
-        + ",".join(f"'{s}'" for s in LIVE)
-        + "))"
+        f"SELECT 1 FROM attempts a WHERE a.contact_id = cc.contact_id AND a.status IN {attempts.LIVE_SQL})"
     )
     for r in rows:
         cid = r["campaign_id"]
@@ -286,10 +275,3 @@ def _reconcile_waiting(store: Store, config: Config) -> None:
             outcomes.retry_or_give_up(store, config, cid, r["contact_id"], "reconciled")
         # An SMS step or an unstarted contact: let the dispatcher decide now.
         queue.postpone(store, cid, r["contact_id"], iso(store.clock()), only_waiting=True)
-
-
-def _set_attempt(store: Store, attempt_id: int, status: str) -> None:
-    store.execute(
-        "UPDATE attempts SET status = ?, updated_at = ? WHERE id = ?",
-        [status, store.now(), attempt_id],
-    )
