@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from kanavat import sampling
 from kanavat.config import Config
+from kanavat.outreach import queue
 from kanavat.store import Store
 
 Status = Literal["scheduled", "running", "paused", "finished"]
@@ -102,26 +103,11 @@ def enrol_audience(
             "AND c.phone NOT IN (SELECT phone FROM opt_outs) ORDER BY c.id",
             [audience.group],
         )
-        now = store.now()
         for row in rows:
             stratum = (
                 sampling.stratum_of(json.loads(row["attributes"] or "{}"), audience.stratify)
                 if audience.stratify
                 else None
             )
-            cur = store.execute(
-                "INSERT INTO campaign_contacts(campaign_id, contact_id, respondent, stratum, "
-                "next_due_at, updated_at, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                [
-                    campaign_id,
-                    row["id"],
-                    store.pseudonym(campaign_id, f"contact:{row['id']}"),
-                    stratum,
-                    due,
-                    now,
-                    now,
-                ],
-            )
-            added += cur.rowcount
+            added += queue.enrol(store, campaign_id, row["id"], due_at=due, stratum=stratum)
     return added

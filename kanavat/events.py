@@ -35,6 +35,7 @@ from kanavat import campaigns, durations, inbound, optouts
 from kanavat.appkeys import CONFIG, STORE
 from kanavat.config import Config
 from kanavat.contacts import InvalidPhone, normalise_phone, upsert_contact
+from kanavat.outreach import queue
 from kanavat.store import Store, iso
 
 log = logging.getLogger("kanavat.events")
@@ -167,11 +168,7 @@ def _enrol(
     assert contact is not None
     contact_id = contact["id"]
     respondent = store.pseudonym(campaign_id, f"contact:{contact_id}")
-    row = store.one(
-        "SELECT disposition, next_due_at, enrolled_at FROM campaign_contacts "
-        "WHERE campaign_id = ? AND contact_id = ?",
-        [campaign_id, contact_id],
-    )
+    row = queue.entry(store, campaign_id, contact_id)
     if row is not None and row["enrolled_at"]:
         allowed = datetime.fromisoformat(row["enrolled_at"]) + timedelta(days=campaign.cooldown)
         if now < allowed:
@@ -179,24 +176,7 @@ def _enrol(
         if row["disposition"] == "pending" and row["next_due_at"] is not None:
             return EventResult("already_due", respondent, due_at=row["next_due_at"])
     due = iso(now + durations.parse_one(campaign.delay))
-    stamp = iso(now)
-    store.execute(
-        "INSERT INTO campaign_contacts(campaign_id, contact_id, respondent, next_due_at, "
-        "updated_at, enrolled_at, attributes) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(campaign_id, contact_id) DO UPDATE SET disposition = 'pending', "
-        "channel_index = 0, attempts = 0, next_due_at = excluded.next_due_at, lease_until = NULL, "
-        "updated_at = excluded.updated_at, enrolled_at = excluded.enrolled_at, "
-        "attributes = excluded.attributes",
-        [
-            campaign_id,
-            contact_id,
-            respondent,
-            due,
-            stamp,
-            stamp,
-            json.dumps(attributes, ensure_ascii=False),
-        ],
-    )
+    queue.enrol_again(store, campaign_id, contact_id, due_at=due, attributes=attributes)
     return EventResult("scheduled", respondent, due_at=due)
 
 

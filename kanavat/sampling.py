@@ -30,6 +30,7 @@ from typing import Any
 
 from kanavat import optouts
 from kanavat.config import Audience, Config
+from kanavat.outreach import queue
 from kanavat.store import Store
 
 log = logging.getLogger("kanavat.sampling")
@@ -37,8 +38,6 @@ log = logging.getLogger("kanavat.sampling")
 STRATUM_SEPARATOR = "|"  # kanavat/report/data.py reads the same format
 RESERVE_RATIO = 1.0
 """Reserve per stratum as a share of its allocation (capped by what the stratum has left)."""
-QUOTA_FILLED = "quota_filled"
-"""Disposition of a pending contact whose stratum met its target: never dispatched again."""
 UNREACHABLE = ("not_eligible", "non_contact")
 """Final dispositions that are replaced; a ``refusal`` is replaced only after an opt-out."""
 
@@ -234,25 +233,12 @@ def enrol_sample(store: Store, config: Config, campaign_id: str, due_at: str) ->
 
 
 def _enrol(store: Store, campaign_id: str, contact_id: int, stratum: str, due_at: str) -> int:
-    now = store.now()
-    cur = store.execute(
-        "INSERT INTO campaign_contacts(campaign_id, contact_id, respondent, stratum, next_due_at, "
-        "updated_at, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        [
-            campaign_id,
-            contact_id,
-            store.pseudonym(campaign_id, f"contact:{contact_id}"),
-            stratum,
-            due_at,
-            now,
-            now,
-        ],
-    )
+    added = queue.enrol(store, campaign_id, contact_id, due_at=due_at, stratum=stratum)
     store.execute(
         "UPDATE sample_draws SET enrolled_at = ? WHERE campaign_id = ? AND contact_id = ?",
-        [now, campaign_id, contact_id],
+        [store.now(), campaign_id, contact_id],
     )
-    return cur.rowcount
+    return int(added)
 
 
 # -- after a contact's outcome is final ------------------------------------------------------
@@ -356,13 +342,9 @@ def close_if_met(store: Store, campaign_id: str, stratum: str) -> bool:
             "UPDATE sample_strata SET closed_at = ? WHERE campaign_id = ? AND stratum = ?",
             [now, campaign_id, stratum],
         )
-        cur = store.execute(
-            "UPDATE campaign_contacts SET disposition = ?, next_due_at = NULL, lease_until = NULL, "
-            "updated_at = ? WHERE campaign_id = ? AND stratum = ? AND disposition = 'pending'",
-            [QUOTA_FILLED, now, campaign_id, stratum],
-        )
-        store.audit("sample.stratum_closed", campaign=campaign_id, stopped=cur.rowcount)
-    log.info("sample.stratum_closed campaign=%s stopped=%s", campaign_id, cur.rowcount)
+        stopped = queue.fill_quota(store, campaign_id, stratum)
+        store.audit("sample.stratum_closed", campaign=campaign_id, stopped=stopped)
+    log.info("sample.stratum_closed campaign=%s stopped=%s", campaign_id, stopped)
     return True
 
 

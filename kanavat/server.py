@@ -40,7 +40,6 @@ from kanavat.dispatch import Dispatcher
 from kanavat.errors import errors
 from kanavat.provider import TwilioProvider
 from kanavat.report import routes as report_routes
-from kanavat.scheduler import register_daily
 from kanavat.sender import SWEEP_EVERY, Sender
 from kanavat.sms.send import SmsSender
 from kanavat.store import Clock, Store
@@ -76,7 +75,6 @@ def create_app(config: Config, options: Options = Options()) -> web.Application:
         adapter.mount(app)
     app.add_routes(report_routes.routes(config, store=lambda: app[STORE]))
     events.add_routes(app)
-    register_daily(_daily_purge)
     app.on_shutdown.append(_close_websockets)
     return app
 
@@ -247,7 +245,9 @@ def _dispatcher_ctx(options: Options):
         sms = SmsSender(app[CONFIG], store, app[PROVIDER], outbox=app[SENDER])
         dispatcher = Dispatcher(app[CONFIG], store, app[CONVERSATIONS], sms)
         app[DISPATCHER] = dispatcher
-        scheduler = Scheduler(app[CONFIG], store, dispatcher, tick=options.dispatch_interval)
+        scheduler = Scheduler(
+            app[CONFIG], store, dispatcher, tick=options.dispatch_interval, daily=[_daily_purge]
+        )
         await scheduler.start()
         yield
         await scheduler.stop()

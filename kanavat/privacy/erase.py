@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kanavat.config import Config
+from kanavat.outreach import queue
 from kanavat.privacy import scrub
 from kanavat.privacy.data import Person, person_sessions
 from kanavat.questions.model import TextQuestion
@@ -135,16 +136,7 @@ def _free_text_questions(config: Config, campaign_id: str) -> set[str]:
 def _forget_contact(store: Store, contact_id: int, mode: str) -> None:
     now = store.now()
     store.execute("DELETE FROM contact_groups WHERE contact_id = ?", [contact_id])
-    if mode == "delete":
-        store.execute("DELETE FROM campaign_contacts WHERE contact_id = ?", [contact_id])
-    else:
-        # Kept for the response rates, but ended and no longer linkable to the answers.
-        store.execute(
-            "UPDATE campaign_contacts SET respondent = ?, next_due_at = NULL, lease_until = NULL, "
-            "disposition = CASE disposition WHEN 'pending' THEN 'refusal' ELSE disposition END, "
-            "updated_at = ? WHERE contact_id = ?",
-            ["x" + secrets.token_hex(6), now, contact_id],
-        )
+    queue.forget(store, contact_id, delete=mode == "delete")
     store.execute(
         "UPDATE contacts SET phone = NULL, attributes = '{}', erased_at = ?, updated_at = ? "
         "WHERE id = ?",

@@ -139,7 +139,7 @@ def test_a_stratum_that_meets_its_target_stops(county) -> None:
     sampling.on_final(store, config, CAMPAIGN, late, "complete")
     assert sampling.stratum_closed(store, CAMPAIGN, s["stratum"])
     assert members(store, s["stratum"]) == []
-    assert members(store, s["stratum"], sampling.QUOTA_FILLED) == [stand_in]
+    assert members(store, s["stratum"], "quota_filled") == [stand_in]
     # No dispatcher picks it: it is not pending and has nothing due.
     row = store.one(
         "SELECT next_due_at FROM campaign_contacts WHERE campaign_id = ? AND contact_id = ?",

@@ -1,7 +1,7 @@
 """The dispatcher's decisions on a real store with a hand-turned clock: windows, backoff,
 fallback, opt-outs, one live attempt, line limits, the lifecycle and the daily jobs.
 
-No provider is called here (``claim`` and ``_take`` are the dispatcher's own steps before
+No provider is called here (``claim`` and ``take`` are the dispatcher's own steps before
 it); the calls and texts themselves are in ``test_clock_e2e.py``.
 """
 
@@ -75,7 +75,7 @@ class World:
         """Claim whoever is due and record a voice attempt that ends in ``status``."""
         claimed = self.dispatcher.claim()
         for item in claimed:
-            attempt = self.dispatcher._take(item, None)
+            attempt = self.dispatcher.take(item, None)
             self.store.execute("UPDATE attempts SET status = ? WHERE id = ?", [status, attempt])
             outcomes.retry_or_give_up(
                 self.store, self.config, item.campaign_id, item.contact_id, status
@@ -199,7 +199,7 @@ def test_one_live_attempt_per_contact(world: World, clock: Clock) -> None:
     world.start(TWIN)
     first = world.dispatcher.claim()
     assert len(first) == 1
-    world.dispatcher._take(first[0], None)  # a call is being placed ('sending')
+    world.dispatcher.take(first[0], None)  # a call is being placed ('sending')
     world.store.execute("UPDATE campaign_contacts SET lease_until = NULL")
     assert world.dispatcher.claim() == []  # the other campaign waits for it to end
     world.store.execute("UPDATE attempts SET status = 'queued'")
@@ -214,10 +214,10 @@ def test_concurrent_call_limit(world: World, clock: Clock) -> None:
     first = world.dispatcher.claim()
     assert len(first) == 10
     for item in first[:4]:
-        world.dispatcher._take(item, None)
+        world.dispatcher.take(item, None)
         world.store.execute("UPDATE attempts SET status = 'in-progress' WHERE status = 'sending'")
     for item in first[4:]:  # those never dialled: their leases run out
-        world.dispatcher._release(item)
+        world.dispatcher.release(item)
     assert len(world.dispatcher.claim()) == 6
 
 
@@ -227,8 +227,8 @@ def test_lease_taken_by_another_is_not_used(world: World, clock: Clock) -> None:
     (item,) = world.dispatcher.claim()
     clock.advance(minutes=3)  # the lease expired: a second dispatcher claims the contact
     (again,) = world.dispatcher.claim()
-    assert world.dispatcher._take(item, None) is None  # the stale holder writes nothing
-    assert world.dispatcher._take(again, None) is not None
+    assert world.dispatcher.take(item, None) is None  # the stale holder writes nothing
+    assert world.dispatcher.take(again, None) is not None
     assert world.store.one("SELECT count(*) AS n FROM attempts")["n"] == 1
 
 
@@ -262,20 +262,17 @@ async def test_daily_jobs_run_once_a_local_day(world: World, clock: Clock) -> No
     async def purge(store: Store, config: configuration.Config) -> None:
         ran.append(store.clock().astimezone(HELSINKI).date().isoformat())
 
-    scheduler.register_daily(purge)
-    try:
-        clock.set(local(2026, 11, 24, 2, 59))
-        await scheduler.run_daily(world.store, world.config)
-        assert ran == []
-        clock.set(local(2026, 11, 24, 3, 0))
-        await scheduler.run_daily(world.store, world.config)
-        clock.advance(hours=5)
-        await scheduler.run_daily(world.store, world.config)
-        clock.advance(days=1)
-        await scheduler.run_daily(world.store, world.config)
-        assert ran == ["2026-11-24", "2026-11-25"]
-    finally:
-        scheduler.DAILY_JOBS.remove(purge)
+    jobs = [purge]
+    clock.set(local(2026, 11, 24, 2, 59))
+    await scheduler.run_daily(world.store, world.config, jobs)
+    assert ran == []
+    clock.set(local(2026, 11, 24, 3, 0))
+    await scheduler.run_daily(world.store, world.config, jobs)
+    clock.advance(hours=5)
+    await scheduler.run_daily(world.store, world.config, jobs)
+    clock.advance(days=1)
+    await scheduler.run_daily(world.store, world.config, jobs)
+    assert ran == ["2026-11-24", "2026-11-25"]
 
 
 def test_never_contacted_at_the_end_is_unknown(world: World, clock: Clock) -> None:
@@ -299,7 +296,7 @@ audience = {{ group = "otos", sample = 4, stratify = ["kunta"], seed = 7 }}
 
 
 def test_closed_stratum_and_replacements_through_sampling(tmp_path: Path, clock: Clock) -> None:
-    """With ``kanavat.sampling``: a stratum whose quota is met is not called any more, and an
+    """A stratum whose quota is met is not called any more (``quota_filled``), and an
     invalid number's replacement is drawn from the reserve through the on_final hook."""
     w = World(tmp_path, clock, config_text(extra=SAMPLED_TOML))
     csv = tmp_path / "otos.csv"
@@ -319,7 +316,7 @@ def test_closed_stratum_and_replacements_through_sampling(tmp_path: Path, clock:
     strata = {r["contact_id"]: r["stratum"] for r in enrolled}
     assert claimed and all(strata[i.contact_id] == "B" for i in claimed)
     closed = w.store.query("SELECT DISTINCT disposition FROM campaign_contacts WHERE stratum = 'A'")
-    assert closed == [{"disposition": "not_eligible"}]
+    assert closed == [{"disposition": "quota_filled"}]
     # An invalid number in stratum B: final, and a reserve from B takes its place.
     outcomes.finish(w.store, w.config, SAMPLED, claimed[0].contact_id, "not_eligible")
     replacement = w.store.one(
