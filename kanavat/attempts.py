@@ -308,23 +308,14 @@ def claim(store: Store, row_id: int) -> dict[str, Any] | None:
         return store.one("SELECT * FROM outbound WHERE id = ?", [row_id])
 
 
-def mark_sending(store: Store, row_id: int) -> None:
-    store.execute(
-        "UPDATE outbound SET status = ?, tries = tries + 1, updated_at = ? WHERE id = ?",
-        [M.SENDING, store.now(), row_id],
+def due(store: Store, channel: str, before: str, limit: int = 500) -> list[dict[str, Any]]:
+    """Pending rows written before ``before`` whose time has come, oldest first: their id
+    and number (a sender keeps one number's messages in order)."""
+    return store.query(
+        "SELECT id, to_number FROM outbound WHERE status = ? AND channel = ? "
+        "AND created_at <= ? AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY id LIMIT ?",
+        [M.PENDING, channel, before, store.now(), limit],
     )
-
-
-def due(store: Store, channel: str, limit: int = 200) -> list[int]:
-    """Pending rows whose time has come, oldest first."""
-    return [
-        r["id"]
-        for r in store.query(
-            "SELECT id FROM outbound WHERE status = ? AND channel = ? "
-            "AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY id LIMIT ?",
-            [M.PENDING, channel, store.now(), limit],
-        )
-    ]
 
 
 def stranded(store: Store, channel: str) -> list[dict[str, Any]]:

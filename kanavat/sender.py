@@ -145,15 +145,7 @@ class Sender:
     async def sweep(self, *, settle: timedelta = SETTLE) -> int:
         """Deliver pending rows older than ``settle``; one number's rows in order."""
         before = iso(self.store.clock() - settle)
-        rows = [
-            r
-            for r in self.store.query(
-                "SELECT id, to_number FROM outbound WHERE status = ? AND channel = 'sms' "
-                "AND created_at <= ? AND (next_try_at IS NULL OR next_try_at <= ?) "
-                "ORDER BY id LIMIT 500",
-                [OutboundStatus.PENDING, before, self.store.now()],
-            )
-        ]
+        rows = attempts.due(self.store, "sms", before)
         by_number: dict[str, list[int]] = {}
         for r in rows:
             by_number.setdefault(r["to_number"] or "", []).append(r["id"])
