@@ -185,6 +185,15 @@ def attempt(store: Store, attempt_id: int) -> dict[str, Any] | None:
     return store.one("SELECT * FROM attempts WHERE id = ?", [attempt_id])
 
 
+def with_contact(store: Store, attempt_id: int | str) -> dict[str, Any] | None:
+    """An attempt with its contact's language (a call's stream starts from it)."""
+    return store.one(
+        "SELECT a.id, a.campaign_id, a.contact_id, a.status, c.language FROM attempts a "
+        "JOIN contacts c ON c.id = a.contact_id WHERE a.id = ?",
+        [attempt_id],
+    )
+
+
 def attempt_by_sid(store: Store, sid: str) -> dict[str, Any] | None:
     return store.one("SELECT * FROM attempts WHERE provider_sid = ?", [sid])
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from aiohttp import WSMsgType, web
 
+from kanavat import attempts
 from kanavat.appkeys import AUTH_TOKEN, CONFIG, CONVERSATIONS, STORE, TURNS, WEBSOCKETS
 from kanavat.conversations import Conversations, Turn
 from kanavat.questions.dialog import Part, Prompt, system_parts
@@ -45,7 +46,6 @@ FEED_FRAMES = 5  # decode 100 ms at a time: barge-in stays quick, thread hops st
 DIGIT_GAP_FRAMES = 200  # 4 s after the last digit of a number ends it, as if '#' was pressed
 MAX_ANSWER_FRAMES = {"closed": 15 * 50, "free": 60 * 50}
 MAX_WS_MESSAGE = 64 * 1024
-FINISHED = {"completed", "busy", "no-answer", "failed", "canceled"}
 CHUNK_BYTES = 8000  # one second of audio per media message
 VOICE_KEYS = web.AppKey("voice_services", object)
 
@@ -162,14 +162,10 @@ class Call:
                 self._set_attempt_language(attempt)
             await self.play([self._system_prompt(key)], hang_up=True)
             return
-        row = self.store.one(
-            "SELECT a.id, a.campaign_id, a.contact_id, a.status, c.language FROM attempts a "
-            "JOIN contacts c ON c.id = a.contact_id WHERE a.id = ?",
-            [attempt],
-        )
+        row = attempts.with_contact(self.store, attempt)
         if row is None:
             raise StreamError("unknown attempt")
-        if row["status"] in FINISHED:
+        if row["status"] in attempts.FINAL_CALL:
             raise StreamError("finished attempt")
         self.attempt_id, self.campaign_id = row["id"], row["campaign_id"]
         campaign = self.config.campaign(row["campaign_id"])
@@ -354,11 +350,7 @@ class Call:
         return Prompt(key, part.text, (Part(part.key, part.text),))
 
     def _set_attempt_language(self, attempt: str) -> None:
-        row = self.store.one(
-            "SELECT c.language FROM attempts a JOIN contacts c ON c.id = a.contact_id "
-            "WHERE a.id = ?",
-            [attempt],
-        )
+        row = attempts.with_contact(self.store, attempt)
         if row:
             self.language = row["language"]
 
