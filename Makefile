@@ -1,5 +1,10 @@
 # `make test` is exactly what .ci/run runs.
-.PHONY: test lint fmt bench
+.PHONY: demo test lint fmt bench
+
+# The README's first command: Debian packages, kanavat with the trial speech models, the demo.
+demo:
+	./scripts/install-deps speech
+	python3 -m kanavat demo
 
 test:
 	./scripts/install-test-deps

@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from kanavat import tomlpos
 from kanavat.questions.lexicon import has_language
 from kanavat.questions.model import (
+    ID_PATTERN,
+    KEY_PATTERN,
     QUESTION_TYPES,
     ChoiceQuestion,
     Question,
@@ -34,6 +36,8 @@ from kanavat.voice.models import missing_model_hint
 
 CHANNELS = ("voice", "sms", "chat")
 _QUESTION: TypeAdapter[Question] = TypeAdapter(Question)
+ACCOUNT_SID_PATTERN = r"^AC[0-9a-fA-F]{32}$"
+PHONE_PATTERN = r"^\+[1-9]\d{6,14}$"
 SECRET_KEYS = {("twilio", "auth_token"), ("server", "secret"), ("server", "officials_token")}
 HOURS_PATTERN = re.compile(
     r"^(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))? "
@@ -123,9 +127,9 @@ class Server(Model):
 
 
 class Twilio(Model):
-    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    account_sid: str = Field(pattern=ACCOUNT_SID_PATTERN)
     auth_token: str = Field(min_length=8)
-    caller_id: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
+    caller_id: str = Field(pattern=PHONE_PATTERN)
     api_base: str | None = None
 
 
@@ -353,6 +357,32 @@ def dotted(path: tuple) -> str:
     return out
 
 
+_FOLD = str.maketrans({"ä": "a", "ö": "o", "å": "a", "é": "e", "ü": "u", " ": "_"})
+
+
+def suggested_id(given: str) -> str:
+    """The id an official probably meant: lower case, Finnish and Swedish letters folded."""
+    folded = given.strip().lower().translate(_FOLD)
+    kept = "".join(c for c in folded if c.isascii() and (c.isalnum() or c in "_-"))
+    return kept.lstrip("_-")[:64] or "q1"
+
+
+def pattern_hint(given: str, pattern: str) -> str:
+    """Say which form a value must have (and, for an id, suggest one), not just that it differs."""
+    if pattern.endswith(ID_PATTERN):
+        return (
+            f"'{given}' is not a valid id: use lower-case letters a-z, digits, _ and - (at most "
+            f"64, starting with a letter or digit); for example '{suggested_id(given)}'"
+        )
+    forms = {
+        ACCOUNT_SID_PATTERN: "'AC' followed by 32 hexadecimal digits, as Twilio's console shows it",
+        PHONE_PATTERN: "an international number with its country code, e.g. '+358401234567'",
+        KEY_PATTERN: "a single keypad digit 0-9",
+    }
+    form = forms.get(pattern, f"text matching {pattern}")
+    return f"'{given}' does not have the expected form: {form}"
+
+
 def _from_pydantic(error: dict, name: str, lines: dict) -> Problem:
     loc = list(error["loc"])
     # A discriminated union puts the tag in the path (questions.2.scale.min): drop it.
@@ -376,7 +406,7 @@ def _from_pydantic(error: dict, name: str, lines: dict) -> Problem:
     elif kind == "literal_error":
         message = f"'{error.get('input')}' is not allowed; expected {error['ctx']['expected']}"
     elif kind == "string_pattern_mismatch":
-        message = f"'{error.get('input')}' does not have the expected form"
+        message = pattern_hint(str(error.get("input")), error.get("ctx", {}).get("pattern", ""))
     else:
         message = error["msg"].removeprefix("Value error, ")
     tpath = tuple(loc)

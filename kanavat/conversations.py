@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kanavat.config import Config
+from kanavat.outreach import queue
 from kanavat.questions import dialog
 from kanavat.questions.dialog import Prompt, State, Step
 from kanavat.questions.lexicon import Lexicon
@@ -144,10 +145,7 @@ class Conversations:
         that ended before that enrolment belongs to the previous round."""
         if session["status"] == "active" or session["contact_id"] is None:
             return False
-        row = self.store.one(
-            "SELECT enrolled_at FROM campaign_contacts WHERE campaign_id = ? AND contact_id = ?",
-            [session["campaign_id"], session["contact_id"]],
-        )
+        row = queue.entry(self.store, session["campaign_id"], session["contact_id"])
         enrolled = row.get("enrolled_at") if row else None
         return bool(enrolled) and enrolled > session["updated_at"]
 
@@ -262,11 +260,7 @@ class Conversations:
         else:
             answered = any(v is not None for v in step.state.answers.values())
             disposition = "partial" if answered else "refusal"
-        self.store.execute(
-            "UPDATE campaign_contacts SET disposition = ?, next_due_at = NULL, lease_until = NULL, "
-            "updated_at = ? WHERE campaign_id = ? AND contact_id = ?",
-            [disposition, self.store.now(), row["campaign_id"], row["contact_id"]],
-        )
+        queue.finalise(self.store, row["campaign_id"], row["contact_id"], disposition)
         if disposition == "complete":  # a sampled stratum may have met its quota now
             from kanavat import sampling
 

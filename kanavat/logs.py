@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from pathlib import Path
+from typing import TextIO
 
 PHONE = re.compile(r"(?<![\w/])\+?\d[\d \-]{6,}\d")
 
@@ -23,8 +25,17 @@ class RedactPhones(logging.Filter):
         return True
 
 
-def setup(level: str = "INFO", stream=None) -> None:
-    handler = logging.StreamHandler(stream or sys.stderr)
+def setup(level: str = "INFO", stream: TextIO | None = None) -> None:
+    _install(logging.StreamHandler(stream or sys.stderr), level)
+
+
+def setup_file(path: Path, level: str = "INFO") -> None:
+    """Everything to ``path`` and nothing to the screen: a rehearsal shows progress, not logs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _install(logging.FileHandler(path, encoding="utf-8"), level)
+
+
+def _install(handler: logging.Handler, level: str) -> None:
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)-7s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S")
     )

@@ -1,8 +1,10 @@
 """Twilio-facing request checks: every ``/twilio/*`` request must carry a valid signature.
 
 The signature is computed over the public URL Twilio used (``server.public_url`` + path and
-query), never the internal address, so it still holds behind a proxy. A failure is answered
-403 and logged without the body.
+query), never the internal address, so it still holds behind a proxy. A JSON webhook carries
+``bodySHA256`` in its query instead of form parameters: then the raw body must hash to it and
+the URL alone is signed, exactly as Twilio's ``RequestValidator`` checks it. A failure is
+answered 403 and logged without the body.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ async def twilio_signature(request: web.Request, handler: Handler) -> web.Stream
             raise web.HTTPRequestEntityTooLarge(
                 max_size=MAX_FORM_BYTES, actual_size=request.content_length
             )
+        if "bodySHA256" in request.query:
+            valid = signing.is_valid_json(token, url, await _body_text(request), signature)
+            return await _checked(request, handler, valid, signature)
         try:
             form = await request.post()
         except ValueError:
@@ -61,6 +66,22 @@ async def twilio_signature(request: web.Request, handler: Handler) -> web.Stream
     valid = signing.is_valid(token, url, params, signature)
     if not valid and request.method == "GET" and not url.endswith("/"):
         valid = signing.is_valid(token, url + "/", params, signature)  # Twilio's advice for streams
+    return await _checked(request, handler, valid, signature)
+
+
+async def _body_text(request: web.Request) -> str:
+    """The raw body as the validator hashes it (UTF-8); undecodable bytes cannot match."""
+    raw = await request.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        log.warning("webhook.rejected path=%s reason=undecodable_body", request.path)
+        raise web.HTTPBadRequest(text="request body is not UTF-8") from None
+
+
+async def _checked(
+    request: web.Request, handler: Handler, valid: bool, signature: str | None
+) -> web.StreamResponse:
     if not valid:
         log.warning(
             "webhook.forbidden path=%s reason=%s",

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 QUESTION_TYPES = ("yesno", "scale", "choice", "number", "text")
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+KEY_PATTERN = r"^[0-9]$"
 
 LocalText = dict[str, str]
 """A text per language code, e.g. ``{"fi": "Kiitos", "sv": "Tack"}``."""
@@ -25,7 +26,7 @@ class Model(BaseModel):
 
 class Option(Model):
     id: str = Field(pattern=ID_PATTERN)
-    key: str | None = Field(default=None, pattern=r"^[0-9]$")
+    key: str | None = Field(default=None, pattern=KEY_PATTERN)
     label: LocalText
     synonyms: dict[str, list[str]] = Field(default_factory=dict)
 

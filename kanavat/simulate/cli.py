@@ -16,8 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from kanavat import logs
 from kanavat.reach import COUNTS, total
-from kanavat.simulate.rehearsal import RehearsalError
+from kanavat.simulate.rehearsal import LOG_NAME, RehearsalError
 from kanavat.simulate.runner import Plan, Rehearsal, Result
 
 
@@ -73,7 +74,7 @@ def _options(default_respondents: int):
                     "--speech/--no-speech",
                     default=True,
                     show_default=True,
-                    help="Let some residents speak (needs Whisper base from the test extras and espeak-ng).",
+                    help="Let some residents speak (needs espeak-ng and the speech extra: make demo).",
                 ),
                 click.option(
                     "--config",
@@ -161,6 +162,7 @@ async def _simulate(plan: Plan, console: Console) -> Result:
         rehearsal.prepare()
     except RehearsalError as exc:
         raise click.ClickException(str(exc)) from None
+    logs.setup_file(plan.folder / LOG_NAME)
     try:
         await rehearsal.start()
         return await _run(rehearsal, console)
@@ -171,6 +173,7 @@ async def _simulate(plan: Plan, console: Console) -> Result:
 async def _run(rehearsal: Rehearsal, console: Console) -> Result:
     console.print(
         f"rehearsal in {rehearsal.plan.folder}/ on {rehearsal.base_url}; {rehearsal.speech_note}"
+        f" (server log: {rehearsal.plan.folder / LOG_NAME})"
     )
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -240,7 +243,7 @@ def demo(
     then leaves the server and its Twilio emulator running for you to try the chat in a
     browser (Ctrl-C stops it). No credentials, no network.
 
-    Example: pip install -e . && kanavat demo
+    Example: make demo (installs what it needs, then runs kanavat demo)
     """
     from kanavat.simulate.demo import run_demo
 

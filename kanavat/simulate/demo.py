@@ -17,10 +17,11 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from kanavat import logs
 from kanavat.chat.cli import chat_link
 from kanavat.report.render import render
 from kanavat.simulate.cli import _run, print_summary
-from kanavat.simulate.rehearsal import RehearsalError
+from kanavat.simulate.rehearsal import LOG_NAME, RehearsalError
 from kanavat.simulate.runner import Plan, Rehearsal
 
 
@@ -43,6 +44,7 @@ async def run_demo(plan: Plan, console: Console, serve: bool = True) -> None:
         rehearsal.prepare()
     except RehearsalError as exc:
         raise click.ClickException(str(exc)) from None
+    logs.setup_file(plan.folder / LOG_NAME)
     try:
         started = time.monotonic()
         await rehearsal.start()
@@ -64,6 +66,7 @@ async def run_demo(plan: Plan, console: Console, serve: bool = True) -> None:
         console.print(
             f"Twilio emulator (handsets, calls, texts): {rehearsal.emulator_url}/_emulator"
         )
+        console.print(f"server log: {plan.folder / LOG_NAME}")
         config_path = plan.folder / "config.toml"
         console.print(
             f"try: kanavat campaign status vanhukset-2027 --config {config_path}\n"

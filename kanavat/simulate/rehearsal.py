@@ -24,6 +24,7 @@ MARKER = ".kanavat-rehearsal"  # a folder holding this may be wiped and rebuilt
 CAMPAIGN_DAYS = 365  # long enough for every retry, reminder and fallback of the rehearsal
 OPEN_ALL_DAY = '["mon-sun 00:00-24:00"]'
 DB_NAME = "kanavat.db"
+LOG_NAME = "kanavat.log"  # the server's log during a rehearsal; the screen shows progress
 
 
 class RehearsalError(Exception):

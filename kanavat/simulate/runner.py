@@ -39,6 +39,9 @@ LIVE_CALLS = ("sending", "queued", "initiated", "ringing", "in-progress")
 SMS_IN_FLIGHT = ("queued", "accepted", "sending")
 QUIET_SECONDS = 1.5  # the store must stay quiet this long: webhooks may still be on the way
 CHAT_GAP = 0.15  # seconds between chat visitors arriving
+# How long before now the rehearsal's clock starts: at 7,200x, a rehearsal of up to about
+# 160 real seconds stays in the past.
+REHEARSAL_LEAD = timedelta(days=14)
 
 
 @dataclass
@@ -61,19 +64,21 @@ class RehearsalClock:
     """The store's and scheduler's time, running ``rate`` times faster than the wall clock.
 
     Retries hours apart, reminders a day later and fallbacks to the next channel all happen
-    within a minute or two. ``slow_down`` makes it keep real time from where it has got to
-    (``kanavat demo`` does that before leaving the server to a person)."""
+    within a minute or two. The rehearsal is played ``lead`` before now, so that when
+    ``kanavat demo`` hands the server to a person, ``slow_down`` can return to the real time
+    without stamping anything ahead of the rehearsal's own records (or, if the rehearsal ran
+    past now, keeps real pace from where it got to)."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, lead: timedelta = REHEARSAL_LEAD) -> None:
         self.rate = rate
-        self._base = datetime.now(UTC)
+        self._base = datetime.now(UTC) - lead
         self._mono = time.monotonic()
 
     def __call__(self) -> datetime:
         return self._base + timedelta(seconds=(time.monotonic() - self._mono) * self.rate)
 
     def slow_down(self, rate: float = 1.0) -> None:
-        self._base, self._mono = self(), time.monotonic()
+        self._base, self._mono = max(self(), datetime.now(UTC)), time.monotonic()
         self.rate = rate
 
 
@@ -131,7 +136,7 @@ class Rehearsal:
         model, self.speech_note = whisper_model() if plan.speech else (None, "speech: off")
         rehearsal.prepare_folder(plan.folder)
         self.port = rehearsal.free_port_pair(plan.port)
-        path = rehearsal.write_config(source, plan.folder, self.port, model)
+        path = rehearsal.write_config(source, plan.folder, self.port, model, now=self.clock())
         config = configuration.load(path)
         self.config = config
         self.residents = population.generate(config, ids, plan.respondents, plan.seed)

@@ -58,7 +58,7 @@ async def inbound(request: web.Request) -> web.Response:
     )
     reply = request.app[TURNS].take(message)
     request.app[SENDER].kick(reply.outbox)
-    log.info("sms.inbound sid=%s outcome=%s again=%s", sid, reply.outcome, reply.again)
+    log.info("sms.inbound.handled sid=%s outcome=%s again=%s", sid, reply.outcome, reply.again)
     return twiml_ok()
 
 

