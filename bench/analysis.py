@@ -185,7 +185,7 @@ def _dispatch(found: dict[str, Any]) -> list[str]:
     if x["rate"] < 0.9 * x["configured_rate"]:
         per = 1000 / max(0.1, x["rate"])
         out.append(
-            f"- **Sending is sequential**: `kanavat/dispatch.py` `Dispatcher.run_once` awaits "
+            f"- **Sending is sequential**: `kanavat/outreach/dispatch.py` `Dispatcher.run_once` awaits "
             "each contact in turn (`contact` → `text` → `_pace`, store writes, "
             f"`conversations.begin`, then the REST call), so a contact takes {per:.0f} ms "
             "and the rate is 1 / (that time), whatever `messages_per_second` says; against "
@@ -201,7 +201,7 @@ def _dispatch(found: dict[str, Any]) -> list[str]:
             f"- Planning memory grows with the audience (peak {small['peak_mb'] - small['base_mb']:.0f}"
             f" MB over the open store at {small['contacts']:,} contacts, "
             f"{big['peak_mb'] - big['base_mb']:.0f} MB at {big['contacts']:,}): "
-            "`campaigns.enrol_audience` reads the whole group with `store.query` (a list of "
+            "`audience.enrol` reads the whole group with `store.query` (a list of "
             "dicts) before inserting. An `INSERT INTO campaign_contacts ... SELECT` per batch, "
             "with the pseudonym from a registered SQLite function, would keep it flat and "
             "faster; at 100,000 it is still within the 2 s goal."

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness import EXAMPLE_CONFIG, running_server
 
-from kanavat.dispatch import CATCH_UP
+from kanavat.outreach.dispatch import CATCH_UP
 
 SMS = "vammaispalvelut-2027"  # group palvelunkayttajat, SMS first
 VOICE = "vanhukset-2027"  # group ikaihmiset, voice first

@@ -27,11 +27,11 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kanavat import attempts, durations, optouts, outcomes, windows
+from kanavat import attempts, durations, optouts
 from kanavat.attempts import AttemptStatus as S
 from kanavat.config import Config
 from kanavat.conversations import Conversations
-from kanavat.outreach import queue
+from kanavat.outreach import outcomes, queue, windows
 from kanavat.provider import InvalidNumber, OptedOut, ProviderError
 from kanavat.questions.dialog import Part, Prompt
 from kanavat.questions.lexicon import texts
@@ -39,7 +39,7 @@ from kanavat.sms import render
 from kanavat.sms.send import SmsSender
 from kanavat.store import Store, iso
 
-log = logging.getLogger("kanavat.dispatch")
+log = logging.getLogger("kanavat.outreach.dispatch")
 LEASE = timedelta(minutes=2)
 SMS_RETRY = timedelta(minutes=10)  # a provider hiccup: the same step again, soon
 DEFAULT_REMINDER_AFTER = "1d"
