@@ -63,6 +63,8 @@ FINAL_CALL = frozenset({S.COMPLETED, S.BUSY, S.NO_ANSWER, S.FAILED, S.CANCELED})
 NOT_REACHED = frozenset({S.BUSY, S.NO_ANSWER, S.FAILED, S.CANCELED})
 NOT_COUNTED = frozenset({S.FAILED, S.ABANDONED})
 """SMS steps that did not happen (the provider refused them, or they never left)."""
+IN_FLIGHT: tuple[str, ...] = (M.PENDING, M.SENDING, M.ACCEPTED, M.QUEUED)
+"""A message not yet known to have left the provider (a rehearsal waits for none)."""
 BAD_DELIVERY = frozenset({M.FAILED, M.UNDELIVERED})
 PROVIDER_ACCEPTED = frozenset({M.ACCEPTED, M.QUEUED, M.SENT, M.DELIVERED, M.UNDELIVERED, M.READ})
 
@@ -197,6 +199,24 @@ def live_calls_by_campaign(store: Store) -> dict[str, int]:
     }
 
 
+def live_count(store: Store, campaign_id: str) -> int:
+    row = store.one(
+        f"SELECT count(*) AS n FROM attempts WHERE campaign_id = ? AND status IN {LIVE_SQL}",
+        [campaign_id],
+    )
+    return int(row["n"]) if row else 0
+
+
+def any_live(store: Store) -> bool:
+    return store.one(f"SELECT 1 AS x FROM attempts WHERE status IN {LIVE_SQL} LIMIT 1") is not None
+
+
+def any_in_flight(store: Store) -> bool:
+    """A message still on its way out (outbox or provider)."""
+    sql = f"SELECT 1 AS x FROM outbound WHERE status IN {in_sql(IN_FLIGHT)} LIMIT 1"
+    return store.one(sql) is not None
+
+
 def has_live(store: Store, contact_id: int) -> bool:
     return (
         store.one(
@@ -288,23 +308,14 @@ def claim(store: Store, row_id: int) -> dict[str, Any] | None:
         return store.one("SELECT * FROM outbound WHERE id = ?", [row_id])
 
 
-def mark_sending(store: Store, row_id: int) -> None:
-    store.execute(
-        "UPDATE outbound SET status = ?, tries = tries + 1, updated_at = ? WHERE id = ?",
-        [M.SENDING, store.now(), row_id],
+def due(store: Store, channel: str, before: str, limit: int = 500) -> list[dict[str, Any]]:
+    """Pending rows written before ``before`` whose time has come, oldest first: their id
+    and number (a sender keeps one number's messages in order)."""
+    return store.query(
+        "SELECT id, to_number FROM outbound WHERE status = ? AND channel = ? "
+        "AND created_at <= ? AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY id LIMIT ?",
+        [M.PENDING, channel, before, store.now(), limit],
     )
-
-
-def due(store: Store, channel: str, limit: int = 200) -> list[int]:
-    """Pending rows whose time has come, oldest first."""
-    return [
-        r["id"]
-        for r in store.query(
-            "SELECT id FROM outbound WHERE status = ? AND channel = ? "
-            "AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY id LIMIT ?",
-            [M.PENDING, channel, store.now(), limit],
-        )
-    ]
 
 
 def stranded(store: Store, channel: str) -> list[dict[str, Any]]:
@@ -329,12 +340,39 @@ def sent(store: Store, row_id: int, sid: str, status: str, segments: int | None 
     )
 
 
-def failed(store: Store, row_id: int, code: int | None, *, status: str = M.FAILED) -> None:
-    """The provider refused it for good (or answered nonsense: ``status`` ``error``)."""
+def failed(
+    store: Store,
+    row_id: int,
+    code: int | None,
+    *,
+    status: str = M.FAILED,
+    sid: str | None = None,
+) -> None:
+    """The provider refused it for good (or answered nonsense: ``status`` ``error``, with
+    the sid if it gave one, so its delivery callbacks still find the row)."""
     store.execute(
-        "UPDATE outbound SET status = ?, error_code = ?, to_number = NULL, body = NULL, "
-        "next_try_at = NULL, updated_at = ? WHERE id = ?",
-        [str(status), code, store.now(), row_id],
+        "UPDATE outbound SET status = ?, error_code = ?, sid = coalesce(sid, ?), "
+        "to_number = NULL, body = NULL, next_try_at = NULL, updated_at = ? WHERE id = ?",
+        [str(status), code, sid, store.now(), row_id],
+    )
+
+
+def forget_number(store: Store, phone: str) -> int:
+    """An erasure: messages not yet sent to this number will not be (their number and text
+    go); how many there were."""
+    cur = store.execute(
+        "UPDATE outbound SET status = ?, to_number = NULL, body = NULL, updated_at = ? "
+        "WHERE to_number = ?",
+        [M.ABANDONED, store.now(), phone],
+    )
+    return cur.rowcount
+
+
+def requeue(store: Store, row_id: int) -> None:
+    """A row a dead process left ``sending`` that never reached the provider: pending again."""
+    store.execute(
+        "UPDATE outbound SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+        [M.PENDING, store.now(), row_id, M.SENDING],
     )
 
 

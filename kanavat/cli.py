@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from kanavat import attempts
 from kanavat import config as configuration
 from kanavat import contacts as contacts_mod
 from kanavat import export as export_mod
@@ -379,7 +380,6 @@ def campaign_status(campaign_id: str, config_path: Path | None) -> None:
 
     Example: kanavat campaign status vanhukset-2027
     """
-    from kanavat.attempts import LIVE_SQL
     from kanavat.outreach import campaigns as campaigns_mod
     from kanavat.outreach import reach as reach_mod
 
@@ -405,10 +405,7 @@ def campaign_status(campaign_id: str, config_path: Path | None) -> None:
             [campaign_id],
         ):
             click.echo(f"    {row['disposition']:<14}{row['n']:>7}")
-        live = store.one(
-            f"SELECT count(*) AS n FROM attempts WHERE campaign_id = ? AND status IN {LIVE_SQL}",
-            [campaign_id],
-        )
+        live = {"n": attempts.live_count(store, campaign_id)}
         due = store.one(
             "SELECT count(*) AS n, min(next_due_at) AS next FROM campaign_contacts "
             "WHERE campaign_id = ? AND disposition = 'pending' AND next_due_at IS NOT NULL",

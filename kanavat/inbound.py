@@ -96,3 +96,24 @@ def failed_once(store: Store, event_id: int) -> bool:
             finish(store, event_id, FAILED)
             return True
     return False
+
+
+def payloads(store: Store, where: str, params: list[Any]) -> list[tuple[int, str]]:
+    """(id, payload) of the events matching ``where`` (privacy's scrubbing reads them)."""
+    rows = store.query(f"SELECT id, payload FROM events WHERE ({where})", params)
+    return [(int(r["id"]), r["payload"]) for r in rows]
+
+
+def set_payload(store: Store, event_id: int, payload: str) -> None:
+    """Replace a stored payload (privacy's scrubbing: the row and its key stay)."""
+    store.execute("UPDATE events SET payload = ? WHERE id = ?", [payload, event_id])
+
+
+def forget_chat_keys(store: Store, visitor: str) -> None:
+    """Drop the idempotency keys of a visitor's chat events (they carry the visitor id)."""
+    prefix = f"{visitor}:"
+    store.execute(
+        "UPDATE events SET external_id = NULL WHERE channel = 'chat' "
+        "AND substr(external_id, 1, ?) = ?",
+        [len(prefix), prefix],
+    )

@@ -110,11 +110,9 @@ class Sender:
         if not result.sid or result.status not in attempts.MESSAGE_RANK:
             # A proxy or an odd api_base: keep what we can (a sid lets callbacks find the
             # row), and say plainly that this row's fate is unknown.
-            attempts.failed(self.store, row_id, None, status=OutboundStatus.ERROR)
-            if result.sid:
-                self.store.execute(
-                    "UPDATE outbound SET sid = ? WHERE id = ? AND sid IS NULL", [result.sid, row_id]
-                )
+            attempts.failed(
+                self.store, row_id, None, status=OutboundStatus.ERROR, sid=result.sid or None
+            )
             log.warning("sender.error outbound=%s reason=unknown_answer", row_id)
             return None
         attempts.sent(self.store, row_id, result.sid, result.status, result.num_segments)
@@ -134,10 +132,7 @@ class Sender:
                 attempts.sent(self.store, row["id"], left.sid, left.status or "queued")
                 log.info("sender.adopted outbound=%s sid=%s", row["id"], left.sid)
             else:
-                self.store.execute(
-                    "UPDATE outbound SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-                    [OutboundStatus.PENDING, self.store.now(), row["id"], OutboundStatus.SENDING],
-                )
+                attempts.requeue(self.store, row["id"])
 
     async def _already_left(self, row: dict[str, Any]):  # type: ignore[no-untyped-def]
         if not row["to_number"]:
@@ -150,15 +145,7 @@ class Sender:
     async def sweep(self, *, settle: timedelta = SETTLE) -> int:
         """Deliver pending rows older than ``settle``; one number's rows in order."""
         before = iso(self.store.clock() - settle)
-        rows = [
-            r
-            for r in self.store.query(
-                "SELECT id, to_number FROM outbound WHERE status = ? AND channel = 'sms' "
-                "AND created_at <= ? AND (next_try_at IS NULL OR next_try_at <= ?) "
-                "ORDER BY id LIMIT 500",
-                [OutboundStatus.PENDING, before, self.store.now()],
-            )
-        ]
+        rows = attempts.due(self.store, "sms", before)
         by_number: dict[str, list[int]] = {}
         for r in rows:
             by_number.setdefault(r["to_number"] or "", []).append(r["id"])

@@ -24,6 +24,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
+from kanavat import attempts, inbound
 from kanavat.config import Config
 from kanavat.outreach import queue
 from kanavat.privacy import scrub
@@ -64,6 +65,7 @@ def erase(store: Store, config: Config, person: Person, source: str) -> ErasureR
         events = 0
         if person.phone:
             events = scrub.scrub_phone_events(store, person.phone)
+            attempts.forget_number(store, person.phone)
         if person.visitor:
             events = _forget_visitor_events(store, person.visitor)
         store.execute("DELETE FROM privacy_requests WHERE who = ?", [request_key(store, person)])
@@ -150,5 +152,5 @@ def _forget_visitor_events(store: Store, visitor: str) -> int:
     prefix = f"{visitor}:"
     where = "channel = 'chat' AND substr(external_id, 1, ?) = ?"
     count = scrub.scrub_events(store, where, [len(prefix), prefix])
-    store.execute(f"UPDATE events SET external_id = NULL WHERE {where}", [len(prefix), prefix])
+    inbound.forget_chat_keys(store, visitor)
     return count

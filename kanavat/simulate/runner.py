@@ -23,8 +23,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from kanavat import attempts, contacts
 from kanavat import config as configuration
-from kanavat import contacts
 from kanavat.appkeys import EMULATOR, STORE
 from kanavat.outreach import audience, campaigns
 from kanavat.outreach.reach import Reach, reach
@@ -36,8 +36,6 @@ from kanavat.simulate.speech import Speaker
 from kanavat.store import Store, iso
 
 log = logging.getLogger("kanavat.simulate")
-LIVE_CALLS = ("sending", "queued", "initiated", "ringing", "in-progress")
-SMS_IN_FLIGHT = ("queued", "accepted", "sending")
 QUIET_SECONDS = 1.5  # the store must stay quiet this long: webhooks may still be on the way
 CHAT_GAP = 0.15  # seconds between chat visitors arriving
 # How long before now the rehearsal's clock starts: at 7,200x, a rehearsal of up to about
@@ -338,18 +336,10 @@ class Rehearsal:
                 "disposition = 'pending' AND next_due_at IS NOT NULL AND next_due_at <= ?",
                 [*ids, horizon],
             ),
-            (
-                "SELECT 1 FROM attempts WHERE status IN (" + ",".join("?" * len(LIVE_CALLS)) + ")",
-                list(LIVE_CALLS),
-            ),
             ("SELECT 1 FROM sessions WHERE channel = 'voice' AND status = 'active'", []),
-            (
-                "SELECT 1 FROM outbound WHERE status IN ("
-                + ",".join("?" * len(SMS_IN_FLIGHT))
-                + ")",
-                list(SMS_IN_FLIGHT),
-            ),
         ]
+        if attempts.any_live(store) or attempts.any_in_flight(store):
+            return False
         return all(store.one(sql + " LIMIT 1", params) is None for sql, params in checks)
 
     # -- ending --------------------------------------------------------------------------

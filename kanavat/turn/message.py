@@ -35,7 +35,8 @@ class Message:
     provider_opted_out: bool = False  # Twilio's Advanced Opt-Out has replied already
 
     def payload(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The event's payload (flat values: no deep copy as ``asdict`` makes, per message)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Message:

@@ -7,6 +7,9 @@ server dies at the step (``killpoint.py``); a new server starts on the same data
 Twilio's retry of the same MessageSid arrives. Whatever the step, the resident ends with one
 copy of the next question and one stored answer, and no event is left unhandled.
 
+Voice: the resident presses a key on a call; the server dies at the step, and the call with
+it. After the restart the resident calls back and is asked the next question.
+
 Chat: the chat page's client sends an answer frame; the server dies at the step; the client
 reconnects to a new server and re-sends the frame with the same id, as the page does. It
 gets the next question, the answer is stored once, and a third copy of the frame gets the
@@ -32,7 +35,7 @@ from click.testing import CliRunner
 from harness import SMS_CAMPAIGN, free_port, write_config
 
 from kanavat.cli import main
-from kanavat.emulator import EmulatorSettings, running_emulator
+from kanavat.emulator import EmulatorSettings, HangUp, Press, Wait, running_emulator
 from kanavat.store import Store
 
 KILLPOINT = Path(__file__).with_name("killpoint.py")
@@ -239,3 +242,48 @@ async def test_chat_turn_killed(tmp_path: Path, step: str) -> None:
     answers = rows(db, "SELECT question, raw FROM answers")
     assert answers == [{"question": "ika", "raw": "15"}]
     assert rows(db, "SELECT id FROM events WHERE handled_at IS NULL") == []
+
+
+VOICE_STEPS = ["receiving", "event", "answer", "handled"]
+ELDER = "+358401234003"
+
+
+@pytest.mark.parametrize("step", VOICE_STEPS)
+async def test_voice_turn_killed(tmp_path: Path, step: str) -> None:
+    """Killed while a keypad answer is taken: the call drops with the server. After the
+    restart the answer is stored once (the start-up sweep handles a stored, unhandled
+    answer), and when the resident calls back the next question is asked, not that one.
+    Killed before the answer's event was stored, nothing was: the question is asked again."""
+    db, log = tmp_path / "kanavat.db", tmp_path / "serve.log"
+    async with county(tmp_path) as (config, port, emulator):
+        (tmp_path / "elders.csv").write_text(f"phone,language\n{ELDER},fi\n")
+        cli(config, "contacts", "import", str(tmp_path / "elders.csv"), "--group", "ikaihmiset")
+        handset = emulator.handset(ELDER)  # type: ignore[attr-defined]
+        handset.set_behaviour(script=[Wait("question.arki"), Press("4"), Wait(), HangUp()])
+        proc = serve(config, port, log, (step, "voice", "turn", "0"))
+        try:
+            await wait_up(port, proc, log)
+            cli(config, "campaign", "start", "vanhukset-2027")
+            await handset.wait_for_call(20)
+            await killed(proc, log)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+        proc = serve(config, port, log)
+        try:
+            await wait_up(port, proc, log)
+            back = await handset.call(script=[Wait(), HangUp()])
+            await back.wait_ended(30)
+        finally:
+            await stop(proc)
+
+    asked = [m for m in back.marks if m.startswith("question.")]
+    answers = rows(db, "SELECT question, raw FROM answers")
+    if step == "receiving":  # nothing was stored, and a keypress has no retry: asked again
+        assert asked[:1] == ["question.arki"] and answers == []
+        return
+    assert asked[:1] == ["question.apu"], f"call-back after a kill at {step}: {back.marks}"
+    assert answers == [{"question": "arki", "raw": "4"}]
+    assert rows(db, "SELECT id FROM events WHERE handled_at IS NULL AND kind = 'turn'") == []
