@@ -9,7 +9,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from kanavat.config import Config
     from kanavat.conversations import Conversations
-    from kanavat.dispatch import Dispatcher
+    from kanavat.outreach.dispatch import Dispatcher
     from kanavat.provider import TwilioProvider
     from kanavat.sender import Sender
     from kanavat.store import Store

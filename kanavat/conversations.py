@@ -262,7 +262,7 @@ class Conversations:
             disposition = "partial" if answered else "refusal"
         queue.finalise(self.store, row["campaign_id"], row["contact_id"], disposition)
         if disposition == "complete":  # a sampled stratum may have met its quota now
-            from kanavat import sampling
+            from kanavat.outreach import sampling
 
             sampling.on_final(
                 self.store, self.config, row["campaign_id"], row["contact_id"], disposition

@@ -260,3 +260,15 @@ def m005_outbox(db: Database) -> None:
     db.execute("CREATE INDEX outbound_by_event ON outbound(event_id)")
     db.execute("ALTER TABLE events ADD COLUMN tries INTEGER NOT NULL DEFAULT 0")
     db.execute("CREATE INDEX events_unhandled ON events(handled_at, channel, kind)")
+
+
+@migrations()
+def m006_queue_by_person(db: Database) -> None:
+    """The dispatcher's claim asks, for each due row, whether the same person has a live
+    attempt or a leased row in any campaign (one live attempt per person, issue 17): both
+    are looked up by contact. The lease index holds only leased rows, so it stays small."""
+    db.execute("CREATE INDEX attempts_by_person ON attempts(contact_id, status)")
+    db.execute(
+        "CREATE INDEX campaign_contacts_leased ON campaign_contacts(contact_id, lease_until) "
+        "WHERE lease_until IS NOT NULL"
+    )

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, web
 
-from kanavat import __version__, campaigns, events
+from kanavat import __version__
 from kanavat.appkeys import (
     AUTH_TOKEN,
     CONFIG,
@@ -36,8 +36,9 @@ from kanavat.appkeys import (
 from kanavat.channels import ADAPTERS, turn_channels
 from kanavat.config import Config
 from kanavat.conversations import Conversations
-from kanavat.dispatch import Dispatcher
 from kanavat.errors import errors
+from kanavat.outreach import campaigns, triggers
+from kanavat.outreach.dispatch import Dispatcher
 from kanavat.provider import TwilioProvider
 from kanavat.report import routes as report_routes
 from kanavat.sender import SWEEP_EVERY, Sender
@@ -74,7 +75,7 @@ def create_app(config: Config, options: Options = Options()) -> web.Application:
     for adapter in ADAPTERS:
         adapter.mount(app)
     app.add_routes(report_routes.routes(config, store=lambda: app[STORE]))
-    events.add_routes(app)
+    triggers.add_routes(app)
     app.on_shutdown.append(_close_websockets)
     return app
 
@@ -233,11 +234,11 @@ async def _voice_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _dispatcher_ctx(options: Options):
-    """The scheduler (kanavat/scheduler.py): reconcile what a previous process left, then
+    """The scheduler (kanavat/outreach/scheduler.py): reconcile what a previous process left, then
     tick every ``options.dispatch_interval`` seconds by ``options.clock``'s time."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        from kanavat.scheduler import Scheduler
+        from kanavat.outreach.scheduler import Scheduler
 
         store = app[STORE]
         if options.clock is not None:

@@ -29,13 +29,13 @@ from typing import Any
 
 from aiohttp import web
 
-from kanavat import campaigns
 from kanavat.appkeys import CONFIG, CONVERSATIONS, STORE, TURNS
 from kanavat.chat import output, visits
 from kanavat.chat.language import texts
 from kanavat.chat.limits import MAX_MESSAGE_CHARS
 from kanavat.chat.ws import LIMITS, chat_campaign, closed_text
 from kanavat.config import Config
+from kanavat.outreach import campaigns
 from kanavat.turn.chat import rest_visitor
 from kanavat.turn.message import Message
 

@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from kanavat import campaigns
 from kanavat.appkeys import CONFIG, CONVERSATIONS, STORE, TURNS, WEBSOCKETS
 from kanavat.chat import output, visits
 from kanavat.chat.language import choose, moment, texts
 from kanavat.chat.limits import MAX_FRAME_BYTES, MAX_MESSAGE_CHARS, Limits
 from kanavat.config import Config
+from kanavat.outreach import campaigns
 from kanavat.turn.message import Message
 
 log = logging.getLogger("kanavat.chat.ws")

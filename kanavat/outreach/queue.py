@@ -130,30 +130,40 @@ def due(
     contact has a phone, no attempt in a ``busy`` status and no leased row (in any campaign:
     one live attempt per person, even with several dispatch lanes claiming at once).
     ``steps``: only these (campaign, channel index) pairs, one lane's channel. Read only:
-    ``lease`` claims them, in the same transaction."""
-    marks = ",".join("?" * len(busy))
-    lane, params = "", [now, now, *busy, now]
-    if steps is not None:
-        if not steps:
-            return []
-        lane = (
-            " AND (cc.campaign_id, cc.channel_index) IN (VALUES "
-            + ",".join("(?, ?)" for _ in steps)
-            + ")"
+    ``lease`` claims them, in the same transaction.
+
+    Asked campaign by campaign, so each reads its own due index in order and stops at
+    ``limit`` (a lane's rows may be far behind another lane's in one big campaign list)."""
+    if steps is None:
+        return _due(store, now, limit, busy, "", [])
+    by_campaign: dict[str, list[int]] = {}
+    for campaign_id, index in steps:
+        by_campaign.setdefault(campaign_id, []).append(index)
+    rows: list[dict[str, Any]] = []
+    for campaign_id, indexes in by_campaign.items():
+        where = " AND cc.campaign_id = ? AND cc.channel_index IN ({})".format(
+            ",".join("?" * len(indexes))
         )
-        params += [v for step in steps for v in step]
+        rows += _due(store, now, limit, busy, where, [campaign_id, *indexes])
+    return sorted(rows, key=lambda r: r["next_due_at"])[:limit]
+
+
+def _due(
+    store: Store, now: str, limit: int, busy: Sequence[str], where: str, params: list[Any]
+) -> list[dict[str, Any]]:
+    marks = ",".join("?" * len(busy))
     return store.query(
-        "SELECT cc.campaign_id, cc.contact_id, cc.channel_index, cc.stratum, c.phone, "
-        "c.language, k.questionnaire FROM campaign_contacts cc "
+        "SELECT cc.campaign_id, cc.contact_id, cc.channel_index, cc.stratum, cc.next_due_at, "
+        "c.phone, c.language, k.questionnaire FROM campaign_contacts cc "
         "JOIN campaigns k ON k.id = cc.campaign_id JOIN contacts c ON c.id = cc.contact_id "
         "WHERE k.status = 'running' AND cc.disposition = 'pending' "
-        "AND cc.next_due_at IS NOT NULL AND cc.next_due_at <= ? "
+        f"AND cc.next_due_at IS NOT NULL AND cc.next_due_at <= ?{where} "
         "AND (cc.lease_until IS NULL OR cc.lease_until < ?) AND c.phone IS NOT NULL "
         "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.contact_id = cc.contact_id "
         f"AND a.status IN ({marks})) AND NOT EXISTS (SELECT 1 FROM campaign_contacts o "
-        "WHERE o.contact_id = cc.contact_id AND o.lease_until >= ?)"
-        f"{lane} ORDER BY cc.next_due_at LIMIT ?",
-        [*params, limit],
+        "WHERE o.contact_id = cc.contact_id AND o.lease_until >= ?) "
+        "ORDER BY cc.next_due_at LIMIT ?",
+        [now, *params, now, *busy, now, limit],
     )
 
 

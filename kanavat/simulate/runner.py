@@ -23,11 +23,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from kanavat import attempts, campaigns, contacts
+from kanavat import attempts, contacts
 from kanavat import config as configuration
 from kanavat.appkeys import EMULATOR, STORE
+from kanavat.outreach import audience, campaigns
+from kanavat.outreach.reach import Reach, reach
 from kanavat.questions.model import Question
-from kanavat.reach import Reach, reach
 from kanavat.server import Options, create_app
 from kanavat.simulate import chat, population, rehearsal, sms, voice
 from kanavat.simulate.population import Resident
@@ -233,7 +234,7 @@ class Rehearsal:
             self._spawn(voice.watch_calls(handset, r))
         ids = sorted({r.campaign_id for r in self.residents})
         for cid in ids:
-            campaigns.enrol_audience(self.store, config, cid)
+            audience.enrol(self.store, config, cid)
             campaigns.set_status(self.store, cid, "running")
         chats = [
             asyncio.create_task(

@@ -17,10 +17,11 @@ import re
 from aiohttp import web
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
-from kanavat import attempts, contacts, inbound, optouts, outcomes
+from kanavat import attempts, contacts, inbound, optouts
 from kanavat.appkeys import AUTH_TOKEN, CONFIG, STORE
 from kanavat.attempts import NOT_REACHED, AttemptStatus
 from kanavat.contacts import InvalidPhone, normalise_phone
+from kanavat.outreach import outcomes
 from kanavat.store import Store
 from kanavat.webhooks import websocket_base
 

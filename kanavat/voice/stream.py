@@ -363,7 +363,7 @@ class Call:
             return
         session = self.conversations.session(self.session_id)
         if session["status"] == "active" and session["contact_id"] is not None:
-            from kanavat import outcomes
+            from kanavat.outreach import outcomes
 
             outcomes.retry_or_give_up(
                 self.store, self.config, session["campaign_id"], session["contact_id"], "dropped"

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kanavat import outcomes
 from kanavat.cli import main
+from kanavat.outreach import outcomes
 from kanavat.store import Store
 
 KILL_AT = int(sys.argv[1])

@@ -18,10 +18,10 @@ from pathlib import Path
 import aiohttp
 from harness import free_port, write_config
 
-from kanavat import campaigns, contacts
 from kanavat import config as configuration
+from kanavat import contacts
 from kanavat.conversations import Conversations
-from kanavat.outreach import queue
+from kanavat.outreach import audience, campaigns, queue
 from kanavat.questions.normalise import Input
 from kanavat.store import Store
 
@@ -56,7 +56,7 @@ def running_campaign(tmp_path: Path, config_path: Path) -> Path:
     try:
         contacts.import_csv(store, csv, GROUP, ["fi", "sv", "en"], [358], False)
         campaigns.sync(store, config)
-        campaigns.enrol_audience(store, config, CAMPAIGN)
+        audience.enrol(store, config, CAMPAIGN)
         campaigns.set_status(store, CAMPAIGN, "running")
         ids = [r["contact_id"] for r in queue.pending(store, CAMPAIGN)]
         talk = Conversations(config, store)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from harness import EXAMPLE_CONFIG, running_server
 
+from kanavat.outreach.dispatch import CATCH_UP
+
 SMS = "vammaispalvelut-2027"  # group palvelunkayttajat, SMS first
 VOICE = "vanhukset-2027"  # group ikaihmiset, voice first
 RATE = 20
@@ -56,5 +58,9 @@ async def test_calls_go_out_while_invitations_are_still_being_sent(tmp_path: Pat
     before_first_call = [t for t in texts if t < calls[0]]
     assert len(before_first_call) <= len(TEXTED) // 4, "the calls waited for the texts"
     assert calls[-1] < texts[-1]  # at the voice campaign's own rate, beside the texts
-    rate = (len(texts) - 1) / (texts[-1] - texts[0]).total_seconds()
-    assert RATE * 0.6 < rate <= RATE * 1.1, rate
+    # The pace: no more than the rate allows plus the lateness it may make up at once
+    # (CATCH_UP), and as much again for rows written late on a loaded machine (timestamps
+    # are when a row was written, not its slot); and not much less than the rate either.
+    seconds = (texts[-1] - texts[0]).total_seconds()
+    assert len(texts) <= RATE * (seconds + 2 * CATCH_UP) + 1, seconds
+    assert len(texts) / seconds > RATE * 0.6, seconds

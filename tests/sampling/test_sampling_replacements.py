@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from kanavat import campaigns, optouts, sampling
-from kanavat.sampling_cli import sample
+from kanavat import optouts
+from kanavat.outreach import audience, queue, sampling
+from kanavat.outreach.commands import sample
 
 CAMPAIGN = "asukaskysely-2027"
 
 
 def finish(store, contact_id: int, disposition: str) -> None:
     """What the dispatcher, outcomes or conversations write when a contact's outcome is final."""
-    store.execute(
-        "UPDATE campaign_contacts SET disposition = ?, next_due_at = NULL "
-        "WHERE campaign_id = ? AND contact_id = ?",
-        [disposition, CAMPAIGN, contact_id],
-    )
+    queue.finalise(store, CAMPAIGN, contact_id, disposition)
 
 
 def members(store, stratum: str, disposition: str = "pending") -> list[int]:
@@ -41,7 +38,7 @@ def smallest_stratum(store) -> dict:
 
 def test_unreachable_contacts_are_replaced_from_their_stratum(county) -> None:
     store, config = county.store, county.config
-    campaigns.enrol_audience(store, config, CAMPAIGN)
+    audience.enrol(store, config, CAMPAIGN)
     stratum = "75+|Kuopio"
     first, second, third, fourth = members(store, stratum)[:4]
     reserve_order = [
@@ -97,7 +94,7 @@ def test_unreachable_contacts_are_replaced_from_their_stratum(county) -> None:
 
 def test_replacements_stop_when_the_reserve_is_spent(county) -> None:
     store, config = county.store, county.config
-    campaigns.enrol_audience(store, config, CAMPAIGN)
+    audience.enrol(store, config, CAMPAIGN)
     s = smallest_stratum(store)
     replacements = 0
     for _ in range(s["allocation"] + s["reserve"] + 3):
@@ -122,7 +119,7 @@ def test_replacements_stop_when_the_reserve_is_spent(county) -> None:
 
 def test_a_stratum_that_meets_its_target_stops(county) -> None:
     store, config = county.store, county.config
-    campaigns.enrol_audience(store, config, CAMPAIGN)
+    audience.enrol(store, config, CAMPAIGN)
     s = smallest_stratum(store)
     drawn = members(store, s["stratum"])
     *answered, late = drawn
@@ -154,7 +151,7 @@ def test_a_stratum_that_meets_its_target_stops(county) -> None:
 
 def test_sweep_catches_up_on_missed_hooks(county) -> None:
     store, config = county.store, county.config
-    campaigns.enrol_audience(store, config, CAMPAIGN)
+    audience.enrol(store, config, CAMPAIGN)
     lost = [
         r["contact_id"]
         for r in store.query(
@@ -185,7 +182,7 @@ def test_campaign_sample_command(county) -> None:
     assert "not drawn yet: allocation preview" in before.output
     assert "seed 2027" in before.output
 
-    campaigns.enrol_audience(store, config, CAMPAIGN)
+    audience.enrol(store, config, CAMPAIGN)
     s = smallest_stratum(store)
     *answered, late = members(store, s["stratum"])
     for contact in answered:

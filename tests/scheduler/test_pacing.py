@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from clockwork import HELSINKI, OPEN, Clock, config_text, local
 
-from kanavat import campaigns, contacts, optouts, outcomes, scheduler
 from kanavat import config as configuration
+from kanavat import contacts, optouts
 from kanavat.conversations import Conversations
-from kanavat.dispatch import Dispatcher
+from kanavat.outreach import audience, campaigns, outcomes, queue, scheduler
+from kanavat.outreach.dispatch import Dispatcher
 from kanavat.provider import TwilioProvider
 from kanavat.sms.send import SmsSender
 from kanavat.store import Store, iso
@@ -58,7 +59,7 @@ class World:
         return [r["id"] for r in self.store.query("SELECT id FROM contacts ORDER BY id")]
 
     def start(self, campaign: str) -> None:
-        campaigns.enrol_audience(self.store, self.config, campaign)
+        audience.enrol(self.store, self.config, campaign)
         campaigns.set_status(self.store, campaign, "running")
 
     def row(self, campaign: str, contact: int) -> dict:
@@ -116,7 +117,8 @@ def test_holidays_and_quiet_hours(world: World, clock: Clock) -> None:
     assert world.due_at(VOICE, person) == local(2026, 12, 28, 10, 0)
     assert world.due_at(SMS, person) == local(2026, 12, 27, 9, 0)  # texts open on Sunday
     clock.set(local(2026, 12, 27, 21, 30))  # Sunday night: the texts' quiet hours
-    world.store.execute("UPDATE campaign_contacts SET next_due_at = ?", [iso(clock())])
+    for campaign in (VOICE, SMS):
+        queue.postpone(world.store, campaign, person, iso(clock()))
     assert world.dispatcher.claim() == []
     assert world.due_at(SMS, person) == local(2026, 12, 28, 9, 0)
 
@@ -159,7 +161,7 @@ def test_retry_lands_in_the_next_window(world: World, clock: Clock) -> None:
 
 def test_sms_campaign_exhausted_is_non_contact(world: World, clock: Clock) -> None:
     (person,) = world.people(1, group="palvelunkayttajat")
-    campaigns.enrol_audience(world.store, world.config, SMS)
+    audience.enrol(world.store, world.config, SMS)
     # SMS first, then voice; with the voice attempts used up the contact is a non-contact.
     world.store.execute("UPDATE campaign_contacts SET channel_index = 1, next_due_at = NULL")
     for _ in range(3):
@@ -180,11 +182,7 @@ def test_opted_out_and_already_reached_are_not_contacted(world: World, clock: Cl
     world.start(VOICE)
     world.start(TWIN)
     optouts.opt_out(world.store, "+358401200000", "sms-keyword")
-    world.store.execute(
-        "UPDATE campaign_contacts SET disposition = 'complete' WHERE campaign_id = ? "
-        "AND contact_id = ?",
-        [VOICE, b],
-    )
+    queue.finalise(world.store, VOICE, b, "complete")
     claimed = {(i.campaign_id, i.contact_id) for i in world.dispatcher.claim()}
     assert world.row(VOICE, a)["disposition"] == "refusal"
     assert world.row(TWIN, b)["disposition"] == "not_eligible"  # reached by the twin already
@@ -200,7 +198,6 @@ def test_one_live_attempt_per_contact(world: World, clock: Clock) -> None:
     first = world.dispatcher.claim()
     assert len(first) == 1
     world.dispatcher.take(first[0], None)  # a call is being placed ('sending')
-    world.store.execute("UPDATE campaign_contacts SET lease_until = NULL")
     assert world.dispatcher.claim() == []  # the other campaign waits for it to end
     world.store.execute("UPDATE attempts SET status = 'queued'")
     assert world.dispatcher.claim() == []
@@ -278,7 +275,7 @@ async def test_daily_jobs_run_once_a_local_day(world: World, clock: Clock) -> No
 def test_never_contacted_at_the_end_is_unknown(world: World, clock: Clock) -> None:
     """AAPOR 3.1: a sampled person never attempted has unknown eligibility."""
     world.people(2)
-    campaigns.enrol_audience(world.store, world.config, TWIN)
+    audience.enrol(world.store, world.config, TWIN)
     campaigns.set_status(world.store, TWIN, "running")
     outcomes.finish_campaign(world.store, world.config, TWIN)
     rows = world.store.query("SELECT DISTINCT disposition FROM campaign_contacts")

@@ -27,11 +27,11 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kanavat import attempts, durations, optouts, outcomes, windows
+from kanavat import attempts, durations, optouts
 from kanavat.attempts import AttemptStatus as S
 from kanavat.config import Config
 from kanavat.conversations import Conversations
-from kanavat.outreach import queue
+from kanavat.outreach import outcomes, queue, windows
 from kanavat.provider import InvalidNumber, OptedOut, ProviderError
 from kanavat.questions.dialog import Part, Prompt
 from kanavat.questions.lexicon import texts
@@ -39,12 +39,13 @@ from kanavat.sms import render
 from kanavat.sms.send import SmsSender
 from kanavat.store import Store, iso
 
-log = logging.getLogger("kanavat.dispatch")
+log = logging.getLogger("kanavat.outreach.dispatch")
 LEASE = timedelta(minutes=2)
 SMS_RETRY = timedelta(minutes=10)  # a provider hiccup: the same step again, soon
 DEFAULT_REMINDER_AFTER = "1d"
 DEFAULT_RATE = {"voice": 1.0, "sms": 5.0}
 DEFAULT_MAX_CALLS = 10
+CATCH_UP = 0.5  # seconds of lateness the pace makes up for (a burst of at most this long)
 LANES: dict[str, tuple[str, ...]] = {"voice": ("voice",), "sms": ("sms", "chat")}
 """Dispatch lanes and the channel steps each claims (a chat step is only moved past)."""
 LANE_OF = {channel: lane for lane, channels in LANES.items() for channel in channels}
@@ -147,49 +148,60 @@ class Dispatcher:
         return free
 
     async def run_once(self, lane: str | None = None) -> int:
-        """Claim one batch (of ``lane``, or of every lane) and make its contacts, the lanes
-        side by side; returns how many were claimed."""
+        """Claim one batch (of ``lane``, or of every lane), make its contacts, the lanes side
+        by side, and wait for their provider requests; returns how many were claimed."""
+        sending: set[asyncio.Task[None]] = set()
+        try:
+            return await self._batch(lane, sending)
+        finally:
+            await _settle(sending)
+
+    async def drain(self, lane: str) -> None:
+        """Batches of one lane until fewer than a full batch are due (the scheduler's tick
+        starts one per lane, so a long run of texts holds up no call). The next batch is
+        claimed while the last one's requests are still in flight, so the pace holds across
+        batches; those contacts have live attempts, so none is claimed again meanwhile."""
+        sending: set[asyncio.Task[None]] = set()
+        try:
+            while await self._batch(lane, sending) >= self.batch and not self.stopping:
+                pass
+        except asyncio.CancelledError:
+            for task in sending:  # cut off as a crash would: start-up reconciles them
+                task.cancel()
+            raise
+        except Exception:
+            log.exception("dispatch.lane.failed lane=%s", lane)
+        finally:
+            await _settle(sending)
+
+    async def _batch(self, lane: str | None, sending: set[asyncio.Task[None]]) -> int:
         if self.stopping:
             return 0
         due = self.claim(lane)
         lanes: dict[str, list[Due]] = {}
         for item in due:
             lanes.setdefault(LANE_OF[item.channel], []).append(item)
-        await asyncio.gather(*(self._work(items) for items in lanes.values()))
+        await asyncio.gather(*(self._work(items, sending) for items in lanes.values()))
         return len(due)
 
-    async def drain(self, lane: str) -> None:
-        """Batches of one lane until fewer than a full batch are due (the scheduler's tick
-        starts one per lane, so a long run of texts holds up no call)."""
-        try:
-            while await self.run_once(lane) >= self.batch and not self.stopping:
-                pass
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("dispatch.lane.failed lane=%s", lane)
-
-    async def _work(self, items: list[Due]) -> None:
+    async def _work(self, items: list[Due], sending: set[asyncio.Task[None]]) -> None:
         """One lane's batch: each contact is started when the pace allows and its provider
-        request is left in flight while the next one starts; all are awaited at the end."""
-        sending: set[asyncio.Task[None]] = set()
-        try:
-            for item in items:
-                if self.stopping or not self._still_may(item):
-                    self.release(item)
-                    continue
-                try:
-                    send = await self.contact(item)
-                except Exception:
-                    log.exception(
-                        "dispatch.failed campaign=%s contact=%s", item.campaign_id, item.contact_id
-                    )
-                    continue
-                if send is not None:
-                    sending.add(asyncio.create_task(self._guarded(item, send)))
-        finally:
-            if sending:
-                await asyncio.gather(*sending)
+        request is left in flight (in ``sending``) while the next one starts."""
+        for item in items:
+            if self.stopping or not self._still_may(item):
+                self.release(item)
+                continue
+            try:
+                send = await self.contact(item)
+            except Exception:
+                log.exception(
+                    "dispatch.failed campaign=%s contact=%s", item.campaign_id, item.contact_id
+                )
+                continue
+            if send is not None:
+                task = asyncio.create_task(self._guarded(item, send))
+                sending.add(task)
+                task.add_done_callback(sending.discard)
 
     @staticmethod
     async def _guarded(item: Due, send: Awaitable[None]) -> None:
@@ -369,10 +381,11 @@ class Dispatcher:
         rate = windows.setting(self.config, campaign_id, name) or DEFAULT_RATE[channel]
         loop = asyncio.get_running_loop()
         now = loop.time()
-        slot = max(now, self._next_slot.get(channel, 0.0))  # reserved before any await
+        # Reserved before any await; a slot missed by a moment is made up (CATCH_UP), so
+        # the time spent preparing each contact does not lower the rate.
+        slot = max(now - CATCH_UP, self._next_slot.get(channel, 0.0))
         self._next_slot[channel] = slot + max(weight, 1) / rate
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        await asyncio.sleep(max(slot - now, 0))  # at least a yield: earlier sends start now
 
     def release(self, item: Due) -> None:
         """Give a claimed contact back unused: due as before."""
@@ -388,6 +401,12 @@ class Dispatcher:
                 await asyncio.sleep(interval)
 
         await asyncio.gather(*(lane_loop(lane) for lane in LANES))
+
+
+async def _settle(sending: set[asyncio.Task[None]]) -> None:
+    """Wait for requests in flight (each logs its own failure)."""
+    if sending:
+        await asyncio.gather(*list(sending), return_exceptions=True)
 
 
 def reminder_after(config: Config, campaign_id: str) -> timedelta:

@@ -33,7 +33,7 @@ from kanavat.config import Audience, Config
 from kanavat.outreach import queue
 from kanavat.store import Store
 
-log = logging.getLogger("kanavat.sampling")
+log = logging.getLogger("kanavat.outreach.sampling")
 
 STRATUM_SEPARATOR = "|"  # kanavat/report/data.py reads the same format
 RESERVE_RATIO = 1.0

@@ -28,15 +28,15 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from kanavat import attempts, campaigns, outcomes
+from kanavat import attempts
 from kanavat.attempts import AttemptStatus as S
 from kanavat.config import Config
-from kanavat.dispatch import LANES, Dispatcher
-from kanavat.outreach import queue
+from kanavat.outreach import audience, campaigns, outcomes, queue
+from kanavat.outreach.dispatch import LANES, Dispatcher
 from kanavat.provider import ProviderError
 from kanavat.store import Store, iso
 
-log = logging.getLogger("kanavat.scheduler")
+log = logging.getLogger("kanavat.outreach.scheduler")
 
 DailyJob = Callable[[Store, Config], object | Awaitable[object]]
 DAILY_HOUR = 3  # local time: the quietest hour for purges and reports
@@ -140,7 +140,7 @@ def lifecycle(store: Store, config: Config) -> None:
             settled = outcomes.finish_campaign(store, config, cid)
             log.info("campaign.finished campaign=%s settled=%s", cid, settled)
         elif status == "scheduled" and campaign.start and now >= _aware(campaign.start, zone):
-            added = campaigns.enrol_audience(store, config, cid)
+            added = audience.enrol(store, config, cid)
             campaigns.set_status(store, cid, "running")
             log.info("campaign.started campaign=%s enrolled=%s", cid, added)
 

@@ -15,13 +15,13 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from kanavat import campaigns, durations, sampling, windows
+from kanavat import durations
 from kanavat.attempts import AttemptStatus
 from kanavat.config import Config
-from kanavat.outreach import queue
+from kanavat.outreach import campaigns, queue, sampling, windows
 from kanavat.store import Store, iso
 
-log = logging.getLogger("kanavat.outcomes")
+log = logging.getLogger("kanavat.outreach.outcomes")
 
 SHIFT = timedelta(hours=3)  # a later retry moves this far off an hour already tried
 NOT_TRIED = (AttemptStatus.ABANDONED,)  # never reached the provider (see scheduler.reconcile)

@@ -31,14 +31,14 @@ from typing import Any
 
 from aiohttp import web
 
-from kanavat import campaigns, durations, inbound, optouts
+from kanavat import durations, inbound, optouts
 from kanavat.appkeys import CONFIG, STORE
 from kanavat.config import Config
 from kanavat.contacts import InvalidPhone, normalise_phone, upsert_contact
-from kanavat.outreach import queue
+from kanavat.outreach import campaigns, queue
 from kanavat.store import Store, iso
 
-log = logging.getLogger("kanavat.events")
+log = logging.getLogger("kanavat.outreach.triggers")
 TOKEN_ENV = "KANAVAT_EVENTS_TOKEN"
 MAX_EVENT_BYTES = 16 * 1024  # an event is a few hundred bytes; anything larger is a mistake
 MAX_ATTRIBUTES = 20
