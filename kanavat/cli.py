@@ -31,12 +31,18 @@ def main() -> None:
 
 
 @main.command()
+@click.option(
+    "--deploy",
+    is_flag=True,
+    help="Also check what a production server needs: https public URL, secrets, speech "
+    "models, recordings, a writable and recently backed-up store (docs/deploy.md).",
+)
 @config_option
-def check(config_path: Path | None) -> None:
+def check(deploy: bool, config_path: Path | None) -> None:
     """Validate the configuration and report what would stop a campaign.
 
     Exits 1 if there are errors; warnings (a language without a speech model, an empty
-    audience) are printed but do not fail.
+    audience) are printed but do not fail. With --deploy, every finding also says its fix.
 
     Example: kanavat check --config config.toml
     """
@@ -63,11 +69,27 @@ def check(config_path: Path | None) -> None:
         store.close()
     for p in warnings:
         click.echo(f"warning: {p}", err=True)
+    if deploy:
+        _check_deploy(config)
     click.echo(
         f"{config.path}: OK: {len(config.questionnaires)} questionnaires, {len(config.campaigns)} "
         f"campaigns, languages {', '.join(config.county.languages)}"
         + (f", {len(warnings)} warnings" if warnings else "")
     )
+
+
+def _check_deploy(config: configuration.Config) -> None:
+    from kanavat import deploy_check
+
+    found = deploy_check.findings(config)
+    for finding in found:
+        click.echo(str(finding), err=True)
+    errors = sum(f.severity == "error" for f in found)
+    if errors:
+        raise click.ClickException(
+            f"{config.path}: not ready to deploy: {errors} errors, {len(found) - errors} warnings"
+        )
+    click.echo(f"{config.path}: ready to deploy" + (f", {len(found)} warnings" if found else ""))
 
 
 @main.command()
@@ -248,7 +270,14 @@ def serve(
     click.echo(
         f"kanavat serving on http://{host}:{port} (public URL {config.server.public_url})", err=True
     )
-    server.serve(config, host, port, server.Options(emulator_port=emulator_port))
+    from kanavat.backup import BackupError, serving
+
+    config.database_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with serving(config.database_path):  # one server per store; restore refuses meanwhile
+            server.serve(config, host, port, server.Options(emulator_port=emulator_port))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group()
@@ -421,6 +450,7 @@ def campaign_status(campaign_id: str, config_path: Path | None) -> None:
 
 def _register_channel_commands() -> None:
     """Commands that live beside their channel: voices, speech (voice), chat, report."""
+    from kanavat.backup_cli import store
     from kanavat.chat.cli import chat
     from kanavat.outreach.commands import event, sample
     from kanavat.privacy.cli import person, purge
@@ -438,6 +468,7 @@ def _register_channel_commands() -> None:
     campaign.add_command(sample)
     main.add_command(simulate)
     main.add_command(demo)
+    main.add_command(store)
 
 
 _register_channel_commands()

@@ -1,8 +1,9 @@
 """Configuration: ``config.toml`` loaded with tomllib, validated fully at start-up.
 
 Every problem is reported at once with its place (file, line where known, key path) and what
-was expected. ``"env:NAME"`` values are read from the environment, so secrets never live in
-the file. Nothing past this module sees a raw config dict.
+was expected. ``"env:NAME"`` values are read from the environment and ``"cred:NAME"`` values
+from systemd's ``$CREDENTIALS_DIRECTORY``, so secrets never live in the file. Nothing past
+this module sees a raw config dict.
 """
 
 from __future__ import annotations
@@ -338,6 +339,12 @@ def _resolve_env(
             )
             return value
         return env[var]
+    if isinstance(value, str) and value.startswith("cred:"):
+        secret, problem = read_credential(value[5:], env)
+        if problem:
+            problems.append(Problem(name, dotted(path), problem, tomlpos.line_of(lines, path)))
+            return value
+        return secret
     if path in SECRET_KEYS and isinstance(value, str):
         problems.append(
             Problem(
@@ -348,6 +355,29 @@ def _resolve_env(
             )
         )
     return value
+
+
+def read_credential(name: str, env: dict[str, str]) -> tuple[str, str | None]:
+    """A systemd credential (``LoadCredential=NAME:...``): ``$CREDENTIALS_DIRECTORY/NAME``,
+    without its trailing newline. Returns ``(value, problem)``."""
+    if not name or "/" in name or name in (".", ".."):
+        return "", f"'{name}' is not a credential name"
+    directory = env.get("CREDENTIALS_DIRECTORY")
+    if not directory:
+        return "", (
+            f"credential {name}: CREDENTIALS_DIRECTORY is not set "
+            f"(run under systemd with LoadCredential={name}:FILE, or use env:NAME)"
+        )
+    try:
+        secret = (Path(directory) / name).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError:
+        return (
+            "",
+            f"credential {name} is not in $CREDENTIALS_DIRECTORY (LoadCredential={name}:FILE)",
+        )
+    if not secret:
+        return "", f"credential {name} is empty"
+    return secret, None
 
 
 def dotted(path: tuple) -> str:

@@ -40,6 +40,7 @@ from kanavat.errors import errors
 from kanavat.outreach import campaigns, triggers
 from kanavat.outreach.dispatch import Dispatcher
 from kanavat.provider import TwilioProvider
+from kanavat.proxy import real_ip
 from kanavat.report import routes as report_routes
 from kanavat.sender import SWEEP_EVERY, Sender
 from kanavat.sms.send import SmsSender
@@ -63,7 +64,9 @@ class Options:
 
 
 def create_app(config: Config, options: Options = Options()) -> web.Application:
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[errors, twilio_signature])
+    app = web.Application(
+        client_max_size=MAX_REQUEST_BYTES, middlewares=[real_ip, errors, twilio_signature]
+    )
     app[CONFIG] = config
     app[WEBSOCKETS] = set()
     app.cleanup_ctx.append(_store_ctx)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import ssl
 from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -52,7 +53,13 @@ class Emulator:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        connector = None
+        if self.settings.ca_file:
+            trusted = ssl.create_default_context(cafile=self.settings.ca_file)
+            connector = aiohttp.TCPConnector(ssl=trusted)
+        self.session = aiohttp.ClientSession(
+            headers={"User-Agent": USER_AGENT}, connector=connector
+        )
 
     async def stop(self) -> None:
         for task in list(self._tasks):

@@ -61,4 +61,6 @@ class EmulatorSettings:
     keyword_replies: bool = False
     webhook_timeout: float = 15.0
     ws_rewrite: Mapping[str, str] = field(default_factory=dict)
+    ca_file: str | None = None
+    """A CA bundle to trust for https webhooks and wss streams (a proxy's self-signed cert)."""
     default_behaviour: HandsetBehaviour = field(default_factory=HandsetBehaviour)

@@ -138,13 +138,15 @@ def write_config(
             text = set_keys(text, section, {"model": _toml_str(source.resolve(speech.model))})
     zone = ZoneInfo(source.county.timezone)
     local = (now or datetime.now(zone)).astimezone(zone).replace(tzinfo=None, microsecond=0)
+    # A rehearsal played in the past still leaves its campaigns open from the real now on.
+    until = max(local, datetime.now(zone).replace(tzinfo=None, microsecond=0))
     for cid in source.campaigns:
         text = set_keys(
             text,
             f"campaigns.{cid}",
             {
                 "start": (local - timedelta(minutes=1)).isoformat(),
-                "end": (local + timedelta(days=CAMPAIGN_DAYS)).isoformat(),
+                "end": (until + timedelta(days=CAMPAIGN_DAYS)).isoformat(),
                 "call_hours": None,
                 "sms_hours": None,
                 "holidays": None,

@@ -38,9 +38,9 @@ from kanavat.store import Store, iso
 log = logging.getLogger("kanavat.simulate")
 QUIET_SECONDS = 1.5  # the store must stay quiet this long: webhooks may still be on the way
 CHAT_GAP = 0.15  # seconds between chat visitors arriving
-# How long before now the rehearsal's clock starts: at 7,200x, a rehearsal of up to about
-# 160 real seconds stays in the past.
-REHEARSAL_LEAD = timedelta(days=14)
+# Real seconds a rehearsal may take beyond its plan's timeout (start-up, settling, reports):
+# its clock starts far enough before now that even the longest run stays in the past.
+REHEARSAL_MARGIN = 120.0
 
 
 @dataclass
@@ -68,7 +68,7 @@ class RehearsalClock:
     without stamping anything ahead of the rehearsal's own records (or, if the rehearsal ran
     past now, keeps real pace from where it got to)."""
 
-    def __init__(self, rate: float, lead: timedelta = REHEARSAL_LEAD) -> None:
+    def __init__(self, rate: float, lead: timedelta) -> None:
         self.rate = rate
         self._base = datetime.now(UTC) - lead
         self._mono = time.monotonic()
@@ -113,7 +113,8 @@ class Rehearsal:
         self._busy = 0
         self.tally: Counter[str] = Counter()
         self.speech_note = ""
-        self.clock = RehearsalClock(plan.clock_rate)
+        lead = timedelta(seconds=plan.clock_rate * (plan.timeout + REHEARSAL_MARGIN))
+        self.clock = RehearsalClock(plan.clock_rate, lead)
 
     # -- setting up ----------------------------------------------------------------------
 

@@ -170,7 +170,7 @@ def test_demo_without_serving_writes_the_council_reports(tmp_path: Path, monkeyp
 
 
 def test_rehearsal_clock_runs_in_the_past_and_returns_to_real_time() -> None:
-    clock = RehearsalClock(7200.0)
+    clock = RehearsalClock(7200.0, lead=timedelta(days=14))
     assert clock() < datetime.now(UTC) - timedelta(days=13)
     clock.slow_down()
     assert abs(clock() - datetime.now(UTC)) < timedelta(seconds=1)

@@ -1,0 +1,8 @@
+"""Deployment tests: tests/ holds harness.py, shared by every package's tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
