@@ -5,6 +5,9 @@ running), timed in a fresh process with its peak memory, at 10,000 and 100,000 c
 the growth shows. Dispatching is the real server's dispatcher against the emulator (its own
 process) with the county's ``messages_per_second`` set to ``RATE``: the invitations sent per
 second are counted in the store each second, and the server's resident memory is sampled.
+A voice campaign runs at the same time (``VOICE_CONTACTS`` residents, ``CALL_RATE`` calls a
+second, the county's ``max_concurrent_calls`` lines): its calls must go out beside the texts,
+not after them, so the calls placed and the most live at once are counted too.
 """
 
 from __future__ import annotations
@@ -31,21 +34,29 @@ from bench.common import (
 CAMPAIGN = "vammaispalvelut-2027"
 GROUP = "palvelunkayttajat"
 RATE = 50
+VOICE = "vanhukset-2027"
+VOICE_GROUP = "ikaihmiset"
+VOICE_CONTACTS = 200
+CALL_RATE = 5
 
 
 def config_text() -> str:
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     text = re.sub(r"^messages_per_second = \d+", f"messages_per_second = {RATE}", text, flags=re.M)
+    text = re.sub(r"^calls_per_second = \d+", f"calls_per_second = {CALL_RATE}", text, flags=re.M)
     text = re.sub(r"^sms_hours = .*$", 'sms_hours = ["mon-sun 00:00-24:00"]', text, flags=re.M)
+    text = re.sub(r"^call_hours = .*$", 'call_hours = ["mon-sun 00:00-24:00"]', text, flags=re.M)
     text = re.sub(r"^holidays = true", "holidays = false", text, flags=re.M)
-    section = text.index(f"[campaigns.{CAMPAIGN}]")
-    head, tail = text[:section], text[section:]
-    tail = re.sub(r"^start = .*$", "start = 2020-01-01T00:00:00", tail, count=1, flags=re.M)
-    tail = re.sub(r"^end = .*$", "end = 2040-12-31T23:00:00", tail, count=1, flags=re.M)
-    return head + tail
+    for campaign in (CAMPAIGN, VOICE):
+        section = text.index(f"[campaigns.{campaign}]")
+        head, tail = text[:section], text[section:]
+        tail = re.sub(r"^start = .*$", "start = 2020-01-01T00:00:00", tail, count=1, flags=re.M)
+        tail = re.sub(r"^end = .*$", "end = 2040-12-31T23:00:00", tail, count=1, flags=re.M)
+        text = head + tail
+    return text
 
 
-def add_contacts(config_path: Path, count: int) -> None:
+def add_contacts(config_path: Path, count: int, group: str = GROUP, first: int = 1) -> None:
     from kanavat import config as configuration
     from kanavat.store import Store
 
@@ -55,25 +66,26 @@ def add_contacts(config_path: Path, count: int) -> None:
     with store.transaction():
         store.db.conn.executemany(
             "INSERT INTO contacts(id, phone, language, created_at, updated_at) VALUES (?, ?, 'fi', ?, ?)",
-            ((n, f"+35840{n:07d}", now, now) for n in range(1, count + 1)),
+            ((n, f"+35840{n:07d}", now, now) for n in range(first, first + count)),
         )
         store.db.conn.executemany(
             "INSERT INTO contact_groups(contact_id, group_name) VALUES (?, ?)",
-            ((n, GROUP) for n in range(1, count + 1)),
+            ((n, group) for n in range(first, first + count)),
         )
     store.close()
 
 
 PLAN = """
 import json, resource, time
-from kanavat import campaigns, config as configuration
+from kanavat import config as configuration
+from kanavat.outreach import audience, campaigns
 from kanavat.store import Store
 config = configuration.load({path!r}, env={{"KANAVAT_BENCH_TWILIO_TOKEN": "x" * 32}})
 store = Store(config.database_path, secret=config.server.secret)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
 campaigns.sync(store, config)
-added = campaigns.enrol_audience(store, config, {campaign!r})
+added = audience.enrol(store, config, {campaign!r})
 campaigns.set_status(store, {campaign!r}, "running")
 print(json.dumps({{"seconds": time.perf_counter() - t, "added": added,
     "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "base_mb": base / 1024}}))
@@ -95,14 +107,22 @@ def plan(workdir: Path, contacts: int) -> dict[str, Any]:
     return {"contacts": contacts, **json.loads(out.stdout.strip().splitlines()[-1])}
 
 
-def sent(server: Server) -> int:
+def counts(server: Server) -> tuple[int, int, int]:
+    """Invitations sent, calls placed, calls live now."""
+    from kanavat.attempts import LIVE_SQL
     from kanavat.store import Store
 
     config = server.config()
     store = Store(config.database_path, secret=config.server.secret)
     try:
-        row = store.one("SELECT count(*) AS n FROM outbound WHERE purpose = 'invitation'")
-        return int(row["n"]) if row else 0
+        row = store.one(
+            "SELECT (SELECT count(*) FROM outbound WHERE purpose = 'invitation') AS texts, "
+            "(SELECT count(*) FROM attempts WHERE channel = 'voice' AND provider_sid IS NOT NULL) "
+            "AS calls, (SELECT count(*) FROM attempts WHERE channel = 'voice' "
+            f"AND status IN {LIVE_SQL}) AS live"
+        )
+        assert row is not None
+        return int(row["texts"]), int(row["calls"]), int(row["live"])
     finally:
         store.close()
 
@@ -116,9 +136,13 @@ def dispatch(workdir: Path, contacts: int, seconds: float) -> dict[str, Any]:
     )
     server = Server(folder, text, log_level="INFO")
     add_contacts(server.config_path, contacts)
-    code = PLAN.format(path=str(server.config_path), campaign=CAMPAIGN)
+    add_contacts(server.config_path, VOICE_CONTACTS, VOICE_GROUP, contacts + 1)
     env = server.env
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=ROOT, env=env)
+    for campaign in (CAMPAIGN, VOICE):  # the texts are due first
+        code = PLAN.format(path=str(server.config_path), campaign=campaign)
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, cwd=ROOT, env=env
+        )
     load = load_average()
     with EmulatorProcess(server.token, server.base_url, emu_port), server:
         window = Window(server.stat)
@@ -126,7 +150,8 @@ def dispatch(workdir: Path, contacts: int, seconds: float) -> dict[str, Any]:
         t0 = time.monotonic()
         while time.monotonic() - t0 < seconds:
             time.sleep(1.0)
-            samples.append((time.monotonic() - t0, sent(server), server.stat.rss_mb()))
+            texts, calls, live = counts(server)
+            samples.append((time.monotonic() - t0, texts, server.stat.rss_mb(), calls, live))
         cores = window.cores()
     steady = [s for s in samples if s[0] >= 3]  # after the first batches are claimed
     rate = (steady[-1][1] - steady[0][1]) / (steady[-1][0] - steady[0][0]) if len(steady) > 1 else 0
@@ -136,6 +161,10 @@ def dispatch(workdir: Path, contacts: int, seconds: float) -> dict[str, Any]:
         "configured_rate": RATE,
         "rate": rate,
         "sent": samples[-1][1] if samples else 0,
+        "calls_placed": samples[-1][3] if samples else 0,
+        "calls_first_at_s": next((s[0] for s in samples if s[3]), None),
+        "calls_live_max": max((s[4] for s in samples), default=0),
+        "configured_call_rate": CALL_RATE,
         "rss_first_mb": rss[0] if rss else 0,
         "rss_last_mb": rss[-1] if rss else 0,
         "rss_max_mb": max(rss) if rss else 0,
@@ -157,6 +186,12 @@ def run(quick: bool, workdir: Path) -> dict[str, Any]:
     print(
         f"  dispatch: {d['rate']:.1f}/s sent (configured {RATE}/s), server RSS "
         f"{d['rss_first_mb']:.0f} -> {d['rss_last_mb']:.0f} MB, {d['server_cores']:.2f} cores",
+        flush=True,
+    )
+    print(
+        f"  dispatch: meanwhile {d['calls_placed']} calls placed (first within "
+        f"{d['calls_first_at_s']} s, configured {CALL_RATE}/s), at most {d['calls_live_max']} "
+        "live at once",
         flush=True,
     )
     return {"plans": plans, "dispatch": d, "load_at_start": load}

@@ -24,8 +24,8 @@ CAMPAIGN = "vammaispalvelut-2027"
 
 def fill(config_path: Path, answers: int) -> int:
     """Put about ``answers`` answers in the store; returns how many were written."""
-    from kanavat import campaigns
     from kanavat import config as configuration
+    from kanavat.outreach import campaigns
     from kanavat.store import Store
 
     config = configuration.load(config_path, env={})

@@ -264,6 +264,14 @@ def _dispatch(d: dict[str, Any]) -> list[str]:
         f"(load avg {_load(x)}).",
         "",
     ]
+    if "calls_placed" in x:
+        out += [
+            f"Meanwhile a voice campaign ({x['configured_call_rate']} calls/s, the county's "
+            f"line limit): **{x['calls_placed']} calls placed**, the first within "
+            f"{x['calls_first_at_s'] or 0:.0f} s of start, at most {x['calls_live_max']} live at "
+            "once: calls do not wait for the texts.",
+            "",
+        ]
     return out
 
 

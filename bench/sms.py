@@ -41,8 +41,8 @@ IDLE = ["hei", "moi", "kiitos", "selvä"]
 
 def prepare(server: Server, residents: int) -> tuple[list[str], list[str]]:
     """Contacts with an open SMS questionnaire, and as many with none."""
-    from kanavat import campaigns
     from kanavat.conversations import Conversations
+    from kanavat.outreach import campaigns
     from kanavat.store import Store
 
     config = server.config()

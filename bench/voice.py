@@ -157,7 +157,7 @@ class Setup:
 
 def make_attempts(server: Server, setup: Setup, count: int) -> list[tuple[str, str]]:
     """Contacts and dialled attempts in the store, as the dispatcher leaves them: (attempt, sid)."""
-    from kanavat import campaigns
+    from kanavat.outreach import campaigns
     from kanavat.store import Store
 
     config = server.config()

@@ -9,9 +9,11 @@ from aiohttp import web
 if TYPE_CHECKING:
     from kanavat.config import Config
     from kanavat.conversations import Conversations
-    from kanavat.dispatch import Dispatcher
+    from kanavat.outreach.dispatch import Dispatcher
     from kanavat.provider import TwilioProvider
+    from kanavat.sender import Sender
     from kanavat.store import Store
+    from kanavat.turn.entry import Turns
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 STORE: web.AppKey[Store] = web.AppKey("store")
@@ -22,3 +24,5 @@ EMULATOR_URL: web.AppKey[str] = web.AppKey("emulator_url")
 WEBSOCKETS: web.AppKey[set] = web.AppKey("websockets")
 EMULATOR: web.AppKey[object] = web.AppKey("emulator")
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
+TURNS: web.AppKey[Turns] = web.AppKey("turns")
+SENDER: web.AppKey[Sender] = web.AppKey("sender")

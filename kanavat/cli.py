@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from kanavat import attempts
 from kanavat import config as configuration
 from kanavat import contacts as contacts_mod
 from kanavat import export as export_mod
@@ -291,7 +292,7 @@ def campaign_list(config_path: Path | None) -> None:
 
     Example: kanavat campaign list
     """
-    from kanavat import campaigns as campaigns_mod
+    from kanavat.outreach import campaigns as campaigns_mod
 
     config = load_config(config_path)
     store = open_store(config)
@@ -314,7 +315,8 @@ def campaign_start(campaign_id: str, config_path: Path | None) -> None:
 
     Example: kanavat campaign start vammaispalvelut-2027
     """
-    from kanavat import campaigns as campaigns_mod
+    from kanavat.outreach import audience
+    from kanavat.outreach import campaigns as campaigns_mod
 
     config = load_config(config_path)
     campaign_or_fail(config, campaign_id)
@@ -322,7 +324,7 @@ def campaign_start(campaign_id: str, config_path: Path | None) -> None:
     try:
         campaigns_mod.sync(store, config)
         _refuse_finished(store, campaign_id, "started")
-        added = campaigns_mod.enrol_audience(store, config, campaign_id)
+        added = audience.enrol(store, config, campaign_id)
         campaigns_mod.set_status(store, campaign_id, "running")
     finally:
         store.close()
@@ -353,7 +355,7 @@ def campaign_resume(campaign_id: str, config_path: Path | None) -> None:
 
 
 def _refuse_finished(store: Store, campaign_id: str, verb: str) -> None:
-    from kanavat import campaigns as campaigns_mod
+    from kanavat.outreach import campaigns as campaigns_mod
 
     if campaigns_mod.status(store, campaign_id) == "finished":
         raise click.ClickException(
@@ -363,7 +365,7 @@ def _refuse_finished(store: Store, campaign_id: str, verb: str) -> None:
 
 
 def _set_status(campaign_id: str, status: str, config_path: Path | None) -> None:
-    from kanavat import campaigns as campaigns_mod
+    from kanavat.outreach import campaigns as campaigns_mod
 
     config = load_config(config_path)
     campaign_or_fail(config, campaign_id)
@@ -407,7 +409,8 @@ def campaign_status(campaign_id: str, config_path: Path | None) -> None:
 
     Example: kanavat campaign status vanhukset-2027
     """
-    from kanavat import campaigns as campaigns_mod
+    from kanavat.outreach import campaigns as campaigns_mod
+    from kanavat.outreach import reach as reach_mod
 
     config = load_config(config_path)
     c = campaign_or_fail(config, campaign_id)
@@ -417,18 +420,13 @@ def campaign_status(campaign_id: str, config_path: Path | None) -> None:
         status = campaigns_mod.status(store, campaign_id)
         window = f"{c.start or '-'} .. {c.end or '-'}".replace("T", " ")
         click.echo(f"{campaign_id}: {status} ({window}, {', '.join(c.channels)})")
-        try:
-            from kanavat import reach as reach_mod
-        except ModuleNotFoundError:
-            reach_mod = None  # type: ignore[assignment]
-        if reach_mod is not None:
-            rows = reach_mod.reach(store, config, [campaign_id])
-            rows.append(reach_mod.total(rows, campaign_id))
-            click.echo("  " + f"{'channel':<9}" + "".join(f"{h:>12}" for h in REACH_COLUMNS))
-            for row in rows:
-                name = "all" if row.channel == "*" else row.channel
-                values = "".join(f"{getattr(row, h):>12}" for h in REACH_COLUMNS)
-                click.echo(f"  {name:<9}{values}")
+        rows = reach_mod.reach(store, config, [campaign_id])
+        rows.append(reach_mod.total(rows, campaign_id))
+        click.echo("  " + f"{'channel':<9}" + "".join(f"{h:>12}" for h in REACH_COLUMNS))
+        for row in rows:
+            name = "all" if row.channel == "*" else row.channel
+            values = "".join(f"{getattr(row, h):>12}" for h in REACH_COLUMNS)
+            click.echo(f"  {name:<9}{values}")
         click.echo("  dispositions (AAPOR):")
         for row in store.query(
             "SELECT disposition, count(*) AS n FROM campaign_contacts WHERE campaign_id = ? "
@@ -436,11 +434,7 @@ def campaign_status(campaign_id: str, config_path: Path | None) -> None:
             [campaign_id],
         ):
             click.echo(f"    {row['disposition']:<14}{row['n']:>7}")
-        live = store.one(
-            "SELECT count(*) AS n FROM attempts WHERE campaign_id = ? AND status IN "
-            "('sending', 'queued', 'initiated', 'ringing', 'in-progress')",
-            [campaign_id],
-        )
+        live = {"n": attempts.live_count(store, campaign_id)}
         due = store.one(
             "SELECT count(*) AS n, min(next_due_at) AS next FROM campaign_contacts "
             "WHERE campaign_id = ? AND disposition = 'pending' AND next_due_at IS NOT NULL",
@@ -458,9 +452,9 @@ def _register_channel_commands() -> None:
     """Commands that live beside their channel: voices, speech (voice), chat, report."""
     from kanavat.backup_cli import store
     from kanavat.chat.cli import chat
+    from kanavat.outreach.commands import event, sample
     from kanavat.privacy.cli import person, purge
     from kanavat.report.cli import report
-    from kanavat.sampling_cli import event, sample
     from kanavat.simulate.cli import demo, simulate
     from kanavat.voice.cli import speech, voices
 

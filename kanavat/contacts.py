@@ -12,6 +12,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import phonenumbers
 
@@ -176,3 +177,13 @@ def groups(store: Store) -> dict[str, int]:
         "SELECT group_name, count(*) AS n FROM contact_groups GROUP BY group_name ORDER BY 1"
     )
     return {r["group_name"]: r["n"] for r in rows}
+
+
+def by_phone(store: Store, phone: str) -> dict[str, Any] | None:
+    """The contact with this (normalised) number: its id and language, or None."""
+    return store.one("SELECT id, language FROM contacts WHERE phone = ?", [phone])
+
+
+def phone_of(store: Store, contact_id: int) -> str | None:
+    row = store.one("SELECT phone FROM contacts WHERE id = ?", [contact_id])
+    return row["phone"] if row else None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kanavat.config import Config
+from kanavat.outreach import queue
 from kanavat.questions import dialog
 from kanavat.questions.dialog import Prompt, State, Step
 from kanavat.questions.lexicon import Lexicon
@@ -56,6 +57,35 @@ class Conversations:
             f"SELECT * FROM sessions WHERE campaign_id = ? AND {where} "
             "AND status != 'restarted' ORDER BY id DESC LIMIT 1",
             [campaign_id, key],
+        )
+
+    def open_text_session(self, contact_id: int) -> dict[str, Any] | None:
+        """The contact's conversation by text: the most recent one still open.
+
+        ``campaign_id IN (campaigns)`` changes nothing in what is found (every session belongs
+        to a campaign row, and campaign rows are never deleted) but lets SQLite search the
+        ``sessions(campaign_id, contact_id)`` index once per campaign instead of scanning all
+        of it: without it every inbound text read every session in the store
+        (bench/RESULTS.md).
+        """
+        return self.store.one(
+            "SELECT * FROM sessions WHERE campaign_id IN (SELECT id FROM campaigns) "
+            "AND contact_id = ? AND channel = 'sms' AND status = 'active' "
+            "ORDER BY updated_at DESC, id DESC LIMIT 1",
+            [contact_id],
+        )
+
+    def stop_all(self, contact_id: int) -> None:
+        """End every open session of a contact (an opt-out)."""
+        for row in self.store.query(
+            "SELECT id FROM sessions WHERE contact_id = ? AND status = 'active'", [contact_id]
+        ):
+            self.stop(row["id"])
+
+    def last_answer(self, session_id: int) -> dict[str, Any] | None:
+        return self.store.one(
+            "SELECT raw, answered_at FROM answers WHERE session_id = ? ORDER BY id DESC LIMIT 1",
+            [session_id],
         )
 
     def begin(
@@ -115,10 +145,7 @@ class Conversations:
         that ended before that enrolment belongs to the previous round."""
         if session["status"] == "active" or session["contact_id"] is None:
             return False
-        row = self.store.one(
-            "SELECT enrolled_at FROM campaign_contacts WHERE campaign_id = ? AND contact_id = ?",
-            [session["campaign_id"], session["contact_id"]],
-        )
+        row = queue.entry(self.store, session["campaign_id"], session["contact_id"])
         enrolled = row.get("enrolled_at") if row else None
         return bool(enrolled) and enrolled > session["updated_at"]
 
@@ -233,13 +260,9 @@ class Conversations:
         else:
             answered = any(v is not None for v in step.state.answers.values())
             disposition = "partial" if answered else "refusal"
-        self.store.execute(
-            "UPDATE campaign_contacts SET disposition = ?, next_due_at = NULL, lease_until = NULL, "
-            "updated_at = ? WHERE campaign_id = ? AND contact_id = ?",
-            [disposition, self.store.now(), row["campaign_id"], row["contact_id"]],
-        )
+        queue.finalise(self.store, row["campaign_id"], row["contact_id"], disposition)
         if disposition == "complete":  # a sampled stratum may have met its quota now
-            from kanavat import sampling
+            from kanavat.outreach import sampling
 
             sampling.on_final(
                 self.store, self.config, row["campaign_id"], row["contact_id"], disposition

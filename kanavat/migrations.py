@@ -242,3 +242,33 @@ def m004_privacy_requests(db: Database) -> None:
             created_at TEXT NOT NULL,
             expires_at TEXT NOT NULL
         )""")
+
+
+@migrations()
+def m005_outbox(db: Database) -> None:
+    """Outbound rows become an outbox (issue 17): a turn writes its replies ``pending`` with
+    the number and text to send, in the same transaction as the answer; the sender delivers
+    them after the commit and then drops the number and text. ``event_id`` ties replies to
+    the inbound event that caused them, so a retried event is answered the same way."""
+    db.execute("ALTER TABLE outbound ADD COLUMN to_number TEXT")
+    db.execute("ALTER TABLE outbound ADD COLUMN body TEXT")
+    db.execute("ALTER TABLE outbound ADD COLUMN event_id INTEGER")
+    db.execute("ALTER TABLE outbound ADD COLUMN tries INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE outbound ADD COLUMN next_try_at TEXT")
+    db.execute("ALTER TABLE outbound ADD COLUMN sent_at TEXT")
+    db.execute("CREATE INDEX outbound_outbox ON outbound(status, channel, next_try_at)")
+    db.execute("CREATE INDEX outbound_by_event ON outbound(event_id)")
+    db.execute("ALTER TABLE events ADD COLUMN tries INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX events_unhandled ON events(handled_at, channel, kind)")
+
+
+@migrations()
+def m006_queue_by_person(db: Database) -> None:
+    """The dispatcher's claim asks, for each due row, whether the same person has a live
+    attempt or a leased row in any campaign (one live attempt per person, issue 17): both
+    are looked up by contact. The lease index holds only leased rows, so it stays small."""
+    db.execute("CREATE INDEX attempts_by_person ON attempts(contact_id, status)")
+    db.execute(
+        "CREATE INDEX campaign_contacts_leased ON campaign_contacts(contact_id, lease_until) "
+        "WHERE lease_until IS NOT NULL"
+    )

@@ -85,9 +85,16 @@ def _error(code: int | None, status: int, message: str) -> ProviderError:
 
 @dataclass(frozen=True)
 class MessageResult:
-    sid: str
-    status: str
+    sid: str | None  # None and an unknown status only from a provider that misbehaves
+    status: str | None
     num_segments: int | None = None
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    sid: str
+    status: str | None
+    body: str
 
 
 @dataclass(frozen=True)
@@ -283,6 +290,12 @@ class TwilioProvider:
     async def fetch_message(self, sid: str) -> MessageResult:
         msg = await self._call(self._rest().messages(sid).fetch_async())
         return MessageResult(msg.sid, msg.status, int(msg.num_segments or 0))
+
+    async def messages_to(self, to: str, limit: int = 20) -> list[SentMessage]:
+        """The latest messages to ``to`` (newest first): a restarted sender's look at what
+        already left before it died."""
+        found = await self._call(self._rest().messages.list_async(to=to, limit=limit))
+        return [SentMessage(m.sid, m.status, m.body or "") for m in found]
 
     async def fetch_call(self, sid: str) -> CallResult:
         call = await self._call(self._rest().calls(sid).fetch_async())

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, web
 
-from kanavat import __version__, campaigns, events
+from kanavat import __version__
 from kanavat.appkeys import (
     AUTH_TOKEN,
     CONFIG,
@@ -28,23 +28,27 @@ from kanavat.appkeys import (
     EMULATOR,
     EMULATOR_URL,
     PROVIDER,
+    SENDER,
     STORE,
+    TURNS,
     WEBSOCKETS,
 )
-from kanavat.chat import routes as chat_routes
+from kanavat.channels import ADAPTERS, turn_channels
 from kanavat.config import Config
 from kanavat.conversations import Conversations
-from kanavat.dispatch import Dispatcher
+from kanavat.errors import errors
+from kanavat.outreach import campaigns, triggers
+from kanavat.outreach.dispatch import Dispatcher
 from kanavat.provider import TwilioProvider
 from kanavat.proxy import real_ip
 from kanavat.report import routes as report_routes
-from kanavat.scheduler import register_daily
-from kanavat.sms import routes as sms_routes
+from kanavat.sender import SWEEP_EVERY, Sender
 from kanavat.sms.send import SmsSender
 from kanavat.store import Clock, Store
-from kanavat.voice import routes as voice_routes
+from kanavat.turn.context import Context
+from kanavat.turn.entry import Turns
 from kanavat.voice import stream as voice_stream
-from kanavat.webhooks import errors, twilio_signature
+from kanavat.webhooks import twilio_signature
 
 log = logging.getLogger("kanavat.server")
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -67,16 +71,14 @@ def create_app(config: Config, options: Options = Options()) -> web.Application:
     app[WEBSOCKETS] = set()
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_twilio_ctx(options))
+    app.cleanup_ctx.append(_outbox_ctx)
     app.cleanup_ctx.append(_voice_ctx)
     app.cleanup_ctx.append(_dispatcher_ctx(options))
     app.router.add_get("/healthz", healthz)
-    app.add_routes(sms_routes.routes)
-    app.add_routes(voice_routes.routes)
-    app.add_routes(voice_stream.routes)
-    chat_routes.add_routes(app)
+    for adapter in ADAPTERS:
+        adapter.mount(app)
     app.add_routes(report_routes.routes(config, store=lambda: app[STORE]))
-    events.add_routes(app)
-    register_daily(_daily_purge)
+    triggers.add_routes(app)
     app.on_shutdown.append(_close_websockets)
     return app
 
@@ -112,7 +114,9 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     store = Store(config.database_path, secret=config.server.secret)
     campaigns.sync(store, config)
     app[STORE] = store
-    app[CONVERSATIONS] = Conversations(config, store)
+    conversations = Conversations(config, store)
+    app[CONVERSATIONS] = conversations
+    app[TURNS] = Turns(Context(config, store, conversations), turn_channels())
     log.info("store.opened schema=%s", store.schema_version)
     yield
     store.close()
@@ -164,10 +168,35 @@ def _twilio_ctx(options: Options):
                 log.info("twilio.provider mode=emulator url=%s", emulator.base_url)
             stack.push_async_callback(provider.close)
             app[PROVIDER] = provider
-            sms_routes.setup(app, SmsSender(config, app[STORE], provider))
+            app[SENDER] = Sender(config, app[STORE], provider)
             yield
 
     return ctx
+
+
+async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Before any request: handle what a previous process stored and never handled, and
+    deliver what it queued and never sent; then keep doing so every few seconds."""
+    turns, sender = app[TURNS], app[SENDER]
+    for reply in turns.sweep(startup=True):
+        sender.kick(reply.outbox)
+    await sender.start()
+    task = asyncio.get_running_loop().create_task(_sweep_forever(turns, sender))
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await sender.stop()
+
+
+async def _sweep_forever(turns: Turns, sender: Sender) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_EVERY)
+        try:
+            for reply in turns.sweep(startup=False):
+                sender.kick(reply.outbox)
+            await sender.sweep()
+        except Exception:
+            log.exception("outbox.sweep.failed")
 
 
 async def _voice_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -208,18 +237,21 @@ async def _voice_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _dispatcher_ctx(options: Options):
-    """The scheduler (kanavat/scheduler.py): reconcile what a previous process left, then
+    """The scheduler (kanavat/outreach/scheduler.py): reconcile what a previous process left, then
     tick every ``options.dispatch_interval`` seconds by ``options.clock``'s time."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        from kanavat.scheduler import Scheduler
+        from kanavat.outreach.scheduler import Scheduler
 
         store = app[STORE]
         if options.clock is not None:
             store.clock = options.clock  # one time for the store, dispatcher and scheduler
-        dispatcher = Dispatcher(app[CONFIG], store, app[CONVERSATIONS], app[sms_routes.SENDER])
+        sms = SmsSender(app[CONFIG], store, app[PROVIDER], outbox=app[SENDER])
+        dispatcher = Dispatcher(app[CONFIG], store, app[CONVERSATIONS], sms)
         app[DISPATCHER] = dispatcher
-        scheduler = Scheduler(app[CONFIG], store, dispatcher, tick=options.dispatch_interval)
+        scheduler = Scheduler(
+            app[CONFIG], store, dispatcher, tick=options.dispatch_interval, daily=[_daily_purge]
+        )
         await scheduler.start()
         yield
         await scheduler.stop()

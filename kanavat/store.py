@@ -127,36 +127,3 @@ class Store:
             "INSERT INTO audit(at, action, detail) VALUES (?, ?, ?)",
             [self.now(), action, json.dumps(detail, ensure_ascii=False)],
         )
-
-    # -- inbound events (stored before they are acted on) ---------------------------------
-
-    def record_event(
-        self, channel: str, kind: str, external_id: str | None, payload: dict[str, Any]
-    ) -> int | None:
-        """Store an inbound event; None if this external id was already stored (a duplicate)."""
-        cur = self.execute(
-            "INSERT INTO events(received_at, channel, kind, external_id, payload) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(channel, kind, external_id) DO NOTHING",
-            [self.now(), channel, kind, external_id, json.dumps(payload, ensure_ascii=False)],
-        )
-        return cur.lastrowid if cur.rowcount else None
-
-    def finish_event(self, event_id: int, outcome: str) -> None:
-        self.execute(
-            "UPDATE events SET outcome = ?, handled_at = ? WHERE id = ?",
-            [outcome, self.now(), event_id],
-        )
-
-    # -- opt-outs -------------------------------------------------------------------------
-
-    def opt_out(self, phone: str, source: str) -> bool:
-        """Record an opt-out; True if it is new."""
-        cur = self.execute(
-            "INSERT INTO opt_outs(phone, source, created_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(phone) DO NOTHING",
-            [phone, source, self.now()],
-        )
-        return bool(cur.rowcount)
-
-    def is_opted_out(self, phone: str) -> bool:
-        return self.one("SELECT 1 AS x FROM opt_outs WHERE phone = ?", [phone]) is not None

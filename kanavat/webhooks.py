@@ -90,15 +90,3 @@ async def _checked(
         )
         raise web.HTTPForbidden(text="invalid or missing X-Twilio-Signature")
     return await handler(request)
-
-
-@web.middleware
-async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The one place exceptions become responses: ours are 500 with nothing personal."""
-    try:
-        return await handler(request)
-    except web.HTTPException:
-        raise
-    except Exception:
-        log.exception("request.failed path=%s", request.path)
-        raise web.HTTPInternalServerError(text="internal error; it has been logged") from None

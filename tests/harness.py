@@ -44,7 +44,7 @@ from click.testing import CliRunner, Result
 
 from kanavat import config as configuration
 from kanavat import signing
-from kanavat.appkeys import AUTH_TOKEN, EMULATOR, STORE
+from kanavat.appkeys import AUTH_TOKEN, EMULATOR, SENDER, STORE
 from kanavat.cli import main as cli_main
 from kanavat.emulator import Emulator
 from kanavat.server import Options, create_app
@@ -128,6 +128,8 @@ class Server:
     emulator_speed: float = 20.0
     clock: Clock | None = None
     """The store's and scheduler's time (a test's hand-turned clock); None: the wall clock."""
+    env: dict[str, str] = field(default_factory=dict)
+    """The environment the config's ``env:`` values come from (a [twilio] token)."""
     app: web.Application | None = None
     _runner: web.AppRunner | None = None
     _http: aiohttp.ClientSession | None = field(default=None, repr=False)
@@ -136,7 +138,7 @@ class Server:
 
     @property
     def config(self) -> configuration.Config:
-        return configuration.load(self.config_path, env={})
+        return configuration.load(self.config_path, env=self.env)
 
     async def start(self) -> None:
         self.app = create_app(
@@ -183,6 +185,19 @@ class Server:
         assert isinstance(emu, Emulator)
         return emu
 
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until neither our sender nor the emulator has anything in flight (a reply
+        delivered may bring a status callback, which may bring nothing more)."""
+        sender = self._app()[SENDER]
+        emulator = self._app().get(EMULATOR)  # None with a [twilio] section
+        async with asyncio.timeout(timeout):
+            while True:
+                await sender.idle(timeout)
+                if isinstance(emulator, Emulator):
+                    await emulator.idle(timeout)
+                if not sender.busy:
+                    return
+
     @property
     def auth_token(self) -> str:
         return self._app()[AUTH_TOKEN]
@@ -196,7 +211,9 @@ class Server:
 
     def cli(self, *args: str) -> Result:
         """Run a ``kanavat`` command against this server's config; fails the test on error."""
-        result = CliRunner().invoke(cli_main, [*args, "--config", str(self.config_path)])
+        result = CliRunner().invoke(
+            cli_main, [*args, "--config", str(self.config_path)], env=self.env or None
+        )
         assert result.exit_code == 0, f"kanavat {' '.join(args)}: {result.output}"
         return result
 

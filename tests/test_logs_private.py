@@ -83,7 +83,7 @@ async def test_no_numbers_or_answers_in_logs(tmp_path: Path, captured: Capture) 
                 given.append(text)
                 reply = await handset.wait_for_message(10)
             await handset.resend_last()
-        await srv.emulator.idle()
+        await srv.idle()
         assert reply.body  # the last resident got the opt-out confirmation
         exported = srv.export()
         await srv.post_twilio("/twilio/sms", [("From", STOPPER), ("Body", "kolme")])  # no sid

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kanavat import migrations
+from kanavat import inbound, migrations, optouts
 from kanavat.store import Store, iso
 
 
@@ -64,24 +64,27 @@ def test_without_a_secret_a_key_is_kept_in_the_store(tmp_path: Path) -> None:
     other.close()
 
 
-def test_record_event_is_idempotent(store: Store) -> None:
-    first = store.record_event("sms", "inbound", "SM123", {"Body": "3"})
-    assert isinstance(first, int)
-    assert store.record_event("sms", "inbound", "SM123", {"Body": "3"}) is None
-    assert store.record_event("sms", "status", "SM123", {}) is not None  # another kind
-    assert store.record_event("voice", "inbound", "SM123", {}) is not None  # another channel
-    store.finish_event(first, "answered")
-    row = store.one("SELECT outcome, handled_at FROM events WHERE id = ?", [first])
+def test_an_event_key_seen_again_is_handled_or_still_to_handle(store: Store) -> None:
+    first = inbound.record(store, "sms", "inbound", "SM123", {"Body": "3"})
+    assert first.new and not first.handled
+    again = inbound.record(store, "sms", "inbound", "SM123", {"Body": "3"})
+    assert (again.id, again.new, again.handled) == (first.id, False, False)  # handle it now
+    assert inbound.record(store, "sms", "status", "SM123", {}).new  # another kind
+    assert inbound.record(store, "voice", "inbound", "SM123", {}).new  # another channel
+    inbound.finish(store, first.id, "answered")
+    done = inbound.record(store, "sms", "inbound", "SM123", {"Body": "3"})
+    assert done.handled and done.outcome == "answered"
+    row = store.one("SELECT outcome, handled_at FROM events WHERE id = ?", [first.id])
     assert row["outcome"] == "answered" and row["handled_at"]
     assert store.one("SELECT count(*) AS n FROM events")["n"] == 3
 
 
 def test_opt_outs(store: Store) -> None:
-    assert not store.is_opted_out("+358401234567")
-    assert store.opt_out("+358401234567", "sms STOP") is True
-    assert store.opt_out("+358401234567", "call") is False
-    assert store.is_opted_out("+358401234567")
-    assert not store.is_opted_out("+358401234568")
+    assert not optouts.is_opted_out(store, "+358401234567")
+    assert optouts.opt_out(store, "+358401234567", "sms STOP") is True
+    assert optouts.opt_out(store, "+358401234567", "call") is False
+    assert optouts.is_opted_out(store, "+358401234567")
+    assert not optouts.is_opted_out(store, "+358401234568")
 
 
 def test_transaction_rolls_back(store: Store) -> None:

@@ -5,7 +5,14 @@ Wire format (Rasa's ``rasa/core/channels/rest.py``): ``POST /webhooks/rest/webho
 Rasa's ``CollectingOutputChannel`` collects them: ``{"recipient_id", "text"}`` plus
 ``"buttons": [{"title", "payload"}]`` only when there are buttons (Rasa drops keys whose value
 is None), and plain text split into one message per paragraph (``"\\n\\n"``), as Rasa's
-``send_text_message`` does. ``GET /webhooks/rest/`` is Rasa's health check.
+``send_text_message`` does. ``GET /webhooks/rest/`` is Rasa's health check. ``?stream=true``
+answers one JSON object per line (``text/event-stream``), as Rasa's channel streams. A
+missing ``sender`` is ``"default"`` and any other its string; a ``message`` that is not a
+string is answered ``[]``, as Rasa answers it (its channel fails on it and logs).
+
+Each message is a turn (``kanavat/turn/``); ``metadata.message_id``, when a widget sends one,
+is its idempotency key: the same id again gets the same answer, never a second turn. The
+visitor's data requests (MY DATA, DELETE + YES) work here as on the chat page.
 
 kanavat reads ``metadata.campaign`` (optional when only one campaign is on chat) and
 ``metadata.lang`` (the language a new session starts in; else the county's first language).
@@ -22,20 +29,20 @@ from typing import Any
 
 from aiohttp import web
 
-from kanavat import campaigns
-from kanavat.appkeys import CONFIG, CONVERSATIONS, STORE
-from kanavat.chat import nlu, render
+from kanavat.appkeys import CONFIG, CONVERSATIONS, STORE, TURNS
+from kanavat.chat import output, visits
 from kanavat.chat.language import texts
 from kanavat.chat.limits import MAX_MESSAGE_CHARS
 from kanavat.chat.ws import LIMITS, chat_campaign, closed_text
 from kanavat.config import Config
-from kanavat.conversations import Conversations, Turn
-from kanavat.questions.dialog import Prompt
-from kanavat.questions.normalise import Input
+from kanavat.outreach import campaigns
+from kanavat.turn.chat import rest_visitor
+from kanavat.turn.message import Message
 
 log = logging.getLogger("kanavat.chat.rasa")
 MAX_BODY_BYTES = 64 * 1024  # a 2,000-character message with metadata; anything larger is not chat
 MAX_SENDER_CHARS = 200
+DEFAULT_SENDER = "default"  # Rasa's UserMessage.DEFAULT_SENDER_ID
 
 
 class BadRequest(Exception):
@@ -45,41 +52,34 @@ class BadRequest(Exception):
         self.message = message
 
 
-def collect(recipient_id: str, prompts: tuple[Prompt, ...]) -> list[dict[str, Any]]:
-    """Prompts as Rasa's CollectingOutputChannel would have collected them."""
-    out: list[dict[str, Any]] = []
-    for prompt in prompts:
-        shown = render.message(prompt)
-        if shown["buttons"]:
-            out.append(
-                {"recipient_id": recipient_id, "text": shown["text"], "buttons": shown["buttons"]}
-            )
-            continue
-        text = shown["text"] if not shown["hint"] else f"{shown['text']}\n{shown['hint']}"
-        out += [say(recipient_id, part) for part in text.strip().split("\n\n") if part.strip()]
-    return out
-
-
-def say(recipient_id: str, text: str) -> dict[str, Any]:
-    return {"recipient_id": recipient_id, "text": text}
-
-
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def webhook(request: web.Request) -> web.Response:
+async def webhook(request: web.Request) -> web.StreamResponse:
+    stream = request.query.get("stream", "false").lower() == "true"  # Rasa's bool_arg
     try:
         body = await _read(request)
         sender, message, metadata = _fields(body)
-        config = request.app[CONFIG]
-        campaign_id = _campaign(config, metadata)
-        language = metadata.get("lang") if isinstance(metadata.get("lang"), str) else None
-        messages = _handle(request, campaign_id, sender, message, language)
+        if message is None:
+            messages: list[dict[str, Any]] = []
+        else:
+            config = request.app[CONFIG]
+            campaign_id = _campaign(config, metadata)
+            asked = metadata.get("lang") if isinstance(metadata.get("lang"), str) else None
+            messages = _handle(request, campaign_id, sender, message, asked, metadata)
     except BadRequest as bad:
         log.info("chat.rest.rejected status=%s reason=%s", bad.status, bad.message)
         return web.json_response({"error": bad.message}, status=bad.status)
-    return web.json_response(messages)
+    if not stream:
+        return web.json_response(messages)
+    # As Rasa streams: one JSON object per line, as each message is ready.
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    for one in messages:
+        await response.write((json.dumps(one) + "\n").encode())
+    await response.write_eof()
+    return response
 
 
 async def _read(request: web.Request) -> Any:
@@ -99,19 +99,22 @@ async def _read(request: web.Request) -> Any:
         raise BadRequest(400, "body is not JSON") from None
 
 
-def _fields(body: Any) -> tuple[str, str, dict[str, Any]]:
+def _fields(body: Any) -> tuple[str, str | None, dict[str, Any]]:
+    """Sender, message and metadata as Rasa reads them: a missing sender is ``"default"`` and
+    any other is its string (Rasa's ``UserMessage``); a missing message opens the session;
+    a message that is not a string is None (Rasa's channel fails on it and answers ``[]``)."""
     if not isinstance(body, dict):
         raise BadRequest(400, 'body must be a JSON object {"sender": ..., "message": ...}')
-    sender = body.get("sender")
-    if not isinstance(sender, str) or not sender.strip():
-        raise BadRequest(400, "missing field: sender (a string)")
-    if len(sender) > MAX_SENDER_CHARS or not sender.isprintable():
-        raise BadRequest(400, f"sender: at most {MAX_SENDER_CHARS} printable characters")
+    given = body.get("sender")
+    sender = DEFAULT_SENDER if given is None else str(given)
+    if not sender.strip() or len(sender) > MAX_SENDER_CHARS or not sender.isprintable():
+        raise BadRequest(400, f"sender: 1 to {MAX_SENDER_CHARS} printable characters")
     message = body.get("message")
     if message is None:
         message = ""  # Rasa's own channel passes None on; here it simply opens the session
-    if not isinstance(message, str):
-        raise BadRequest(400, "message must be a string")
+    elif not isinstance(message, str):
+        log.info("chat.rest.ignored reason=message_not_a_string")
+        message = None
     metadata = body.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise BadRequest(400, "metadata must be an object")
@@ -131,62 +134,41 @@ def _campaign(config: Config, metadata: dict[str, Any]) -> str:
 
 
 def _handle(
-    request: web.Request, campaign_id: str, sender: str, message: str, asked: str | None
+    request: web.Request,
+    campaign_id: str,
+    sender: str,
+    text: str,
+    asked: str | None,
+    metadata: dict[str, Any],
 ) -> list[dict[str, Any]]:
     app = request.app
     config, store = app[CONFIG], app[STORE]
-    conversations: Conversations = app[CONVERSATIONS]
-    visitor = f"rasa:{sender}"
-    existing = conversations.latest_session(campaign_id, visitor_id=visitor)
+    visitor = rest_visitor(sender)
+    languages = config.county.languages
+    existing = visits.latest(app[CONVERSATIONS], campaign_id, visitor, languages)
     language = existing["language"] if existing else config.default_language
-    if existing is None and asked in config.county.languages:
+    if existing is None and asked in languages:
         language = asked
     if not app[LIMITS].allow(visitor, request.remote or "unknown"):
-        return [say(sender, texts(language)["rate_limited"])]
-    if len(message) > MAX_MESSAGE_CHARS:
-        return [say(sender, texts(language)["too_long"].format(max=MAX_MESSAGE_CHARS))]
+        return [output.say(sender, texts(language)["rate_limited"])]
     is_open, reason = campaigns.is_open(config, store, campaign_id, store.clock())
     if not is_open and (existing is None or existing["status"] == "active"):
         assert reason is not None
-        return [say(sender, closed_text(config, campaign_id, reason, language))]
-    payload = {"campaign": campaign_id, "type": "rest", "raw": message}
-    event_id = store.record_event("chat", "rest", None, payload)
-    assert event_id is not None  # no external id: never a duplicate
-    turn = _turn(config, conversations, campaign_id, visitor, existing, language, message)
-    store.finish_event(event_id, turn.event)
-    log.info("chat.rest.handled campaign=%s outcome=%s", campaign_id, turn.event)
-    return collect(sender, turn.prompts)
-
-
-def _turn(
-    config: Config,
-    conversations: Conversations,
-    campaign_id: str,
-    visitor: str,
-    existing: dict[str, Any] | None,
-    language: str,
-    message: str,
-) -> Turn:
-    if existing is None:
-        return conversations.begin(campaign_id, "chat", language, visitor_id=visitor)
-    intent = nlu.intent_value(message)
-    if intent == "/restart":
-        return conversations.restart(existing["id"])
-    if existing["status"] != "active":
-        return conversations.current(existing["id"])
-    if not message.strip():
-        return conversations.current(existing["id"])
-    # A button's payload comes back as the message: one of the open question's values is
-    # recorded as a button, anything else is read as typed text. An intent that is no answer
-    # (``/greet``, ``/get_started`` from a widget's start) shows where the sender is.
-    current = conversations.current(existing["id"])
-    values = {c.value for p in current.prompts for c in p.options} | {"dont_know", "skip"}
-    if intent is not None and not intent.startswith("/") and intent not in values:
-        return current
-    if intent is not None:
-        given = Input("button", intent)
-    else:
-        given = Input("button" if message in values else "text", message)
-    questionnaire = config.campaign(campaign_id).questionnaire
-    lex = nlu.lexicon_for(config.base_dir, questionnaire, existing["language"])
-    return conversations.take(existing["id"], given, lex=lex)
+        return [output.say(sender, closed_text(config, campaign_id, reason, language))]
+    given_id = metadata.get("message_id")
+    message = Message(
+        "chat",
+        "rest",
+        f"{visitor}:{given_id}" if isinstance(given_id, str) and given_id else None,
+        text=text[: MAX_MESSAGE_CHARS + 1],
+        visitor=visitor,
+        recipient=sender,
+        campaign_id=campaign_id,
+        language=language,
+    )
+    reply = app[TURNS].take(message)
+    log.info("chat.rest.handled campaign=%s outcome=%s", campaign_id, reply.outcome)
+    body = reply.bodies[0] if reply.bodies else None
+    if body is None:  # a retried data request, whose answer is not kept
+        return []
+    return json.loads(body)

@@ -17,12 +17,13 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from kanavat import __version__, campaigns
+from kanavat import __version__
 from kanavat.appkeys import CONFIG, STORE
 from kanavat.chat import rasa, visits, ws
 from kanavat.chat.language import choose, texts
 from kanavat.chat.limits import MAX_MESSAGE_CHARS
 from kanavat.config import Config
+from kanavat.outreach import campaigns
 
 STATIC = Path(__file__).parent / "static"
 VISITOR_COOKIE = ws.VISITOR_COOKIE

@@ -69,3 +69,16 @@ def begin(
         if conversations.state(row["id"]).answers:
             conversations.restart(row["id"])
     return conversations.begin(campaign_id, "chat", language, visitor_id=key(visitor, language))
+
+
+def latest(
+    conversations: Conversations, campaign_id: str, visitor: str, languages: list[str]
+) -> dict[str, Any] | None:
+    """The visitor's most recent session in any language (a Rasa widget keeps the language
+    its session started in)."""
+    rows = [
+        row
+        for language in languages
+        if (row := conversations.latest_session(campaign_id, visitor_id=key(visitor, language)))
+    ]
+    return max(rows, key=lambda r: r["id"]) if rows else None

@@ -1,10 +1,10 @@
 """The chat page's websocket: the JSON protocol of ``PROTOCOL.md`` over one connection.
 
-Each frame becomes one call on ``Conversations`` (begin, take, restart) and its reply one
-``bot`` frame, in order: a connection handles its frames one at a time. Per connection state
-is explicit (a :class:`Visit`), never global. Every action is stored as an event before it is
-acted on; its client-chosen ``id`` is the idempotency key, so a frame re-sent after a dropped
-connection is answered once. Caller mistakes get an ``error`` frame in the visitor's language;
+Each action frame becomes one turn (``kanavat/turn/``: the event, data requests, the
+conversation, the reply, one transaction) and its reply one ``bot`` frame, in order: a
+connection handles its frames one at a time. Per connection state is explicit (a
+:class:`Visit`), never global. The frame's client-chosen ``id`` is the idempotency key, so a
+frame re-sent after a dropped connection gets the answer it got the first time. Caller mistakes get an ``error`` frame in the visitor's language;
 our own errors are logged and answered politely, and the connection stays up.
 """
 
@@ -19,17 +19,13 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from kanavat import campaigns
-from kanavat.appkeys import CONFIG, CONVERSATIONS, STORE, WEBSOCKETS
-from kanavat.chat import nlu, render, visits
+from kanavat.appkeys import CONFIG, CONVERSATIONS, STORE, TURNS, WEBSOCKETS
+from kanavat.chat import output, visits
 from kanavat.chat.language import choose, moment, texts
 from kanavat.chat.limits import MAX_FRAME_BYTES, MAX_MESSAGE_CHARS, Limits
 from kanavat.config import Config
-from kanavat.conversations import Conversations, Turn
-from kanavat.privacy import commands as privacy_commands
-from kanavat.privacy.data import Person
-from kanavat.questions.normalise import Input
-from kanavat.store import Store
+from kanavat.outreach import campaigns
+from kanavat.turn.message import Message
 
 log = logging.getLogger("kanavat.chat.ws")
 VISITOR_COOKIE = "kanavat_visitor"
@@ -183,12 +179,11 @@ def _hello(app: web.Application, visit: Visit, frame: dict[str, Any]) -> dict[st
             "messages": [],
         }
     turn = conversations.current(row["id"])
-    return {"type": "state", **_turn_fields(turn)}
+    return {"type": "state", **output.turn_fields(turn)}
 
 
 def _act(app: web.Application, visit: Visit, frame: dict[str, Any]) -> dict[str, Any]:
-    config, store = app[CONFIG], app[STORE]
-    conversations: Conversations = app[CONVERSATIONS]
+    config = app[CONFIG]
     kind: str = frame["type"]
     raw = _raw(frame)
     if not app[LIMITS].allow(visit.visitor, visit.address):
@@ -204,58 +199,26 @@ def _act(app: web.Application, visit: Visit, frame: dict[str, Any]) -> dict[str,
             text=closed_text(config, visit.campaign_id, reason, visit.language),
         )
     client_id = frame.get("id")
-    external = f"{visit.visitor}:{client_id}" if client_id else None
-    payload = {"campaign": visit.campaign_id, "type": kind, "raw": raw[:MAX_MESSAGE_CHARS]}
-    event_id = store.record_event("chat", "ws", external, payload)
-    if event_id is None:
-        # The same frame again (re-sent after a reconnect): it was acted on the first time.
+    message = Message(
+        "chat",
+        "ws",
+        f"{visit.visitor}:{client_id}" if client_id else None,
+        action=kind,
+        text=raw[: MAX_MESSAGE_CHARS + 1],
+        visitor=visit.visitor,
+        campaign_id=visit.campaign_id,
+        language=visit.language,
+    )
+    reply = app[TURNS].take(message)
+    log.info(
+        "chat.ws.handled campaign=%s type=%s outcome=%s", visit.campaign_id, kind, reply.outcome
+    )
+    body = reply.bodies[0] if reply.bodies else None
+    if body is None:
+        # Re-sent after a reconnect, its first answer not kept (a data request's): where the
+        # visitor stands now.
         return {"type": "bot", "re": client_id, **_current(app, visit)}
-    outcome = "error"
-    try:
-        if len(raw) > MAX_MESSAGE_CHARS:
-            outcome = "too_long"
-            raise Refused("too_long", max=MAX_MESSAGE_CHARS)
-        # Residents' data requests (MY DATA, DELETE + YES): kanavat/privacy/commands.py, issue 11.
-        visitor = Person(visitor=visit.visitor)
-        asked = privacy_commands.respond(store, config, visitor, raw) if kind == "text" else None
-        if asked is not None:
-            outcome = asked.outcome
-            now = _current(app, visit)
-            messages = privacy_commands.chat_messages(asked) + now["messages"]
-            return {"type": "bot", "re": client_id, **now, "messages": messages}
-        turn = _turn(config, store, conversations, visit, kind, raw)
-        outcome = turn.event
-        return {"type": "bot", "re": client_id, **_turn_fields(turn)}
-    finally:
-        store.finish_event(event_id, outcome)
-        log.info("chat.ws.handled campaign=%s type=%s outcome=%s", visit.campaign_id, kind, outcome)
-
-
-def _turn(
-    config: Config,
-    store: Store,
-    conversations: Conversations,
-    visit: Visit,
-    kind: str,
-    raw: str,
-) -> Turn:
-    languages = config.county.languages
-    begin = (conversations, visit.campaign_id, visit.visitor, visit.language, languages)
-    row = visits.find(*begin)
-    if kind == "start" or row is None:
-        return visits.begin(*begin)
-    if kind == "restart":
-        return conversations.restart(row["id"])
-    if row["status"] != "active":
-        return conversations.current(row["id"])  # "you have already answered"
-    if kind == "stop":
-        return conversations.take(row["id"], Input("button", "/stop"))
-    if not raw.strip():
-        raise Refused("bad_message")
-    questionnaire = config.campaign(visit.campaign_id).questionnaire
-    lex = nlu.lexicon_for(config.base_dir, questionnaire, row["language"])
-    given = Input("button" if kind == "button" else "text", raw)
-    return conversations.take(row["id"], given, lex=lex)
+    return {**json.loads(body), "re": client_id}
 
 
 def _current(app: web.Application, visit: Visit) -> dict[str, Any]:
@@ -268,17 +231,8 @@ def _current(app: web.Application, visit: Visit) -> dict[str, Any]:
         config.county.languages,
     )
     if row is None:
-        return {"status": "welcome", "lang": visit.language, "question": None, "messages": []}
-    return _turn_fields(app[CONVERSATIONS].current(row["id"]))
-
-
-def _turn_fields(turn: Turn) -> dict[str, Any]:
-    return {
-        "status": "done" if turn.done else "active",
-        "lang": turn.language,
-        "question": None if turn.done else render.open_question(turn.prompts),
-        "messages": render.messages(turn.prompts),
-    }
+        return output.welcome(visit.language)
+    return output.turn_fields(app[CONVERSATIONS].current(row["id"]))
 
 
 def _raw(frame: dict[str, Any]) -> str:
@@ -294,8 +248,8 @@ def _open(app: web.Application, campaign_id: str) -> tuple[bool, str | None]:
 
 
 def _error(visit: Visit, re_id: str | None, code: str, **fmt: Any) -> dict[str, Any]:
-    text = fmt.pop("text", None) or texts(visit.language)[code].format(**fmt)
-    return {"type": "error", "re": re_id, "code": code, "text": text}
+    frame = output.error_frame(visit.language, code, **fmt)
+    return {"type": "error", "re": re_id, "code": frame["code"], "text": frame["text"]}
 
 
 def setup(app: web.Application) -> None:

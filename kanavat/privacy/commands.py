@@ -21,6 +21,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from kanavat.config import Config
@@ -50,6 +51,7 @@ def command_word(text: str) -> str:
     return re.sub(r"^[\W_]+|[\W_]+$", "", folded).upper()
 
 
+@cache
 def _matches(kind: str) -> dict[str, str]:
     """Folded command word -> its language, for ``show``, ``erase`` or ``confirm``."""
     return {

@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from kanavat import optouts
 from kanavat.config import Config
 from kanavat.questions.dialog import value_label
 from kanavat.questions.model import TextQuestion
@@ -129,11 +130,7 @@ def holdings(store: Store, config: Config, person: Person, language: str | None 
         lang = language or (contact["language"] if contact else None) or config.default_language
         mine = [s["id"] for s in sessions if s["campaign_id"] == campaign_id]
         campaigns.append(_campaign(store, config, campaign_id, status[campaign_id], mine, lang))
-    opted = (
-        store.one("SELECT created_at FROM opt_outs WHERE phone = ?", [person.phone])
-        if person.phone
-        else None
-    )
+    opted_at = optouts.opted_out_at(store, person.phone) if person.phone else None
     groups = (
         tuple(
             r["group_name"]
@@ -153,7 +150,7 @@ def holdings(store: Store, config: Config, person: Person, language: str | None 
         attributes=json.loads(contact["attributes"] or "{}") if contact else {},
         campaigns=tuple(campaigns),
         session_ids=tuple(s["id"] for s in sessions),
-        opted_out_at=opted["created_at"] if opted else None,
+        opted_out_at=opted_at,
     )
 
 

@@ -24,7 +24,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
+from kanavat import attempts, inbound
 from kanavat.config import Config
+from kanavat.outreach import queue
 from kanavat.privacy import scrub
 from kanavat.privacy.data import Person, person_sessions
 from kanavat.questions.model import TextQuestion
@@ -63,6 +65,7 @@ def erase(store: Store, config: Config, person: Person, source: str) -> ErasureR
         events = 0
         if person.phone:
             events = scrub.scrub_phone_events(store, person.phone)
+            attempts.forget_number(store, person.phone)
         if person.visitor:
             events = _forget_visitor_events(store, person.visitor)
         store.execute("DELETE FROM privacy_requests WHERE who = ?", [request_key(store, person)])
@@ -135,16 +138,7 @@ def _free_text_questions(config: Config, campaign_id: str) -> set[str]:
 def _forget_contact(store: Store, contact_id: int, mode: str) -> None:
     now = store.now()
     store.execute("DELETE FROM contact_groups WHERE contact_id = ?", [contact_id])
-    if mode == "delete":
-        store.execute("DELETE FROM campaign_contacts WHERE contact_id = ?", [contact_id])
-    else:
-        # Kept for the response rates, but ended and no longer linkable to the answers.
-        store.execute(
-            "UPDATE campaign_contacts SET respondent = ?, next_due_at = NULL, lease_until = NULL, "
-            "disposition = CASE disposition WHEN 'pending' THEN 'refusal' ELSE disposition END, "
-            "updated_at = ? WHERE contact_id = ?",
-            ["x" + secrets.token_hex(6), now, contact_id],
-        )
+    queue.forget(store, contact_id, delete=mode == "delete")
     store.execute(
         "UPDATE contacts SET phone = NULL, attributes = '{}', erased_at = ?, updated_at = ? "
         "WHERE id = ?",
@@ -158,5 +152,5 @@ def _forget_visitor_events(store: Store, visitor: str) -> int:
     prefix = f"{visitor}:"
     where = "channel = 'chat' AND substr(external_id, 1, ?) = ?"
     count = scrub.scrub_events(store, where, [len(prefix), prefix])
-    store.execute(f"UPDATE events SET external_id = NULL WHERE {where}", [len(prefix), prefix])
+    inbound.forget_chat_keys(store, visitor)
     return count

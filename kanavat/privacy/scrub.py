@@ -16,6 +16,7 @@ import json
 import sqlite3
 from typing import Any
 
+from kanavat import inbound
 from kanavat.store import Store
 
 KEEP = frozenset(
@@ -36,6 +37,10 @@ KEEP = frozenset(
         "OptOutType",
         "campaign",
         "type",
+        "channel",  # a turn's message (kanavat/turn/message.py): what kind of event it was
+        "kind",
+        "action",
+        "campaign_id",
     }
 )
 
@@ -52,14 +57,9 @@ def scrubbed(payload: str) -> str:
 def scrub_events(store: Store, where: str, params: list[Any]) -> int:
     """Scrub the payloads of the events matching ``where``; returns how many changed."""
     count = 0
-    for row in store.query(
-        f"SELECT id, payload FROM events WHERE ({where}) "
-        "AND payload NOT LIKE '%\"scrubbed\": true}'",
-        params,
-    ):
-        store.execute(
-            "UPDATE events SET payload = ? WHERE id = ?", [scrubbed(row["payload"]), row["id"]]
-        )
+    done = "payload NOT LIKE '%\"scrubbed\": true}'"
+    for event_id, payload in inbound.payloads(store, f"({where}) AND {done}", params):
+        inbound.set_payload(store, event_id, scrubbed(payload))
         count += 1
     return count
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from kanavat.config import Config
-from kanavat.reach import TOOK_PART
+from kanavat.outreach.reach import TOOK_PART
 from kanavat.store import Store
 
 STRATUM_SEPARATOR = "|"
@@ -61,7 +61,7 @@ class SessionRow:
     channel: str
     status: str
     took_part: bool
-    """Reached on this channel, as ``kanavat.reach.TOOK_PART`` defines it."""
+    """Reached on this channel, as ``kanavat.outreach.reach.TOOK_PART`` defines it."""
 
 
 @dataclass

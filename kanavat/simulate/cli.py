@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kanavat import logs
-from kanavat.reach import COUNTS, total
+from kanavat.outreach.reach import COUNTS, total
 from kanavat.simulate.rehearsal import LOG_NAME, RehearsalError
 from kanavat.simulate.runner import Plan, Rehearsal, Result
 

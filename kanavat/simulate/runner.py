@@ -23,11 +23,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from kanavat import campaigns, contacts, events
+from kanavat import attempts, contacts
 from kanavat import config as configuration
 from kanavat.appkeys import EMULATOR, STORE
+from kanavat.outreach import audience, campaigns, triggers
+from kanavat.outreach.reach import Reach, reach
 from kanavat.questions.model import Question
-from kanavat.reach import Reach, reach
 from kanavat.server import Options, create_app
 from kanavat.simulate import chat, population, rehearsal, sms, voice
 from kanavat.simulate.population import Resident
@@ -35,8 +36,6 @@ from kanavat.simulate.speech import Speaker
 from kanavat.store import Store, iso
 
 log = logging.getLogger("kanavat.simulate")
-LIVE_CALLS = ("sending", "queued", "initiated", "ringing", "in-progress")
-SMS_IN_FLIGHT = ("queued", "accepted", "sending")
 QUIET_SECONDS = 1.5  # the store must stay quiet this long: webhooks may still be on the way
 CHAT_GAP = 0.15  # seconds between chat visitors arriving
 # Real seconds a rehearsal may take beyond its plan's timeout (start-up, settling, reports):
@@ -236,11 +235,11 @@ class Rehearsal:
             self._spawn(voice.watch_calls(handset, r))
         ids = sorted({r.campaign_id for r in self.residents})
         for cid in ids:
-            campaigns.enrol_audience(self.store, config, cid)
+            audience.enrol(self.store, config, cid)
             campaigns.set_status(self.store, cid, "running")
         for r in self.residents:  # fast feedback: each resident's service event
             if config.campaign(r.campaign_id).trigger == "event" and r.phone:
-                events.trigger(
+                triggers.trigger(
                     self.store, config, r.campaign_id, r.phone, r.attributes,
                     language=r.language, source="rehearsal",
                 )  # fmt: skip
@@ -344,18 +343,10 @@ class Rehearsal:
                 "disposition = 'pending' AND next_due_at IS NOT NULL AND next_due_at <= ?",
                 [*ids, horizon],
             ),
-            (
-                "SELECT 1 FROM attempts WHERE status IN (" + ",".join("?" * len(LIVE_CALLS)) + ")",
-                list(LIVE_CALLS),
-            ),
             ("SELECT 1 FROM sessions WHERE channel = 'voice' AND status = 'active'", []),
-            (
-                "SELECT 1 FROM outbound WHERE status IN ("
-                + ",".join("?" * len(SMS_IN_FLIGHT))
-                + ")",
-                list(SMS_IN_FLIGHT),
-            ),
         ]
+        if attempts.any_live(store) or attempts.any_in_flight(store):
+            return False
         return all(store.one(sql + " LIMIT 1", params) is None for sql, params in checks)
 
     # -- ending --------------------------------------------------------------------------

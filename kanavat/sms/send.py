@@ -1,23 +1,21 @@
-"""Outbound text messages: every send is recorded first, then handed to the provider.
+"""Outbound text messages the dispatcher sends itself (invitations, reminders).
 
-A message row exists before the provider is called, so a crash mid-send leaves a trace
-(status ``sending``) instead of a silent gap, and delivery callbacks find their row by sid.
+Each is an outbound row (``kanavat/attempts.py``) before the provider is called, so a crash
+mid-send leaves a trace (``sending``, settled with its attempt at start-up) instead of a gap,
+and delivery callbacks find their row by sid. Replies to residents go through the outbox
+instead (``kanavat/turn.py`` queues them, ``kanavat/sender.py`` delivers them).
 """
 
 from __future__ import annotations
 
 import logging
 
+from kanavat import attempts
 from kanavat.config import Config
-from kanavat.provider import (
-    InvalidNumber,
-    OptedOut,
-    ProviderError,
-    TwilioProvider,
-    check_number,
-)
+from kanavat.provider import TwilioProvider, check_number
 from kanavat.questions.dialog import Prompt
 from kanavat.questions.lexicon import texts
+from kanavat.sender import Sender
 from kanavat.sms import render
 from kanavat.store import Store
 
@@ -25,14 +23,17 @@ log = logging.getLogger("kanavat.sms")
 
 
 class SmsSender:
-    def __init__(self, config: Config, store: Store, provider: TwilioProvider):
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        provider: TwilioProvider,
+        outbox: Sender | None = None,
+    ):
         self.config = config
         self.store = store
         self.provider = provider
-
-    @property
-    def status_callback(self) -> str:
-        return f"{self.config.server.public_url}/twilio/sms/status"
+        self.outbox = outbox or Sender(config, store, provider)
 
     async def send_prompts(
         self,
@@ -68,58 +69,26 @@ class SmsSender:
         purpose: str,
         attempt_id: int | None = None,
     ) -> list[str]:
+        """Write the messages (``sending``: delivered here, at once) and send them; their
+        sids, or the provider's refusal raised (``OptedOut``, ``InvalidNumber``, ...)."""
         # Number guard (issue 11): the county's allowed country codes, never premium numbers.
         check_number(to, self.config.privacy.allowed_country_codes)
-        sids: list[str] = []
-        for body in bodies:
-            now = self.store.now()
-            cur = self.store.execute(
-                "INSERT INTO outbound(channel, campaign_id, contact_id, session_id, attempt_id, purpose, "
-                "status, segments, created_at, updated_at) VALUES ('sms', ?, ?, ?, ?, ?, 'sending', ?, ?, ?)",
-                [
-                    campaign_id,
-                    contact_id,
-                    session_id,
-                    attempt_id,
-                    purpose,
-                    render.segments(body),
-                    now,
-                    now,
-                ],
-            )
-            row_id = cur.lastrowid
-            try:
-                result = await self.provider.send_sms(to, body, self.status_callback)
-            except OptedOut:
-                self._failed(row_id, 21610)
-                self.store.opt_out(to, "provider-21610")
-                log.info("sms.send.opted_out campaign=%s outbound=%s", campaign_id, row_id)
-                raise
-            except InvalidNumber:
-                self._failed(row_id, 21211)
-                raise
-            except ProviderError as exc:
-                self._failed(row_id, exc.code)
-                log.warning(
-                    "sms.send.failed campaign=%s outbound=%s code=%s", campaign_id, row_id, exc.code
-                )
-                raise
-            self.store.execute(
-                "UPDATE outbound SET sid = ?, status = ?, updated_at = ? WHERE id = ?",
-                [result.sid, result.status, self.store.now(), row_id],
-            )
-            log.info(
-                "sms.sent campaign=%s sid=%s purpose=%s segments=%s",
-                campaign_id,
-                result.sid,
+        messages = [
+            attempts.Outgoing(
+                "sms",
+                body,
                 purpose,
-                render.segments(body),
+                to=to,
+                campaign_id=campaign_id,
+                contact_id=contact_id,
+                session_id=session_id,
+                attempt_id=attempt_id,
+                segments=render.segments(body),
             )
-            sids.append(result.sid)
+            for body in bodies
+        ]
+        with self.store.transaction():
+            ids = attempts.enqueue(self.store, messages, status=attempts.OutboundStatus.SENDING)
+        sids = await self.outbox.send_now(ids)
+        log.info("sms.sent campaign=%s purpose=%s messages=%s", campaign_id, purpose, len(sids))
         return sids
-
-    def _failed(self, row_id: int | None, code: int | None) -> None:
-        self.store.execute(
-            "UPDATE outbound SET status = 'failed', error_code = ?, updated_at = ? WHERE id = ?",
-            [code, self.store.now(), row_id],
-        )

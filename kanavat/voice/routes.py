@@ -17,9 +17,11 @@ import re
 from aiohttp import web
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
-from kanavat import outcomes
+from kanavat import attempts, contacts, inbound, optouts
 from kanavat.appkeys import AUTH_TOKEN, CONFIG, STORE
+from kanavat.attempts import NOT_REACHED, AttemptStatus
 from kanavat.contacts import InvalidPhone, normalise_phone
+from kanavat.outreach import outcomes
 from kanavat.store import Store
 from kanavat.webhooks import websocket_base
 
@@ -28,19 +30,6 @@ routes = web.RouteTableDef()
 
 CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 MACHINE = {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other"}
-STATUS_RANK = {
-    "sending": 0,
-    "queued": 1,
-    "initiated": 2,
-    "ringing": 3,
-    "in-progress": 4,
-    "completed": 5,
-    "busy": 5,
-    "no-answer": 5,
-    "failed": 5,
-    "canceled": 5,
-}
-NOT_REACHED = {"busy", "no-answer", "failed", "canceled"}
 
 
 def stream_token(secret: str, *values: object) -> str:
@@ -67,21 +56,15 @@ async def answer(request: web.Request) -> web.Response:
     if not CALL_SID.match(call_sid):
         raise web.HTTPBadRequest(text="CallSid is not a call sid")
     store = request.app[STORE]
-    store.record_event(
-        "voice",
-        "twiml",
-        None,
-        {
-            "CallSid": call_sid,
-            "Direction": fields.get("Direction"),
-            "AnsweredBy": fields.get("AnsweredBy"),
-        },
-    )
+    payload = {k: fields.get(k) for k in ("CallSid", "Direction", "AnsweredBy")}
+    recorded = inbound.record(store, "voice", "twiml", None, payload)
     direction = fields.get("Direction", "inbound")
-    if direction.startswith("outbound"):
-        params = _outbound(store, request.query.get("attempt", ""), call_sid, fields)
-    else:
-        params = _inbound(request.app, call_sid, fields)
+    with store.transaction():
+        if direction.startswith("outbound"):
+            params = _outbound(store, request.query.get("attempt", ""), call_sid, fields)
+        else:
+            params = _inbound(request.app, call_sid, fields)
+        inbound.finish(store, recorded.id, f"twiml:{params['mode']}")
     params["token"] = stream_token(
         request.app[AUTH_TOKEN], call_sid, params["mode"], params.get("attempt", "")
     )
@@ -99,22 +82,12 @@ async def answer(request: web.Request) -> web.Response:
 
 
 def _outbound(store: Store, attempt: str, call_sid: str, fields: dict[str, str]) -> dict[str, str]:
-    row = (
-        store.one(
-            "SELECT id, provider_sid FROM attempts WHERE id = ? AND channel = 'voice'", [attempt]
-        )
-        if attempt.isdigit()
-        else None
-    )
-    if row is None or row["provider_sid"] not in (None, call_sid):
+    row = attempts.attempt(store, int(attempt)) if attempt.isdigit() else None
+    if row is None or row["channel"] != "voice" or row["provider_sid"] not in (None, call_sid):
         log.warning("voice.twiml.unknown_attempt call=%s", call_sid)
         return {"mode": "unknown"}
     answered_by = fields.get("AnsweredBy", "")
-    store.execute(
-        "UPDATE attempts SET provider_sid = ?, answered_by = coalesce(?, answered_by), "
-        "updated_at = ? WHERE id = ?",
-        [call_sid, answered_by or None, store.now(), row["id"]],
-    )
+    attempts.call_answered(store, row["id"], call_sid, answered_by)
     if answered_by in MACHINE or answered_by == "fax":
         return {"mode": "fax" if answered_by == "fax" else "machine", "attempt": str(row["id"])}
     return {"mode": "survey", "attempt": str(row["id"])}
@@ -127,8 +100,8 @@ def _inbound(app: web.Application, call_sid: str, fields: dict[str, str]) -> dic
         phone = normalise_phone(fields.get("From", ""), None)
     except InvalidPhone:
         return {"mode": "unknown"}
-    contact = store.one("SELECT id FROM contacts WHERE phone = ?", [phone])
-    if contact is None or store.is_opted_out(phone):
+    contact = contacts.by_phone(store, phone)
+    if contact is None or optouts.is_opted_out(store, phone):
         return {"mode": "unknown"}
     voice_campaigns = [cid for cid, c in config.campaigns.items() if "voice" in c.channels]
     if not voice_campaigns:
@@ -142,17 +115,14 @@ def _inbound(app: web.Application, call_sid: str, fields: dict[str, str]) -> dic
     )
     if row is None:
         return {"mode": "unknown"}
-    now = store.now()
-    cur = store.execute(
-        "INSERT INTO attempts(campaign_id, contact_id, channel, provider_sid, status, created_at, updated_at) "
-        "VALUES (?, ?, 'voice', ?, 'in-progress', ?, ?) ON CONFLICT(provider_sid) DO NOTHING",
-        [row["campaign_id"], contact["id"], call_sid, now, now],
+    attempt = attempts.open_attempt(
+        store,
+        row["campaign_id"],
+        contact["id"],
+        "voice",
+        status=AttemptStatus.IN_PROGRESS,
+        provider_sid=call_sid,
     )
-    attempt = (
-        cur.lastrowid
-        if cur.rowcount
-        else store.one("SELECT id FROM attempts WHERE provider_sid = ?", [call_sid])["id"]
-    )  # type: ignore[index]
     return {"mode": "survey", "attempt": str(attempt)}
 
 
@@ -164,29 +134,23 @@ async def status(request: web.Request) -> web.Response:
     call_status = _form(fields, "CallStatus")
     store = request.app[STORE]
     seq = fields.get("SequenceNumber", call_status)
-    if store.record_event("voice", "status", f"{call_sid}:{seq}:{call_status}", fields) is None:
+    recorded = inbound.record(store, "voice", "status", f"{call_sid}:{seq}:{call_status}", fields)
+    if recorded.handled:
         return web.Response(text="duplicate")
-    row = store.one(
-        "SELECT id, status, campaign_id, contact_id, answered_by FROM attempts "
-        "WHERE provider_sid = ?",
-        [call_sid],
-    )
-    if row is None:
-        return web.Response(text="ignored: unknown call")
-    if STATUS_RANK.get(call_status, 0) >= STATUS_RANK.get(row["status"], 0):
-        store.execute(
-            "UPDATE attempts SET status = ?, answered_by = coalesce(?, answered_by), "
-            "updated_at = ? WHERE id = ?",
-            [call_status, fields.get("AnsweredBy") or None, store.now(), row["id"]],
-        )
-    answered_by = fields.get("AnsweredBy") or row["answered_by"] or ""
-    if call_status in NOT_REACHED:
-        outcomes.retry_or_give_up(
-            store, request.app[CONFIG], row["campaign_id"], row["contact_id"], call_status
-        )
-    elif call_status == "completed" and (answered_by in MACHINE or answered_by == "fax"):
-        outcomes.retry_or_give_up(
-            store, request.app[CONFIG], row["campaign_id"], row["contact_id"], "machine"
-        )
+    with store.transaction():
+        row = attempts.call_status(store, call_sid, call_status, fields.get("AnsweredBy"))
+        inbound.finish(store, recorded.id, "ignored:unknown_call" if row is None else call_status)
+        if row is None:
+            return web.Response(text="ignored: unknown call")
+        answered_by = fields.get("AnsweredBy") or row["answered_by"] or ""
+        config = request.app[CONFIG]
+        if call_status in NOT_REACHED:
+            outcomes.retry_or_give_up(
+                store, config, row["campaign_id"], row["contact_id"], call_status
+            )
+        elif call_status == "completed" and (answered_by in MACHINE or answered_by == "fax"):
+            outcomes.retry_or_give_up(
+                store, config, row["campaign_id"], row["contact_id"], "machine"
+            )
     log.info("voice.status call=%s status=%s", call_sid, call_status)
     return web.Response(text="ok")

@@ -22,10 +22,12 @@ from typing import Any
 import numpy as np
 from aiohttp import WSMsgType, web
 
-from kanavat.appkeys import AUTH_TOKEN, CONFIG, CONVERSATIONS, STORE, WEBSOCKETS
+from kanavat import attempts
+from kanavat.appkeys import AUTH_TOKEN, CONFIG, CONVERSATIONS, STORE, TURNS, WEBSOCKETS
 from kanavat.conversations import Conversations, Turn
 from kanavat.questions.dialog import Part, Prompt, system_parts
 from kanavat.questions.normalise import Input
+from kanavat.turn.message import Message
 from kanavat.voice.audio import ulaw_decode, ulaw_silence
 from kanavat.voice.recognise import (
     Recogniser,
@@ -44,7 +46,6 @@ FEED_FRAMES = 5  # decode 100 ms at a time: barge-in stays quick, thread hops st
 DIGIT_GAP_FRAMES = 200  # 4 s after the last digit of a number ends it, as if '#' was pressed
 MAX_ANSWER_FRAMES = {"closed": 15 * 50, "free": 60 * 50}
 MAX_WS_MESSAGE = 64 * 1024
-FINISHED = {"completed", "busy", "no-answer", "failed", "canceled"}
 CHUNK_BYTES = 8000  # one second of audio per media message
 VOICE_KEYS = web.AppKey("voice_services", object)
 
@@ -103,6 +104,7 @@ class Call:
         self.hang_up_after_playing = False
         self.listening = Listening()
         self.finished = False
+        self.answers = 0  # this call's turns, for their idempotency keys
 
     # -- wire in ---------------------------------------------------------------------------
 
@@ -160,14 +162,10 @@ class Call:
                 self._set_attempt_language(attempt)
             await self.play([self._system_prompt(key)], hang_up=True)
             return
-        row = self.store.one(
-            "SELECT a.id, a.campaign_id, a.contact_id, a.status, c.language FROM attempts a "
-            "JOIN contacts c ON c.id = a.contact_id WHERE a.id = ?",
-            [attempt],
-        )
+        row = attempts.with_contact(self.store, attempt)
         if row is None:
             raise StreamError("unknown attempt")
-        if row["status"] in FINISHED:
+        if row["status"] in attempts.FINAL_CALL:
             raise StreamError("finished attempt")
         self.attempt_id, self.campaign_id = row["id"], row["campaign_id"]
         campaign = self.config.campaign(row["campaign_id"])
@@ -265,7 +263,20 @@ class Call:
     async def answer(self, given: Input) -> None:
         if self.session_id is None:
             return
-        turn = self.conversations.take(self.session_id, given, confirm_below=self._confirm_below())
+        self.answers += 1
+        message = Message(
+            "voice",
+            "turn",
+            f"{self.call_sid}:{self.session_id}:{self.answers}",
+            action=given.kind,
+            text=given.raw,
+            session_id=self.session_id,
+            confidence=given.confidence,
+            alternatives=given.alternatives,
+            confirm_below=self._confirm_below(),
+        )
+        reply = self.app[TURNS].take(message)
+        turn = reply.turn or self.conversations.current(self.session_id)
         log.info("voice.turn call=%s event=%s kind=%s", self.call_sid, turn.event, given.kind)
         await self.deliver(turn)
 
@@ -339,11 +350,7 @@ class Call:
         return Prompt(key, part.text, (Part(part.key, part.text),))
 
     def _set_attempt_language(self, attempt: str) -> None:
-        row = self.store.one(
-            "SELECT c.language FROM attempts a JOIN contacts c ON c.id = a.contact_id "
-            "WHERE a.id = ?",
-            [attempt],
-        )
+        row = attempts.with_contact(self.store, attempt)
         if row:
             self.language = row["language"]
 
@@ -356,7 +363,7 @@ class Call:
             return
         session = self.conversations.session(self.session_id)
         if session["status"] == "active" and session["contact_id"] is not None:
-            from kanavat import outcomes
+            from kanavat.outreach import outcomes
 
             outcomes.retry_or_give_up(
                 self.store, self.config, session["campaign_id"], session["contact_id"], "dropped"

@@ -18,9 +18,9 @@ import pytest
 from aiohttp import web
 from harness import write_config
 
-from kanavat import campaigns
 from kanavat import config as configuration
 from kanavat.appkeys import STORE
+from kanavat.outreach import campaigns
 from kanavat.server import Options, create_app
 from kanavat.store import Store
 

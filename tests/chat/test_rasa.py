@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 
-from kanavat.chat.rasa import collect
+from kanavat.chat.output import collect
 from kanavat.questions.dialog import Choice, Part, Prompt
 
 from .conftest import CAMPAIGN, ChatServer
@@ -163,12 +163,8 @@ async def test_bad_input(chat_server: ChatServer) -> None:
     assert (status, body) == (400, {"error": "body is not JSON"})
     status, body = await post(chat_server, [1, 2])
     assert status == 400 and "JSON object" in body["error"]
-    status, body = await post(chat_server, {"message": "hei", "metadata": META})
-    assert (status, body) == (400, {"error": "missing field: sender (a string)"})
-    status, body = await post(chat_server, {"sender": 42, "message": "hei"})
-    assert status == 400
-    status, body = await post(chat_server, {"sender": "s", "message": ["x"], "metadata": META})
-    assert (status, body) == (400, {"error": "message must be a string"})
+    status, body = await post(chat_server, {"sender": "s", "message": "hei", "metadata": "x"})
+    assert (status, body) == (400, {"error": "metadata must be an object"})
     status, body = await post(
         chat_server, {"sender": "s", "message": "hei", "metadata": {"campaign": "ei-ole"}}
     )
@@ -177,6 +173,74 @@ async def test_bad_input(chat_server: ChatServer) -> None:
         chat_server, {"sender": "s", "message": "hei", "metadata": {"campaign": "vanhukset-2027"}}
     )
     assert status == 404  # a phone campaign has no chat
+
+
+async def test_sender_and_message_are_read_as_rasa_reads_them(chat_server: ChatServer) -> None:
+    """Rasa's UserMessage: no sender is "default", any other sender its string; a message
+    that is no string fails inside Rasa's channel, which logs it and answers []."""
+    status, body = await post(chat_server, {"message": "hei", "metadata": META})
+    assert status == 200 and body and {m["recipient_id"] for m in body} == {"default"}
+    status, body = await post(chat_server, {"sender": 42, "message": "hei", "metadata": META})
+    assert status == 200 and body and {m["recipient_id"] for m in body} == {"42"}
+    for odd in (["x"], 5, {"text": "hei"}, True):
+        status, body = await post(chat_server, {"sender": "s9", "message": odd, "metadata": META})
+        assert (status, body) == (200, [])
+    assert chat_server.store.one(
+        "SELECT count(*) AS n FROM sessions WHERE visitor_id LIKE 'rasa-s9:%'"
+    ) == {"n": 0}, "a message that is no string took no turn"
+
+
+async def test_stream_true_answers_one_json_object_per_line(chat_server: ChatServer) -> None:
+    payload = {"sender": "streamer", "message": "hei", "metadata": META}
+    _, whole = await post(chat_server, {**payload, "sender": "whole"})
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(chat_server.base_url + WEBHOOK + "?stream=true", json=payload) as r,
+    ):
+        assert r.status == 200 and r.content_type == "text/event-stream"
+        text = await r.text()
+    lines = text.split("\n")
+    assert lines[-1] == "" and all(lines[:-1])
+    streamed = [json.loads(line) for line in lines[:-1]]
+    assert [m["text"] for m in streamed] == [m["text"] for m in whole]
+    assert {m["recipient_id"] for m in streamed} == {"streamer"}
+
+
+async def test_a_message_id_is_answered_once(chat_server: ChatServer) -> None:
+    """A widget that sends metadata.message_id and retries gets the first answer again."""
+    meta = {**META, "message_id": "m-1"}
+    await post(chat_server, {"sender": "retry", "message": "hei", "metadata": META})
+    status, first = await post(chat_server, {"sender": "retry", "message": "15", "metadata": meta})
+    status, again = await post(chat_server, {"sender": "retry", "message": "15", "metadata": meta})
+    assert status == 200 and first == again
+    answers = chat_server.store.query(
+        "SELECT a.question FROM answers a JOIN sessions s ON s.id = a.session_id "
+        "WHERE s.visitor_id LIKE 'rasa-retry:%'"
+    )
+    assert len(answers) == 1
+
+
+async def test_data_requests_work_through_rest(chat_server: ChatServer) -> None:
+    """MY DATA and DELETE + YES, as on the chat page and by SMS."""
+    await post(chat_server, {"sender": "omadata", "message": "hei", "metadata": META})
+    await post(chat_server, {"sender": "omadata", "message": "15", "metadata": META})
+    status, shown = await post(
+        chat_server, {"sender": "omadata", "message": "TIETONI", "metadata": META}
+    )
+    assert status == 200 and any("15" in m["text"] for m in shown)
+    status, asked = await post(
+        chat_server, {"sender": "omadata", "message": "POISTA", "metadata": META}
+    )
+    assert any("KYLLÄ" in m["text"] for m in asked)
+    status, done = await post(
+        chat_server, {"sender": "omadata", "message": "kyllä", "metadata": META}
+    )
+    assert status == 200 and done
+    left = chat_server.store.query(
+        "SELECT a.id FROM answers a JOIN sessions s ON s.id = a.session_id "
+        "WHERE s.visitor_id LIKE 'rasa-omadata:%'"
+    )
+    assert left == []
 
 
 async def test_too_large_bodies_are_413(chat_server: ChatServer) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from kanavat import campaigns
 from kanavat.chat.limits import RateLimit
 from kanavat.chat.ws import LIMITS
+from kanavat.outreach import campaigns
 
 from .conftest import CAMPAIGN, ChatServer, start_server
 

@@ -87,7 +87,7 @@ async def test_signed_webhooks_with_any_fields(tmp_path: Path, failures: Failure
             assert status in (200, 400), (path, status)
 
         await asyncio.to_thread(hammer)
-        await srv.emulator.idle()
+        await srv.idle()
         healthy(srv, failures)
 
 

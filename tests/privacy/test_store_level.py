@@ -10,10 +10,11 @@ import pytest
 from click.testing import CliRunner
 from fake_clock import Clock
 
-from kanavat import campaigns
 from kanavat import config as configuration
+from kanavat import inbound
 from kanavat.contacts import upsert_contact
 from kanavat.conversations import Conversations
+from kanavat.outreach import audience, campaigns
 from kanavat.privacy import cli, commands, data, guard
 from kanavat.privacy.erase import erase
 from kanavat.privacy.purge import purge
@@ -41,13 +42,13 @@ def setup(tmp_path: Path, **privacy: object) -> tuple[configuration.Config, Stor
 
 def answer_all(config: configuration.Config, store: Store, phone: str) -> int:
     upsert_contact(store, phone, "fi", {"ikaryhma": "75-84"}, "ikaihmiset")
-    campaigns.enrol_audience(store, config, CAMPAIGN)
+    audience.enrol(store, config, CAMPAIGN)
     contact = store.one("SELECT id FROM contacts WHERE phone = ?", [phone])
     conv = Conversations(config, store)
     turn = conv.begin(CAMPAIGN, "sms", "fi", contact_id=contact["id"])
     for text in ["4", "kyllä", "kotihoito", "3", FREE_TEXT]:
         turn = conv.take(turn.session_id, Input("text", text))
-    store.record_event("sms", "inbound", "SM" + "1" * 32, {"From": phone, "Body": FREE_TEXT})
+    inbound.record(store, "sms", "inbound", "SM" + "1" * 32, {"From": phone, "Body": FREE_TEXT})
     return turn.session_id
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from kanavat import reach
+from kanavat.outreach import reach
 from kanavat.report.build import build_report
 from kanavat.store import Store
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fake_clock import Clock
 
-from kanavat import campaigns
 from kanavat import config as configuration
 from kanavat.contacts import upsert_contact
+from kanavat.outreach import campaigns
 from kanavat.store import Store
 
 POOL = 10_000

@@ -7,8 +7,9 @@ from collections import Counter
 
 import pytest
 
-from kanavat import campaigns, sampling
 from kanavat import config as configuration
+from kanavat import optouts
+from kanavat.outreach import audience, campaigns, sampling
 
 CAMPAIGN = "asukaskysely-2027"
 
@@ -41,7 +42,7 @@ def test_largest_remainder_by_hand() -> None:
 
 def test_draw_is_proportional_and_recorded(county) -> None:
     store, config = county.store, county.config
-    added = campaigns.enrol_audience(store, config, CAMPAIGN)
+    added = audience.enrol(store, config, CAMPAIGN)
     assert added == 600
     pool = pool_by_stratum(store)
     assert sum(pool.values()) == 10_000 and len(pool) == 20
@@ -64,7 +65,7 @@ def test_draw_is_proportional_and_recorded(county) -> None:
     head = store.one("SELECT * FROM samples WHERE campaign_id = ?", [CAMPAIGN])
     assert (head["seed"], head["size"], head["pool"]) == (2027, 600, 10_000)
     # Drawing again changes nothing.
-    assert campaigns.enrol_audience(store, config, CAMPAIGN) == 0
+    assert audience.enrol(store, config, CAMPAIGN) == 0
     assert store.one("SELECT count(*) AS n FROM sample_draws")["n"] == 600 + sum(
         s["reserve"] for s in strata
     )
@@ -72,8 +73,8 @@ def test_draw_is_proportional_and_recorded(county) -> None:
 
 def test_same_seed_same_sample_other_seed_other_sample(county, tmp_path, pool_template) -> None:
     store, config = county.store, county.config
-    campaigns.enrol_audience(store, config, CAMPAIGN)
-    campaigns.enrol_audience(store, config, "toinen-siemen")
+    audience.enrol(store, config, CAMPAIGN)
+    audience.enrol(store, config, "toinen-siemen")
     first, other = drawn(store), drawn(store, "toinen-siemen")
     assert Counter(first.values()) == Counter(other.values())  # same allocation
     assert len(set(first) & set(other)) < 200  # ~36 expected by chance; not the same people
@@ -85,28 +86,28 @@ def test_same_seed_same_sample_other_seed_other_sample(county, tmp_path, pool_te
     again_path.write_bytes(pool_template.read_bytes())
     again = Store(again_path)
     campaigns.sync(again, config)
-    campaigns.enrol_audience(again, config, CAMPAIGN)
+    audience.enrol(again, config, CAMPAIGN)
     assert drawn(again) == first
     again.close()
 
 
 def test_a_drawn_sample_is_fixed(county) -> None:
     store, config = county.store, county.config
-    campaigns.enrol_audience(store, config, CAMPAIGN)
+    audience.enrol(store, config, CAMPAIGN)
     changed = configuration.loads(
         county.config_path.read_text().replace("seed = 2027", "seed = 99"),
         path=county.config_path,
     )
     with pytest.raises(sampling.SampleError, match="seed = 2027"):
-        campaigns.enrol_audience(store, changed, CAMPAIGN)
+        audience.enrol(store, changed, CAMPAIGN)
 
 
 def test_opted_out_never_drawn(county) -> None:
     store, config = county.store, county.config
     opted = [r["phone"] for r in store.query("SELECT phone FROM contacts LIMIT 500")]
     for phone in opted:
-        store.opt_out(phone, "sms")
-    campaigns.enrol_audience(store, config, CAMPAIGN)
+        optouts.opt_out(store, phone, "sms")
+    audience.enrol(store, config, CAMPAIGN)
     ids = {r["id"] for r in store.query("SELECT id FROM contacts LIMIT 500")}
     assert not ids & set(drawn(store))
     assert not ids & {r["contact_id"] for r in store.query("SELECT contact_id FROM sample_draws")}
@@ -114,7 +115,7 @@ def test_opted_out_never_drawn(county) -> None:
 
 def test_whole_group_with_strata_and_event_campaigns(county) -> None:
     store, config = county.store, county.config
-    assert campaigns.enrol_audience(store, config, "koko-ryhma") == 10_000
+    assert audience.enrol(store, config, "koko-ryhma") == 10_000
     labels = Counter(drawn(store, "koko-ryhma").values())
     assert set(labels) == {"18-39", "40-64", "65-74", "75+"}
     assert store.one("SELECT count(*) AS n FROM samples")["n"] == 0
@@ -124,5 +125,5 @@ def test_sample_larger_than_pool_is_a_clear_error(county) -> None:
     text = county.config_path.read_text().replace("sample = 600", "sample = 20000", 1)
     config = configuration.loads(text, path=county.config_path)
     with pytest.raises(sampling.SampleError, match="20000 is more than the 10000 contacts"):
-        campaigns.enrol_audience(county.store, config, CAMPAIGN)
+        audience.enrol(county.store, config, CAMPAIGN)
     assert county.store.one("SELECT count(*) AS n FROM samples")["n"] == 0

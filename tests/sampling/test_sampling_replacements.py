@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from kanavat import campaigns, sampling
-from kanavat.sampling_cli import sample
+from kanavat import optouts
+from kanavat.outreach import audience, queue, sampling
+from kanavat.outreach.commands import sample
 
 CAMPAIGN = "asukaskysely-2027"
 
 
 def finish(store, contact_id: int, disposition: str) -> None:
     """What the dispatcher, outcomes or conversations write when a contact's outcome is final."""
-    store.execute(
-        "UPDATE campaign_contacts SET disposition = ?, next_due_at = NULL "
-        "WHERE campaign_id = ? AND contact_id = ?",
-        [disposition, CAMPAIGN, contact_id],
-    )
+    queue.finalise(store, CAMPAIGN, contact_id, disposition)
 
 
 def members(store, stratum: str, disposition: str = "pending") -> list[int]:
@@ -41,7 +38,7 @@ def smallest_stratum(store) -> dict:
 
 def test_unreachable_contacts_are_replaced_from_their_stratum(county) -> None:
     store, config = county.store, county.config
-    campaigns.enrol_audience(store, config, CAMPAIGN)
+    audience.enrol(store, config, CAMPAIGN)
     stratum = "75+|Kuopio"
     first, second, third, fourth = members(store, stratum)[:4]
     reserve_order = [
@@ -70,7 +67,7 @@ def test_unreachable_contacts_are_replaced_from_their_stratum(county) -> None:
 
     # An opt-out (the dispatcher writes "refusal") is replaced; a plain refusal is not.
     phone = store.one("SELECT phone FROM contacts WHERE id = ?", [third])["phone"]
-    store.opt_out(phone, "sms")
+    optouts.opt_out(store, phone, "sms")
     finish(store, third, "refusal")
     assert sampling.on_final(store, config, CAMPAIGN, third, "refusal") == reserve_order[2]
     finish(store, fourth, "refusal")
@@ -78,7 +75,7 @@ def test_unreachable_contacts_are_replaced_from_their_stratum(county) -> None:
 
     # A reserve who opted out before their turn is passed over, and counted as such.
     skipped = store.one("SELECT phone FROM contacts WHERE id = ?", [reserve_order[3]])["phone"]
-    store.opt_out(skipped, "sms")
+    optouts.opt_out(store, skipped, "sms")
     fifth = members(store, stratum)[0]
     finish(store, fifth, "non_contact")
     assert sampling.on_final(store, config, CAMPAIGN, fifth, "non_contact") == reserve_order[4]
@@ -97,7 +94,7 @@ def test_unreachable_contacts_are_replaced_from_their_stratum(county) -> None:
 
 def test_replacements_stop_when_the_reserve_is_spent(county) -> None:
     store, config = county.store, county.config
-    campaigns.enrol_audience(store, config, CAMPAIGN)
+    audience.enrol(store, config, CAMPAIGN)
     s = smallest_stratum(store)
     replacements = 0
     for _ in range(s["allocation"] + s["reserve"] + 3):
@@ -122,7 +119,7 @@ def test_replacements_stop_when_the_reserve_is_spent(county) -> None:
 
 def test_a_stratum_that_meets_its_target_stops(county) -> None:
     store, config = county.store, county.config
-    campaigns.enrol_audience(store, config, CAMPAIGN)
+    audience.enrol(store, config, CAMPAIGN)
     s = smallest_stratum(store)
     drawn = members(store, s["stratum"])
     *answered, late = drawn
@@ -139,7 +136,7 @@ def test_a_stratum_that_meets_its_target_stops(county) -> None:
     sampling.on_final(store, config, CAMPAIGN, late, "complete")
     assert sampling.stratum_closed(store, CAMPAIGN, s["stratum"])
     assert members(store, s["stratum"]) == []
-    assert members(store, s["stratum"], sampling.QUOTA_FILLED) == [stand_in]
+    assert members(store, s["stratum"], "quota_filled") == [stand_in]
     # No dispatcher picks it: it is not pending and has nothing due.
     row = store.one(
         "SELECT next_due_at FROM campaign_contacts WHERE campaign_id = ? AND contact_id = ?",
@@ -154,7 +151,7 @@ def test_a_stratum_that_meets_its_target_stops(county) -> None:
 
 def test_sweep_catches_up_on_missed_hooks(county) -> None:
     store, config = county.store, county.config
-    campaigns.enrol_audience(store, config, CAMPAIGN)
+    audience.enrol(store, config, CAMPAIGN)
     lost = [
         r["contact_id"]
         for r in store.query(
@@ -185,7 +182,7 @@ def test_campaign_sample_command(county) -> None:
     assert "not drawn yet: allocation preview" in before.output
     assert "seed 2027" in before.output
 
-    campaigns.enrol_audience(store, config, CAMPAIGN)
+    audience.enrol(store, config, CAMPAIGN)
     s = smallest_stratum(store)
     *answered, late = members(store, s["stratum"])
     for contact in answered:

@@ -1,7 +1,7 @@
 """The dispatcher's decisions on a real store with a hand-turned clock: windows, backoff,
 fallback, opt-outs, one live attempt, line limits, the lifecycle and the daily jobs.
 
-No provider is called here (``claim`` and ``_take`` are the dispatcher's own steps before
+No provider is called here (``claim`` and ``take`` are the dispatcher's own steps before
 it); the calls and texts themselves are in ``test_clock_e2e.py``.
 """
 
@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from clockwork import HELSINKI, OPEN, Clock, config_text, local
 
-from kanavat import campaigns, contacts, outcomes, scheduler
 from kanavat import config as configuration
+from kanavat import contacts, optouts
 from kanavat.conversations import Conversations
-from kanavat.dispatch import Dispatcher
+from kanavat.outreach import audience, campaigns, outcomes, queue, scheduler
+from kanavat.outreach.dispatch import Dispatcher
 from kanavat.provider import TwilioProvider
 from kanavat.sms.send import SmsSender
 from kanavat.store import Store, iso
@@ -58,7 +59,7 @@ class World:
         return [r["id"] for r in self.store.query("SELECT id FROM contacts ORDER BY id")]
 
     def start(self, campaign: str) -> None:
-        campaigns.enrol_audience(self.store, self.config, campaign)
+        audience.enrol(self.store, self.config, campaign)
         campaigns.set_status(self.store, campaign, "running")
 
     def row(self, campaign: str, contact: int) -> dict:
@@ -75,7 +76,7 @@ class World:
         """Claim whoever is due and record a voice attempt that ends in ``status``."""
         claimed = self.dispatcher.claim()
         for item in claimed:
-            attempt = self.dispatcher._take(item, None)
+            attempt = self.dispatcher.take(item, None)
             self.store.execute("UPDATE attempts SET status = ? WHERE id = ?", [status, attempt])
             outcomes.retry_or_give_up(
                 self.store, self.config, item.campaign_id, item.contact_id, status
@@ -116,7 +117,8 @@ def test_holidays_and_quiet_hours(world: World, clock: Clock) -> None:
     assert world.due_at(VOICE, person) == local(2026, 12, 28, 10, 0)
     assert world.due_at(SMS, person) == local(2026, 12, 27, 9, 0)  # texts open on Sunday
     clock.set(local(2026, 12, 27, 21, 30))  # Sunday night: the texts' quiet hours
-    world.store.execute("UPDATE campaign_contacts SET next_due_at = ?", [iso(clock())])
+    for campaign in (VOICE, SMS):
+        queue.postpone(world.store, campaign, person, iso(clock()))
     assert world.dispatcher.claim() == []
     assert world.due_at(SMS, person) == local(2026, 12, 28, 9, 0)
 
@@ -159,7 +161,7 @@ def test_retry_lands_in_the_next_window(world: World, clock: Clock) -> None:
 
 def test_sms_campaign_exhausted_is_non_contact(world: World, clock: Clock) -> None:
     (person,) = world.people(1, group="palvelunkayttajat")
-    campaigns.enrol_audience(world.store, world.config, SMS)
+    audience.enrol(world.store, world.config, SMS)
     # SMS first, then voice; with the voice attempts used up the contact is a non-contact.
     world.store.execute("UPDATE campaign_contacts SET channel_index = 1, next_due_at = NULL")
     for _ in range(3):
@@ -179,12 +181,8 @@ def test_opted_out_and_already_reached_are_not_contacted(world: World, clock: Cl
     a, b, c = world.people(3)
     world.start(VOICE)
     world.start(TWIN)
-    world.store.opt_out("+358401200000", "sms-keyword")
-    world.store.execute(
-        "UPDATE campaign_contacts SET disposition = 'complete' WHERE campaign_id = ? "
-        "AND contact_id = ?",
-        [VOICE, b],
-    )
+    optouts.opt_out(world.store, "+358401200000", "sms-keyword")
+    queue.finalise(world.store, VOICE, b, "complete")
     claimed = {(i.campaign_id, i.contact_id) for i in world.dispatcher.claim()}
     assert world.row(VOICE, a)["disposition"] == "refusal"
     assert world.row(TWIN, b)["disposition"] == "not_eligible"  # reached by the twin already
@@ -199,8 +197,7 @@ def test_one_live_attempt_per_contact(world: World, clock: Clock) -> None:
     world.start(TWIN)
     first = world.dispatcher.claim()
     assert len(first) == 1
-    world.dispatcher._take(first[0], None)  # a call is being placed ('sending')
-    world.store.execute("UPDATE campaign_contacts SET lease_until = NULL")
+    world.dispatcher.take(first[0], None)  # a call is being placed ('sending')
     assert world.dispatcher.claim() == []  # the other campaign waits for it to end
     world.store.execute("UPDATE attempts SET status = 'queued'")
     assert world.dispatcher.claim() == []
@@ -214,10 +211,10 @@ def test_concurrent_call_limit(world: World, clock: Clock) -> None:
     first = world.dispatcher.claim()
     assert len(first) == 10
     for item in first[:4]:
-        world.dispatcher._take(item, None)
+        world.dispatcher.take(item, None)
         world.store.execute("UPDATE attempts SET status = 'in-progress' WHERE status = 'sending'")
     for item in first[4:]:  # those never dialled: their leases run out
-        world.dispatcher._release(item)
+        world.dispatcher.release(item)
     assert len(world.dispatcher.claim()) == 6
 
 
@@ -227,8 +224,8 @@ def test_lease_taken_by_another_is_not_used(world: World, clock: Clock) -> None:
     (item,) = world.dispatcher.claim()
     clock.advance(minutes=3)  # the lease expired: a second dispatcher claims the contact
     (again,) = world.dispatcher.claim()
-    assert world.dispatcher._take(item, None) is None  # the stale holder writes nothing
-    assert world.dispatcher._take(again, None) is not None
+    assert world.dispatcher.take(item, None) is None  # the stale holder writes nothing
+    assert world.dispatcher.take(again, None) is not None
     assert world.store.one("SELECT count(*) AS n FROM attempts")["n"] == 1
 
 
@@ -262,26 +259,23 @@ async def test_daily_jobs_run_once_a_local_day(world: World, clock: Clock) -> No
     async def purge(store: Store, config: configuration.Config) -> None:
         ran.append(store.clock().astimezone(HELSINKI).date().isoformat())
 
-    scheduler.register_daily(purge)
-    try:
-        clock.set(local(2026, 11, 24, 2, 59))
-        await scheduler.run_daily(world.store, world.config)
-        assert ran == []
-        clock.set(local(2026, 11, 24, 3, 0))
-        await scheduler.run_daily(world.store, world.config)
-        clock.advance(hours=5)
-        await scheduler.run_daily(world.store, world.config)
-        clock.advance(days=1)
-        await scheduler.run_daily(world.store, world.config)
-        assert ran == ["2026-11-24", "2026-11-25"]
-    finally:
-        scheduler.DAILY_JOBS.remove(purge)
+    jobs = [purge]
+    clock.set(local(2026, 11, 24, 2, 59))
+    await scheduler.run_daily(world.store, world.config, jobs)
+    assert ran == []
+    clock.set(local(2026, 11, 24, 3, 0))
+    await scheduler.run_daily(world.store, world.config, jobs)
+    clock.advance(hours=5)
+    await scheduler.run_daily(world.store, world.config, jobs)
+    clock.advance(days=1)
+    await scheduler.run_daily(world.store, world.config, jobs)
+    assert ran == ["2026-11-24", "2026-11-25"]
 
 
 def test_never_contacted_at_the_end_is_unknown(world: World, clock: Clock) -> None:
     """AAPOR 3.1: a sampled person never attempted has unknown eligibility."""
     world.people(2)
-    campaigns.enrol_audience(world.store, world.config, TWIN)
+    audience.enrol(world.store, world.config, TWIN)
     campaigns.set_status(world.store, TWIN, "running")
     outcomes.finish_campaign(world.store, world.config, TWIN)
     rows = world.store.query("SELECT DISTINCT disposition FROM campaign_contacts")
@@ -299,7 +293,7 @@ audience = {{ group = "otos", sample = 4, stratify = ["kunta"], seed = 7 }}
 
 
 def test_closed_stratum_and_replacements_through_sampling(tmp_path: Path, clock: Clock) -> None:
-    """With ``kanavat.sampling``: a stratum whose quota is met is not called any more, and an
+    """A stratum whose quota is met is not called any more (``quota_filled``), and an
     invalid number's replacement is drawn from the reserve through the on_final hook."""
     w = World(tmp_path, clock, config_text(extra=SAMPLED_TOML))
     csv = tmp_path / "otos.csv"
@@ -319,7 +313,7 @@ def test_closed_stratum_and_replacements_through_sampling(tmp_path: Path, clock:
     strata = {r["contact_id"]: r["stratum"] for r in enrolled}
     assert claimed and all(strata[i.contact_id] == "B" for i in claimed)
     closed = w.store.query("SELECT DISTINCT disposition FROM campaign_contacts WHERE stratum = 'A'")
-    assert closed == [{"disposition": "not_eligible"}]
+    assert closed == [{"disposition": "quota_filled"}]
     # An invalid number in stratum B: final, and a reserve from B takes its place.
     outcomes.finish(w.store, w.config, SAMPLED, claimed[0].contact_id, "not_eligible")
     replacement = w.store.one(

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from clockwork import local
 
-from kanavat.windows import DEFAULT_CALL_HOURS, DEFAULT_SMS_HOURS, Schedule, is_holiday, parse
+from kanavat.outreach.windows import (
+    DEFAULT_CALL_HOURS,
+    DEFAULT_SMS_HOURS,
+    Schedule,
+    is_holiday,
+    parse,
+)
 
 CALLS = Schedule.of(DEFAULT_CALL_HOURS, "Europe/Helsinki")
 TEXTS = Schedule.of(DEFAULT_SMS_HOURS, "Europe/Helsinki")

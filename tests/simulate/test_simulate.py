@@ -1,5 +1,5 @@
 """``kanavat simulate`` and ``kanavat demo`` end to end: the real server, the emulator, a
-generated population, and the store counted independently of ``kanavat.reach``."""
+generated population, and the store counted independently of ``kanavat.outreach.reach``."""
 
 from __future__ import annotations
 

@@ -184,7 +184,7 @@ async def test_campaign_of_56_through_restart(tmp_path: Path) -> None:
         halfway = [len(r.steps) // 2 for r in people]
         await asyncio.gather(*(play(srv, r, h) for r, h in zip(people, halfway, strict=True)))
 
-        await srv.emulator.idle()
+        await srv.idle()
         await srv.restart()  # new app, new emulator: same database and ports
 
         # A webhook Twilio retries across the restart: acknowledged, not processed again.
@@ -195,7 +195,7 @@ async def test_campaign_of_56_through_restart(tmp_path: Path) -> None:
         assert (await srv.post_twilio("/twilio/sms", form))[0] == 200
 
         await asyncio.gather(*(play(srv, r, len(r.steps)) for r in people))
-        await srv.emulator.idle()
+        await srv.idle()
 
         # Nobody got a message they did not expect after the restart (nor the duplicate's).
         for r in people:
@@ -298,7 +298,7 @@ async def test_answer_sent_twice_at_once_counts_once(tmp_path: Path) -> None:
         first, second = await asyncio.gather(handset.send_sms("4"), handset.send_sms("4"))
         assert first.sid != second.sid and first.status == second.status == 200
         assert said(q.question("esteet").text["fi"]) in (await handset.wait_for_message(WAIT)).body
-        await srv.emulator.idle()
+        await srv.idle()
         events = srv.store.query("SELECT outcome FROM events WHERE kind = 'inbound' ORDER BY id")
         first_outcome, second_outcome = (e["outcome"] for e in events)
         assert first_outcome == "answered"

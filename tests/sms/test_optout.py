@@ -44,7 +44,7 @@ async def started(srv: Server, people: dict[str, str]) -> None:
         ),
         what="invitations",
     )
-    await srv.emulator.idle()
+    await srv.idle()
 
 
 async def test_every_keyword_form(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ async def test_every_keyword_form(tmp_path: Path) -> None:
         for i, word in enumerate(words):
             status, _ = await srv.post_twilio("/twilio/sms", inbound(i, number(i), word))
             assert status == 200
-        await srv.emulator.idle()
+        await srv.idle()
         opted = {r["phone"] for r in srv.store.query("SELECT phone FROM opt_outs")}
         assert opted == {number(i) for i in range(len(VARIANTS))}
         for i, word in enumerate(words):
@@ -79,7 +79,7 @@ async def test_every_keyword_form(tmp_path: Path) -> None:
         for i, _ in enumerate(VARIANTS):
             await srv.post_twilio("/twilio/sms", inbound(1000 + i, number(i), "STOP"))
             await srv.post_twilio("/twilio/sms", inbound(2000 + i, number(i), "4"))
-        await srv.emulator.idle()
+        await srv.idle()
         assert srv.count("SELECT id FROM outbound") == before
         outcomes = {
             r["outcome"]
@@ -99,7 +99,7 @@ async def test_no_campaign_contacts_an_opted_out_number_again(tmp_path: Path) ->
         handset = srv.emulator.handset(stopper)
         await handset.wait_for_message(5)
         assert (await handset.send_sms("STOP")).status == 200
-        await srv.emulator.idle()
+        await srv.idle()
         assert handset.opted_out  # Twilio blocked the pair as well
         sent_before = srv.count("SELECT id FROM outbound WHERE contact_id = 1")
         attempts_before = srv.count("SELECT id FROM attempts WHERE contact_id = 1")
@@ -123,7 +123,7 @@ async def test_no_campaign_contacts_an_opted_out_number_again(tmp_path: Path) ->
             what="the dispatcher to refuse the opted-out contact",
         )
         await asyncio.sleep(0.5)  # a few more dispatcher rounds
-        await srv.emulator.idle()
+        await srv.idle()
         assert srv.count("SELECT id FROM outbound WHERE contact_id = 1") == sent_before
         assert srv.count("SELECT id FROM attempts WHERE contact_id = 1") == attempts_before
         assert len(srv.emulator.calls) == 0 or all(
@@ -142,7 +142,7 @@ async def test_twilio_21610_when_sending_is_an_opt_out(tmp_path: Path) -> None:
         await srv.wait_until(
             lambda: srv.count("SELECT phone FROM opt_outs") == 1, what="the sync 21610"
         )
-        await srv.emulator.idle()
+        await srv.idle()
 
         emu.settings = dataclasses.replace(emu.settings, opt_out_mode="async")
         emu.blocked.add((async_one, COUNTY))
@@ -151,7 +151,7 @@ async def test_twilio_21610_when_sending_is_an_opt_out(tmp_path: Path) -> None:
         await srv.wait_until(
             lambda: srv.count("SELECT phone FROM opt_outs") == 2, what="the async 21610"
         )
-        await srv.emulator.idle()
+        await srv.idle()
 
         sources = {r["phone"]: r["source"] for r in srv.store.query("SELECT * FROM opt_outs")}
         assert sources == {sync_one: "provider-21610", async_one: "provider-21610"}

@@ -186,7 +186,7 @@ async def srv(tmp_path: Path) -> AsyncIterator[Server]:
             lambda: server.store.one("SELECT 1 FROM outbound WHERE status != 'sending'"),
             what="the invitation",
         )
-        await server.emulator.idle()
+        await server.idle()
         now = server.store.now()
         server.store.execute(
             "INSERT INTO outbound(sid, channel, campaign_id, contact_id, purpose, status, "
@@ -222,14 +222,14 @@ async def test_fixture(srv: Server, case: Case) -> None:
 
     status, text = await srv.post_twilio(path, form)
     assert (status, case.body in text) == (case.status, True), text
-    await srv.emulator.idle()
+    await srv.idle()
     case.check(srv, form)
     assert srv.store.integrity_ok()
 
     after = snapshot(srv)
     status, text = await srv.post_twilio(path, form)  # Twilio's retry: same sid, same body
     assert status == case.status
-    await srv.emulator.idle()
+    await srv.idle()
     assert snapshot(srv) == after, "the duplicate was processed again"
 
 
@@ -259,7 +259,7 @@ async def test_earlier_answers_survive_bad_input(srv: Server) -> None:
     assert status == 413
     status, _ = await srv.post_twilio("/twilio/sms", b"\xff\xfe\x00garbage=%%%")
     assert status in (400, 403)
-    await srv.emulator.idle()
+    await srv.idle()
     assert answers(srv) == {"asiointi": 4}
     assert session_status(srv) == "active"
     assert srv.store.integrity_ok()

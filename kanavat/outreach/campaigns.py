@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from kanavat import sampling
 from kanavat.config import Config
 from kanavat.store import Store
 
@@ -74,54 +72,3 @@ def set_status(store: Store, campaign_id: str, new: Status) -> None:
         [*params, campaign_id],
     )
     store.audit("campaign.status", campaign=campaign_id, status=new)
-
-
-def enrol_audience(
-    store: Store, config: Config, campaign_id: str, due_at: str | None = None
-) -> int:
-    """Put the campaign's audience on it, due now; returns how many contacts were added.
-
-    The whole group, or with ``sample`` set a stratified sample drawn once and recorded
-    (``kanavat.sampling``). With ``stratify`` each contact's stratum is stored, for the
-    report's weights. Event-triggered campaigns enrol contacts one event at a time
-    (``kanavat.events``), never a whole group. Opted-out numbers are never enrolled.
-    Idempotent: contacts already on the campaign keep their place and state.
-    """
-    campaign = config.campaign(campaign_id)
-    audience = campaign.audience
-    if audience is None or campaign.trigger == "event":
-        return 0
-    due = due_at or store.now()
-    if audience.sample is not None:
-        return sampling.enrol_sample(store, config, campaign_id, due)
-    added = 0
-    with store.transaction():
-        rows = store.query(
-            "SELECT c.id, c.attributes FROM contacts c JOIN contact_groups g "
-            "ON g.contact_id = c.id WHERE g.group_name = ? AND c.phone IS NOT NULL "
-            "AND c.phone NOT IN (SELECT phone FROM opt_outs) ORDER BY c.id",
-            [audience.group],
-        )
-        now = store.now()
-        for row in rows:
-            stratum = (
-                sampling.stratum_of(json.loads(row["attributes"] or "{}"), audience.stratify)
-                if audience.stratify
-                else None
-            )
-            cur = store.execute(
-                "INSERT INTO campaign_contacts(campaign_id, contact_id, respondent, stratum, "
-                "next_due_at, updated_at, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                [
-                    campaign_id,
-                    row["id"],
-                    store.pseudonym(campaign_id, f"contact:{row['id']}"),
-                    stratum,
-                    due,
-                    now,
-                    now,
-                ],
-            )
-            added += cur.rowcount
-    return added

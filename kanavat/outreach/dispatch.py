@@ -6,6 +6,13 @@ queue, before the provider is called. So a restart never contacts anyone twice f
 step (an attempt left in ``sending`` is reconciled against the provider, see ``reconcile``)
 and never loses a due contact (an unused lease simply expires).
 
+Calls and texts go out in separate lanes (``LANES``) that claim and pace on their own, so a
+voice campaign's calls never wait behind another campaign's invitations. Within a lane,
+contacts start one after another at the provider's rate (per campaign, the county's by
+default) and their provider requests are in flight together, so the rate is kept however
+long the provider takes to answer. A contact leased in one lane is not claimed by the other:
+at most one live attempt per person.
+
 Politeness is decided here, per campaign: call and text windows in the county's time zone
 (a contact due outside them waits for the next opening), Finnish holidays, the concurrent
 call limit, the provider's rate, opt-outs, residents already reached by the same
@@ -16,12 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kanavat import durations, outcomes, windows
+from kanavat import attempts, durations, optouts
+from kanavat.attempts import AttemptStatus as S
 from kanavat.config import Config
 from kanavat.conversations import Conversations
+from kanavat.outreach import outcomes, queue, windows
 from kanavat.provider import InvalidNumber, OptedOut, ProviderError
 from kanavat.questions.dialog import Part, Prompt
 from kanavat.questions.lexicon import texts
@@ -29,14 +39,16 @@ from kanavat.sms import render
 from kanavat.sms.send import SmsSender
 from kanavat.store import Store, iso
 
-log = logging.getLogger("kanavat.dispatch")
+log = logging.getLogger("kanavat.outreach.dispatch")
 LEASE = timedelta(minutes=2)
-LIVE = ("sending", "queued", "initiated", "ringing", "in-progress")
 SMS_RETRY = timedelta(minutes=10)  # a provider hiccup: the same step again, soon
 DEFAULT_REMINDER_AFTER = "1d"
 DEFAULT_RATE = {"voice": 1.0, "sms": 5.0}
 DEFAULT_MAX_CALLS = 10
-_LIVE_SQL = "(" + ",".join(f"'{s}'" for s in LIVE) + ")"
+CATCH_UP = 0.5  # seconds of lateness the pace makes up for (a burst of at most this long)
+LANES: dict[str, tuple[str, ...]] = {"voice": ("voice",), "sms": ("sms", "chat")}
+"""Dispatch lanes and the channel steps each claims (a chat step is only moved past)."""
+LANE_OF = {channel: lane for lane, channels in LANES.items() for channel in channels}
 
 
 @dataclass
@@ -71,22 +83,14 @@ class Dispatcher:
 
     # -- the queue -------------------------------------------------------------------------
 
-    def claim(self) -> list[Due]:
-        """Lease a batch of due contacts of running campaigns that may be contacted now."""
+    def claim(self, lane: str | None = None) -> list[Due]:
+        """Lease a batch of due contacts of running campaigns that may be contacted now, of
+        one lane (``LANES``) or, with None, of any."""
         now = self.store.clock()
         lease = iso(now + LEASE)
+        steps = None if lane is None else self._steps(lane)
         with self.store.transaction():
-            rows = self.store.query(
-                "SELECT cc.campaign_id, cc.contact_id, cc.channel_index, cc.stratum, c.phone, "
-                "c.language, k.questionnaire FROM campaign_contacts cc "
-                "JOIN campaigns k ON k.id = cc.campaign_id JOIN contacts c ON c.id = cc.contact_id "
-                "WHERE k.status = 'running' AND cc.disposition = 'pending' "
-                "AND cc.next_due_at IS NOT NULL AND cc.next_due_at <= ? "
-                "AND (cc.lease_until IS NULL OR cc.lease_until < ?) AND c.phone IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.contact_id = cc.contact_id "
-                f"AND a.status IN {_LIVE_SQL}) ORDER BY cc.next_due_at LIMIT ?",
-                [iso(now), iso(now), self.batch * 4],
-            )
+            rows = queue.due(self.store, iso(now), self.batch * 4, attempts.LIVE, steps)
             free = self._free_lines()
             due: list[Due] = []
             taken: set[int] = set()
@@ -100,16 +104,16 @@ class Dispatcher:
                     continue
                 opening = windows.next_opening(self.config, cid, channel, now)
                 if opening != now:
-                    self._postpone(cid, contact, iso(opening))
+                    queue.postpone(self.store, cid, contact, iso(opening))
                     continue
-                if self.store.is_opted_out(r["phone"]):
+                if optouts.is_opted_out(self.store, r["phone"]):
                     outcomes.finish(self.store, self.config, cid, contact, "refusal")
                     continue
-                if self._reached_elsewhere(cid, contact, r["questionnaire"]):
+                if queue.reached_elsewhere(self.store, cid, contact, r["questionnaire"]):
                     outcomes.finish(self.store, self.config, cid, contact, "not_eligible")
                     continue
                 if outcomes.stratum_closed(self.store, self.config, cid, r["stratum"]):
-                    self._quota_filled(cid, contact)
+                    queue.finalise(self.store, cid, contact, "quota_filled")
                     continue
                 if channel == "voice":
                     if free.get("*", 0) <= 0 or free.get(cid, 1) <= 0:
@@ -117,26 +121,25 @@ class Dispatcher:
                     free["*"] -= 1
                     if cid in free:
                         free[cid] -= 1
-                self.store.execute(
-                    "UPDATE campaign_contacts SET lease_until = ?, updated_at = ? "
-                    "WHERE campaign_id = ? AND contact_id = ?",
-                    [lease, iso(now), cid, contact],
-                )
+                queue.lease(self.store, cid, contact, lease)
                 taken.add(contact)
                 due.append(Due(cid, contact, r["phone"], r["language"], channel, lease))
                 if len(due) >= self.batch:
                     break
         return due
 
+    def _steps(self, lane: str) -> list[tuple[str, int]]:
+        """The (campaign, channel index) pairs whose channel is the lane's."""
+        return [
+            (cid, index)
+            for cid, campaign in self.config.campaigns.items()
+            for index, channel in enumerate(campaign.channels)
+            if channel in LANES[lane]
+        ]
+
     def _free_lines(self) -> dict[str, int]:
         """Free call lines: ``*`` for the county, and per campaign that sets its own limit."""
-        live = {
-            r["campaign_id"]: r["n"]
-            for r in self.store.query(
-                "SELECT campaign_id, count(*) AS n FROM attempts WHERE channel = 'voice' "
-                f"AND status IN {_LIVE_SQL} GROUP BY campaign_id"
-            )
-        }
+        live = attempts.live_calls_by_campaign(self.store)
         county = self.config.county.max_concurrent_calls or DEFAULT_MAX_CALLS
         free = {"*": county - sum(live.values())}
         for cid, campaign in self.config.campaigns.items():
@@ -144,47 +147,70 @@ class Dispatcher:
                 free[cid] = campaign.max_concurrent_calls - live.get(cid, 0)
         return free
 
-    def _reached_elsewhere(self, campaign_id: str, contact_id: int, questionnaire: str) -> bool:
-        return (
-            self.store.one(
-                "SELECT 1 AS x FROM campaign_contacts o JOIN campaigns k ON k.id = o.campaign_id "
-                "WHERE o.contact_id = ? AND o.campaign_id != ? AND k.questionnaire = ? "
-                "AND o.disposition IN ('complete', 'partial', 'refusal') LIMIT 1",
-                [contact_id, campaign_id, questionnaire],
-            )
-            is not None
-        )
+    async def run_once(self, lane: str | None = None) -> int:
+        """Claim one batch (of ``lane``, or of every lane), make its contacts, the lanes side
+        by side, and wait for their provider requests; returns how many were claimed."""
+        sending: set[asyncio.Task[None]] = set()
+        try:
+            return await self._batch(lane, sending)
+        finally:
+            await _settle(sending)
 
-    def _postpone(self, campaign_id: str, contact_id: int, at: str) -> None:
-        self.store.execute(
-            "UPDATE campaign_contacts SET next_due_at = ?, updated_at = ? "
-            "WHERE campaign_id = ? AND contact_id = ?",
-            [at, self.store.now(), campaign_id, contact_id],
-        )
+    async def drain(self, lane: str) -> None:
+        """Batches of one lane until fewer than a full batch are due (the scheduler's tick
+        starts one per lane, so a long run of texts holds up no call). The next batch is
+        claimed while the last one's requests are still in flight, so the pace holds across
+        batches; those contacts have live attempts, so none is claimed again meanwhile."""
+        sending: set[asyncio.Task[None]] = set()
+        try:
+            while await self._batch(lane, sending) >= self.batch and not self.stopping:
+                pass
+        except asyncio.CancelledError:
+            for task in sending:  # cut off as a crash would: start-up reconciles them
+                task.cancel()
+            raise
+        except Exception:
+            log.exception("dispatch.lane.failed lane=%s", lane)
+        finally:
+            await _settle(sending)
 
-    def _quota_filled(self, campaign_id: str, contact_id: int) -> None:
-        """AAPOR 4.80, quota filled: not eligible, and no replacement is drawn for it."""
-        self.store.execute(
-            "UPDATE campaign_contacts SET disposition = 'not_eligible', next_due_at = NULL, "
-            "lease_until = NULL, updated_at = ? WHERE campaign_id = ? AND contact_id = ?",
-            [self.store.now(), campaign_id, contact_id],
-        )
-
-    async def run_once(self) -> int:
+    async def _batch(self, lane: str | None, sending: set[asyncio.Task[None]]) -> int:
         if self.stopping:
             return 0
-        due = self.claim()
+        due = self.claim(lane)
+        lanes: dict[str, list[Due]] = {}
         for item in due:
+            lanes.setdefault(LANE_OF[item.channel], []).append(item)
+        await asyncio.gather(*(self._work(items, sending) for items in lanes.values()))
+        return len(due)
+
+    async def _work(self, items: list[Due], sending: set[asyncio.Task[None]]) -> None:
+        """One lane's batch: each contact is started when the pace allows and its provider
+        request is left in flight (in ``sending``) while the next one starts."""
+        for item in items:
             if self.stopping or not self._still_may(item):
-                self._release(item)
+                self.release(item)
                 continue
             try:
-                await self.contact(item)
+                send = await self.contact(item)
             except Exception:
                 log.exception(
                     "dispatch.failed campaign=%s contact=%s", item.campaign_id, item.contact_id
                 )
-        return len(due)
+                continue
+            if send is not None:
+                task = asyncio.create_task(self._guarded(item, send))
+                sending.add(task)
+                task.add_done_callback(sending.discard)
+
+    @staticmethod
+    async def _guarded(item: Due, send: Awaitable[None]) -> None:
+        try:
+            await send
+        except Exception:
+            log.exception(
+                "dispatch.failed campaign=%s contact=%s", item.campaign_id, item.contact_id
+            )
 
     def _still_may(self, item: Due) -> bool:
         """Pacing can stretch a batch over a minute: a pause, or a window closing, in the
@@ -195,51 +221,43 @@ class Dispatcher:
         now = self.store.clock()
         return windows.next_opening(self.config, item.campaign_id, item.channel, now) == now
 
-    async def contact(self, item: Due) -> None:
+    async def contact(self, item: Due) -> Awaitable[None] | None:
+        """Start a claimed contact, waiting for its turn at the provider's rate; returns its
+        provider request to await (None: nothing to send)."""
         if item.channel == "voice":
-            await self.call(item)
-        elif item.channel == "sms":
-            await self.text(item)
+            return await self.call(item)
+        if item.channel == "sms":
+            return await self.text(item)
+        return None
 
-    def _take(self, item: Due, next_due: str | None) -> int | None:
+    def take(self, item: Due, next_due: str | None) -> int | None:
         """Take the claimed contact off the queue and write its attempt, atomically; None if
         the lease is no longer ours (it expired and someone else took the contact)."""
-        now = self.store.now()
         with self.store.transaction():
-            cur = self.store.execute(
-                "UPDATE campaign_contacts SET attempts = attempts + 1, next_due_at = ?, "
-                "lease_until = NULL, updated_at = ? WHERE campaign_id = ? AND contact_id = ? "
-                "AND lease_until = ? AND disposition = 'pending'",
-                [next_due, now, item.campaign_id, item.contact_id, item.lease],
-            )
-            if not cur.rowcount:
+            if not queue.take(self.store, item.campaign_id, item.contact_id, item.lease, next_due):
                 return None
-            cur = self.store.execute(
-                "INSERT INTO attempts(campaign_id, contact_id, channel, status, created_at, "
-                "updated_at) VALUES (?, ?, ?, 'sending', ?, ?)",
-                [item.campaign_id, item.contact_id, item.channel, now, now],
+            return attempts.open_attempt(
+                self.store, item.campaign_id, item.contact_id, item.channel
             )
-            return int(cur.lastrowid)  # type: ignore[arg-type]
 
     # -- SMS: an invitation, at most one reminder, then the next channel -------------------
 
-    async def text(self, item: Due) -> None:
+    async def text(self, item: Due) -> Awaitable[None] | None:
+        """The next SMS step of a claimed contact, at its turn; returns the sending."""
         cid, contact = item.campaign_id, item.contact_id
-        steps = self.store.one(
-            "SELECT count(*) AS n FROM attempts WHERE campaign_id = ? AND contact_id = ? "
-            "AND channel = 'sms' AND status NOT IN ('failed', 'abandoned')",
-            [cid, contact],
-        )["n"]  # type: ignore[index]
+        steps = attempts.sms_steps(self.store, cid, contact)
         replied = self._sms_replied(cid, contact)
-        if steps >= 2 or (steps == 1 and (replied or self._undelivered(cid, contact))):
-            self._release(item)
+        if steps >= 2 or (
+            steps == 1 and (replied or attempts.all_failed(self.store, cid, contact, "invitation"))
+        ):
+            self.release(item)
             self._after_sms(item)
-            return
+            return None
         purpose = "invitation" if steps == 0 else "reminder"
         wait = reminder_after(self.config, cid) if steps == 0 else self._fallback_after(cid)
-        attempt_id = self._take(item, iso(self.store.clock() + wait))
+        attempt_id = self.take(item, iso(self.store.clock() + wait))
         if attempt_id is None:
-            return
+            return None
         turn = self.conversations.begin(cid, "sms", item.language, contact_id=contact)
         footer = texts(turn.language)["sms"]["stop_hint"]
         prompts = turn.prompts
@@ -250,39 +268,42 @@ class Dispatcher:
             prompts = (note, *turn.prompts[1:])
         bodies = render.messages(prompts, footer)
         await self._pace("sms", cid, len(bodies))  # the provider's rate counts messages
+        return self._send_texts(item, attempt_id, turn.session_id, bodies, purpose)
+
+    async def _send_texts(
+        self, item: Due, attempt_id: int, session_id: int, bodies: list[str], purpose: str
+    ) -> None:
+        cid, contact = item.campaign_id, item.contact_id
         try:
             sids = await self.sms.send_texts(
                 item.phone,
                 bodies,
                 campaign_id=cid,
                 contact_id=contact,
-                session_id=turn.session_id,
+                session_id=session_id,
                 purpose=purpose,
                 attempt_id=attempt_id,
             )
         except OptedOut:
-            self._attempt(attempt_id, "failed", 21610)
-            self.conversations.stop(turn.session_id)
+            attempts.set_attempt(self.store, attempt_id, S.FAILED, error_code=21610)
+            self.conversations.stop(session_id)
             outcomes.finish(self.store, self.config, cid, contact, "refusal")
             return
         except InvalidNumber:
-            self._attempt(attempt_id, "failed", 21211)
+            attempts.set_attempt(self.store, attempt_id, S.FAILED, error_code=21211)
             outcomes.finish(self.store, self.config, cid, contact, "not_eligible")
             return
         except ProviderError as exc:
-            self._attempt(attempt_id, "failed", exc.code)
-            self._postpone(cid, contact, iso(self.store.clock() + SMS_RETRY))
+            attempts.set_attempt(self.store, attempt_id, S.FAILED, error_code=exc.code)
+            queue.postpone(self.store, cid, contact, iso(self.store.clock() + SMS_RETRY))
             return
-        self.store.execute(
-            "UPDATE attempts SET status = 'sent', provider_sid = ?, updated_at = ? WHERE id = ?",
-            [sids[0] if sids else None, self.store.now(), attempt_id],
-        )
+        attempts.set_attempt(self.store, attempt_id, S.SENT, provider_sid=sids[0] if sids else None)
         event = "invited" if purpose == "invitation" else "reminded"
         log.info(
             "dispatch.sms.%s campaign=%s session=%s messages=%s",
             event,
             cid,
-            turn.session_id,
+            session_id,
             len(sids),
         )
 
@@ -301,7 +322,7 @@ class Dispatcher:
         if last and last["at"]:
             idle_until = datetime.fromisoformat(last["at"]) + reminder_after(self.config, cid)
             if idle_until > now:
-                self._postpone(cid, contact, iso(idle_until))
+                queue.postpone(self.store, cid, contact, iso(idle_until))
                 return
         outcomes.next_channel_or_final(self.store, self.config, cid, contact, "sms_unanswered")
 
@@ -313,26 +334,21 @@ class Dispatcher:
         )
         return bool(row and row["n"])
 
-    def _undelivered(self, campaign_id: str, contact_id: int) -> bool:
-        """Every invitation message failed on the way: nobody read it, no reminder either."""
-        row = self.store.one(
-            "SELECT count(*) AS n, sum(status IN ('failed', 'undelivered')) AS bad FROM outbound "
-            "WHERE campaign_id = ? AND contact_id = ? AND purpose = 'invitation'",
-            [campaign_id, contact_id],
-        )
-        return bool(row and row["n"] and row["bad"] == row["n"])
-
     def _fallback_after(self, campaign_id: str) -> timedelta:
         return durations.parse_one(self.config.campaigns[campaign_id].fallback_after)
 
     # -- voice -----------------------------------------------------------------------------
 
-    async def call(self, item: Due) -> None:
-        """Place one outbound call; the TwiML request finds its attempt by the URL's id."""
+    async def call(self, item: Due) -> Awaitable[None] | None:
+        """A claimed contact's call, at its turn; returns the placing of it."""
         await self._pace("voice", item.campaign_id)
-        attempt_id = self._take(item, None)
+        attempt_id = self.take(item, None)
         if attempt_id is None:
-            return
+            return None
+        return self._place_call(item, attempt_id)
+
+    async def _place_call(self, item: Due, attempt_id: int) -> None:
+        """Place one outbound call; the TwiML request finds its attempt by the URL's id."""
         public = self.config.server.public_url
         try:
             result = await self.provider.place_call(
@@ -343,22 +359,18 @@ class Dispatcher:
                 timeout=self.ring_seconds,
             )
         except InvalidNumber:
-            self._attempt(attempt_id, "failed", 21211)
+            attempts.set_attempt(self.store, attempt_id, S.FAILED, error_code=21211)
             outcomes.finish(
                 self.store, self.config, item.campaign_id, item.contact_id, "not_eligible"
             )
             return
         except ProviderError as exc:
-            self._attempt(attempt_id, "failed", exc.code)
+            attempts.set_attempt(self.store, attempt_id, S.FAILED, error_code=exc.code)
             outcomes.retry_or_give_up(
                 self.store, self.config, item.campaign_id, item.contact_id, "provider"
             )
             return
-        self.store.execute(
-            "UPDATE attempts SET provider_sid = coalesce(provider_sid, ?), status = CASE WHEN "
-            "status = 'sending' THEN ? ELSE status END, updated_at = ? WHERE id = ?",
-            [result.sid, result.status, self.store.now(), attempt_id],
-        )
+        attempts.call_placed(self.store, attempt_id, result.sid, result.status)
         log.info("dispatch.voice.dialled campaign=%s attempt=%s", item.campaign_id, attempt_id)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -368,34 +380,33 @@ class Dispatcher:
         name = "calls_per_second" if channel == "voice" else "messages_per_second"
         rate = windows.setting(self.config, campaign_id, name) or DEFAULT_RATE[channel]
         loop = asyncio.get_running_loop()
-        wait = self._next_slot.get(channel, 0.0) - loop.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        slot = max(loop.time(), self._next_slot.get(channel, 0.0))
+        now = loop.time()
+        # Reserved before any await; a slot missed by a moment is made up (CATCH_UP), so
+        # the time spent preparing each contact does not lower the rate.
+        slot = max(now - CATCH_UP, self._next_slot.get(channel, 0.0))
         self._next_slot[channel] = slot + max(weight, 1) / rate
+        await asyncio.sleep(max(slot - now, 0))  # at least a yield: earlier sends start now
 
-    def _attempt(self, attempt_id: int | None, status: str, code: int | None) -> None:
-        self.store.execute(
-            "UPDATE attempts SET status = ?, error_code = ?, updated_at = ? WHERE id = ?",
-            [status, code, self.store.now(), attempt_id],
-        )
-
-    def _release(self, item: Due) -> None:
-        self.store.execute(
-            "UPDATE campaign_contacts SET lease_until = NULL WHERE campaign_id = ? "
-            "AND contact_id = ? AND lease_until = ?",
-            [item.campaign_id, item.contact_id, item.lease],
-        )
+    def release(self, item: Due) -> None:
+        """Give a claimed contact back unused: due as before."""
+        queue.release(self.store, item.campaign_id, item.contact_id, item.lease)
 
     async def run_forever(self, interval: float = 1.0) -> None:
-        """Without the scheduler (scripts, benchmarks): tick every ``interval`` seconds."""
-        while True:
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("dispatch.loop.failed")
-                handled = 0
-            await asyncio.sleep(0.05 if handled >= self.batch else interval)
+        """Without the scheduler (scripts, benchmarks): every lane, each on its own, drained
+        every ``interval`` seconds."""
+
+        async def lane_loop(lane: str) -> None:
+            while True:
+                await self.drain(lane)
+                await asyncio.sleep(interval)
+
+        await asyncio.gather(*(lane_loop(lane) for lane in LANES))
+
+
+async def _settle(sending: set[asyncio.Task[None]]) -> None:
+    """Wait for requests in flight (each logs its own failure)."""
+    if sending:
+        await asyncio.gather(*list(sending), return_exceptions=True)
 
 
 def reminder_after(config: Config, campaign_id: str) -> timedelta:

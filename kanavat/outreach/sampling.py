@@ -28,16 +28,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kanavat import optouts
 from kanavat.config import Audience, Config
+from kanavat.outreach import queue
 from kanavat.store import Store
 
-log = logging.getLogger("kanavat.sampling")
+log = logging.getLogger("kanavat.outreach.sampling")
 
 STRATUM_SEPARATOR = "|"  # kanavat/report/data.py reads the same format
 RESERVE_RATIO = 1.0
 """Reserve per stratum as a share of its allocation (capped by what the stratum has left)."""
-QUOTA_FILLED = "quota_filled"
-"""Disposition of a pending contact whose stratum met its target: never dispatched again."""
 UNREACHABLE = ("not_eligible", "non_contact")
 """Final dispositions that are replaced; a ``refusal`` is replaced only after an opt-out."""
 
@@ -233,25 +233,12 @@ def enrol_sample(store: Store, config: Config, campaign_id: str, due_at: str) ->
 
 
 def _enrol(store: Store, campaign_id: str, contact_id: int, stratum: str, due_at: str) -> int:
-    now = store.now()
-    cur = store.execute(
-        "INSERT INTO campaign_contacts(campaign_id, contact_id, respondent, stratum, next_due_at, "
-        "updated_at, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        [
-            campaign_id,
-            contact_id,
-            store.pseudonym(campaign_id, f"contact:{contact_id}"),
-            stratum,
-            due_at,
-            now,
-            now,
-        ],
-    )
+    added = queue.enrol(store, campaign_id, contact_id, due_at=due_at, stratum=stratum)
     store.execute(
         "UPDATE sample_draws SET enrolled_at = ? WHERE campaign_id = ? AND contact_id = ?",
-        [now, campaign_id, contact_id],
+        [store.now(), campaign_id, contact_id],
     )
-    return cur.rowcount
+    return int(added)
 
 
 # -- after a contact's outcome is final ------------------------------------------------------
@@ -288,7 +275,7 @@ def on_final(
 def _unreachable(store: Store, disposition: str, phone: str | None) -> bool:
     if disposition in UNREACHABLE:
         return True
-    return disposition == "refusal" and (phone is None or store.is_opted_out(phone))
+    return disposition == "refusal" and (phone is None or optouts.is_opted_out(store, phone))
 
 
 def _replace(store: Store, campaign_id: str, contact_id: int, stratum: str) -> int | None:
@@ -303,7 +290,7 @@ def _replace(store: Store, campaign_id: str, contact_id: int, stratum: str) -> i
         reason = (
             "erased"
             if r["phone"] is None
-            else ("opted_out" if store.is_opted_out(r["phone"]) else None)
+            else ("opted_out" if optouts.is_opted_out(store, r["phone"]) else None)
         )
         if reason:
             store.execute(
@@ -355,13 +342,9 @@ def close_if_met(store: Store, campaign_id: str, stratum: str) -> bool:
             "UPDATE sample_strata SET closed_at = ? WHERE campaign_id = ? AND stratum = ?",
             [now, campaign_id, stratum],
         )
-        cur = store.execute(
-            "UPDATE campaign_contacts SET disposition = ?, next_due_at = NULL, lease_until = NULL, "
-            "updated_at = ? WHERE campaign_id = ? AND stratum = ? AND disposition = 'pending'",
-            [QUOTA_FILLED, now, campaign_id, stratum],
-        )
-        store.audit("sample.stratum_closed", campaign=campaign_id, stopped=cur.rowcount)
-    log.info("sample.stratum_closed campaign=%s stopped=%s", campaign_id, cur.rowcount)
+        stopped = queue.fill_quota(store, campaign_id, stratum)
+        store.audit("sample.stratum_closed", campaign=campaign_id, stopped=stopped)
+    log.info("sample.stratum_closed campaign=%s stopped=%s", campaign_id, stopped)
     return True
 
 

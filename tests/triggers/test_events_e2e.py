@@ -8,8 +8,8 @@ import json
 from click.testing import CliRunner
 from harness import EXAMPLE_CONFIG, running_server
 
-from kanavat import events
-from kanavat.sampling_cli import event
+from kanavat.outreach import triggers
+from kanavat.outreach.commands import event
 
 from .conftest import CAMPAIGN, QUESTIONNAIRE, TOKEN, event_campaign
 
@@ -38,7 +38,7 @@ def unit_of_answers(store, respondent: str) -> list[tuple[str, str]]:
 
 
 async def test_event_to_answer_with_its_unit(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv(events.TOKEN_ENV, TOKEN)
+    monkeypatch.setenv(triggers.TOKEN_ENV, TOKEN)
     async with running_server(tmp_path, config_text=CONFIG) as srv:
         out = CliRunner().invoke(
             event,
@@ -65,7 +65,7 @@ async def test_event_to_answer_with_its_unit(tmp_path, monkeypatch) -> None:
         assert row["disposition"] == "complete"
         assert json.loads(row["attributes"]) == {"unit": UNIT}
 
-        # Over HTTP too, once server.py mounts kanavat.events (the lead's step).
+        # Over HTTP too (server.py mounts the triggers).
         if any(r.resource.canonical == "/api/events" for r in srv.app.router.routes()):
             async with srv._http.post(
                 srv.base_url + "/api/events",

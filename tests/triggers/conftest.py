@@ -15,8 +15,9 @@ import pytest
 from aiohttp import web
 from fake_clock import Clock
 
-from kanavat import appkeys, campaigns, events
+from kanavat import appkeys
 from kanavat import config as configuration
+from kanavat.outreach import campaigns, triggers
 from kanavat.store import Store
 
 TOKEN = "t0k3n-for-tests-only"
@@ -114,7 +115,7 @@ def config_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def api(config_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Api]:
-    monkeypatch.setenv(events.TOKEN_ENV, TOKEN)
+    monkeypatch.setenv(triggers.TOKEN_ENV, TOKEN)
     config = configuration.load(config_path, env={})
     clock = Clock()
     store = Store(config.database_path, clock=clock)
@@ -122,7 +123,7 @@ async def api(config_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
     app = web.Application()
     app[appkeys.CONFIG] = config
     app[appkeys.STORE] = store
-    events.add_routes(app)
+    triggers.add_routes(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = free_port()

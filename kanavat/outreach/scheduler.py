@@ -22,44 +22,49 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from kanavat import campaigns, outcomes
+from kanavat import attempts
+from kanavat.attempts import AttemptStatus as S
 from kanavat.config import Config
-from kanavat.dispatch import LIVE, Dispatcher
+from kanavat.outreach import audience, campaigns, outcomes, queue
+from kanavat.outreach.dispatch import LANES, Dispatcher
 from kanavat.provider import ProviderError
 from kanavat.store import Store, iso
 
-log = logging.getLogger("kanavat.scheduler")
+log = logging.getLogger("kanavat.outreach.scheduler")
 
 DailyJob = Callable[[Store, Config], object | Awaitable[object]]
-DAILY_JOBS: list[DailyJob] = []
 DAILY_HOUR = 3  # local time: the quietest hour for purges and reports
-FINAL_CALL = {"completed", "busy", "no-answer", "failed", "canceled"}
 RECONCILE_EVERY = 20  # ticks between checks of live calls with the provider
 
 
-def register_daily(job: DailyJob) -> DailyJob:
-    """Run ``job(store, config)`` once a day (after 03:00 county time), e.g. privacy's purge.
-    Usable as a decorator; registering the same function twice runs it once."""
-    if job not in DAILY_JOBS:
-        DAILY_JOBS.append(job)
-    return job
-
-
 class Scheduler:
-    def __init__(self, config: Config, store: Store, dispatcher: Dispatcher, tick: float = 1.0):
+    """Ticks: the lifecycle, the ``daily`` jobs (e.g. privacy's purge, run once a day after
+    03:00 county time), periodic reconciling, and one dispatch lane per channel, each its own
+    task so calls and texts never wait for each other."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        dispatcher: Dispatcher,
+        tick: float = 1.0,
+        daily: Sequence[DailyJob] = (),
+    ):
         self.config = config
         self.store = store
         self.dispatcher = dispatcher
         self.tick_seconds = tick
+        self.daily = tuple(daily)
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._ticks = 0
         self._running: asyncio.Task | None = None
+        self._lanes: dict[str, asyncio.Task] = {}
 
     async def start(self) -> None:
         await reconcile(self.store, self.config, self.dispatcher, startup=True)
@@ -82,11 +87,12 @@ class Scheduler:
         tick is cancelled, as a crash would end it (restart-safe either way)."""
         self._aps.shutdown(wait=False)
         self.dispatcher.stopping = True
-        task = self._running
-        if task is not None and not task.done():
-            done, _ = await asyncio.wait({task}, timeout=grace)
-            if not done:
+        tasks = {t for t in (self._running, *self._lanes.values()) if t and not t.done()}
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
                 task.cancel()
+            for task in late:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         log.info("scheduler.stopped")
@@ -101,18 +107,19 @@ class Scheduler:
         try:
             self._ticks += 1
             lifecycle(self.store, self.config)
-            await run_daily(self.store, self.config)
+            await run_daily(self.store, self.config, self.daily)
             if self._ticks % RECONCILE_EVERY == 0:
                 await reconcile(self.store, self.config, self.dispatcher, startup=False)
-            while (
-                await self.dispatcher.run_once() >= self.dispatcher.batch
-                and not self.dispatcher.stopping
-            ):
-                pass  # a full batch: there may be more due right now
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("scheduler.tick.failed")
+        if self.dispatcher.stopping:
+            return
+        for lane in LANES:  # a lane still draining a long batch is left to it
+            task = self._lanes.get(lane)
+            if task is None or task.done():
+                self._lanes[lane] = asyncio.create_task(self.dispatcher.drain(lane))
 
 
 def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -130,23 +137,22 @@ def lifecycle(store: Store, config: Config) -> None:
             continue
         ended = campaign.end is not None and now >= _aware(campaign.end, zone)
         if ended:
-            campaigns.set_status(store, cid, "finished")
             settled = outcomes.finish_campaign(store, config, cid)
             log.info("campaign.finished campaign=%s settled=%s", cid, settled)
         elif status == "scheduled" and campaign.start and now >= _aware(campaign.start, zone):
-            added = campaigns.enrol_audience(store, config, cid)
+            added = audience.enrol(store, config, cid)
             campaigns.set_status(store, cid, "running")
             log.info("campaign.started campaign=%s enrolled=%s", cid, added)
 
 
-async def run_daily(store: Store, config: Config) -> None:
-    """The daily jobs, once per local date, at the first tick after DAILY_HOUR."""
+async def run_daily(store: Store, config: Config, jobs: Sequence[DailyJob]) -> None:
+    """The daily ``jobs``, once per local date, at the first tick after DAILY_HOUR."""
     local = store.clock().astimezone(ZoneInfo(config.county.timezone))
     today = local.date().isoformat()
     if local.hour < DAILY_HOUR or store.setting("scheduler.daily") == today:
         return
     store.set_setting("scheduler.daily", today)
-    for job in list(DAILY_JOBS):
+    for job in jobs:
         try:
             result = job(store, config)
             if inspect.isawaitable(result):
@@ -161,14 +167,13 @@ async def reconcile(store: Store, config: Config, dispatcher: Dispatcher, startu
     provider = dispatcher.provider
     if startup:
         # One server per database: any lease is a dead process's, and its contacts are due.
-        store.execute(
-            "UPDATE campaign_contacts SET lease_until = NULL WHERE lease_until IS NOT NULL"
-        )
+        queue.release_all(store)
+        outcomes.settle_finished(store, config)
         await _reconcile_sending(store, config, provider)
+    placed = attempts.in_sql(s for s in attempts.LIVE if s != S.SENDING)
     for a in store.query(
         "SELECT id, campaign_id, contact_id, provider_sid FROM attempts WHERE channel = 'voice' "
-        "AND provider_sid IS NOT NULL AND status IN ('queued', 'initiated', 'ringing', "
-        "'in-progress')"
+        f"AND provider_sid IS NOT NULL AND status IN {placed}"
     ):
         try:
             result = await provider.fetch_call(a["provider_sid"])
@@ -176,10 +181,10 @@ async def reconcile(store: Store, config: Config, dispatcher: Dispatcher, startu
         except ProviderError as exc:
             if exc.status != 404:
                 continue  # the provider is unreachable: ask again later
-            status = "failed"  # the provider never heard of it (a restarted emulator)
-        if status not in FINAL_CALL:
+            status = S.FAILED  # the provider never heard of it (a restarted emulator)
+        if status not in attempts.FINAL_CALL:
             continue
-        _set_attempt(store, a["id"], status)
+        attempts.set_attempt(store, a["id"], status)
         outcomes.retry_or_give_up(store, config, a["campaign_id"], a["contact_id"], "reconciled")
     _reconcile_waiting(store, config)
     outcomes.sweep_samples(store, config)
@@ -192,7 +197,8 @@ async def _reconcile_sending(store: Store, config: Config, provider) -> None:  #
     same step is due again at once."""
     for a in store.query(
         "SELECT a.id, a.campaign_id, a.contact_id, a.channel, c.phone FROM attempts a "
-        "JOIN contacts c ON c.id = a.contact_id WHERE a.status = 'sending'"
+        "JOIN contacts c ON c.id = a.contact_id WHERE a.status = ?",
+        [S.SENDING],
     ):
         try:
             if a["channel"] == "voice":
@@ -202,21 +208,13 @@ async def _reconcile_sending(store: Store, config: Config, provider) -> None:  #
         except ProviderError:
             continue  # the provider is unreachable: settled at the next start
         if sid is not None:
-            adopted = "queued" if a["channel"] == "voice" else "unconfirmed"
-            store.execute(
-                "UPDATE attempts SET provider_sid = coalesce(provider_sid, ?), status = ?, "
-                "updated_at = ? WHERE id = ?",
-                [sid, adopted, store.now(), a["id"]],
-            )
+            adopted = S.QUEUED if a["channel"] == "voice" else S.UNCONFIRMED
+            attempts.set_attempt(store, a["id"], adopted, provider_sid=sid)
             log.info("reconcile.%s.adopted attempt=%s", a["channel"], a["id"])
             continue
         with store.transaction():
-            _set_attempt(store, a["id"], "abandoned")
-            store.execute(
-                "UPDATE outbound SET status = 'abandoned', updated_at = ? WHERE attempt_id = ? "
-                "AND sid IS NULL",
-                [store.now(), a["id"]],
-            )
+            attempts.set_attempt(store, a["id"], S.ABANDONED)
+            attempts.abandon_unsent(store, a["id"])
             if a["channel"] == "sms":
                 # Nobody saw the invitation: a fresh start, not "let's continue".
                 store.execute(
@@ -226,12 +224,7 @@ async def _reconcile_sending(store: Store, config: Config, provider) -> None:  #
                     "outbound o WHERE o.session_id = sessions.id AND o.sid IS NOT NULL)",
                     [store.now(), a["campaign_id"], a["contact_id"]],
                 )
-            store.execute(
-                "UPDATE campaign_contacts SET next_due_at = ?, attempts = max(attempts - 1, 0), "
-                "updated_at = ? WHERE campaign_id = ? AND contact_id = ? "
-                "AND disposition = 'pending'",
-                [store.now(), store.now(), a["campaign_id"], a["contact_id"]],
-            )
+            queue.untake(store, a["campaign_id"], a["contact_id"], store.now())
         log.info("reconcile.%s.abandoned attempt=%s", a["channel"], a["id"])
 
 
@@ -243,7 +236,7 @@ async def _unknown_call_to(store: Store, provider, phone: str | None) -> str | N
         return None
     calls = await provider._call(provider._rest().calls.list_async(to=phone, limit=20))
     for call in calls:
-        if store.one("SELECT 1 AS x FROM attempts WHERE provider_sid = ?", [call.sid]) is None:
+        if attempts.attempt_by_sid(store, call.sid) is None:
             return call.sid
     return None
 
@@ -253,16 +246,14 @@ async def _unknown_text_to(
 ) -> str | None:  # type: ignore[no-untyped-def]
     """A message of this attempt that is known to have left, or one to ``phone`` that the
     provider has and our store does not."""
-    known = store.one(
-        "SELECT sid FROM outbound WHERE attempt_id = ? AND sid IS NOT NULL LIMIT 1", [attempt_id]
-    )
+    known = attempts.sid_of_attempt(store, attempt_id)
     if known is not None:
-        return known["sid"]
+        return known
     if not phone:
         return None
     messages = await provider._call(provider._rest().messages.list_async(to=phone, limit=20))
     for message in messages:
-        if store.one("SELECT 1 AS x FROM outbound WHERE sid = ?", [message.sid]) is None:
+        if not attempts.known_sid(store, message.sid):
             return message.sid
     return None
 
@@ -274,9 +265,7 @@ def _reconcile_waiting(store: Store, config: Config) -> None:
         "SELECT cc.campaign_id, cc.contact_id, cc.channel_index FROM campaign_contacts cc "
         "JOIN campaigns k ON k.id = cc.campaign_id WHERE k.status IN ('running', 'paused') "
         "AND cc.disposition = 'pending' AND cc.next_due_at IS NULL AND NOT EXISTS ("
-        "SELECT 1 FROM attempts a WHERE a.contact_id = cc.contact_id AND a.status IN ("
-        + ",".join(f"'{s}'" for s in LIVE)
-        + "))"
+        f"SELECT 1 FROM attempts a WHERE a.contact_id = cc.contact_id AND a.status IN {attempts.LIVE_SQL})"
     )
     for r in rows:
         cid = r["campaign_id"]
@@ -284,15 +273,5 @@ def _reconcile_waiting(store: Store, config: Config) -> None:
             continue
         if outcomes.channel_of(config, cid, r["channel_index"]) == "voice":
             outcomes.retry_or_give_up(store, config, cid, r["contact_id"], "reconciled")
-        store.execute(  # an SMS step or an unstarted contact: let the dispatcher decide now
-            "UPDATE campaign_contacts SET next_due_at = ? WHERE campaign_id = ? "
-            "AND contact_id = ? AND disposition = 'pending' AND next_due_at IS NULL",
-            [iso(store.clock()), cid, r["contact_id"]],
-        )
-
-
-def _set_attempt(store: Store, attempt_id: int, status: str) -> None:
-    store.execute(
-        "UPDATE attempts SET status = ?, updated_at = ? WHERE id = ?",
-        [status, store.now(), attempt_id],
-    )
+        # An SMS step or an unstarted contact: let the dispatcher decide now.
+        queue.postpone(store, cid, r["contact_id"], iso(store.clock()), only_waiting=True)

@@ -8,8 +8,9 @@ import logging
 
 from click.testing import CliRunner
 
-from kanavat import campaigns, events
-from kanavat.sampling_cli import event
+from kanavat import optouts
+from kanavat.outreach import campaigns, queue, triggers
+from kanavat.outreach.commands import event
 
 from .conftest import CAMPAIGN, TOKEN
 
@@ -52,7 +53,7 @@ async def test_auth(api, monkeypatch) -> None:
         api.url, json=visit(), headers={"Authorization": f"Basic {TOKEN}"}
     ) as r:
         assert r.status == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
-    monkeypatch.delenv(events.TOKEN_ENV)
+    monkeypatch.delenv(triggers.TOKEN_ENV)
     status, _ = await api.post(visit(), token="")
     assert status == 401  # no configured token: nobody gets in
     assert api.store.query("SELECT * FROM events") == []
@@ -95,7 +96,7 @@ async def test_cooldown_and_a_later_visit(api) -> None:
     assert body["next_allowed_at"] == "2027-03-05T10:00:00.000Z"  # 30 days after the first
     assert api.row(PHONE) == first  # unchanged, the first visit's unit kept
     # The first questionnaire was answered; 30 days on, another visit asks again.
-    api.store.execute("UPDATE campaign_contacts SET disposition = 'complete', next_due_at = NULL")
+    queue.finalise(api.store, CAMPAIGN, first["contact_id"], "complete")
     api.clock.advance(days=27)
     status, body = await api.post(visit(unit="Kotihoito"))
     assert status == 202, body
@@ -106,7 +107,7 @@ async def test_cooldown_and_a_later_visit(api) -> None:
 
 
 async def test_opted_out_numbers_are_never_enrolled(api) -> None:
-    api.store.opt_out(PHONE, "sms")
+    optouts.opt_out(api.store, PHONE, "sms")
     status, body = await api.post(visit())
     assert (status, body) == (200, {"status": "opted_out"})
     assert api.store.query("SELECT * FROM campaign_contacts") == []
@@ -123,7 +124,7 @@ async def test_a_retried_post_with_the_same_id_is_harmless(api) -> None:
 
 async def test_quiet_hours_are_left_to_the_dispatcher(api) -> None:
     # 20:50 in Helsinki: due at 21:20, after the SMS hours; the row says so and the
-    # dispatcher (kanavat/windows.py) waits for 09:00.
+    # dispatcher (kanavat/outreach/windows.py) waits for 09:00.
     api.clock.now = api.clock.now.replace(hour=18, minute=50)
     status, _ = await api.post(visit())
     assert status == 202

@@ -1,11 +1,8 @@
 """What happens to a contact after an attempt: retry later, fall back to the next channel, or
 a final AAPOR disposition. The store holds the result, so the dispatcher just picks due rows.
 
-Dispositions (AAPOR Standard Definitions, in the store's words): ``complete``, ``partial``
-(some answers, then a break-off), ``refusal`` (an opt-out or a break-off before any answer),
-``non_contact`` (attempts exhausted without reaching the resident), ``unknown`` (never
-attempted before the campaign ended), ``not_eligible`` (an invalid number, a quota already
-filled, someone already reached by the same questionnaire), ``other``.
+The dispositions are the queue's (``kanavat.outreach.queue.Disposition``, AAPOR's codes in
+the store's words); this module decides which one a contact earns, the queue writes it.
 
 A retry is scheduled only for a contact that is waiting for the outcome of an attempt
 (``next_due_at IS NULL``), so the same outcome reported twice (a status callback and a
@@ -14,19 +11,20 @@ hang-up, or a reconcile after a restart) schedules one retry, not two.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from kanavat import durations, windows
+from kanavat import durations
+from kanavat.attempts import AttemptStatus
 from kanavat.config import Config
+from kanavat.outreach import campaigns, queue, sampling, windows
 from kanavat.store import Store, iso
 
-log = logging.getLogger("kanavat.outcomes")
+log = logging.getLogger("kanavat.outreach.outcomes")
 
 SHIFT = timedelta(hours=3)  # a later retry moves this far off an hour already tried
-NOT_COUNTED = ("abandoned",)  # attempts that never reached the provider (see dispatch.reconcile)
+NOT_TRIED = (AttemptStatus.ABANDONED,)  # never reached the provider (see scheduler.reconcile)
 FINAL_HOOKED = ("not_eligible", "refusal", "non_contact")
 
 
@@ -41,7 +39,7 @@ def retry_or_give_up(
     """After a failed voice attempt (busy, no answer, failed, a machine, a dropped call):
     schedule a retry, the next channel, or a final disposition. Returns which."""
     campaign = config.campaigns.get(campaign_id)
-    row = _row(store, campaign_id, contact_id)
+    row = queue.entry(store, campaign_id, contact_id)
     if campaign is None or row is None or row["disposition"] != "pending":
         return "ignored"
     if row["next_due_at"] is not None:
@@ -63,7 +61,7 @@ def next_channel_or_final(
 ) -> str:
     """The current channel is used up: the next one after ``fallback_after``, or final."""
     campaign = config.campaigns[campaign_id]
-    row = _row(store, campaign_id, contact_id)
+    row = queue.entry(store, campaign_id, contact_id)
     assert row is not None
     index = row["channel_index"] + 1
     while index < len(campaign.channels) and campaign.channels[index] == "chat":
@@ -76,9 +74,18 @@ def next_channel_or_final(
     return exhaust(store, config, campaign_id, contact_id, reason)
 
 
-def exhaust(store: Store, config: Config, campaign_id: str, contact_id: int, reason: str) -> str:
+def exhaust(
+    store: Store,
+    config: Config,
+    campaign_id: str,
+    contact_id: int,
+    reason: str,
+    *,
+    replace: bool = True,
+) -> str:
     """Every channel tried: a reached resident with answers is a partial, one reached without
-    answers a break-off (refusal); otherwise a non-contact."""
+    answers a break-off (refusal); otherwise a non-contact (replaced from the sample's
+    reserve unless ``replace`` is False: nobody is drawn for a campaign that has ended)."""
     session = store.one(
         "SELECT s.id, s.channel, (SELECT count(*) FROM answers a WHERE a.session_id = s.id) AS n "
         "FROM sessions s WHERE s.campaign_id = ? AND s.contact_id = ? AND s.status = 'active' "
@@ -93,7 +100,10 @@ def exhaust(store: Store, config: Config, campaign_id: str, contact_id: int, rea
         disposition = "partial" if session["n"] else "refusal"
         log.info("outcome.breakoff campaign=%s reason=%s", campaign_id, reason)
         return disposition
-    finish(store, config, campaign_id, contact_id, "non_contact")
+    if replace:
+        finish(store, config, campaign_id, contact_id, "non_contact")
+    else:
+        queue.finalise(store, campaign_id, contact_id, "non_contact")
     log.info("outcome.exhausted campaign=%s reason=%s", campaign_id, reason)
     return "non_contact"
 
@@ -124,12 +134,8 @@ def retry_time(
 def finish(
     store: Store, config: Config, campaign_id: str, contact_id: int, disposition: str
 ) -> None:
-    """Set a final disposition, and tell sampling (if present) so it may draw a replacement."""
-    store.execute(
-        "UPDATE campaign_contacts SET disposition = ?, next_due_at = NULL, lease_until = NULL, "
-        "updated_at = ? WHERE campaign_id = ? AND contact_id = ?",
-        [disposition, store.now(), campaign_id, contact_id],
-    )
+    """Set a final disposition, and tell sampling so it may draw a replacement."""
+    queue.finalise(store, campaign_id, contact_id, disposition)
     if disposition in FINAL_HOOKED:
         on_final(store, config, campaign_id, contact_id, disposition)
 
@@ -137,67 +143,65 @@ def finish(
 def on_final(
     store: Store, config: Config, campaign_id: str, contact_id: int, disposition: str
 ) -> None:
-    """``kanavat.sampling.on_final`` if that module exists (sample replacement); its failure
-    is logged and never undoes the disposition."""
-    hook = getattr(_sampling(), "on_final", None)
-    if hook is None:
-        return
+    """Sampling's replacement for an unreachable contact; its failure is logged and never
+    undoes the disposition."""
     try:
-        hook(store, config, campaign_id, contact_id, disposition)
+        sampling.on_final(store, config, campaign_id, contact_id, disposition)
     except Exception:
         log.exception("outcome.on_final_failed campaign=%s", campaign_id)
 
 
 def stratum_closed(store: Store, config: Config, campaign_id: str, stratum: str | None) -> bool:
-    """Whether sampling says this contact's stratum has met its quota (no such module: no)."""
-    check = getattr(_sampling(), "stratum_closed", None)
-    if check is None or stratum is None:
-        return False
-    try:
-        return bool(check(store, campaign_id, stratum))
-    except Exception:
-        log.exception("outcome.stratum_check_failed campaign=%s", campaign_id)
-        return False
+    """Whether the contact's sampled stratum has met its quota."""
+    return stratum is not None and sampling.stratum_closed(store, campaign_id, stratum)
 
 
 def sweep_samples(store: Store, config: Config) -> None:
-    """``kanavat.sampling.sweep`` for every live sampled campaign: the safety net that
-    replaces unreachable contacts and closes strata whose quota a completion met (the
-    completion itself is recorded by the conversation, which does not call the hook)."""
-    sweep = getattr(_sampling(), "sweep", None)
-    if sweep is None:
-        return
+    """``sampling.sweep`` for every live sampled campaign: the safety net that replaces
+    unreachable contacts and closes strata whose quota a completion met."""
     for row in store.query("SELECT id FROM campaigns WHERE status IN ('running', 'paused')"):
         campaign = config.campaigns.get(row["id"])
         if campaign is None or campaign.audience is None or campaign.audience.sample is None:
             continue
         try:
-            sweep(store, config, row["id"])
+            sampling.sweep(store, config, row["id"])
         except Exception:
             log.exception("outcome.sample_sweep_failed campaign=%s", row["id"])
 
 
-def _sampling():  # type: ignore[no-untyped-def]
-    try:
-        return importlib.import_module("kanavat.sampling")
-    except ModuleNotFoundError:
-        return None
-
-
 def finish_campaign(store: Store, config: Config, campaign_id: str) -> int:
-    """The campaign has ended: every contact still pending gets its final disposition.
-    Returns how many were settled."""
-    rows = store.query(
-        "SELECT contact_id, attempts FROM campaign_contacts WHERE campaign_id = ? "
-        "AND disposition = 'pending'",
-        [campaign_id],
-    )
-    for r in rows:
-        if r["attempts"]:
-            exhaust(store, config, campaign_id, r["contact_id"], "campaign_ended")
-        else:
-            finish(store, config, campaign_id, r["contact_id"], "unknown")
+    """The campaign has ended: it is marked finished and every resident still pending gets
+    a final disposition, in one transaction (a crash leaves both done or neither). Returns
+    how many residents were settled."""
+    with store.transaction():
+        campaigns.set_status(store, campaign_id, "finished")
+        return settle(store, config, campaign_id)
+
+
+def settle(store: Store, config: Config, campaign_id: str) -> int:
+    """Final dispositions for a finished campaign's pending residents: the attempted ones
+    as if their channels were used up, the others ``unknown``. Nobody is replaced."""
+    with store.transaction():
+        rows = queue.pending(store, campaign_id)
+        for r in rows:
+            if r["attempts"] and campaign_id in config.campaigns:
+                exhaust(
+                    store, config, campaign_id, r["contact_id"], "campaign_ended", replace=False
+                )
+            else:
+                queue.finalise(store, campaign_id, r["contact_id"], "unknown")
     return len(rows)
+
+
+def settle_finished(store: Store, config: Config) -> int:
+    """At start-up: settle the pending residents of campaigns already finished (a finish
+    made before that was one transaction, or residents enrolled after it)."""
+    settled = 0
+    for campaign_id in queue.unsettled_finished(store):
+        n = settle(store, config, campaign_id)
+        log.info("campaign.settled campaign=%s settled=%s", campaign_id, n)
+        settled += n
+    return settled
 
 
 def _schedule(
@@ -209,28 +213,16 @@ def _schedule(
     outcome: str,
     reason: str,
 ) -> str:
-    store.execute(
-        "UPDATE campaign_contacts SET next_due_at = ?, channel_index = ?, lease_until = NULL, "
-        "updated_at = ? WHERE campaign_id = ? AND contact_id = ?",
-        [iso(due), index, store.now(), campaign_id, contact_id],
-    )
+    queue.schedule(store, campaign_id, contact_id, iso(due), index)
     log.info("outcome.%s campaign=%s reason=%s", outcome, campaign_id, reason)
     return outcome
 
 
-def _row(store: Store, campaign_id: str, contact_id: int) -> dict | None:
-    return store.one(
-        "SELECT attempts, channel_index, disposition, next_due_at, stratum FROM campaign_contacts "
-        "WHERE campaign_id = ? AND contact_id = ?",
-        [campaign_id, contact_id],
-    )
-
-
 def _tried(store: Store, campaign_id: str, contact_id: int, channel: str) -> int:
-    marks = ",".join("?" * len(NOT_COUNTED))
+    marks = ",".join("?" * len(NOT_TRIED))
     row = store.one(
         "SELECT count(*) AS n FROM attempts WHERE campaign_id = ? AND contact_id = ? "
         f"AND channel = ? AND status NOT IN ({marks})",
-        [campaign_id, contact_id, channel, *NOT_COUNTED],
+        [campaign_id, contact_id, channel, *NOT_TRIED],
     )
     return int(row["n"]) if row else 0

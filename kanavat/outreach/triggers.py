@@ -31,13 +31,14 @@ from typing import Any
 
 from aiohttp import web
 
-from kanavat import campaigns, durations
+from kanavat import durations, inbound, optouts
 from kanavat.appkeys import CONFIG, STORE
 from kanavat.config import Config
 from kanavat.contacts import InvalidPhone, normalise_phone, upsert_contact
+from kanavat.outreach import campaigns, queue
 from kanavat.store import Store, iso
 
-log = logging.getLogger("kanavat.events")
+log = logging.getLogger("kanavat.outreach.triggers")
 TOKEN_ENV = "KANAVAT_EVENTS_TOKEN"
 MAX_EVENT_BYTES = 16 * 1024  # an event is a few hundred bytes; anything larger is a mistake
 MAX_ATTRIBUTES = 20
@@ -129,15 +130,15 @@ def trigger(
     if not is_open:
         raise EventRejected("campaign", f"'{campaign_id}' takes no events now: {why}", 409)
     payload = {"campaign": campaign_id, "phone": number, "attributes": attributes}
-    event_id = store.record_event(source, "service_event", external_id, payload)
-    if event_id is None:
+    recorded = inbound.record(store, source, "service_event", external_id, payload)
+    if recorded.handled:
         return EventResult("duplicate")
     with store.transaction():
         result = _enrol(store, config, campaign_id, number, attributes, language, now)
         if result.status == "scheduled" and campaigns.status(store, campaign_id) == "scheduled":
             # An event campaign has no audience to start: its first event starts it.
             campaigns.set_status(store, campaign_id, "running")
-        store.finish_event(event_id, result.status)
+        inbound.finish(store, recorded.id, result.status)
     log.info(
         "events.%s campaign=%s respondent=%s source=%s",
         result.status,
@@ -158,7 +159,7 @@ def _enrol(
     now: datetime,
 ) -> EventResult:
     campaign = config.campaign(campaign_id)
-    if store.is_opted_out(phone):
+    if optouts.is_opted_out(store, phone):
         return EventResult("opted_out")
     contact = store.one("SELECT id FROM contacts WHERE phone = ?", [phone])
     if contact is None:
@@ -167,11 +168,7 @@ def _enrol(
     assert contact is not None
     contact_id = contact["id"]
     respondent = store.pseudonym(campaign_id, f"contact:{contact_id}")
-    row = store.one(
-        "SELECT disposition, next_due_at, enrolled_at FROM campaign_contacts "
-        "WHERE campaign_id = ? AND contact_id = ?",
-        [campaign_id, contact_id],
-    )
+    row = queue.entry(store, campaign_id, contact_id)
     if row is not None and row["enrolled_at"]:
         allowed = datetime.fromisoformat(row["enrolled_at"]) + timedelta(days=campaign.cooldown)
         if now < allowed:
@@ -179,24 +176,7 @@ def _enrol(
         if row["disposition"] == "pending" and row["next_due_at"] is not None:
             return EventResult("already_due", respondent, due_at=row["next_due_at"])
     due = iso(now + durations.parse_one(campaign.delay))
-    stamp = iso(now)
-    store.execute(
-        "INSERT INTO campaign_contacts(campaign_id, contact_id, respondent, next_due_at, "
-        "updated_at, enrolled_at, attributes) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(campaign_id, contact_id) DO UPDATE SET disposition = 'pending', "
-        "channel_index = 0, attempts = 0, next_due_at = excluded.next_due_at, lease_until = NULL, "
-        "updated_at = excluded.updated_at, enrolled_at = excluded.enrolled_at, "
-        "attributes = excluded.attributes",
-        [
-            campaign_id,
-            contact_id,
-            respondent,
-            due,
-            stamp,
-            stamp,
-            json.dumps(attributes, ensure_ascii=False),
-        ],
-    )
+    queue.enrol_again(store, campaign_id, contact_id, due_at=due, attributes=attributes)
     return EventResult("scheduled", respondent, due_at=due)
 
 

@@ -1,5 +1,5 @@
-"""``kanavat campaign sample`` and ``kanavat event``: thin commands over ``kanavat.sampling``
-and ``kanavat.events``. Register with ``campaign.add_command(sample)`` and
+"""``kanavat campaign sample`` and ``kanavat event``: thin commands over ``kanavat.outreach.sampling``
+and ``kanavat.outreach.triggers``. Register with ``campaign.add_command(sample)`` and
 ``main.add_command(event)``. Neither prints a phone number."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from kanavat import campaigns, events, sampling
 from kanavat import config as configuration
 from kanavat.cliutil import config_option, load_config, open_store
+from kanavat.outreach import campaigns, sampling, triggers
 
 
 @click.command("sample")
@@ -115,10 +115,10 @@ def event(
     store = open_store(config)
     try:
         campaigns.sync(store, config)
-        result = events.trigger(
+        result = triggers.trigger(
             store, config, campaign_id, phone, attributes, language=language, source="cli"
         )
-    except events.EventRejected as exc:
+    except triggers.EventRejected as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         store.close()

@@ -1,0 +1,119 @@
+"""The inbound events log: the only writer of ``events``.
+
+Every inbound event is stored before it is acted on, in its own commit, keyed by the
+channel's idempotency key (a MessageSid, a chat client's frame id, a CallSid and turn). It is
+*handled* when its outcome is written, in the same transaction as what it caused. So a key
+seen again is one of two things: a handled event (answer as before, do nothing again) or an
+unhandled one (the process died, or handling failed): handle it now.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from kanavat.store import Store
+
+MAX_TRIES = 3  # an event whose handling failed this often is set aside, not retried forever
+FAILED = "error:unhandled"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An event in the log: ``outcome`` None means it still has to be handled."""
+
+    id: int
+    outcome: str | None
+    new: bool
+    payload: dict[str, Any]
+
+    @property
+    def handled(self) -> bool:
+        return self.outcome is not None
+
+
+def record(
+    store: Store, channel: str, kind: str, key: str | None, payload: dict[str, Any]
+) -> Recorded:
+    """Store an event (committed at once unless inside a transaction); a key seen before
+    returns the stored event, handled or not."""
+    with store.transaction():
+        cur = store.execute(
+            "INSERT INTO events(received_at, channel, kind, external_id, payload) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel, kind, external_id) DO NOTHING",
+            [store.now(), channel, kind, key, json.dumps(payload, ensure_ascii=False)],
+        )
+        if cur.rowcount:
+            return Recorded(int(cur.lastrowid), None, True, payload)  # type: ignore[arg-type]
+        row = store.one(
+            "SELECT id, outcome, payload FROM events WHERE channel = ? AND kind = ? "
+            "AND external_id = ?",
+            [channel, kind, key],
+        )
+    assert row is not None
+    return Recorded(int(row["id"]), row["outcome"], False, json.loads(row["payload"]))
+
+
+def finish(store: Store, event_id: int, outcome: str) -> None:
+    store.execute(
+        "UPDATE events SET outcome = ?, handled_at = ? WHERE id = ?",
+        [outcome, store.now(), event_id],
+    )
+
+
+def get(store: Store, event_id: int) -> Recorded | None:
+    row = store.one("SELECT id, outcome, payload FROM events WHERE id = ?", [event_id])
+    if row is None:
+        return None
+    return Recorded(int(row["id"]), row["outcome"], False, json.loads(row["payload"]))
+
+
+def received_at(store: Store, event_id: int) -> str | None:
+    row = store.one("SELECT received_at FROM events WHERE id = ?", [event_id])
+    return row["received_at"] if row else None
+
+
+def unhandled(
+    store: Store, channel: str, kinds: tuple[str, ...], before: str, limit: int = 200
+) -> list[Recorded]:
+    """Events of these kinds stored before ``before`` and never handled, oldest first."""
+    marks = ",".join("?" * len(kinds))
+    rows = store.query(
+        "SELECT id, payload FROM events WHERE handled_at IS NULL AND channel = ? "
+        f"AND kind IN ({marks}) AND received_at < ? ORDER BY id LIMIT ?",
+        [channel, *kinds, before, limit],
+    )
+    return [Recorded(int(r["id"]), None, False, json.loads(r["payload"])) for r in rows]
+
+
+def failed_once(store: Store, event_id: int) -> bool:
+    """Count a failed handling; True (and the event set aside as failed) at MAX_TRIES."""
+    with store.transaction():
+        store.execute("UPDATE events SET tries = tries + 1 WHERE id = ?", [event_id])
+        row = store.one("SELECT tries FROM events WHERE id = ?", [event_id])
+        if row is not None and row["tries"] >= MAX_TRIES:
+            finish(store, event_id, FAILED)
+            return True
+    return False
+
+
+def payloads(store: Store, where: str, params: list[Any]) -> list[tuple[int, str]]:
+    """(id, payload) of the events matching ``where`` (privacy's scrubbing reads them)."""
+    rows = store.query(f"SELECT id, payload FROM events WHERE ({where})", params)
+    return [(int(r["id"]), r["payload"]) for r in rows]
+
+
+def set_payload(store: Store, event_id: int, payload: str) -> None:
+    """Replace a stored payload (privacy's scrubbing: the row and its key stay)."""
+    store.execute("UPDATE events SET payload = ? WHERE id = ?", [payload, event_id])
+
+
+def forget_chat_keys(store: Store, visitor: str) -> None:
+    """Drop the idempotency keys of a visitor's chat events (they carry the visitor id)."""
+    prefix = f"{visitor}:"
+    store.execute(
+        "UPDATE events SET external_id = NULL WHERE channel = 'chat' "
+        "AND substr(external_id, 1, ?) = ?",
+        [len(prefix), prefix],
+    )

@@ -1,0 +1,1 @@
+"""Outreach: who is contacted, when and how, and what became of each resident on a campaign."""

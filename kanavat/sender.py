@@ -1,0 +1,200 @@
+"""The outbox sender: delivers ``pending`` SMS rows after the transaction that wrote them.
+
+A turn's replies are rows before they are requests. The sender claims a row (``sending``),
+makes the REST call, and records what the provider answered: a sid and status, a refusal
+(``failed``, with Twilio's code; 21610 is also an opt-out), a hiccup (``pending`` again after
+a pause), or an answer it does not understand (``error`` on that row, never an exception to
+the webhook that queued it). Rows are delivered at once (``kick``, from the request, without
+making the webhook wait), and by a sweep every few seconds and at start-up.
+
+At start-up a row left ``sending`` without a sid died during its REST call: if the provider
+has a message to that number with that text which the store does not know, it left and is
+adopted; otherwise it is sent again. Either way the resident gets it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from kanavat import attempts, contacts, inbound, optouts
+from kanavat.attempts import OutboundStatus
+from kanavat.config import Config
+from kanavat.provider import OPTED_OUT, OptedOut, ProviderError, TwilioProvider
+from kanavat.store import Store, iso
+
+log = logging.getLogger("kanavat.sender")
+SWEEP_EVERY = 2.0  # seconds
+SETTLE = timedelta(seconds=2)  # a sweep leaves rows this young to the request that queued them
+PARALLEL = 16  # numbers sent to at once by a sweep (one number's messages stay in order)
+
+
+class Sender:
+    """Delivers outbox rows through the provider; owns its background tasks."""
+
+    def __init__(self, config: Config, store: Store, provider: TwilioProvider):
+        self.config = config
+        self.store = store
+        self.provider = provider
+        self._tasks: set[asyncio.Task[list[ProviderError | None]]] = set()
+
+    @property
+    def status_callback(self) -> str:
+        return f"{self.config.server.public_url}/twilio/sms/status"
+
+    # -- delivering ----------------------------------------------------------------------
+
+    def kick(self, row_ids: Sequence[int]) -> None:
+        """Deliver these rows soon, without waiting (the request that queued them returns)."""
+        if not row_ids:
+            return
+        task = asyncio.get_running_loop().create_task(self.deliver(row_ids))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def deliver(self, row_ids: Iterable[int]) -> list[ProviderError | None]:
+        """Send each row this sender can claim, in order; per row, the provider's refusal
+        or None (sent, or another sender has it)."""
+        results: list[ProviderError | None] = []
+        for row_id in row_ids:
+            row = attempts.claim(self.store, row_id)
+            results.append(None if row is None else await self._send(row))
+        return results
+
+    async def send_now(self, row_ids: Sequence[int]) -> list[str]:
+        """For a caller that must know at once (the dispatcher's invitations): deliver rows it
+        wrote ``sending``; their sids, or the first refusal raised (later rows not sent)."""
+        sids: list[str] = []
+        for row_id in row_ids:
+            row = self.store.one("SELECT * FROM outbound WHERE id = ?", [row_id])
+            assert row is not None
+            refused = await self._send(row)
+            if refused is not None:
+                for rest in row_ids[row_ids.index(row_id) + 1 :]:
+                    attempts.failed(self.store, rest, refused.code)
+                raise refused
+            sent = self.store.one("SELECT sid FROM outbound WHERE id = ?", [row_id])
+            if sent and sent["sid"]:
+                sids.append(sent["sid"])
+        return sids
+
+    async def _send(self, row: dict[str, Any]) -> ProviderError | None:
+        row_id, to, body = row["id"], row["to_number"], row["body"]
+        if not to or not body:
+            attempts.failed(self.store, row_id, None, status=OutboundStatus.ERROR)
+            log.warning("sender.error outbound=%s reason=nothing_to_send", row_id)
+            return None
+        try:
+            result = await self.provider.send_sms(to, body, self.status_callback)
+        except OptedOut as exc:
+            with self.store.transaction():
+                attempts.failed(self.store, row_id, exc.code)
+                optouts.opt_out(self.store, to, optouts.PROVIDER)
+            log.info("sender.opted_out outbound=%s purpose=%s", row_id, row["purpose"])
+            return exc
+        except ProviderError as exc:
+            if exc.retryable and row["attempt_id"] is None:
+                again = attempts.retry_later(self.store, row_id, exc.code, row["tries"] + 1)
+                log.warning("sender.retry outbound=%s code=%s again=%s", row_id, exc.code, again)
+                return None if again else exc
+            attempts.failed(self.store, row_id, exc.code)
+            log.warning("sender.failed outbound=%s code=%s", row_id, exc.code)
+            return exc
+        except Exception as exc:  # the provider answered something the library cannot read
+            attempts.failed(self.store, row_id, None, status=OutboundStatus.ERROR)
+            log.warning("sender.error outbound=%s reason=%s", row_id, type(exc).__name__)
+            return ProviderError(None, 0, f"unreadable provider answer: {type(exc).__name__}")
+        if not result.sid or result.status not in attempts.MESSAGE_RANK:
+            # A proxy or an odd api_base: keep what we can (a sid lets callbacks find the
+            # row), and say plainly that this row's fate is unknown.
+            attempts.failed(
+                self.store, row_id, None, status=OutboundStatus.ERROR, sid=result.sid or None
+            )
+            log.warning("sender.error outbound=%s reason=unknown_answer", row_id)
+            return None
+        attempts.sent(self.store, row_id, result.sid, result.status, result.num_segments)
+        log.info("sender.sent outbound=%s sid=%s purpose=%s", row_id, result.sid, row["purpose"])
+        return None
+
+    # -- sweeping ------------------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """At start-up, before any sweep: rows a dead process left in its REST call."""
+        for row in attempts.stranded(self.store, "sms"):
+            try:
+                left = await self._already_left(row)
+            except ProviderError:
+                continue  # the provider is unreachable: left for the next start
+            if left is not None:
+                attempts.sent(self.store, row["id"], left.sid, left.status or "queued")
+                log.info("sender.adopted outbound=%s sid=%s", row["id"], left.sid)
+            else:
+                attempts.requeue(self.store, row["id"])
+
+    async def _already_left(self, row: dict[str, Any]):  # type: ignore[no-untyped-def]
+        if not row["to_number"]:
+            return None
+        for message in await self.provider.messages_to(row["to_number"]):
+            if message.body == row["body"] and not attempts.known_sid(self.store, message.sid):
+                return message
+        return None
+
+    async def sweep(self, *, settle: timedelta = SETTLE) -> int:
+        """Deliver pending rows older than ``settle``; one number's rows in order."""
+        before = iso(self.store.clock() - settle)
+        rows = attempts.due(self.store, "sms", before)
+        by_number: dict[str, list[int]] = {}
+        for r in rows:
+            by_number.setdefault(r["to_number"] or "", []).append(r["id"])
+        gate = asyncio.Semaphore(PARALLEL)
+
+        async def one(ids: list[int]) -> None:
+            async with gate:
+                await self.deliver(ids)
+
+        await asyncio.gather(*(one(ids) for ids in by_number.values()))
+        return len(rows)
+
+    async def start(self) -> None:
+        """At start-up: recover rows stranded mid-call, then send everything pending."""
+        await self.recover()
+        await self.sweep(settle=timedelta(0))
+
+    @property
+    def busy(self) -> bool:
+        return any(not t.done() for t in self._tasks)
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until nothing kicked is still being delivered (tests, a clean shutdown)."""
+        async with asyncio.timeout(timeout):
+            while self.busy:
+                await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """Let in-flight deliveries finish (a row left ``sending`` by a hard stop is
+        recovered at the next start)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=10)
+
+
+def status_callback(
+    store: Store, key: str, fields: dict[str, str], sid: str, status: str, code: int | None
+) -> str | None:
+    """A delivery status callback, stored and applied to its row in one go; the outcome, or
+    None for a callback already applied. A 21610 (the resident replied STOP to Twilio)
+    opts the contact's number out."""
+    recorded = inbound.record(store, "sms", "status", key, fields)
+    if recorded.handled:
+        return None
+    with store.transaction():
+        row = attempts.message_status(store, sid, status, code)
+        outcome = "ignored:unknown_sid" if row is None else f"status:{status}"
+        if row is not None and code == OPTED_OUT and row["contact_id"]:
+            phone = contacts.phone_of(store, row["contact_id"])
+            if phone:
+                optouts.opt_out(store, phone, optouts.PROVIDER)
+        inbound.finish(store, recorded.id, outcome)
+    return outcome

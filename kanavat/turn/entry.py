@@ -1,0 +1,155 @@
+"""The one entry for a turn, used by every channel.
+
+``take(message)`` stores the inbound event (its own commit: stored before it is acted on),
+then in one transaction applies the channel's policy (opt-out, data requests, finding or
+opening the session, the engine's turn), renders the replies in the channel's medium and
+writes them as outbox rows, and marks the event handled. The provider is called only after
+the commit, by the sender. So a crash at any point leaves either an unhandled event (handled
+on the provider's retry or by the sweep: nothing was done) or a handled one whose replies
+are in the outbox (the sender will deliver them). A key seen again is answered with what it
+was answered before, never handled twice.
+
+Channels register a :class:`Channel`: their policy (``kanavat/turn/text.py``, ``chat.py``,
+``voice.py``) and their renderer (prompts into SMS bodies, chat frames, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from kanavat import attempts, inbound
+from kanavat.attempts import OutboundStatus, Outgoing
+from kanavat.conversations import Turn
+from kanavat.store import iso
+from kanavat.turn.context import Context
+from kanavat.turn.message import Message, Result
+
+log = logging.getLogger("kanavat.turn")
+Policy = Callable[[Context, Message, int], Result]
+Render = Callable[[Message, Result], list[Outgoing]]
+SETTLE = timedelta(seconds=5)  # the running sweep leaves younger events to their request
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A channel as the turn sees it: the event kinds it stores, its policy, its renderer.
+
+    ``outbox`` is the status its replies are written in: ``pending`` for the sender to
+    deliver (SMS), ``shown`` for replies the request's own response carries (chat)."""
+
+    name: str
+    kinds: tuple[str, ...]
+    policy: Policy
+    render: Render
+    outbox: str = OutboundStatus.PENDING
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a turn did: its event and outcome, the rows the sender is to deliver, the
+    bodies written (a retried event gets the same), and where the conversation stands."""
+
+    event_id: int
+    outcome: str
+    outbox: tuple[int, ...]
+    bodies: tuple[str | None, ...]
+    result: Result | None
+    again: bool = False  # a retry of an event handled before
+
+    @property
+    def turn(self) -> Turn | None:
+        return self.result.turn if self.result else None
+
+
+class Turns:
+    def __init__(self, ctx: Context, channels: Sequence[Channel]):
+        self.ctx = ctx
+        self.channels = {c.name: c for c in channels}
+
+    def take(self, message: Message) -> Reply:
+        """Record and handle one inbound message (see the module docstring)."""
+        recorded = inbound.record(
+            self.ctx.store, message.channel, message.kind, message.key, message.payload()
+        )
+        if recorded.handled:
+            return self._again(recorded.id, recorded.outcome or "")
+        return self.handle(recorded.id, message)
+
+    def handle(self, event_id: int, message: Message) -> Reply:
+        """Handle a stored event: policy, replies and outcome in one transaction."""
+        store = self.ctx.store
+        channel = self.channels[message.channel]
+        try:
+            with store.transaction():
+                stored = inbound.get(store, event_id)
+                if stored is not None and stored.handled:
+                    return self._again(event_id, stored.outcome or "")
+                result = channel.policy(self.ctx, message, event_id)
+                outgoing = channel.render(message, result)
+                ids = attempts.enqueue(
+                    store, _kept(channel, outgoing), event_id=event_id, status=channel.outbox
+                )
+                inbound.finish(store, event_id, result.outcome)
+        except Exception:
+            gave_up = inbound.failed_once(store, event_id)
+            log.exception(
+                "turn.failed channel=%s kind=%s event=%s gave_up=%s",
+                message.channel,
+                message.kind,
+                event_id,
+                gave_up,
+            )
+            raise
+        log.info(
+            "turn.handled channel=%s kind=%s event=%s outcome=%s replies=%s",
+            message.channel,
+            message.kind,
+            event_id,
+            result.outcome,
+            len(ids),
+        )
+        to_send = tuple(ids) if channel.outbox == OutboundStatus.PENDING else ()
+        return Reply(event_id, result.outcome, to_send, tuple(m.body for m in outgoing), result)
+
+    def _again(self, event_id: int, outcome: str) -> Reply:
+        rows = attempts.of_event(self.ctx.store, event_id)
+        return Reply(event_id, outcome, (), tuple(r["body"] for r in rows), None, again=True)
+
+    def unhandled(self, *, startup: bool) -> list[tuple[int, Message]]:
+        """Stored events never handled (a crash, a failure), oldest first. At start-up all of
+        them; while running, those older than :data:`SETTLE`."""
+        store = self.ctx.store
+        before = store.now() if startup else iso(store.clock() - SETTLE)
+        found = []
+        for channel in self.channels.values():
+            for event in inbound.unhandled(store, channel.name, channel.kinds, before):
+                try:
+                    found.append((event.id, Message.from_payload(event.payload)))
+                except TypeError:  # stored before turns had one shape: nothing to redo
+                    inbound.finish(store, event.id, "error:unreadable")
+        return sorted(found, key=lambda e: e[0])
+
+    def sweep(self, *, startup: bool) -> list[Reply]:
+        """Handle every unhandled event; the replies to deliver are in the returned rows."""
+        replies = []
+        for event_id, message in self.unhandled(startup=startup):
+            try:
+                replies.append(self.handle(event_id, message))
+            except Exception:
+                continue  # counted and logged by handle(); tried again by the next sweep
+        if replies:
+            log.info("turn.sweep handled=%s startup=%s", len(replies), startup)
+        return replies
+
+
+def _kept(channel: Channel, outgoing: list[Outgoing]) -> list[Outgoing]:
+    """A data request's answer shown in the response is not kept: it lists what the store
+    holds about the person (a retried request gets where the conversation stands instead).
+    One to send keeps its text until the provider has it."""
+    if channel.outbox == OutboundStatus.PENDING:
+        return outgoing
+    return [dataclasses.replace(m, body=None) if m.purpose == "privacy" else m for m in outgoing]

@@ -1,0 +1,289 @@
+"""``kanavat serve`` SIGKILLed at each step of a resident's turn, then started again: the
+resident's next message is sent exactly once, and the answer is stored exactly once.
+
+SMS: the emulator runs in this test's process (as Twilio would, it outlives our server) and
+``[twilio] api_base`` points the server at it. The resident answers the invitation; the
+server dies at the step (``killpoint.py``); a new server starts on the same database; then
+Twilio's retry of the same MessageSid arrives. Whatever the step, the resident ends with one
+copy of the next question and one stored answer, and no event is left unhandled.
+
+Voice: the resident presses a key on a call; the server dies at the step, and the call with
+it. After the restart the resident calls back and is asked the next question.
+
+Chat: the chat page's client sends an answer frame; the server dies at the step; the client
+reconnects to a new server and re-sends the frame with the same id, as the page does. It
+gets the next question, the answer is stored once, and a third copy of the frame gets the
+same reply without a second turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import pytest
+from click.testing import CliRunner
+from harness import SMS_CAMPAIGN, free_port, write_config
+
+from kanavat.cli import main
+from kanavat.emulator import EmulatorSettings, HangUp, Press, Wait, running_emulator
+from kanavat.store import Store
+
+KILLPOINT = Path(__file__).with_name("killpoint.py")
+TOKEN = secrets.token_hex(16)  # the emulator's and the server's Twilio auth token
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "KANAVAT_TEST_TWILIO_TOKEN": TOKEN}
+RESIDENT = "+358401234001"
+NEXT_QUESTION = "Onko jokin este"  # the question after the first (asiointi, answered "4")
+SMS_STEPS = ["receiving", "event", "answer", "outbox", "handled", "rest", "sent"]
+CHAT_STEPS = ["receiving", "event", "answer", "outbox", "handled"]
+CHAT_CAMPAIGN = "nuoret-2027"
+
+
+def rows(db: Path, sql: str, params: list | None = None) -> list[dict]:
+    store = Store(db)
+    try:
+        return store.query(sql, params or [])
+    finally:
+        store.close()
+
+
+def cli(config: Path, *args: str) -> None:
+    """A ``kanavat`` command, as an official runs it beside the server."""
+    result = CliRunner().invoke(main, [*args, "--config", str(config)], env=ENV)
+    assert result.exit_code == 0, result.output
+
+
+def serve(config: Path, port: int, log: Path, killpoint: tuple[str, ...] = ()) -> subprocess.Popen:
+    start = (str(KILLPOINT), *killpoint) if killpoint else ("-m", "kanavat")
+    return subprocess.Popen(
+        [sys.executable, *start, "serve", "--config", str(config), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
+        env=ENV,
+    )
+
+
+async def wait_up(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            await asyncio.sleep(0.1)
+
+
+async def until(predicate, what: str, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def killed(proc: subprocess.Popen, log: Path) -> None:
+    code = await asyncio.to_thread(proc.wait, 30)
+    assert code == -signal.SIGKILL, f"the kill point was never reached:\n{log.read_text()}"
+
+
+async def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(proc.wait, 20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@asynccontextmanager
+async def county(tmp_path: Path) -> AsyncIterator[tuple[Path, int, object]]:
+    """A config whose [twilio] is an emulator in this process, which outlives the server."""
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    settings = EmulatorSettings(
+        account_sid="AC" + secrets.token_hex(16),
+        auth_token=TOKEN,
+        phone_number="+358451234567",
+        sms_url=f"{public}/twilio/sms",
+        voice_url=f"{public}/twilio/voice",
+        speed=20.0,
+    )
+    async with running_emulator(settings) as emulator:
+        config = write_config(tmp_path, port)
+        twilio = (
+            "\n[twilio]\n"
+            f'account_sid = "{settings.account_sid}"\n'
+            'auth_token = "env:KANAVAT_TEST_TWILIO_TOKEN"\n'
+            f'caller_id = "{settings.phone_number}"\n'
+            f'api_base = "{emulator.base_url}"\n'
+        )
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text.replace("\n[county]", twilio + "\n[county]", 1), encoding="utf-8")
+        yield config, port, emulator
+
+
+@pytest.mark.parametrize("step", SMS_STEPS)
+async def test_sms_turn_killed(tmp_path: Path, step: str) -> None:
+    db, log = tmp_path / "kanavat.db", tmp_path / "serve.log"
+    async with county(tmp_path) as (config, port, emulator):
+        (tmp_path / "people.csv").write_text(f"phone,language\n{RESIDENT},fi\n")
+        cli(
+            config,
+            "contacts",
+            "import",
+            str(tmp_path / "people.csv"),
+            "--group",
+            "palvelunkayttajat",
+        )
+        proc = serve(config, port, log, (step, "sms", "inbound", "0"))
+        try:
+            await wait_up(port, proc, log)
+            cli(config, "campaign", "start", SMS_CAMPAIGN)
+            handset = emulator.handset(RESIDENT)  # type: ignore[attr-defined]
+            await until(lambda: any("1 = hyvin" in m.body for m in handset.inbox), "invitation")
+
+            answered = asyncio.create_task(handset.send_sms("4"))
+            await killed(proc, log)
+            await asyncio.gather(answered, return_exceptions=True)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+        proc = serve(config, port, log)
+        try:
+            await wait_up(port, proc, log)
+            retry = await handset.resend_last()  # Twilio's retry: same sid, same signature
+            assert retry.status == 200
+            await until(
+                lambda: any(NEXT_QUESTION in m.body for m in handset.inbox), "the next question"
+            )
+            await asyncio.sleep(2.5)  # a sweep's time for any second copy to show up
+            retry = await handset.resend_last()  # and once more, after it was all handled
+            assert retry.status == 200
+            await emulator.idle()  # type: ignore[attr-defined]
+        finally:
+            await stop(proc)
+
+    nexts = [m.body for m in handset.inbox if NEXT_QUESTION in m.body]
+    assert len(nexts) == 1, f"the next question arrived {len(nexts)} times ({step})"
+    answers = rows(db, "SELECT question, raw FROM answers")
+    assert answers == [{"question": "asiointi", "raw": "4"}]
+    assert rows(db, "SELECT id FROM events WHERE handled_at IS NULL") == []
+    stuck = rows(db, "SELECT status FROM outbound WHERE status IN ('pending', 'sending')")
+    assert stuck == []
+    assert rows(db, "SELECT count(*) AS n FROM outbound WHERE to_number IS NOT NULL") == [{"n": 0}]
+
+
+async def chat_frames(port: int, cookie: str, frames: list[dict]) -> list[dict]:
+    """Open the chat page's socket, say hello, send ``frames``; each one's reply frame."""
+    url = f"http://127.0.0.1:{port}/chat/{CHAT_CAMPAIGN}/ws"
+    replies = []
+    async with (
+        aiohttp.ClientSession(cookies={"kanavat_visitor": cookie}) as http,
+        http.ws_connect(url) as ws,
+    ):
+        await ws.send_json({"type": "hello", "lang": "fi"})
+        await ws.receive_json(timeout=10)
+        for frame in frames:
+            await ws.send_json(frame)
+            while True:
+                got = await ws.receive_json(timeout=10)
+                if got.get("type") != "typing":
+                    replies.append(got)
+                    break
+    return replies
+
+
+@pytest.mark.parametrize("step", CHAT_STEPS)
+async def test_chat_turn_killed(tmp_path: Path, step: str) -> None:
+    db, log = tmp_path / "kanavat.db", tmp_path / "serve.log"
+    visitor = secrets.token_urlsafe(24)
+    answer = {"type": "text", "id": "f2", "text": "15"}
+    async with county(tmp_path) as (config, port, _):
+        proc = serve(config, port, log, (step, "chat", "ws", "1"))  # killed at the answer
+        try:
+            await wait_up(port, proc, log)
+            cli(config, "campaign", "start", CHAT_CAMPAIGN)
+            (started,) = await chat_frames(port, visitor, [{"type": "start", "id": "f1"}])
+            assert started.get("question") == "ika", started
+            with pytest.raises((aiohttp.ClientError, TimeoutError, TypeError)):  # the server dies
+                await chat_frames(port, visitor, [answer])
+            await killed(proc, log)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+        proc = serve(config, port, log)
+        try:
+            await wait_up(port, proc, log)
+            again, third = await chat_frames(port, visitor, [answer, answer])
+        finally:
+            await stop(proc)
+
+    assert again["type"] == "bot" and again["re"] == "f2", again
+    assert again["question"] == "vointi", f"not the next question after a kill at {step}"
+    assert third == again, "a re-sent frame took a second turn"
+    answers = rows(db, "SELECT question, raw FROM answers")
+    assert answers == [{"question": "ika", "raw": "15"}]
+    assert rows(db, "SELECT id FROM events WHERE handled_at IS NULL") == []
+
+
+VOICE_STEPS = ["receiving", "event", "answer", "handled"]
+ELDER = "+358401234003"
+
+
+@pytest.mark.parametrize("step", VOICE_STEPS)
+async def test_voice_turn_killed(tmp_path: Path, step: str) -> None:
+    """Killed while a keypad answer is taken: the call drops with the server. After the
+    restart the answer is stored once (the start-up sweep handles a stored, unhandled
+    answer), and when the resident calls back the next question is asked, not that one.
+    Killed before the answer's event was stored, nothing was: the question is asked again."""
+    db, log = tmp_path / "kanavat.db", tmp_path / "serve.log"
+    async with county(tmp_path) as (config, port, emulator):
+        (tmp_path / "elders.csv").write_text(f"phone,language\n{ELDER},fi\n")
+        cli(config, "contacts", "import", str(tmp_path / "elders.csv"), "--group", "ikaihmiset")
+        handset = emulator.handset(ELDER)  # type: ignore[attr-defined]
+        handset.set_behaviour(script=[Wait("question.arki"), Press("4"), Wait(), HangUp()])
+        proc = serve(config, port, log, (step, "voice", "turn", "0"))
+        try:
+            await wait_up(port, proc, log)
+            cli(config, "campaign", "start", "vanhukset-2027")
+            await handset.wait_for_call(20)
+            await killed(proc, log)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+        proc = serve(config, port, log)
+        try:
+            await wait_up(port, proc, log)
+            back = await handset.call(script=[Wait(), HangUp()])
+            await back.wait_ended(30)
+        finally:
+            await stop(proc)
+
+    asked = [m for m in back.marks if m.startswith("question.")]
+    answers = rows(db, "SELECT question, raw FROM answers")
+    if step == "receiving":  # nothing was stored, and a keypress has no retry: asked again
+        assert asked[:1] == ["question.arki"] and answers == []
+        return
+    assert asked[:1] == ["question.apu"], f"call-back after a kill at {step}: {back.marks}"
+    assert answers == [{"question": "arki", "raw": "4"}]
+    assert rows(db, "SELECT id FROM events WHERE handled_at IS NULL AND kind = 'turn'") == []
