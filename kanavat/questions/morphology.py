@@ -27,15 +27,25 @@ def _analyser() -> object | None:
         return _voikko
     with _voikko_lock:
         if not _voikko_tried:
-            try:
-                import libvoikko
-
-                _voikko = libvoikko.Voikko("fi")
-            except Exception as exc:  # the C library or the dictionary is not installed
-                log.warning("morphology.voikko.unavailable reason=%s", type(exc).__name__)
-                _voikko = None
+            _voikko = _open_voikko()
             _voikko_tried = True
     return _voikko
+
+
+def _open_voikko() -> object | None:
+    """Open the analyser only when a Finnish dictionary exists: a failed ``Voikko("fi")``
+    leaves a half-made object whose ``__del__`` prints a traceback at exit."""
+    hint = "install Debian's libvoikko1 and voikko-fi: sudo apt-get install libvoikko1 voikko-fi"
+    try:
+        import libvoikko
+
+        if not any(d.language == "fi" for d in libvoikko.Voikko.listDicts()):
+            log.warning("morphology.voikko.unavailable reason=no_finnish_dictionary hint=%r", hint)
+            return None
+        return libvoikko.Voikko("fi")
+    except Exception as exc:  # the C library is not installed
+        log.warning("morphology.voikko.unavailable reason=%s hint=%r", type(exc).__name__, hint)
+        return None
 
 
 def voikko_available() -> bool:
