@@ -96,7 +96,17 @@ async def serve_until_healthy(config: Path, port: int, log: Path, *killpoint: st
     killpoint.py and must die of SIGKILL."""
     start = (str(KILLPOINT), *killpoint) if killpoint else ("-m", "kanavat")
     proc = subprocess.Popen(
-        [sys.executable, *start, "serve", "--config", str(config), "--port", str(port)],
+        [
+            sys.executable,
+            *start,
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--emulator-port",
+            str(free_port()),
+        ],  # not port + 1: another test may hold it
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),
         env=ENV,
