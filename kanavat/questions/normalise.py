@@ -12,6 +12,7 @@ from typing import Literal
 from rapidfuzz import fuzz
 
 from kanavat.questions.cleaning import clean, tokens_of
+from kanavat.questions.closest import CLOSEST_CONFIDENCE, closest_answer
 from kanavat.questions.echo import echo_spans, is_negation
 from kanavat.questions.lexicon import Lexicon, lexicon
 from kanavat.questions.memo import memo
@@ -24,16 +25,17 @@ from kanavat.questions.model import (
     YesNoQuestion,
 )
 from kanavat.questions.morphology import word_keys
+from kanavat.questions.numerals import joins, number_word
 from kanavat.questions.phrases import (
     DONT_KNOW,
     SKIP,
+    Value,
     listen_for,
     phrase_table,
 )
 
 InputKind = Literal["text", "keypad", "button", "speech", "timeout"]
 ResultKind = Literal["answer", "command", "no_match"]
-Value = str | int | None
 
 COMMANDS = ("repeat", "stop", "help")
 FUZZY_MIN = 85  # rapidfuzz ratio for a typo to count ("kotihoto" ~ "kotihoito")
@@ -301,7 +303,7 @@ def _drop_articles_and_counts(
                 and not is_count
                 and m.end not in said
                 and not nxt & ignorable
-                and _number_word(tokens[m.end], nxt, lex) is None
+                and number_word(tokens[m.end], nxt, lex) is None
             )
             if tokens[m.start] in lex.articles and noun:
                 continue
@@ -493,7 +495,7 @@ def _numbers(tokens: list[str], keys: list[frozenset[str]], lex: Lexicon) -> lis
     singles: list[tuple[int, int, float]] = []  # (index, value, quality)
     negated: list[_Match] = []
     for i, token in enumerate(tokens):
-        value = _number_word(token, keys[i], lex)
+        value = number_word(token, keys[i], lex)
         if value is None:
             continue
         if i and is_negation(tokens[i - 1], lex):
@@ -503,7 +505,7 @@ def _numbers(tokens: list[str], keys: list[frozenset[str]], lex: Lexicon) -> lis
     merged: list[_Match] = []
     for index, value, quality in singles:
         last = merged[-1] if merged else None
-        if last and last.end == index and isinstance(last.value, int) and _joins(last.value, value):
+        if last and last.end == index and isinstance(last.value, int) and joins(last.value, value):
             merged[-1] = _Match(
                 "number", last.value + value, last.start, index + 1, min(last.quality, quality)
             )
@@ -515,86 +517,9 @@ def _numbers(tokens: list[str], keys: list[frozenset[str]], lex: Lexicon) -> lis
     return merged + [p for p in parts if p not in merged] + negated
 
 
-def _joins(left: int, right: int) -> bool:
-    """Whether two adjacent numbers form one ("twenty five") rather than a list ("3 4")."""
-    if left >= 100 and left % 100 == 0:
-        return right < 100
-    return left >= 20 and left % 10 == 0 and right < 10
-
-
-def _number_word(token: str, keys: frozenset[str], lex: Lexicon) -> tuple[int, float] | None:
-    if re.fullmatch(r"-?\d+", token):
-        return int(token), 1.0
-    if token in lex.numbers:
-        return lex.numbers[token], 1.0
-    if len(token) >= 3:
-        for key in keys:
-            if key in lex.numbers:
-                return lex.numbers[key], 0.95
-    compound = _compound(token, lex)
-    if compound is not None:
-        return compound, 1.0
-    return None
-
-
-def _compound(token: str, lex: Lexicon) -> int | None:
-    """Read a numeral written as one word by splitting it into known parts, longest first."""
-    parts = {**lex.numbers, **lex.multipliers}
-    if lex.teen_suffix:
-        parts[lex.teen_suffix] = -1  # marks "+10" after a unit: "kolmetoista" = 13
-    pieces: list[tuple[str, int]] = []
-    rest = token
-    while rest:
-        for size in range(len(rest), 1, -1):
-            head = rest[:size]
-            if head in parts:
-                pieces.append((head, parts[head]))
-                rest = rest[size:]
-                break
-        else:
-            return None
-    if len(pieces) < 2:
-        return None
-    total, current = 0, 0
-    for word, value in pieces:
-        if value == -1:
-            current += 10
-        elif word in lex.multipliers:
-            current = max(current, 1) * value
-            if value >= 100:
-                total, current = total + current, 0
-        else:
-            current += value
-    return total + current
-
-
-CLOSEST_MIN = 55  # rapidfuzz ratio of a transcript to an expected answer worth asking about
-CLOSEST_MARGIN = 12  # over the best phrase of any other value: otherwise it is a guess
-CLOSEST_CONFIDENCE = 0.45  # always under the confirmation threshold: the resident decides
-
-
 def _closest(question: Question, raw: str, lex: Lexicon) -> Result | None:
-    """A transcript that misheard an expected answer ("en elijää" for "neljä", "saa huvi" for
-    "naapuri") maps to the closest one when it is clearly closest; its low confidence makes the
-    dialog ask "Vastasit neljä, pitääkö paikkansa?" instead of accepting it."""
-    heard = clean(raw)
-    if not heard or isinstance(question, TextQuestion):
-        return None
-    candidates = _answer_phrases(question, lex)
-    best: dict[Value, float] = {}
-    for phrase, value in candidates:
-        score = max(
-            fuzz.ratio(heard, phrase), fuzz.ratio(heard.replace(" ", ""), phrase.replace(" ", ""))
-        )
-        best[value] = max(best.get(value, 0.0), score)
-    if not best:
-        return None
-    ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)
-    value, score = ranked[0]
-    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-    if score < CLOSEST_MIN or score - runner_up < CLOSEST_MARGIN:
-        return None
-    return Result("answer", value, CLOSEST_CONFIDENCE * score / 100, "closest")
+    found = closest_answer(question, raw, lex)
+    return None if found is None else Result("answer", found[0], found[1], "closest")
 
 
 def answer_among_hypotheses(
@@ -647,18 +572,6 @@ def _by_hypotheses(
     share = weight / (sum(weights.values()) or 1.0)  # commands' weight counts against it
     heard_as = said[(kind, value)][1]
     return Result("answer", value, CLOSEST_CONFIDENCE * share, "n-best", heard_as)
-
-
-def _answer_phrases(question: Question, lex: Lexicon) -> list[tuple[str, Value]]:
-    """The question's own answers as (phrase, value): no commands, no "don't know"."""
-    out = [
-        (clean(p), value)
-        for category, value, p in phrase_table(question, lex)
-        if category in ("yes", "no", "option", "scale_label")  # what a recogniser listens for
-    ]
-    if isinstance(question, ScaleQuestion | NumberQuestion):
-        out += [(w, v) for w, v in lex.numbers.items() if question.min <= v <= question.max]
-    return [(p, v) for p, v in out if len(p) >= 3]
 
 
 def expected_phrases(question: Question, language: str, lex: Lexicon | None = None) -> list[str]:
