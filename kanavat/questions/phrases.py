@@ -16,6 +16,7 @@ from kanavat.questions.cleaning import clean
 from kanavat.questions.echo import echo_phrases
 from kanavat.questions.lexicon import Lexicon, lexicon
 from kanavat.questions.meanings import meaning_phrases
+from kanavat.questions.memo import memo
 from kanavat.questions.model import (
     ChoiceQuestion,
     NumberQuestion,
@@ -178,6 +179,10 @@ def listen_for(question: Question, language: str, lex: Lexicon | None = None) ->
     first phrases fit, so the order matters. Meaning words and scale words are left out here
     (they would crowd a bias); :func:`expected_phrases` has them per value."""
     lex = lex or lexicon(language)
+    return list(memo("listen_for", question, lex, lambda: _listen_for(question, lex)))
+
+
+def _listen_for(question: Question, lex: Lexicon) -> tuple[str, ...]:
     everything = phrase_table(question, lex)
     answers = [clean(p) for category, _, p in everything if category in ("yes", "no", "option")]
     specials = [clean(p) for category, _, p in everything if category in (DONT_KNOW, SKIP)]
@@ -187,4 +192,4 @@ def listen_for(question: Question, language: str, lex: Lexicon | None = None) ->
         ordered = numbers + answers
     else:
         ordered = answers + numbers
-    return list(dict.fromkeys(p for p in [*ordered, *specials, *commands] if p))
+    return tuple(dict.fromkeys(p for p in [*ordered, *specials, *commands] if p))
