@@ -151,9 +151,9 @@ def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
     rows = []
     with EmulatorProcess(server.token, server.base_url, emu_port), server:
         for name, phones, bodies in (("answers", answering, ANSWERS), ("no session", idle, IDLE)):
-            for workers in (32,) if quick else (8, 64):
+            for workers in (32,) if quick else (8, 32, 64):
                 row = scenario(
-                    server, name, phones, bodies, workers, duration, profile and workers >= 64
+                    server, name, phones, bodies, workers, duration, profile and workers >= 32
                 )
                 rows.append(row)
                 print(
