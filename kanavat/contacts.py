@@ -187,3 +187,22 @@ def by_phone(store: Store, phone: str) -> dict[str, Any] | None:
 def phone_of(store: Store, contact_id: int) -> str | None:
     row = store.one("SELECT phone FROM contacts WHERE id = ?", [contact_id])
     return row["phone"] if row else None
+
+
+def erase(store: Store, contact_id: int) -> None:
+    """A resident's erasure: number, attributes and groups gone; the row stays as a tombstone
+    because other rows refer to its id."""
+    now = store.now()
+    store.execute("DELETE FROM contact_groups WHERE contact_id = ?", [contact_id])
+    store.execute(
+        "UPDATE contacts SET phone = NULL, attributes = '{}', erased_at = ?, updated_at = ? "
+        "WHERE id = ?",
+        [now, now, contact_id],
+    )
+
+
+def drop_number(store: Store, contact_id: int) -> None:
+    """Retention: the number goes; attributes stay for the reports of campaigns still kept."""
+    store.execute(
+        "UPDATE contacts SET phone = NULL, updated_at = ? WHERE id = ?", [store.now(), contact_id]
+    )

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from kanavat import attempts
+from kanavat import attempts, conversations
 from kanavat.attempts import AttemptStatus as S
 from kanavat.config import Config
 from kanavat.outreach import audience, campaigns, outcomes, queue
@@ -215,29 +215,20 @@ async def _reconcile_sending(store: Store, config: Config, provider) -> None:  #
         with store.transaction():
             attempts.set_attempt(store, a["id"], S.ABANDONED)
             attempts.abandon_unsent(store, a["id"])
-            if a["channel"] == "sms":
-                # Nobody saw the invitation: a fresh start, not "let's continue".
-                store.execute(
-                    "UPDATE sessions SET status = 'restarted', updated_at = ? WHERE campaign_id = ? "
-                    "AND contact_id = ? AND status = 'active' AND NOT EXISTS (SELECT 1 FROM "
-                    "answers WHERE session_id = sessions.id) AND NOT EXISTS (SELECT 1 FROM "
-                    "outbound o WHERE o.session_id = sessions.id AND o.sid IS NOT NULL)",
-                    [store.now(), a["campaign_id"], a["contact_id"]],
-                )
+            if a["channel"] == "sms":  # nobody saw the invitation: a fresh start
+                conversations.restart_unseen(store, a["campaign_id"], a["contact_id"])
             queue.untake(store, a["campaign_id"], a["contact_id"], store.now())
         log.info("reconcile.%s.abandoned attempt=%s", a["channel"], a["id"])
 
 
-# TwilioProvider has no list methods yet: its REST client and error mapping are reused.
 async def _unknown_call_to(store: Store, provider, phone: str | None) -> str | None:  # type: ignore[no-untyped-def]
     """A call to ``phone`` the provider has and our store does not: ours, placed just before
     the process died. (One contact has at most one live attempt, so it can be no other.)"""
     if not phone:
         return None
-    calls = await provider._call(provider._rest().calls.list_async(to=phone, limit=20))
-    for call in calls:
-        if attempts.attempt_by_sid(store, call.sid) is None:
-            return call.sid
+    for sid in await provider.calls_to(phone):
+        if attempts.attempt_by_sid(store, sid) is None:
+            return sid
     return None
 
 
@@ -251,8 +242,7 @@ async def _unknown_text_to(
         return known
     if not phone:
         return None
-    messages = await provider._call(provider._rest().messages.list_async(to=phone, limit=20))
-    for message in messages:
+    for message in await provider.messages_to(phone):
         if not attempts.known_sid(store, message.sid):
             return message.sid
     return None
