@@ -37,6 +37,7 @@ from kanavat.channels import ADAPTERS, turn_channels
 from kanavat.config import Config
 from kanavat.conversations import Conversations
 from kanavat.errors import errors
+from kanavat.loop.tell import NoticeLane
 from kanavat.outreach import campaigns, triggers
 from kanavat.outreach.dispatch import Dispatcher
 from kanavat.provider import TwilioProvider
@@ -248,6 +249,8 @@ def _dispatcher_ctx(options: Options):
             store.clock = options.clock  # one time for the store, dispatcher and scheduler
         sms = SmsSender(app[CONFIG], store, app[PROVIDER], outbox=app[SENDER])
         dispatcher = Dispatcher(app[CONFIG], store, app[CONVERSATIONS], sms)
+        dispatcher.notices = NoticeLane(app[CONFIG], store, app[SENDER])
+        await dispatcher.notices.recover()
         app[DISPATCHER] = dispatcher
         scheduler = Scheduler(
             app[CONFIG], store, dispatcher, tick=options.dispatch_interval, daily=[_daily_purge]
