@@ -142,9 +142,16 @@ def outcome_list(campaign: str | None, as_json: bool, config_path: Path | None) 
         for outcome_id, o in outcomes.listed(store, campaign):
             told = notices.counts(store, "outcome", [outcome_id])
             if as_json:
-                row = {"id": outcome_id, "campaign": o.campaign_id, "decided_by": o.decided_by,
-                       "decided_on": o.decided_on, "question": o.question, "theme": o.theme,
-                       "public": o.public, "notices": told}  # fmt: skip
+                row = {
+                    "id": outcome_id,
+                    "campaign": o.campaign_id,
+                    "decided_by": o.decided_by,
+                    "decided_on": o.decided_on,
+                    "question": o.question,
+                    "theme": o.theme,
+                    "public": o.public,
+                    "notices": told,
+                }
                 click.echo(json.dumps(row, ensure_ascii=False))
                 continue
             counts = ", ".join(

@@ -47,12 +47,22 @@ async def test_outcome_told_once_by_sms_never_to_opted_out_or_erased(tmp_path: P
             what="the erasure",
         )
         out = srv.cli(
-            "outcome", "add", SMS_CAMPAIGN, "--body", "Vammaisneuvosto", "--date", "2027-03-10",
-            "--fi", "Kuljetuspalvelun tilausaikaa pidennetään.",
-            "--sv", "Beställningstiden för färdtjänst förlängs.",
-            "--en", "The transport service booking window gets longer.",
-            "--minutes", "https://example.fi/poytakirjat/2027-3",
-        ).output  # fmt: skip
+            "outcome",
+            "add",
+            SMS_CAMPAIGN,
+            "--body",
+            "Vammaisneuvosto",
+            "--date",
+            "2027-03-10",
+            "--fi",
+            "Kuljetuspalvelun tilausaikaa pidennetään.",
+            "--sv",
+            "Beställningstiden för färdtjänst förlängs.",
+            "--en",
+            "The transport service booking window gets longer.",
+            "--minutes",
+            "https://example.fi/poytakirjat/2027-3",
+        ).output
         assert "3 residents to tell" in out
         for number, language in ((A, "fi"), (B, "sv"), (C, "en")):
             h = srv.emulator.handset(number)
@@ -67,7 +77,7 @@ async def test_outcome_told_once_by_sms_never_to_opted_out_or_erased(tmp_path: P
                     "WHERE o.status = 'delivered'"
                 )
                 == 3
-            ),  # fmt: skip
+            ),
             what="delivery",
         )
         # The same decision from a TOML file, twice: recorded once, told once.
