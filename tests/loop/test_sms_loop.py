@@ -4,6 +4,7 @@ delivered; the same outcome recorded again and the server restarted tell nobody 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from harness import SMS_CAMPAIGN, Server, running_server
@@ -108,6 +109,15 @@ async def test_outcome_told_once_by_sms_never_to_opted_out_or_erased(tmp_path: P
         assert counts == {"sms": {"told": 6}}
         listed = srv.cli("outcome", "list", SMS_CAMPAIGN).output
         assert "sms told 3" in listed
+        report = json.loads(srv.cli("report", SMS_CAMPAIGN, "--format", "json").output)
+        loop = report["closing_loop"]
+        assert loop["outcomes"] == 2
+        (sms,) = loop["told"]["by_channel"]
+        # 6 told: shown (min_cell 5); 0 waiting; nothing that gives a small cell back.
+        assert sms["told"] == {"count": 6, "suppressed": False}
+        assert loop["told"]["total"]["told"]["count"] == 6
+        html = srv.cli("report", SMS_CAMPAIGN, "--format", "html").output
+        assert "What came of the answers" in html or "Mitä vastauksista seurasi" in html
 
 
 async def test_suggestion_by_sms_routed_answered_and_delivered(tmp_path: Path) -> None:
@@ -126,7 +136,7 @@ async def test_suggestion_by_sms_routed_answered_and_delivered(tmp_path: Path) -
         assert "after the word IDEA" in (await empty.wait_for_message(10)).body
         listed = srv.cli("suggestions", "list", "--status", "new").output
         assert "lisää penkkejä" in listed and "+358" not in listed
-        srv.cli("suggestions", "route", "1", "palvelut", "--theme", "esteettömyys")
+        srv.cli("suggestions", "route", "1", "vammaisneuvosto", "--theme", "esteettömyys")
         srv.cli("suggestions", "answer", "1", "Penkit tulevat toukokuussa.")
         answer = await h.wait_for_message(10)
         assert "Vastaus ehdotukseesi: Penkit tulevat toukokuussa." in answer.body
@@ -137,3 +147,9 @@ async def test_suggestion_by_sms_routed_answered_and_delivered(tmp_path: Path) -
         srv.cli("suggestions", "close", "1")
         await srv.idle()
         assert len(h.inbox) == 2  # the thanks and the answer, once each
+        report = json.loads(srv.cli("report", SMS_CAMPAIGN, "--format", "json").output)
+        counted = report["closing_loop"]["suggestions"]
+        assert counted["queue"] == "vammaisneuvosto"
+        assert counted["by_status"]["closed"]["suppressed"] is True  # one: a small cell
+        assert counted["by_theme"][0]["theme"] == "esteettömyys"
+        assert "Penkit" not in json.dumps(report)  # counts only, never the text
