@@ -37,6 +37,7 @@ from kanavat.channels import ADAPTERS, turn_channels
 from kanavat.config import Config
 from kanavat.conversations import Conversations
 from kanavat.errors import errors
+from kanavat.loop import public as public_page
 from kanavat.loop.tell import NoticeLane
 from kanavat.outreach import campaigns, triggers
 from kanavat.outreach.dispatch import Dispatcher
@@ -80,6 +81,7 @@ def create_app(config: Config, options: Options = Options()) -> web.Application:
         adapter.mount(app)
     app.add_routes(report_routes.routes(config, store=lambda: app[STORE]))
     triggers.add_routes(app)
+    public_page.add_routes(app)
     app.on_shutdown.append(_close_websockets)
     return app
 
