@@ -132,6 +132,12 @@ def claim(store: Store, channels: tuple[str, ...], lease: timedelta, limit: int)
     return rows
 
 
+def release_all(store: Store) -> int:
+    """At start-up: leases of a dead process are released (the store is the truth)."""
+    cur = store.execute("UPDATE notices SET lease_until = NULL WHERE lease_until IS NOT NULL")
+    return cur.rowcount
+
+
 def _set(store: Store, notice_id: int, sql: str, params: list[Any]) -> int:
     cur = store.execute(
         f"UPDATE notices SET {sql}, updated_at = ? WHERE id = ?", [*params, store.now(), notice_id]

@@ -167,6 +167,7 @@ class NoticeLane:
     async def recover(self) -> None:
         """At start-up: notices a dead process left ``calling``. A call the provider has (and
         nothing here knows) is adopted, its status asked; one it never got is due again."""
+        notices.release_all(self.store)
         for row in notices.stranded_calls(self.store):
             try:
                 if row["call_sid"]:
