@@ -165,7 +165,11 @@ async def _simulate(plan: Plan, console: Console) -> Result:
     logs.setup_file(plan.folder / LOG_NAME)
     try:
         await rehearsal.start()
-        return await _run(rehearsal, console)
+        result = await _run(rehearsal, console)
+        from kanavat.simulate.loop import close_the_loop, print_loop
+
+        print_loop(console, await close_the_loop(rehearsal, plan.seed))
+        return result
     finally:
         await rehearsal.close()
 
