@@ -153,3 +153,44 @@ async def test_suggestion_by_sms_routed_answered_and_delivered(tmp_path: Path) -
         assert counted["by_status"]["closed"]["suppressed"] is True  # one: a small cell
         assert counted["by_theme"][0]["theme"] == "esteettömyys"
         assert "Penkit" not in json.dumps(report)  # counts only, never the text
+
+
+async def test_opted_out_after_the_outcome_was_recorded_is_not_told(tmp_path: Path) -> None:
+    """Planned while the server was down, opted out before it sent: skipped, never texted."""
+    from kanavat import optouts
+    from kanavat.store import Store
+
+    async with running_server(tmp_path) as srv:
+        srv.import_contacts({A: "fi", B: "fi"})
+        srv.start_campaign()
+        for number in (A, B):
+            await take_part(srv, number)
+        await srv.stop()
+        out = srv.cli(
+            "outcome",
+            "add",
+            SMS_CAMPAIGN,
+            "--body",
+            "Vammaisneuvosto",
+            "--date",
+            "2027-03-10",
+            "--fi",
+            "Kuljetuspalvelun tilausaikaa pidennetään.",
+        ).output
+        assert "2 residents to tell" in out
+        store = Store(srv.config.database_path)
+        try:
+            optouts.opt_out(store, B, optouts.KEYWORD)
+        finally:
+            store.close()
+        await srv.start()
+        await srv.wait_until(lambda: outcome_messages(srv, A), what="the outcome to A")
+        await srv.wait_until(
+            lambda: srv.store.one(
+                "SELECT 1 AS x FROM notices WHERE status = 'skipped' AND reason = 'opted_out'"
+            ),
+            what="B skipped",
+        )
+        await srv.idle()
+        assert outcome_messages(srv, B) == []
+        assert srv.count("SELECT id FROM outbound WHERE purpose = 'outcome'") == 1
