@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from kanavat import tomlpos
-from kanavat.loop.settings import Public, Suggestions
+from kanavat.loop.settings import Public, Suggestions, unknown_campaigns
 from kanavat.questions.lexicon import has_language
 from kanavat.questions.model import (
     ID_PATTERN,
@@ -542,6 +542,8 @@ def cross_check(
                 "calls in this language use the keypad only" + missing_model_hint(speech.engine),
                 "warning",
             )
+    for path, message in unknown_campaigns(config.public, config.campaigns):
+        add(path, message)
     return problems
 
 

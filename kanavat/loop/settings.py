@@ -46,3 +46,13 @@ class Public(_Model):
         if hidden:
             raise ValueError(f"results of {', '.join(hidden)} are not public: add to campaigns")
         return self
+
+
+def unknown_campaigns(public: Public, campaigns: dict[str, object]) -> list[tuple[tuple, str]]:
+    """(path, message) for each public campaign the config does not have."""
+    known = ", ".join(sorted(campaigns)) or "none"
+    return [
+        (("public", "campaigns"), f"unknown campaign '{cid}'; known: {known}")
+        for cid in public.campaigns
+        if cid not in campaigns
+    ]
