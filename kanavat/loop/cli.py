@@ -273,3 +273,24 @@ def suggestions_close(suggestion_id: int, config_path: Path | None) -> None:
         click.echo(f"suggestion {suggestion_id} closed")
 
     _run(config_path, close)
+
+
+@outcome.command("publish")
+@click.argument("outcome_id", type=int)
+@click.option("--hide", is_flag=True, help="Take it off the public page instead.")
+@config_option
+def outcome_publish(outcome_id: int, hide: bool, config_path: Path | None) -> None:
+    """Show an outcome on the public page (/julkinen), or take it off with --hide. Telling
+    the participants does not depend on it.
+
+    Example: kanavat outcome publish 3 --hide
+    """
+    config = load_config(config_path)
+    store = open_store(config)
+    try:
+        if not outcomes.set_public(store, outcome_id, not hide):
+            raise click.ClickException(f"no outcome {outcome_id}; see `kanavat outcome list`")
+        store.audit("outcome.publish", outcome=outcome_id, public=not hide)
+    finally:
+        store.close()
+    click.echo(f"outcome {outcome_id} {'hidden from' if hide else 'shown on'} the public page")

@@ -121,3 +121,8 @@ async def test_public_page_is_accessible_in_every_language(server: Server, brows
 async def test_public_page_unknown_language_is_a_clear_404(server: Server) -> None:
     status, text = await server.get("/julkinen?lang=de")
     assert status == 404 and "fi, sv, en" in text
+    server.cli("outcome", "publish", "1", "--hide")
+    status, text = await server.get("/julkinen?fresh=1")
+    assert status == 200 and DECIDED not in text
+    server.cli("outcome", "publish", "1")
+    assert DECIDED in (await server.get("/julkinen?lang=fi&fresh=1"))[1]
