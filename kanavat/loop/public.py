@@ -24,8 +24,20 @@ from kanavat.report.build import build_report
 from kanavat.store import Store
 
 CSS = Path(__file__).with_name("public.css")
-CACHE_SECONDS = 60.0  # a busy page is not rebuilt for every visitor
-_cache: dict[tuple[str, str], tuple[float, str]] = {}
+CACHE_SECONDS = 300.0  # a busy page is not rebuilt for every visitor
+PAGES: web.AppKey[dict[str, tuple[tuple, float, str]]] = web.AppKey("public_pages")
+"""Built pages per language, on the app (no state at module level)."""
+
+
+def _version(store: Store) -> tuple:
+    """What the page shows changes only with new answers or outcomes (or one's visibility):
+    a page built for the same version is served again."""
+    answers = store.one("SELECT count(*) AS n, max(id) AS m FROM answers") or {}
+    shown = (
+        store.one("SELECT count(*) AS n, max(id) AS m, sum(public) AS p FROM campaign_outcomes")
+        or {}
+    )
+    return (*answers.values(), *shown.values())
 
 
 def e(value: Any) -> str:
@@ -157,13 +169,16 @@ async def page(request: web.Request) -> web.Response:
         known = ", ".join(lang for lang in LANGUAGES if lang in config.county.languages)
         raise web.HTTPNotFound(text=f"no page in '{asked}'; try one of {known}")
     language = language or config.default_language
-    key = (str(config.database_path), language)
-    cached = _cache.get(key)
-    if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS or request.query.get("fresh"):
-        html = await asyncio.to_thread(render, request.app[STORE], config, language)
-        _cache[key] = (time.monotonic(), html)
-    return web.Response(text=_cache[key][1], content_type="text/html", charset="utf-8")
+    store: Store = request.app[STORE]
+    pages = request.app[PAGES]
+    version = _version(store)
+    cached = pages.get(language)
+    if cached is None or cached[0] != version or time.monotonic() - cached[1] > CACHE_SECONDS:
+        html = await asyncio.to_thread(render, store, config, language)
+        pages[language] = (version, time.monotonic(), html)
+    return web.Response(text=pages[language][2], content_type="text/html", charset="utf-8")
 
 
 def add_routes(app: web.Application) -> None:
+    app[PAGES] = {}
     app.router.add_get("/julkinen", page)

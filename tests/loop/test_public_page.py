@@ -97,7 +97,7 @@ async def test_public_page_is_accessible_in_every_language(server: Server, brows
         ("sv", "vad de ledde till", "dold"),
         ("en", "what came of them", "hidden"),
     ):
-        response = await page.goto(f"{server.base_url}/julkinen?lang={language}&fresh=1")
+        response = await page.goto(f"{server.base_url}/julkinen?lang={language}")
         assert response is not None and response.status == 200
         assert await page.get_attribute("html", "lang") == language
         assert heading in await page.locator("h1").inner_text()
@@ -106,7 +106,7 @@ async def test_public_page_is_accessible_in_every_language(server: Server, brows
         assert hidden in body  # the tiny municipality's shares stay hidden, as in the report
         assert PRIVATE not in body
         await page.screenshot(path=f"/tmp/public-{language}-{width}.png", full_page=True)
-    await page.goto(f"{server.base_url}/julkinen?fresh=1")
+    await page.goto(f"{server.base_url}/julkinen")
     main = page.locator("main")
     assert DECIDED in await main.inner_text()
     assert await page.get_by_role("link", name="Pöytäkirja").get_attribute("href") == (
@@ -122,7 +122,7 @@ async def test_public_page_unknown_language_is_a_clear_404(server: Server) -> No
     status, text = await server.get("/julkinen?lang=de")
     assert status == 404 and "fi, sv, en" in text
     server.cli("outcome", "publish", "1", "--hide")
-    status, text = await server.get("/julkinen?fresh=1")
+    status, text = await server.get("/julkinen")
     assert status == 200 and DECIDED not in text
     server.cli("outcome", "publish", "1")
-    assert DECIDED in (await server.get("/julkinen?lang=fi&fresh=1"))[1]
+    assert DECIDED in (await server.get("/julkinen?lang=fi"))[1]
