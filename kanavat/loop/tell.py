@@ -111,8 +111,9 @@ class NoticeLane:
             return None
         if channel == "sms":
             return await self._text(dispatcher, row, phone, text)
-        if not self._line_free():
-            notices.release(store, row["id"])  # stays due: called when a line is free
+        busy = row["contact_id"] is not None and attempts.has_live(store, row["contact_id"])
+        if busy or not self._line_free():
+            notices.release(store, row["id"])  # stays due: one live call per person, free lines
             return WAIT
         await dispatcher._pace("voice", campaign)
         if not notices.calling(store, row["id"]):
