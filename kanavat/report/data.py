@@ -12,6 +12,8 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from kanavat.config import Config
+from kanavat.loop import report as loop_report
+from kanavat.loop.report import LoopCounts
 from kanavat.outreach.reach import TOOK_PART
 from kanavat.store import Store
 
@@ -79,6 +81,8 @@ class CampaignData:
     """Profile key (an aggregated answer row's ``respondent``) -> its attributes and stratum."""
     answered: set[str] = field(default_factory=set)
     """Respondents (pseudonyms) who answered at least one question (or said "don't know")."""
+    loop: LoopCounts = field(default_factory=LoopCounts)
+    """Outcomes told and suggestions to the council (issue 23)."""
 
     @property
     def has_contacts(self) -> bool:
@@ -180,6 +184,7 @@ def load(store: Store, config: Config, campaign_id: str) -> CampaignData:
         status=status or {},
         profiles=profiles,
         answered=answered,
+        loop=loop_report.load(store, config, campaign_id),
     )
 
 
