@@ -456,6 +456,7 @@ def _register_channel_commands() -> None:
     from kanavat.privacy.cli import person, purge
     from kanavat.report.cli import report
     from kanavat.simulate.cli import demo, simulate
+    from kanavat.themes.cli import themes
     from kanavat.voice.cli import speech, voices
 
     main.add_command(voices)
@@ -468,6 +469,7 @@ def _register_channel_commands() -> None:
     campaign.add_command(sample)
     main.add_command(simulate)
     main.add_command(demo)
+    main.add_command(themes)
     main.add_command(store)
 
 
