@@ -25,12 +25,20 @@ THEME_NAMES = {
 """The names an official would give the corpus's themes when seeding them."""
 
 
+CHANNEL_OF_STYLE = {"web": "chat", "sms": "sms", "voice": "voice"}
+"""The channel an answer of each style comes by (the space takes channel differences out)."""
+
+
 @dataclass(frozen=True)
 class Labelled:
     label: str
     language: str
     style: str
     text: str
+
+    @property
+    def channel(self) -> str:
+        return CHANNEL_OF_STYLE[self.style]
 
 
 def load(part: str) -> list[Labelled]:

@@ -27,7 +27,7 @@ def section(found: dict[str, Any]) -> list[str]:
         if part not in found:
             continue
         p = found[part]
-        s, e = p["seeded"], p["seeded_examples_only"]
+        s, e, some = p["seeded"], p["seeded_examples_only"], p.get("seeded_some")
         lines += [
             f"{title}: {p['answers']} answers, {p['labels']} themes.",
             "",
@@ -39,7 +39,14 @@ def section(found: dict[str, Any]) -> list[str]:
             "",
             f"Seeded with {s['examples']} examples and a name per theme: {s['accuracy']:.1%} in "
             f"the right theme (worst of {s['draws']} draws {s['worst']:.1%}); examples without "
-            f"names {e['accuracy']:.1%}.",
+            f"names {e['accuracy']:.1%}."
+            + (
+                f" With only {some['seeded_themes']} of the themes seeded, "
+                f"{some['precision']:.0%} of the answers joining them are theirs and "
+                f"{some['accuracy']:.0%} of theirs join them."
+                if some
+                else ""
+            ),
             "",
         ]
     if "scale" in found:

@@ -29,6 +29,7 @@ class Answer:
     language: str
     key: str = ""
     """Whatever the caller uses to find the answer again (a pseudonym, a row id)."""
+    """Whatever the caller uses to find the answer again (a pseudonym, a row id)."""
 
 
 @dataclass(frozen=True)

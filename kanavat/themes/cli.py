@@ -31,15 +31,17 @@ def themes(ctx: click.Context, campaign: str, question: str, config_path: Path |
     """
     ctx.obj = {"campaign": campaign, "question": question, "config_path": config_path}
     if ctx.invoked_subcommand is None:
-        ctx.invoke(list_themes)
+        ctx.invoke(list_themes, config_path=config_path)
 
 
 @contextmanager
-def _session(ctx: click.Context, *, analysed: bool = True) -> Iterator[dict[str, Any]]:
+def _session(
+    ctx: click.Context, config_path: Path | None = None, *, analysed: bool = True
+) -> Iterator[dict[str, Any]]:
     from kanavat.themes import commands
 
-    obj = ctx.find_root().obj if ctx.obj is None else ctx.obj
-    config = load_config(obj["config_path"])
+    obj = ctx.obj
+    config = load_config(config_path or obj["config_path"])
     campaign_or_fail(config, obj["campaign"])
     store = open_store(config)
     try:
@@ -74,8 +76,9 @@ def _fail_on_theme_errors(fn: Any) -> Any:
 
 
 @themes.command("list")
+@config_option
 @click.pass_context
-def list_themes(ctx: click.Context) -> None:
+def list_themes(ctx: click.Context, config_path: Path | None = None) -> None:
     """List the themes: id, name (or "proposed"), answers, share, characteristic words, and
     for themes of at least [privacy] min_cell people two redacted example answers.
 
@@ -84,7 +87,7 @@ def list_themes(ctx: click.Context) -> None:
     from kanavat.report.texts import texts
     from kanavat.themes.quotes import redact
 
-    with _session(ctx) as s:
+    with _session(ctx, config_path) as s:
         analysis, k = s["analysis"], s["config"].privacy.min_cell
         total = len(analysis.answers)
         click.echo(f"{s['campaign']} / {s['question']}: {total} free-text answers")
@@ -105,16 +108,17 @@ def list_themes(ctx: click.Context) -> None:
 @themes.command("name")
 @click.argument("theme_id", metavar="ID")
 @click.argument("name")
+@config_option
 @click.pass_context
 @_fail_on_theme_errors
-def name_theme(ctx: click.Context, theme_id: str, name: str) -> None:
+def name_theme(ctx: click.Context, theme_id: str, name: str, config_path: Path | None) -> None:
     """Name a proposed theme (new-N), which makes it official, or rename a named one.
 
     Example: kanavat themes vanhukset-2027 parannettavaa name new-2 "Puhelinjonot"
     """
     from kanavat.themes import commands
 
-    with _session(ctx) as s:
+    with _session(ctx, config_path) as s:
         stored = commands.name(
             s["store"], s["analysis"], s["campaign"], s["question"], theme_id, name
         )
@@ -126,16 +130,19 @@ def name_theme(ctx: click.Context, theme_id: str, name: str) -> None:
 @click.option(
     "--name", "name", default=None, help="The merged theme's name (default: the first name)."
 )
+@config_option
 @click.pass_context
 @_fail_on_theme_errors
-def merge_themes(ctx: click.Context, theme_ids: tuple[str, ...], name: str | None) -> None:
+def merge_themes(
+    ctx: click.Context, theme_ids: tuple[str, ...], name: str | None, config_path: Path | None
+) -> None:
     """Merge two or more themes into one named theme.
 
     Example: kanavat themes vanhukset-2027 parannettavaa merge 3 new-5 --name "Kuljetukset"
     """
     from kanavat.themes import commands
 
-    with _session(ctx) as s:
+    with _session(ctx, config_path) as s:
         stored = commands.merge(
             s["store"], s["analysis"], s["campaign"], s["question"], list(theme_ids), name
         )
@@ -145,16 +152,17 @@ def merge_themes(ctx: click.Context, theme_ids: tuple[str, ...], name: str | Non
 @themes.command("split")
 @click.argument("theme_id", metavar="ID")
 @click.option("--parts", default=2, show_default=True, help="How many themes to split it into.")
+@config_option
 @click.pass_context
 @_fail_on_theme_errors
-def split_theme(ctx: click.Context, theme_id: str, parts: int) -> None:
+def split_theme(ctx: click.Context, theme_id: str, parts: int, config_path: Path | None) -> None:
     """Split a theme into named parts ("NAME (1)", "NAME (2)"); rename them after `list`.
 
     Example: kanavat themes vanhukset-2027 parannettavaa split 3 --parts 2
     """
     from kanavat.themes import commands
 
-    with _session(ctx) as s:
+    with _session(ctx, config_path) as s:
         stored = commands.split(
             s["store"], s["analysis"], s["campaign"], s["question"], theme_id, parts
         )
@@ -171,9 +179,12 @@ def split_theme(ctx: click.Context, theme_id: str, parts: int) -> None:
     required=True,
     help="An example answer of this theme (repeatable; three work well).",
 )
+@config_option
 @click.pass_context
 @_fail_on_theme_errors
-def seed_theme(ctx: click.Context, name: str, examples: tuple[str, ...]) -> None:
+def seed_theme(
+    ctx: click.Context, name: str, examples: tuple[str, ...], config_path: Path | None
+) -> None:
     """Seed a theme with a name and a few example answers: answers like them are assigned to
     it, and new themes are proposed for what fits no seeded one.
 
@@ -181,22 +192,23 @@ def seed_theme(ctx: click.Context, name: str, examples: tuple[str, ...]) -> None
     """
     from kanavat.themes import commands
 
-    with _session(ctx, analysed=False) as s:
+    with _session(ctx, config_path, analysed=False) as s:
         stored = commands.seed(s["store"], s["campaign"], s["question"], name, examples)
     click.echo(f"theme {stored}: {name} ({len(examples)} examples)")
 
 
 @themes.command("forget")
 @click.argument("theme_id", metavar="ID")
+@config_option
 @click.pass_context
 @_fail_on_theme_errors
-def forget_theme(ctx: click.Context, theme_id: str) -> None:
+def forget_theme(ctx: click.Context, theme_id: str, config_path: Path | None) -> None:
     """Forget a named theme: its answers are proposed afresh.
 
     Example: kanavat themes vanhukset-2027 parannettavaa forget 3
     """
     from kanavat.themes import commands
 
-    with _session(ctx) as s:
+    with _session(ctx, config_path) as s:
         commands.forget(s["store"], s["analysis"], theme_id)
     click.echo(f"theme {theme_id} forgotten")

@@ -3,8 +3,8 @@
 The number of themes is not given: the tree of answers is cut where the answers of a theme
 would on average be no closer than ``THRESHOLD`` (in the centred space of :mod:`space`, where
 unrelated answers are at distance about 1). Groups smaller than ``MIN_SIZE`` are strays, not
-themes. Chosen on the development corpus (bench/themes/corpus_dev.tsv): thresholds from 0.91 to
-0.96 all gave ARI 0.53-0.56 and purity 0.78-0.83; HDBSCAN (scikit-learn) left half of the
+themes. Chosen on the development corpus (bench/themes/corpus_dev.tsv): thresholds from 0.90 to
+0.94 all gave ARI 0.56-0.60 and purity 0.81-0.86; HDBSCAN (scikit-learn) left half of the
 answers unassigned on these short texts (ARI under 0.2) and was not used.
 
 Above ``DIRECT_LIMIT`` answers the tree (quadratic in time and memory) is grown on an even
