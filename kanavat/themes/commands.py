@@ -178,3 +178,26 @@ def _clean(title: str) -> str:
     if len(title) > 80:
         raise ThemeError("a theme's name is at most 80 characters")
     return title
+
+
+def overview(store: Store, config: Config, campaign_ids: Sequence[str], top: int = 4) -> list[str]:
+    """A few lines per free-text question with at least ``min_cell`` answers: its largest
+    themes with their size and words (no answer texts: for a console or a log)."""
+    lines = []
+    k = config.privacy.min_cell
+    for cid in campaign_ids:
+        data = load(store, config, cid)
+        for q in config.questionnaire_of(cid).questions:
+            if not isinstance(q, TextQuestion):
+                continue
+            answers = text_answers([a for a in data.answers if a.question == q.id])
+            if len(answers) < k:
+                continue
+            found = analyse(answers, named.load(store, cid, q.id))
+            shown = [t for t in found.themes if len(t.members) >= k][:top]
+            lines.append(f"{cid} / {q.id}: {len(answers)} answers, {len(found.themes)} themes")
+            lines += [
+                f"  {t.id:>6} {t.name or ''} {len(t.members):>4}  {', '.join(t.words)}"
+                for t in shown
+            ]
+    return lines
