@@ -5,6 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 GOALS = {"ari": 0.4, "purity": 0.65, "seeded": 0.8}
+FIRST_LOOK = (
+    "The held-out part was first run (once) at 12:36 UTC with the first settings (the "
+    "question's top two principal directions removed, seeded threshold 0.05): ARI 0.15, "
+    "purity 0.50, seeded 53 %. The space and the seeded threshold were changed afterwards "
+    "for faults found on subsets of the development part and in the tests (few-topic "
+    "questions lost their topics; one seeded theme took unrelated answers), not on it; the "
+    "figures below are its second run."
+)
 
 
 def _row(name: str, s: dict[str, Any]) -> str:
@@ -17,10 +25,12 @@ def section(found: dict[str, Any]) -> list[str]:
     lines = [
         "Labelled corpus written by the team (`bench/themes/corpus_*.tsv`): Finnish and Swedish "
         "answers on county topics, web, SMS and Whisper-like transcripts. Settings were chosen "
-        "on the development part; the held-out part was written before that and not run while "
-        "tuning. ARI counts all strays as one group; purity is over the answers placed in a "
+        "on the development part; the held-out part was written before that (in other voices: "
+        "relatives, long stories, dialect, damaged transcripts). ARI counts all strays as one group; purity is over the answers placed in a "
         "theme. k-means is told the true number of themes. Goals: ARI >= 0.4 and purity >= "
         "0.65 unaided, >= 80 % right once seeded with three examples per theme.",
+        "",
+        FIRST_LOOK,
         "",
     ]
     for part, title in (("dev", "Development part"), ("heldout", "Held-out part")):
@@ -35,7 +45,7 @@ def section(found: dict[str, Any]) -> list[str]:
             "| --- | ---: | ---: | ---: | ---: |",
             _row("kanavat themes (unaided)", p["themes_found"]),
             _row("k-means on the raw E5 embeddings", p["kmeans"]),
-            _row("k-means on the centred space", p["kmeans_space"]),
+            _row("k-means on the themes' space (centred, axes out)", p["kmeans_space"]),
             "",
             f"Seeded with {s['examples']} examples and a name per theme: {s['accuracy']:.1%} in "
             f"the right theme (worst of {s['draws']} draws {s['worst']:.1%}); examples without "
