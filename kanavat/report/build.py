@@ -135,12 +135,15 @@ def _campaign_report(
         ],
         "comparison": None,
     }
+    people = {
+        c.respondent: c.attributes | ({"stratum": c.stratum} if c.stratum else {})
+        for c in data.contacts
+    }
     for q in report["questions"]:
         if q["type"] == "text":  # free-text themes (issue 21), under the same ledger
             rows = by_question.get(q["id"], [])
-            q["themes"] = build_themes(
-                q["id"], rows, named.load(store, data.campaign_id, q["id"]), ctx, ledger
-            )
+            saved = named.load(store, data.campaign_id, q["id"])
+            q["themes"] = build_themes(q["id"], rows, saved, ctx, ledger, people)
     ledger.apply()
     reach = report["reach"]
     if reach["kind"] == "contacts":  # e stays a plain number, as in version 1.0

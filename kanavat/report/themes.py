@@ -17,7 +17,8 @@ is published, per question:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kanavat.report.data import AnswerRow
@@ -37,10 +38,14 @@ def build_themes(
     named: Sequence[NamedTheme],
     ctx: Any,
     ledger: Ledger,
+    attributes_of: Mapping[str, Mapping[str, str]],
 ) -> dict[str, Any] | None:
     """The ``themes`` object of a text question, or None when it has too few answers to say
-    anything (fewer than ``min_cell``)."""
+    anything (fewer than ``min_cell``). ``attributes_of`` maps a respondent's pseudonym to
+    their contact attributes: free-text rows carry the pseudonym, not an aggregated profile,
+    so ``ctx.group_of`` knows only their channel and language."""
     k = ctx.min_cell
+    ctx = _PerPerson(ctx, attributes_of)
     answers = text_answers(rows)
     if len(answers) < k:
         return None
@@ -96,6 +101,22 @@ def build_themes(
             ledger.count(group_key, count, total=True)
             ledger.line([(*key, attribute, group) for key in keys], group_key)
     return out
+
+
+@dataclass(frozen=True)
+class _PerPerson:
+    """The report's context, with groups looked up per respondent for free-text rows."""
+
+    base: Any
+    attributes_of: Mapping[str, Mapping[str, str]]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
+
+    def group_of(self, attribute: str, row: AnswerRow) -> str | None:
+        if attribute in ("channel", "language"):
+            return self.base.group_of(attribute, row)
+        return self.attributes_of.get(row.respondent, {}).get(attribute)
 
 
 def _spread(

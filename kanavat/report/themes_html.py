@@ -34,6 +34,8 @@ def render(q: dict[str, Any], t: dict, f: Format) -> str:
             out.append(f'<h5>{e(heading)}</h5><ul class="free">{quotes}</ul>')
     for attribute in next(iter(items))["by"] if items else []:
         groups = [c["group"] for c in items[0]["by"][attribute]]
+        if not groups:  # an attribute these answers' people do not have
+            continue
         head = [e(tt["theme"])] + [e(_group_name(attribute, g, t)) for g in groups]
         table = [
             [e(_title(item, tt))]
