@@ -108,6 +108,6 @@ def characteristic_words(
 
 def _shown(base: str, spellings: Counter[str]) -> str:
     """A Finnish baseform is a word; a Snowball stem is shown as its commonest spelling."""
-    if base in spellings:
+    if base in spellings or finnish_analyses(base):
         return base
     return min(spellings.items(), key=lambda wc: (-wc[1], wc[0]))[0]
