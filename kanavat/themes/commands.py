@@ -192,10 +192,14 @@ def overview(store: Store, config: Config, campaign_ids: Sequence[str], top: int
                 continue
             answers = text_answers([a for a in data.answers if a.question == q.id])
             if len(answers) < k:
+                lines.append(f"{cid} / {q.id}: {len(answers)} answers, too few for themes")
                 continue
             found = analyse(answers, named.load(store, cid, q.id))
             shown = [t for t in found.themes if len(t.members) >= k][:top]
-            lines.append(f"{cid} / {q.id}: {len(answers)} answers, {len(found.themes)} themes")
+            lines.append(
+                f"{cid} / {q.id}: {len(answers)} answers, {len(found.themes)} themes"
+                + ("" if found.themes else " (answers too varied or too few to group)")
+            )
             lines += [
                 f"  {t.id:>6} {t.name or ''} {len(t.members):>4}  {', '.join(t.words)}"
                 for t in shown
