@@ -79,7 +79,3 @@ def delete(store: Store, theme_ids: Iterable[int]) -> None:
     for theme_id in theme_ids:
         store.execute("DELETE FROM themes WHERE id = ?", (theme_id,))
 
-
-def delete_campaign(store: Store, campaign_id: str) -> int:
-    """Every theme of a campaign; returns how many."""
-    return store.execute("DELETE FROM themes WHERE campaign_id = ?", (campaign_id,)).rowcount
