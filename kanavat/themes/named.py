@@ -78,4 +78,3 @@ def rename(store: Store, theme_id: int, name: str) -> None:
 def delete(store: Store, theme_ids: Iterable[int]) -> None:
     for theme_id in theme_ids:
         store.execute("DELETE FROM themes WHERE id = ?", (theme_id,))
-
