@@ -16,7 +16,12 @@ QUOTES = 2
 """Representative answers listed per theme of at least ``min_cell`` people."""
 
 
-@click.group(invoke_without_command=True)
+@click.group(
+    invoke_without_command=True,
+    # `kanavat themes C Q --config F` and `... list --config F` both work: the group reads
+    # --config wherever it stands and leaves the sub-commands' own options to them.
+    context_settings={"allow_interspersed_args": True, "ignore_unknown_options": True},
+)
 @click.argument("campaign")
 @click.argument("question")
 @config_option
@@ -100,8 +105,11 @@ def list_themes(ctx: click.Context, config_path: Path | None = None) -> None:
             click.echo(f"\n{t.id:>7}  {title}: {len(t.members)} answers ({share:.0%})")
             click.echo(f"         words: {', '.join(t.words) or '-'}")
             if len(t.members) >= k:
-                for i in t.members[:QUOTES]:
-                    click.echo(f'         "{redact(analysis.answers[i].text, replacement)}"')
+                quotes = dict.fromkeys(
+                    redact(analysis.answers[i].text, replacement) for i in t.members
+                )
+                for quote in list(quotes)[:QUOTES]:
+                    click.echo(f'         "{quote}"')
         click.echo(f"\nin no theme: {len(analysis.strays)} answers")
 
 

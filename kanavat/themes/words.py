@@ -24,8 +24,8 @@ SNOWBALL = {"fi": "finnish", "sv": "swedish", "en": "english"}
 _STOPWORDS_TEXT = """
     olla ei se tämä tuo joka mikä kuka minä sinä hän me te he mä sä mää sää ne nää
     ja tai mutta että kun jos niin nyt kyllä vaan vain vielä jo myös sitten siis tota
-    no öö niinku mut ku et nii kyl ois olis oli oon oot ollu aina koko kaikki mitään
-    jotain joku ihan tosi aivan liian paljon vähän hyvin sekä eikä koska kuin jotta
+    no öö niinku mut ku et nii kyl ois olis oli oon oot ollu koko mitään
+    jotain joku ihan tosi aivan sekä eikä koska kuin jotta
     vaikka mitä miten miksi missä mihin siellä täällä tässä siinä sinne tänne sieltä
     minun minulle minua meille meidän teidän heidän hänen sen sitä siitä sille siihen
     niitä niiden näitä ole ollut pitää pitäisi voisi voi saada saa tulla mennä tehdä

@@ -18,7 +18,7 @@ from . import world
 def run(config: Path, *args: str) -> tuple[int, str]:
     result = CliRunner().invoke(
         main,
-        ["themes", world.CAMPAIGN, world.QUESTION, *(args or ("list",)), "--config", str(config)],
+        ["themes", world.CAMPAIGN, world.QUESTION, *args, "--config", str(config)],
     )
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
@@ -57,7 +57,7 @@ def test_list_proposes_themes_with_words_and_redacted_examples(county):
 
 def test_a_named_theme_persists_and_takes_new_answers(county, tmp_path):
     queue = next(
-        i for i, (_, _, words) in listed(county).items() if {"puhelinjonot", "jonotin"} & set(words)
+        i for i, (_, _, words) in listed(county).items() if {"puhelinjono", "jonottaa"} & set(words)
     )
     code, out = run(county, "name", queue, "Puhelinjonot")
     assert code == 0, out
