@@ -10,8 +10,9 @@ is published, per question:
 - themes under ``min_cell`` and answers in no theme are folded into one "other" row;
 - quotes: a few of the theme's most representative answers, redacted (phone numbers, e-mail
   addresses, names; :mod:`kanavat.themes.quotes`), only from themes whose count is published,
-  only answers whose group is at least ``min_cell`` in the theme under every breakdown (so a
-  quote's language or channel cannot single out its writer), never with a pseudonym.
+  only answers whose group is at least ``min_cell`` in the theme under every attribute a
+  report variant could break down by (so a quote's language or channel cannot single out its
+  writer), never with a pseudonym.
 """
 
 from __future__ import annotations
@@ -150,14 +151,17 @@ def _quotes(analysis: Analysis, members: list[int], row_of: list[AnswerRow], ctx
     """The most representative answers whose every breakdown group holds at least
     ``min_cell`` of the theme's answers, redacted; duplicates once."""
     k = ctx.min_cell
+    # Every attribute any --by variant of the report could show, not only this one's: a
+    # quote missing from one variant must not tell that its writer is alone in a group.
+    attributes = list(dict.fromkeys([*ctx.breakdowns, *ctx.universe]))
     sizes = {
         attribute: Counter(str(ctx.group_of(attribute, row_of[i])) for i in members)
-        for attribute in ctx.breakdowns
+        for attribute in attributes
     }
     quotes: list[str] = []
     for i in members:
         row = row_of[i]
-        if any(sizes[a][str(ctx.group_of(a, row))] < k for a in ctx.breakdowns):
+        if any(sizes[a][str(ctx.group_of(a, row))] < k for a in attributes):
             continue
         text = redact(analysis.answers[i].text, ctx.redacted).strip()
         if text and text not in quotes:
