@@ -24,6 +24,8 @@ SMALL_THEME = [
 """Three people on benches in the park: too few for a theme of its own."""
 LONE_SWEDE = "Telefonkön till hälsocentralen är alldeles för lång, man väntar en timme."
 """The only Swedish answer in the phone-queue theme: its language cell is 1."""
+LONE_VILLAGER = "Puhelinjonot ovat liian pitkät, soittakaa minulle takaisin."
+"""The only answer from Pikkukylä: its municipality cell is 1 in any theme."""
 PHONES = ["040 765 4321", "+358 50 123 4567", "09-876 5432"]
 MAILS = ["maija.virtanen@example.fi", "kalle@kunta.example"]
 
@@ -48,6 +50,7 @@ def themed(tmp_path_factory) -> dict:
     answers = world.topics()
     answers += [world.Written(t) for t in SMALL_THEME]
     answers.append(world.Written(LONE_SWEDE, language="sv"))
+    answers.append(world.Written(LONE_VILLAGER, municipality="Pikkukylä"))
     # Contact details in answers at the heart of the queue theme, said many times.
     for phone in PHONES:
         answers += [world.Written(f"Puhelinjonot ovat liian pitkät, soittakaa minulle {phone}")] * 2
@@ -121,6 +124,13 @@ def test_no_quote_from_a_small_theme_or_a_small_cell(themed):
     )
     assert len(home.members) >= k, "the lone Swedish answer is in a published theme"
     hidden.add(LONE_SWEDE)  # in a published theme, but the only Swedish answer there
+    village = next(
+        t
+        for t in analysis.themes
+        if any(analysis.answers[i].text == LONE_VILLAGER for i in t.members)
+    )
+    assert len(village.members) >= k, "the lone villager is in a published theme"
+    hidden.add(LONE_VILLAGER)
     for text in hidden - big_texts:
         assert all(text not in q for q in quotes), text
     published = {i["id"] for i in themes["items"]}
@@ -149,3 +159,32 @@ def test_phone_numbers_and_emails_never_reach_the_report(themed):
             assert mail.split("@")[0] not in text, (name, mail)
     quotes = [q for item in _themes(themed["report"])["items"] for q in item["quotes"]]
     assert any("[poistettu]" in q for q in quotes), "the contact answers were quoted, redacted"
+
+
+def test_the_most_typical_answer_is_not_quoted_when_its_writer_is_alone_in_a_group():
+    from types import SimpleNamespace
+
+    from kanavat.report.data import AnswerRow
+    from kanavat.report.themes import _PerPerson, _quotes
+    from kanavat.themes.analyse import Answer
+
+    texts = [LONE_VILLAGER] + [f"Puhelinjonot ovat pitkät {n}." for n in range(6)]
+    rows = [
+        AnswerRow(world.QUESTION, f"r{i}", "sms", "fi", "text", t, "answered", False, t)
+        for i, t in enumerate(texts)
+    ]
+    base = SimpleNamespace(
+        min_cell=5,
+        breakdowns=["channel"],
+        universe=["channel", "municipality"],
+        redacted="[poistettu]",
+        group_of=lambda attribute, row: row.channel if attribute == "channel" else None,
+    )
+    people = {f"r{i}": {"municipality": "Pikkukylä" if i == 0 else "Keskusta"} for i in range(7)}
+    analysis = SimpleNamespace(answers=[Answer(t, "fi") for t in texts])
+    # Members are ordered most typical first: the lone villager would be quoted first.
+    quotes = _quotes(analysis, list(range(7)), rows, _PerPerson(base, people))
+    assert quotes and LONE_VILLAGER not in quotes
+    # With everyone in one municipality, the same answer is quoted first.
+    together = {f"r{i}": {"municipality": "Keskusta"} for i in range(7)}
+    assert _quotes(analysis, list(range(7)), rows, _PerPerson(base, together))[0] == LONE_VILLAGER
