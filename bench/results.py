@@ -330,6 +330,10 @@ def _verdicts(found: dict[str, Any]) -> list[str]:
         from bench.speechset import report
 
         rows += report.target_rows(found["speechset"])
+    if isinstance(found.get("themes"), dict):
+        from bench.themes import report as themes_report
+
+        rows += themes_report.target_rows(found["themes"])
     s = found.get("sms", {})
     if "rows" in s:
         for r in s["rows"]:
@@ -433,6 +437,14 @@ def markdown(found: dict[str, Any]) -> str:
             "## Speech the team never tuned on: the broad set (issue 16)",
             "",
             *report.section(found["speechset"]),
+        ]
+    if "themes" in found:
+        from bench.themes import report as themes_report
+
+        lines += [
+            "## Free-text themes (issue 21)",
+            "",
+            *themes_report.section(found["themes"]),
         ]
     if "again" in found:
         g = found["again"]

@@ -457,6 +457,7 @@ def _register_channel_commands() -> None:
     from kanavat.privacy.cli import person, purge
     from kanavat.report.cli import report
     from kanavat.simulate.cli import demo, simulate
+    from kanavat.themes.cli import themes
     from kanavat.voice.cli import speech, voices
 
     main.add_command(voices)
@@ -469,6 +470,7 @@ def _register_channel_commands() -> None:
     campaign.add_command(sample)
     main.add_command(simulate)
     main.add_command(demo)
+    main.add_command(themes)
     main.add_command(store)
     main.add_command(outcome)
     main.add_command(suggestions_group)

@@ -343,3 +343,20 @@ def m007_closing_the_loop(db: Database) -> None:
             updated_at TEXT NOT NULL
         )""")
     db.execute("CREATE INDEX suggestions_by_status ON suggestions(status, queue)")
+def m008_themes(db: Database) -> None:
+    """Officials' themes of a free-text question (issue 21), owned by ``kanavat.themes.named``.
+    A theme keeps its name and the sum of its examples' embeddings (384 numbers as JSON),
+    never the examples' texts, so a resident's words stay only in ``answers``."""
+    db.execute("""
+        CREATE TABLE themes (
+            id INTEGER PRIMARY KEY,
+            campaign_id TEXT NOT NULL,
+            question TEXT NOT NULL,
+            name TEXT NOT NULL,
+            example_sum TEXT NOT NULL,
+            example_count INTEGER NOT NULL,
+            origin TEXT NOT NULL CHECK (origin IN ('named', 'seeded', 'merged', 'split')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (campaign_id, question, name)
+        )""")

@@ -20,9 +20,11 @@ from kanavat.report.data import AnswerRow, CampaignData, load
 from kanavat.report.disclosure import Ledger
 from kanavat.report.questions import Context, build_question
 from kanavat.report.texts import report_language, texts
+from kanavat.report.themes import build_themes
 from kanavat.store import Store, iso, utc_now
+from kanavat.themes import named
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 DEFAULT_BREAKDOWNS = ("unit", "age_group", "municipality", "language", "channel")
 """Shown when the campaign has them (a fast-feedback campaign's service units first)."""
 INPUT_KINDS = ("speech", "keypad", "text", "button")
@@ -46,18 +48,23 @@ def build_report(
     language = report_language(language or config.default_language)
     breakdowns = list(by) if by else list(DEFAULT_BREAKDOWNS)
     report = _campaign_report(
-        config, load(store, config, campaign_id), language, breakdowns, now or utc_now()
+        config, load(store, config, campaign_id), language, breakdowns, now or utc_now(), store
     )
     if compare:
         other = _campaign_report(
-            config, load(store, config, compare), language, breakdowns, now or utc_now()
+            config, load(store, config, compare), language, breakdowns, now or utc_now(), store
         )
         attach_comparison(report, other)
     return report
 
 
 def _campaign_report(
-    config: Config, data: CampaignData, language: str, breakdowns: list[str], now: datetime
+    config: Config,
+    data: CampaignData,
+    language: str,
+    breakdowns: list[str],
+    now: datetime,
+    store: Store,
 ) -> dict[str, Any]:
     campaign = config.campaign(data.campaign_id)
     questionnaire = config.questionnaire_of(data.campaign_id)
@@ -130,6 +137,15 @@ def _campaign_report(
         "comparison": None,
         "closing_loop": loop_report.section(data.loop, ledger),
     }
+    people = {
+        c.respondent: c.attributes | ({"stratum": c.stratum} if c.stratum else {})
+        for c in data.contacts
+    }
+    for q in report["questions"]:
+        if q["type"] == "text":  # free-text themes (issue 21), under the same ledger
+            rows = by_question.get(q["id"], [])
+            saved = named.load(store, data.campaign_id, q["id"])
+            q["themes"] = build_themes(q["id"], rows, saved, ctx, ledger, people)
     ledger.apply()
     reach = report["reach"]
     if reach["kind"] == "contacts":  # e stays a plain number, as in version 1.0

@@ -93,6 +93,7 @@ def _question(q: dict[str, Any], row) -> Iterator[dict[str, Any]]:
     yield row("question_n", question=qid, count=q.get("n"), suppressed=hidden)
     for a in q.get("answers", []):
         yield row("free_text", question=qid, label=a["text"], suppressed=0)
+    yield from _themes(q, row)
     for c in q.get("categories", []):
         ci = c["ci"] or [None, None]
         yield row(
@@ -167,6 +168,41 @@ def _question(q: dict[str, Any], row) -> Iterator[dict[str, Any]]:
                     estimate=g["mean"]["estimate"] if g["mean"] else None,
                     suppressed=int(g["mean"] is None),
                 )
+
+
+def _themes(q: dict[str, Any], row) -> Iterator[dict[str, Any]]:
+    """A text question's themes: a ``theme`` row each (label: its name or words), its spread
+    as ``theme_breakdown`` rows and its quotes as ``theme_quote`` rows."""
+    themes = q.get("themes")
+    if not themes:
+        return
+    qid = q["id"]
+    items = [*themes["items"], *([themes["other"]] if themes["other"] else [])]
+    for item in items:
+        label = item["name"] or ", ".join(item["words"]) or item["id"]
+        hidden = int(item["suppressed"])
+        yield row(
+            "theme",
+            question=qid,
+            category=item["id"],
+            label=label,
+            count=item["count"],
+            share=item["share"],
+            suppressed=hidden,
+        )
+        for attribute, cells in item["by"].items():
+            for c in cells:
+                yield row(
+                    "theme_breakdown",
+                    question=qid,
+                    by=attribute,
+                    group=c["group"],
+                    category=item["id"],
+                    count=c["count"],
+                    suppressed=int(c["suppressed"]),
+                )
+        for quote in item["quotes"]:
+            yield row("theme_quote", question=qid, category=item["id"], label=quote, suppressed=0)
 
 
 def _nps_row(base: dict[str, Any], nps: dict[str, Any] | None) -> dict[str, Any]:

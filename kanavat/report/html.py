@@ -326,6 +326,9 @@ def _question(q: dict[str, Any], report: dict[str, Any], t: dict, f: Format) -> 
         _asked(q, report, t),
     ]
     if q["type"] == "text":
+        from kanavat.report import themes_html
+
+        out.append(themes_html.render(q, t, f))
         out.append(_free_text(q, t, f, k))
         return "".join(out) + "</section>"
     if q["suppressed"]:

@@ -62,6 +62,11 @@ async def run_demo(plan: Plan, console: Console, serve: bool = True) -> None:
         console.print("council reports (open in a browser):")
         for cid, path in reports.items():
             console.print(f"  {config.campaign(cid).council:<18} {path.resolve().as_uri()}")
+        from kanavat.themes.commands import overview
+
+        console.print("themes of the free-text answers (kanavat themes CAMPAIGN QUESTION):")
+        for line in overview(rehearsal.store, config, list(reports)):
+            console.print(f"  {line}", markup=False)
         for cid, campaign in config.campaigns.items():
             if "chat" in campaign.channels:
                 link = chat_link(config, cid, None, plan.folder / "qr" / f"{cid}.png")
@@ -74,7 +79,8 @@ async def run_demo(plan: Plan, console: Console, serve: bool = True) -> None:
         config_path = plan.folder / "config.toml"
         console.print(
             f"try: kanavat campaign status vanhukset-2027 --config {config_path}\n"
-            f"     kanavat export nuoret-2027 --config {config_path}"
+            f"     kanavat export nuoret-2027 --config {config_path}\n"
+            f"     kanavat themes vanhukset-2027 terveiset list --config {config_path}"
         )
         if not serve:
             return
