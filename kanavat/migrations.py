@@ -343,6 +343,9 @@ def m007_closing_the_loop(db: Database) -> None:
             updated_at TEXT NOT NULL
         )""")
     db.execute("CREATE INDEX suggestions_by_status ON suggestions(status, queue)")
+
+
+@migrations()
 def m008_themes(db: Database) -> None:
     """Officials' themes of a free-text question (issue 21), owned by ``kanavat.themes.named``.
     A theme keeps its name and the sum of its examples' embeddings (384 numbers as JSON),
