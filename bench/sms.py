@@ -46,7 +46,7 @@ def prepare(server: Server, residents: int) -> tuple[list[str], list[str]]:
     from kanavat.store import Store
 
     config = server.config()
-    store = Store(config.database_path, secret=config.server.secret)
+    store = Store(config.database, secret=config.server.secret)
     try:
         campaigns.sync(store, config)
         conversations = Conversations(config, store)
@@ -75,7 +75,7 @@ def events(server: Server) -> int:
     from kanavat.store import Store
 
     config = server.config()
-    store = Store(config.database_path, secret=config.server.secret)
+    store = Store(config.database, secret=config.server.secret)
     try:
         row = store.one("SELECT count(*) AS n FROM events WHERE channel='sms' AND kind='inbound'")
         return int(row["n"]) if row else 0

@@ -161,7 +161,7 @@ def make_attempts(server: Server, setup: Setup, count: int) -> list[tuple[str, s
     from kanavat.store import Store
 
     config = server.config()
-    store = Store(config.database_path, secret=config.server.secret)
+    store = Store(config.database, secret=config.server.secret)
     try:
         campaigns.sync(store, config)
         now = store.now()

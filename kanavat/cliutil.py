@@ -32,7 +32,7 @@ def load_config(path: Path | None) -> configuration.Config:
 
 
 def open_store(config: configuration.Config) -> Store:
-    return Store(config.database_path, secret=config.server.secret)
+    return Store(config.database, secret=config.server.secret)
 
 
 def campaign_or_fail(config: configuration.Config, campaign: str) -> configuration.Campaign:

@@ -111,7 +111,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    store = Store(config.database_path, secret=config.server.secret)
+    store = Store(config.database, secret=config.server.secret)
     campaigns.sync(store, config)
     app[STORE] = store
     conversations = Conversations(config, store)

@@ -249,7 +249,7 @@ def take(
 def untake(store: Store, campaign_id: str, contact_id: int, due_at: str) -> None:
     """An attempt that never reached the provider: not counted, and the step due again."""
     store.execute(
-        "UPDATE campaign_contacts SET next_due_at = ?, attempts = max(attempts - 1, 0), "
+        "UPDATE campaign_contacts SET next_due_at = ?, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
         "updated_at = ? WHERE campaign_id = ? AND contact_id = ? AND disposition = 'pending'",
         [due_at, store.now(), campaign_id, contact_id],
     )

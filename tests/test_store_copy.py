@@ -1,0 +1,63 @@
+"""``kanavat store copy SQLITE POSTGRES_URL``: a populated county store (the report tests'
+generated county) into a real PostgreSQL database, verified by counts; refused into a
+database that is not empty; numbering continues after the copied ids."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+from pg_server import PostgresServer
+
+from kanavat.cli import main
+from kanavat.contacts import upsert_contact
+from kanavat.store import Store
+
+sys.path.insert(0, str(Path(__file__).parent / "report"))
+from fixture import generate, make_config  # noqa: E402
+
+
+def counts(store: Store) -> dict[str, int]:
+    record = store.backend.migrations_table
+    return {
+        t: store.one(f"SELECT count(*) AS n FROM {t}")["n"]  # type: ignore[index]
+        for t in store.tables()
+        if t != record
+    }
+
+
+def test_copy_a_county_store(tmp_path: Path, postgres_server: PostgresServer) -> None:
+    config = make_config(tmp_path)
+    truth = generate(config)
+    source = config.database_path
+    url = postgres_server.fresh_database()
+    try:
+        result = CliRunner().invoke(main, ["store", "copy", str(source), url])
+        assert result.exit_code == 0, result.output
+        assert "every count matches" in result.output
+        sqlite, pg = Store(source), Store(url)
+        assert counts(pg) == counts(sqlite)
+        assert counts(pg)["answers"] >= truth.answers > 100
+        assert pg.setting("pseudonym_key") == sqlite.setting("pseudonym_key")
+        first = "SELECT * FROM answers ORDER BY id LIMIT 5"
+        assert pg.query(first) == sqlite.query(first)
+        before = pg.one("SELECT max(id) AS m FROM contacts")["m"]  # type: ignore[index]
+        assert upsert_contact(pg, "+358409999999", "fi", {}, None) == "added"
+        assert pg.one("SELECT max(id) AS m FROM contacts")["m"] == before + 1  # type: ignore[index]
+        again = CliRunner().invoke(main, ["store", "copy", str(source), url])
+        assert again.exit_code == 1 and "the target is not empty" in again.output
+        sqlite.close()
+        pg.close()
+    finally:
+        postgres_server.drop(url)
+
+
+def test_copy_refuses_what_it_cannot_copy(tmp_path: Path) -> None:
+    missing = CliRunner().invoke(
+        main, ["store", "copy", str(tmp_path / "no.db"), "postgresql://h/d"]
+    )
+    assert missing.exit_code == 1 and "no SQLite store at" in missing.output
+    Store(tmp_path / "k.db").close()
+    wrong = CliRunner().invoke(main, ["store", "copy", str(tmp_path / "k.db"), "k2.db"])
+    assert wrong.exit_code == 1 and "must be a postgresql:// URL" in wrong.output
