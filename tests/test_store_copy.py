@@ -15,7 +15,7 @@ from kanavat.contacts import upsert_contact
 from kanavat.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent / "report"))
-from fixture import generate, make_config  # noqa: E402
+from fixture import generate, make_config
 
 
 def counts(store: Store) -> dict[str, int]:
