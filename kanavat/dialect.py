@@ -11,6 +11,7 @@ ON CONFLICT``, ISO text for times. This module is the only place the dialects di
   handled once) hold unchanged however many processes share the database;
 - an inserted row's id (``cursor.lastrowid``): PostgreSQL appends ``RETURNING id`` for tables
   whose ``id`` is an identity column;
+- a claim's row locks (``FOR UPDATE ... SKIP LOCKED`` on PostgreSQL);
 - DDL types: ``INTEGER PRIMARY KEY`` is an identity column, ``INTEGER`` is ``BIGINT`` and
   ``REAL`` is ``DOUBLE PRECISION`` (PostgreSQL's ``REAL`` is single precision);
 - the integrity check and the list of tables.
@@ -58,6 +59,7 @@ class Backend(Protocol):
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
     def ddl(self, sql: str) -> str: ...
+    def claim_rows(self, alias: str) -> str: ...
     def tables(self) -> list[str]: ...
     def integrity_ok(self) -> bool: ...
     def refresh(self) -> None: ...
@@ -105,6 +107,10 @@ class Sqlite:
 
     def ddl(self, sql: str) -> str:
         return sql
+
+    def claim_rows(self, alias: str) -> str:
+        """A claim's row locks: none needed, the write transaction holds the whole file."""
+        return ""
 
     def tables(self) -> list[str]:
         rows = self.conn.execute(
@@ -192,6 +198,10 @@ class Postgres:
 
     def ddl(self, sql: str) -> str:
         return pg_ddl(sql)
+
+    def claim_rows(self, alias: str) -> str:
+        """A claim's rows are locked until it commits and skipped by any other claimer."""
+        return f" FOR UPDATE OF {alias} SKIP LOCKED"
 
     def tables(self) -> list[str]:
         rows = self.conn.execute(
