@@ -66,7 +66,8 @@ def scrub_events(store: Store, where: str, params: list[Any]) -> int:
 
 def scrub_phone_events(store: Store, phone: str) -> int:
     """Every event whose payload holds ``phone`` (a sender's From, a status callback's To)."""
-    return scrub_events(store, "instr(payload, ?) > 0", [phone])
+    escaped = phone.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return scrub_events(store, "payload LIKE ? ESCAPE '\\'", [f"%{escaped}%"])
 
 
 def secure(store: Store) -> None:
