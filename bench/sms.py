@@ -139,18 +139,29 @@ def scenario(
     }
 
 
-def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
+def run(
+    quick: bool,
+    workdir: Path,
+    profile: bool = False,
+    database: str | None = None,
+    scenarios: tuple[str, ...] = ("answers", "no session"),
+) -> dict[str, Any]:
+    """``database``: a PostgreSQL URL for the store instead of the SQLite file."""
     emu_port = free_port()
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     text = text.replace(
         "[server]", twilio_section(f"http://127.0.0.1:{emu_port}") + "\n[server]", 1
     )
+    if database is not None:
+        assert 'database = "kanavat.db"' in text
+        text = text.replace('database = "kanavat.db"', f'database = "{database}"')
     server = Server(workdir, text, log_level="INFO")
     duration = 5.0 if quick else 20.0
     answering, idle = prepare(server, 1500 if quick else 6000)
     rows = []
+    traffic = (("answers", answering, ANSWERS), ("no session", idle, IDLE))
     with EmulatorProcess(server.token, server.base_url, emu_port), server:
-        for name, phones, bodies in (("answers", answering, ANSWERS), ("no session", idle, IDLE)):
+        for name, phones, bodies in (t for t in traffic if t[0] in scenarios):
             for workers in (32,) if quick else (8, 64):
                 row = scenario(
                     server, name, phones, bodies, workers, duration, profile and workers >= 64

@@ -48,6 +48,9 @@ def store_backup(
     Example: kanavat store backup /var/backups/kanavat/ --keep 14
     """
     config = load_config(config_path)
+    if if_exists and config.server.is_postgres:  # the unit's start-time backup
+        click.echo("the store is PostgreSQL: backed up by the database (docs/deploy.md)", err=True)
+        return
     database = _sqlite_file(config, "backup")
     if if_exists and not database.exists():
         click.echo(f"no store yet at {database}; nothing to back up", err=True)

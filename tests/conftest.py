@@ -14,7 +14,7 @@ os.environ.setdefault(
     "KANAVAT_PROMPT_CACHE", str(Path.home() / ".cache" / "kanavat" / "test-prompts")
 )
 
-from pg_server import PostgresServer
+from bench.pg_cluster import PostgresServer
 
 from kanavat import config as configuration
 from kanavat.store import Store

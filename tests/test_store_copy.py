@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from pg_server import PostgresServer
+from bench.pg_cluster import PostgresServer
 
 from kanavat.cli import main
 from kanavat.contacts import upsert_contact
@@ -61,3 +61,16 @@ def test_copy_refuses_what_it_cannot_copy(tmp_path: Path) -> None:
     Store(tmp_path / "k.db").close()
     wrong = CliRunner().invoke(main, ["store", "copy", str(tmp_path / "k.db"), "k2.db"])
     assert wrong.exit_code == 1 and "must be a postgresql:// URL" in wrong.output
+
+
+def test_sqlite_only_commands_say_so_on_postgresql(tmp_path: Path, config_copy: Path) -> None:
+    text = config_copy.read_text(encoding="utf-8")
+    url = "postgresql://kanavat@127.0.0.1:9/none"
+    config_copy.write_text(text.replace('database = "kanavat.db"', f'database = "{url}"'))
+    at = ["--config", str(config_copy)]
+    backup = CliRunner().invoke(main, ["store", "backup", str(tmp_path / "b.db"), *at])
+    assert backup.exit_code == 1 and "back it up with pg_dump" in backup.output
+    at_start = CliRunner().invoke(main, ["store", "backup", "--if-exists", *at])
+    assert at_start.exit_code == 0 and "backed up by the database" in at_start.output
+    restore = CliRunner().invoke(main, ["store", "restore", "x.db", "--yes", *at])
+    assert restore.exit_code == 1 and "is for a SQLite store" in restore.output

@@ -1,4 +1,5 @@
-"""A real, throwaway PostgreSQL server for the tests: Debian's package, a cluster in a temp dir.
+"""A real, throwaway PostgreSQL server for the tests and benchmarks: Debian's package, a
+cluster in a temp dir.
 
 Started once per test session, on first use, on a free port of 127.0.0.1 with trust
 authentication (nothing else can reach it). PostgreSQL refuses to run as root, so as root
