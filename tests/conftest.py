@@ -15,7 +15,6 @@ os.environ.setdefault(
 )
 
 from bench.pg_cluster import PostgresServer
-
 from kanavat import config as configuration
 from kanavat.store import Store
 

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from bench.pg_cluster import PostgresServer
 
+from bench.pg_cluster import PostgresServer
 from kanavat.cli import main
 from kanavat.contacts import upsert_contact
 from kanavat.store import Store

@@ -22,8 +22,8 @@ from pathlib import Path
 import aiohttp
 from balancer import balancing
 from harness import EXAMPLE_CONFIG, free_port, write_config
-from bench.pg_cluster import PostgresServer
 
+from bench.pg_cluster import PostgresServer
 from kanavat.emulator import EmulatorSettings, running_emulator
 from kanavat.store import Store
 
