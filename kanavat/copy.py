@@ -36,7 +36,7 @@ def copy_store(source: Path, target: str) -> dict[str, int]:
         dst = Store(target, secret="copying")  # a secret given: no pseudonym key is written
     except Exception as exc:
         src.close()
-        raise CopyError(f"cannot open {target.split('@')[-1]}: {exc}") from None
+        raise CopyError(f"cannot open {dialect.where(target)}: {exc}") from None
     try:
         return _copy(src, dst)
     finally:

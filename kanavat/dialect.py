@@ -36,6 +36,18 @@ def is_postgres(location: str) -> bool:
     return location.startswith(POSTGRES_SCHEMES)
 
 
+class StoreUnavailable(Exception):
+    """The database cannot be reached or refuses us (said without any password)."""
+
+
+def where(url: str) -> str:
+    """A PostgreSQL URL as host:port/database, for messages: no user, no password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+
+
 class Cursor(Protocol):
     """What ``Store.execute`` returns: sqlite3's cursor, or :class:`PgResult`."""
 
@@ -160,9 +172,15 @@ class Postgres:
         from psycopg.rows import dict_row, tuple_row
 
         self._tuple_row = tuple_row
-        self.conn = psycopg.connect(
-            url, autocommit=True, row_factory=dict_row, cursor_factory=psycopg.ClientCursor
-        )
+        try:
+            self.conn = psycopg.connect(
+                url, autocommit=True, row_factory=dict_row, cursor_factory=psycopg.ClientCursor
+            )
+        except psycopg.OperationalError as exc:
+            reason = (str(exc).strip().splitlines() or ["?"])[-1]
+            raise StoreUnavailable(
+                f"cannot open the PostgreSQL store {where(url)}: {reason}"
+            ) from None
         _adapt(self.conn)
         self._identity: set[str] = set()
         self.refresh()

@@ -74,3 +74,13 @@ def test_sqlite_only_commands_say_so_on_postgresql(tmp_path: Path, config_copy: 
     assert at_start.exit_code == 0 and "backed up by the database" in at_start.output
     restore = CliRunner().invoke(main, ["store", "restore", "x.db", "--yes", *at])
     assert restore.exit_code == 1 and "is for a SQLite store" in restore.output
+
+
+def test_an_unreachable_database_is_named_without_its_password(config_copy: Path) -> None:
+    text = config_copy.read_text(encoding="utf-8")
+    config_copy.write_text(text.replace('database = "kanavat.db"', 'database = "env:KANAVAT_DB"'))
+    env = {"KANAVAT_DB": "postgresql://kanavat:hunter2@127.0.0.1:9/pirkanmaa"}
+    result = CliRunner().invoke(main, ["campaign", "list", "--config", str(config_copy)], env=env)
+    assert result.exit_code == 1, result.output
+    assert "cannot open the PostgreSQL store 127.0.0.1:9/pirkanmaa" in result.output
+    assert "hunter2" not in result.output
