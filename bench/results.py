@@ -210,14 +210,18 @@ def _sms(s: dict[str, Any]) -> list[str]:
         return [f"Failed: {s['error']}", ""]
     out = [
         "| traffic | in flight | load avg | messages | per second | p50 | p99 | server cores |"
-        " stored/acknowledged | HTTP statuses |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        " emulator cores | generators' cores | machine busy | stored/acknowledged |"
+        " HTTP statuses |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in s["rows"]:
         out.append(
             f"| {r['scenario']} | {r['workers']} | {_load(r)} | {r['messages']} | "
             f"{r['per_second']:.0f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | "
-            f"{r['server_cores']:.2f} | {r['stored_events']}/{r['messages']} | {r['statuses']} |"
+            f"{r['server_cores']:.2f} | {r.get('emulator_cores', float('nan')):.2f} | "
+            f"{r.get('generator_cores', float('nan')):.2f} | "
+            f"{r.get('machine_busy', float('nan')):.0%} | "
+            f"{r['stored_events']}/{r['messages']} | {r['statuses']} |"
         )
     out.append("")
     for r in s["rows"]:

@@ -24,6 +24,7 @@ from bench.common import (
     CALLER_ID,
     EXAMPLE_CONFIG,
     EmulatorProcess,
+    ProcStat,
     Profile,
     Server,
     Window,
@@ -91,6 +92,7 @@ def scenario(
     workers: int,
     duration: float,
     profile: bool = False,
+    emulator: ProcStat | None = None,
 ) -> dict[str, Any]:
     specs = []
     for g in range(2):
@@ -110,6 +112,7 @@ def scenario(
     before = events(server)
     load = load_average()
     window = Window(server.stat)
+    emulator_window = Window(emulator) if emulator else None
     prof = Profile(server.stat.pid, duration * 0.6, server.workdir / f"profile-{name}.raw")
     if profile:
         with prof:
@@ -117,6 +120,7 @@ def scenario(
     else:
         results = run_generators(specs, timeout=duration + 60)
     cores = window.cores()
+    emulator_cores = emulator_window.cores() if emulator_window else float("nan")
     latencies = [x for r in results for x in r["latencies_ms"]]
     wall = max(r["wall"] for r in results)
     statuses: dict[str, int] = {}
@@ -132,6 +136,9 @@ def scenario(
         "p50_ms": pct(latencies, 50),
         "p99_ms": pct(latencies, 99),
         "server_cores": cores,
+        "emulator_cores": emulator_cores,
+        "generator_cores": results[0].get("generator_cores", float("nan")),
+        "machine_busy": results[0].get("machine_busy", float("nan")),
         "statuses": statuses,
         "stored_events": stored,
         "load_at_start": load,
@@ -160,17 +167,28 @@ def run(
     answering, idle = prepare(server, 1500 if quick else 6000)
     rows = []
     traffic = (("answers", answering, ANSWERS), ("no session", idle, IDLE))
-    with EmulatorProcess(server.token, server.base_url, emu_port), server:
+    with EmulatorProcess(server.token, server.base_url, emu_port) as emulator, server:
+        assert emulator.proc is not None
+        emulator_stat = ProcStat(emulator.proc.pid)
         for name, phones, bodies in (t for t in traffic if t[0] in scenarios):
-            for workers in (32,) if quick else (8, 64):
+            for workers in (32,) if quick else (8, 32, 64):
                 row = scenario(
-                    server, name, phones, bodies, workers, duration, profile and workers >= 64
+                    server,
+                    name,
+                    phones,
+                    bodies,
+                    workers,
+                    duration,
+                    profile and workers >= 32,
+                    emulator_stat,
                 )
                 rows.append(row)
                 print(
                     f"  sms {name}, {workers} in flight: {row['per_second']:.0f}/s, p50 "
                     f"{row['p50_ms']:.1f} ms p99 {row['p99_ms']:.1f} ms, server "
-                    f"{row['server_cores']:.2f} cores, {row['stored_events']}/{row['messages']}"
+                    f"{row['server_cores']:.2f} cores, emulator {row['emulator_cores']:.2f}, "
+                    f"generators {row['generator_cores']:.2f}, machine "
+                    f"{row['machine_busy']:.0%} busy, {row['stored_events']}/{row['messages']}"
                     f" stored, statuses {row['statuses']}",
                     flush=True,
                 )

@@ -8,6 +8,7 @@ nothing (phone numbers are the identity, normalised to E.164).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from dataclasses import dataclass, field
@@ -43,6 +44,13 @@ def normalise_phone(
     raw: str, allowed_country_codes: list[int] | None = None, region: str = DEFAULT_REGION
 ) -> str:
     """E.164 for a valid number in an allowed country; InvalidPhone saying why otherwise."""
+    allowed = tuple(allowed_country_codes) if allowed_country_codes else ()
+    return _normalised(raw, allowed, region)
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalised(raw: str, allowed_country_codes: tuple[int, ...], region: str) -> str:
+    # Every inbound SMS carries its sender's number: parsed once per number, not per message.
     text = (raw or "").strip()
     if not text:
         raise InvalidPhone("phone is empty")
@@ -187,3 +195,22 @@ def by_phone(store: Store, phone: str) -> dict[str, Any] | None:
 def phone_of(store: Store, contact_id: int) -> str | None:
     row = store.one("SELECT phone FROM contacts WHERE id = ?", [contact_id])
     return row["phone"] if row else None
+
+
+def erase(store: Store, contact_id: int) -> None:
+    """A resident's erasure: number, attributes and groups gone; the row stays as a tombstone
+    because other rows refer to its id."""
+    now = store.now()
+    store.execute("DELETE FROM contact_groups WHERE contact_id = ?", [contact_id])
+    store.execute(
+        "UPDATE contacts SET phone = NULL, attributes = '{}', erased_at = ?, updated_at = ? "
+        "WHERE id = ?",
+        [now, now, contact_id],
+    )
+
+
+def drop_number(store: Store, contact_id: int) -> None:
+    """Retention: the number goes; attributes stay for the reports of campaigns still kept."""
+    store.execute(
+        "UPDATE contacts SET phone = NULL, updated_at = ? WHERE id = ?", [store.now(), contact_id]
+    )

@@ -8,6 +8,7 @@ so an answer is kept the moment it is given and a restart resumes exactly where 
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -289,3 +290,58 @@ class Conversations:
             step.event,
             step.answer,
         )
+
+
+# -- writes other parts ask for (this module owns sessions and answers) -------------------
+
+
+def restart_unseen(store: Store, campaign_id: str, contact_id: int) -> None:
+    """An invitation that never left: the resident's active session, if nothing was answered
+    or sent in it, starts afresh at their next message (nobody saw "let's continue")."""
+    store.execute(
+        "UPDATE sessions SET status = 'restarted', updated_at = ? WHERE campaign_id = ? "
+        "AND contact_id = ? AND status = 'active' AND NOT EXISTS (SELECT 1 FROM "
+        "answers WHERE session_id = sessions.id) AND NOT EXISTS (SELECT 1 FROM "
+        "outbound o WHERE o.session_id = sessions.id AND o.sid IS NOT NULL)",
+        [store.now(), campaign_id, contact_id],
+    )
+
+
+def erase_session(
+    store: Store, session: dict[str, Any], free_text: set[str], mode: str
+) -> tuple[int, int]:
+    """A resident's erasure of one session: ``delete`` drops it and its answers; ``anonymise``
+    keeps closed answers under a fresh random respondent (nothing links it to anyone), drops
+    raw words and the free-text answers (``free_text``: those questions' ids). Returns
+    (answers deleted, answers kept)."""
+    sid = session["id"]
+    answers = store.query("SELECT id, question FROM answers WHERE session_id = ?", [sid])
+    if mode == "delete":
+        store.execute("DELETE FROM answers WHERE session_id = ?", [sid])
+        store.execute("DELETE FROM sessions WHERE id = ?", [sid])
+        return len(answers), 0
+    gone = [a["id"] for a in answers if a["question"] in free_text]
+    for answer_id in gone:
+        store.execute("DELETE FROM answers WHERE id = ?", [answer_id])
+    stranger = "x" + secrets.token_hex(6)  # unlinkable: random, not derived from anything
+    store.execute(
+        "UPDATE answers SET raw = NULL, respondent = ? WHERE session_id = ?", [stranger, sid]
+    )
+    state = json.loads(session["state"] or "{}")
+    status = session["status"] if session["status"] != "active" else "stopped"
+    stub = {
+        "questionnaire": state.get("questionnaire", ""),
+        "language": state.get("language", session["language"]),
+        "medium": state.get("medium", "text"),
+        "current": None,
+        "answers": {},
+        "misses": 0,
+        "pending": None,
+        "status": status if status in ("completed", "stopped") else "stopped",
+    }
+    store.execute(
+        "UPDATE sessions SET contact_id = NULL, visitor_id = NULL, respondent = ?, state = ?, "
+        "status = ?, updated_at = ? WHERE id = ?",
+        [stranger, json.dumps(stub), status, store.now(), sid],
+    )
+    return len(gone), len(answers) - len(gone)

@@ -57,16 +57,17 @@ class Cursor(Protocol):
     @property
     def lastrowid(self) -> int | None: ...
 
+    @property
+    def description(self) -> Any: ...
+
     def fetchall(self) -> list[Any]: ...
 
 
 class Backend(Protocol):
     name: str
     migrations_table: str
+    begin_statements: tuple[str, ...]
 
-    def begin(self) -> None: ...
-    def commit(self) -> None: ...
-    def rollback(self) -> None: ...
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
@@ -97,19 +98,10 @@ class Sqlite:
         self.conn = conn
         self.db = Database(conn)
 
-    # Statements go through sqlite_utils' Database.execute, as they always have (the kill
-    # tests watch it to stop the process at a chosen statement).
-    def begin(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def commit(self) -> None:
-        self.db.execute("COMMIT")
-
-    def rollback(self) -> None:
-        self.db.execute("ROLLBACK")
+    begin_statements = ("BEGIN IMMEDIATE",)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self.db.execute(sql, params)
+        return self.conn.execute(sql, params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql, rows)
@@ -144,10 +136,17 @@ class Sqlite:
 class PgResult:
     """A PostgreSQL statement's outcome with sqlite3's cursor surface (rows as tuples)."""
 
-    def __init__(self, rowcount: int, rows: list[tuple[Any, ...]], lastrowid: int | None):
+    def __init__(
+        self,
+        rowcount: int,
+        rows: list[tuple[Any, ...]],
+        lastrowid: int | None,
+        description: list[tuple[str]] | None,
+    ):
         self.rowcount = rowcount
         self._rows = rows
         self.lastrowid = lastrowid
+        self.description = description
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         return self._rows
@@ -185,15 +184,7 @@ class Postgres:
         self._identity: set[str] = set()
         self.refresh()
 
-    def begin(self) -> None:
-        self.conn.execute("BEGIN")
-        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
-
-    def commit(self) -> None:
-        self.conn.execute("COMMIT")
-
-    def rollback(self) -> None:
-        self.conn.execute("ROLLBACK")
+    begin_statements = ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> PgResult:
         returning = False
@@ -204,7 +195,9 @@ class Postgres:
         cur.execute(pyformat(sql) if params else sql, list(params) or None)
         rows = cur.fetchall() if cur.description is not None else []
         lastrowid = int(rows[0][0]) if returning and rows else None
-        return PgResult(cur.rowcount, [] if returning else rows, lastrowid)
+        if returning or cur.description is None:
+            return PgResult(cur.rowcount, [], lastrowid, None)
+        return PgResult(cur.rowcount, rows, None, [(c.name,) for c in cur.description])
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self.conn.cursor() as cur:

@@ -297,6 +297,12 @@ class TwilioProvider:
         found = await self._call(self._rest().messages.list_async(to=to, limit=limit))
         return [SentMessage(m.sid, m.status, m.body or "") for m in found]
 
+    async def calls_to(self, to: str, limit: int = 20) -> list[str]:
+        """The sids of the latest calls to ``to``: a restarted scheduler's look at a call
+        placed just before it died."""
+        found = await self._call(self._rest().calls.list_async(to=to, limit=limit))
+        return [c.sid for c in found]
+
     async def fetch_call(self, sid: str) -> CallResult:
         call = await self._call(self._rest().calls(sid).fetch_async())
         return CallResult(call.sid, call.status)

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from kanavat import attempts
+from kanavat import attempts, conversations
 from kanavat.attempts import AttemptStatus as S
 from kanavat.config import Config
 from kanavat.leader import Leadership
@@ -261,33 +261,24 @@ async def _reconcile_sending(store: Store, config: Config, provider) -> None:  #
                 continue  # a webhook about it came meanwhile (another worker): it went out
             attempts.set_attempt(store, a["id"], S.ABANDONED)
             attempts.abandon_unsent(store, a["id"])
-            if a["channel"] == "sms":
-                # Nobody saw the invitation: a fresh start, not "let's continue".
-                store.execute(
-                    "UPDATE sessions SET status = 'restarted', updated_at = ? WHERE campaign_id = ? "
-                    "AND contact_id = ? AND status = 'active' AND NOT EXISTS (SELECT 1 FROM "
-                    "answers WHERE session_id = sessions.id) AND NOT EXISTS (SELECT 1 FROM "
-                    "outbound o WHERE o.session_id = sessions.id AND o.sid IS NOT NULL)",
-                    [store.now(), a["campaign_id"], a["contact_id"]],
-                )
+            if a["channel"] == "sms":  # nobody saw the invitation: a fresh start
+                conversations.restart_unseen(store, a["campaign_id"], a["contact_id"])
             queue.untake(store, a["campaign_id"], a["contact_id"], store.now())
         log.info("reconcile.%s.abandoned attempt=%s", a["channel"], a["id"])
 
 
-# TwilioProvider has no list methods yet: its REST client and error mapping are reused.
-async def _unknown_call_to(
+async def _unknown_call_to(  # type: ignore[no-untyped-def]
     store: Store, provider, phone: str | None, attempt_id: int
-) -> str | None:  # type: ignore[no-untyped-def]
+) -> str | None:
     """A call to ``phone`` the provider has and our store does not (or knows as this very
     attempt, named by its webhook meanwhile): ours, placed just before the process died.
     (One contact has at most one live attempt, so it can be no other.)"""
     if not phone:
         return None
-    calls = await provider._call(provider._rest().calls.list_async(to=phone, limit=20))
-    for call in calls:
-        known = attempts.attempt_by_sid(store, call.sid)
+    for sid in await provider.calls_to(phone):
+        known = attempts.attempt_by_sid(store, sid)
         if known is None or known["id"] == attempt_id:
-            return call.sid
+            return sid
     return None
 
 
@@ -301,8 +292,7 @@ async def _unknown_text_to(
         return known
     if not phone:
         return None
-    messages = await provider._call(provider._rest().messages.list_async(to=phone, limit=20))
-    for message in messages:
+    for message in await provider.messages_to(phone):
         if not attempts.known_sid(store, message.sid):
             return message.sid
     return None

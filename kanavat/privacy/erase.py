@@ -19,12 +19,10 @@ The audit entry says what was done and how much, never to whom.
 
 from __future__ import annotations
 
-import json
-import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from kanavat import attempts, inbound
+from kanavat import attempts, contacts, conversations, inbound
 from kanavat.config import Config
 from kanavat.outreach import queue
 from kanavat.privacy import scrub
@@ -58,7 +56,8 @@ def erase(store: Store, config: Config, person: Person, source: str) -> ErasureR
         sessions = person_sessions(store, person, contact_id)
         deleted = kept = 0
         for session in sessions:
-            d, k = _session(store, config, session, mode)
+            free = _free_text_questions(config, session["campaign_id"])
+            d, k = conversations.erase_session(store, session, free, mode)
             deleted, kept = deleted + d, kept + k
         if contact_id is not None:
             _forget_contact(store, contact_id, mode)
@@ -91,42 +90,6 @@ def request_key(store: Store, person: Person) -> str:
     return store.pseudonym("privacy", identity)
 
 
-def _session(store: Store, config: Config, session: dict, mode: str) -> tuple[int, int]:
-    """Delete or anonymise one session's answers; returns (deleted, kept)."""
-    sid = session["id"]
-    answers = store.query("SELECT id, question FROM answers WHERE session_id = ?", [sid])
-    if mode == "delete":
-        store.execute("DELETE FROM answers WHERE session_id = ?", [sid])
-        store.execute("DELETE FROM sessions WHERE id = ?", [sid])
-        return len(answers), 0
-    free = _free_text_questions(config, session["campaign_id"])
-    gone = [a["id"] for a in answers if a["question"] in free]
-    for answer_id in gone:
-        store.execute("DELETE FROM answers WHERE id = ?", [answer_id])
-    stranger = "x" + secrets.token_hex(6)  # unlinkable: random, not derived from anything
-    store.execute(
-        "UPDATE answers SET raw = NULL, respondent = ? WHERE session_id = ?", [stranger, sid]
-    )
-    state = json.loads(session["state"] or "{}")
-    status = session["status"] if session["status"] != "active" else "stopped"
-    stub = {
-        "questionnaire": state.get("questionnaire", ""),
-        "language": state.get("language", session["language"]),
-        "medium": state.get("medium", "text"),
-        "current": None,
-        "answers": {},
-        "misses": 0,
-        "pending": None,
-        "status": status if status in ("completed", "stopped") else "stopped",
-    }
-    store.execute(
-        "UPDATE sessions SET contact_id = NULL, visitor_id = NULL, respondent = ?, state = ?, "
-        "status = ?, updated_at = ? WHERE id = ?",
-        [stranger, json.dumps(stub), status, store.now(), sid],
-    )
-    return len(gone), len(answers) - len(gone)
-
-
 def _free_text_questions(config: Config, campaign_id: str) -> set[str]:
     campaign = config.campaigns.get(campaign_id)
     questionnaire = config.questionnaires.get(campaign.questionnaire) if campaign else None
@@ -136,14 +99,8 @@ def _free_text_questions(config: Config, campaign_id: str) -> set[str]:
 
 
 def _forget_contact(store: Store, contact_id: int, mode: str) -> None:
-    now = store.now()
-    store.execute("DELETE FROM contact_groups WHERE contact_id = ?", [contact_id])
     queue.forget(store, contact_id, delete=mode == "delete")
-    store.execute(
-        "UPDATE contacts SET phone = NULL, attributes = '{}', erased_at = ?, updated_at = ? "
-        "WHERE id = ?",
-        [now, now, contact_id],
-    )
+    contacts.erase(store, contact_id)
 
 
 def _forget_visitor_events(store: Store, visitor: str) -> int:

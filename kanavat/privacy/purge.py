@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from kanavat import contacts
 from kanavat.config import Config
 from kanavat.privacy import scrub
 from kanavat.store import Store, iso
@@ -75,10 +76,7 @@ def purge(store: Store, config: Config, now: datetime) -> PurgeReport:
         events = 0
         for contact_id, phone in phones:
             events += scrub.scrub_phone_events(store, phone)
-            store.execute(
-                "UPDATE contacts SET phone = NULL, updated_at = ? WHERE id = ?",
-                [store.now(), contact_id],
-            )
+            contacts.drop_number(store, contact_id)
         events += scrub.scrub_events(store, "received_at < ?", [iso(cutoff)])
         events += scrub.scrub_events(store, "outcome LIKE 'privacy.%'", [])
         events += scrub.scrub_events(
