@@ -4,6 +4,7 @@ database that is not empty; numbering continues after the copied ids."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -84,3 +85,38 @@ def test_an_unreachable_database_is_named_without_its_password(config_copy: Path
     assert result.exit_code == 1, result.output
     assert "cannot open the PostgreSQL store 127.0.0.1:9/pirkanmaa" in result.output
     assert "hunter2" not in result.output
+
+
+def test_the_copied_county_reports_the_same(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    """The council report (portable SQL: windows, not SQLite's bare columns) from the SQLite
+    store and from its PostgreSQL copy: the same figures."""
+    from fixture import FEEDBACK, SAMPLED
+
+    config = make_config(tmp_path)
+    generate(config)
+    url = postgres_server.fresh_database()
+    try:
+        assert (
+            CliRunner().invoke(main, ["store", "copy", str(config.database_path), url]).exit_code
+            == 0
+        )
+        text = (tmp_path / "config.toml").read_text(encoding="utf-8")
+        pg_config = tmp_path / "pg.toml"
+        pg_config.write_text(text.replace(str(config.database_path), url), encoding="utf-8")
+        assert url in pg_config.read_text(encoding="utf-8")
+        for campaign in (SAMPLED, FEEDBACK):
+            reports = [
+                CliRunner().invoke(
+                    main, ["report", campaign, "--format", "json", "--config", str(path)]
+                )
+                for path in (tmp_path / "config.toml", pg_config)
+            ]
+            assert [r.exit_code for r in reports] == [0, 0], reports[1].output[-2000:]
+            sqlite, pg = (json.loads(r.output) for r in reports)
+            for found in (sqlite, pg):
+                found.pop("generated_at", None)
+            assert pg == sqlite
+    finally:
+        postgres_server.drop(url)
