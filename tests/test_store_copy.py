@@ -118,5 +118,12 @@ def test_the_copied_county_reports_the_same(
             for found in (sqlite, pg):
                 found.pop("generated_at", None)
             assert pg == sqlite
+        for command in (["export", SAMPLED], ["campaign", "status", SAMPLED]):
+            outputs = [
+                CliRunner().invoke(main, [*command, "--config", str(path)])
+                for path in (tmp_path / "config.toml", pg_config)
+            ]
+            assert [r.exit_code for r in outputs] == [0, 0], outputs[1].output[-2000:]
+            assert outputs[1].output == outputs[0].output
     finally:
         postgres_server.drop(url)
