@@ -21,7 +21,18 @@ from typing import Any
 
 from bench import common, results
 
-AREAS = ("reports", "dispatch", "sms", "chat", "vosk", "whisper", "accuracy", "speechset", "themes")
+AREAS = (
+    "reports",
+    "dispatch",
+    "sms",
+    "chat",
+    "vosk",
+    "whisper",
+    "accuracy",
+    "speechset",
+    "postgres",
+    "themes",
+)
 HERE = Path(__file__).resolve().parent
 
 
@@ -57,6 +68,10 @@ def run_area(area: str, quick: bool, profile: bool) -> dict[str, Any]:
             from bench import whisper_accuracy
 
             return whisper_accuracy.run(quick)
+        if area == "postgres":
+            from bench import postgres
+
+            return postgres.run(quick, tmp)
         if area == "speechset":
             from bench.speechset import accuracy
 

@@ -61,7 +61,7 @@ def add_contacts(config_path: Path, count: int, group: str = GROUP, first: int =
     from kanavat.store import Store
 
     config = configuration.load(config_path, env={"KANAVAT_BENCH_TWILIO_TOKEN": "x" * 32})
-    store = Store(config.database_path, secret=config.server.secret)
+    store = Store(config.database, secret=config.server.secret)
     now = store.now()
     with store.transaction():
         store.db.conn.executemany(
@@ -81,7 +81,7 @@ from kanavat import config as configuration
 from kanavat.outreach import audience, campaigns
 from kanavat.store import Store
 config = configuration.load({path!r}, env={{"KANAVAT_BENCH_TWILIO_TOKEN": "x" * 32}})
-store = Store(config.database_path, secret=config.server.secret)
+store = Store(config.database, secret=config.server.secret)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
 campaigns.sync(store, config)
@@ -113,7 +113,7 @@ def counts(server: Server) -> tuple[int, int, int]:
     from kanavat.store import Store
 
     config = server.config()
-    store = Store(config.database_path, secret=config.server.secret)
+    store = Store(config.database, secret=config.server.secret)
     try:
         row = store.one(
             "SELECT (SELECT count(*) FROM outbound WHERE purpose = 'invitation') AS texts, "

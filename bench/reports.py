@@ -29,7 +29,7 @@ def fill(config_path: Path, answers: int) -> int:
     from kanavat.store import Store
 
     config = configuration.load(config_path, env={})
-    store = Store(config.database_path, secret=config.server.secret)
+    store = Store(config.database, secret=config.server.secret)
     campaigns.sync(store, config)
     rng = random.Random(12)
     now = "2027-02-03T10:00:00+00:00"
@@ -124,7 +124,7 @@ from kanavat.store import Store
 from kanavat.report.build import build_report
 from kanavat.report.render import render
 config = configuration.load({str(config_path)!r}, env={{}})
-store = Store(config.database_path, secret=config.server.secret)
+store = Store(config.database, secret=config.server.secret)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
 if {what!r} == "build":

@@ -416,6 +416,7 @@ def markdown(found: dict[str, Any]) -> str:
         ("Chat: websocket sessions", "chat", _chat),
         ("Dispatcher", "dispatch", _dispatch),
         ("Reports", "reports", _reports),
+        ("PostgreSQL and several workers", "postgres", _postgres),
     ]
     for title, key, fn in sections:
         if key in found:
@@ -461,3 +462,33 @@ def markdown(found: dict[str, Any]) -> str:
             *_sms(g["sms"]),
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _postgres(found: dict[str, Any]) -> list[str]:
+    """SMS answers/s on each store, and sustained Finnish calls with one and two workers."""
+    if "error" in found:
+        return [f"Failed: {found['error']}", ""]
+    rate = found["sms"]["answers_per_second"]
+    held = found["sustained_calls"]
+    ratio = found.get("ratio")
+    lines = [
+        "| | SQLite | PostgreSQL |",
+        "|---|---|---|",
+        f"| SMS answers/s | {rate['sqlite']:.0f} | {rate['postgresql']:.0f} |",
+        "",
+        "| Finnish (Whisper) calls at turn p95 < 1.5 s | 1 worker | 2 workers |",
+        "|---|---|---|",
+        f"| PostgreSQL store | {held['1 worker']} | {held['2 workers']} |",
+        "",
+        f"Ratio two workers / one: {ratio:.2f}." if ratio else "Ratio: no level held with one.",
+        "",
+        "| workers | calls | turn p50 ms | turn p95 ms | server cores (first worker) |",
+        "|---|---|---|---|---|",
+    ]
+    for n in ("1", "2"):
+        for row in found["whisper"][n]["levels"]:
+            lines.append(
+                f"| {n} | {row['calls']} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} | "
+                f"{row['server_cores']:.2f} |"
+            )
+    return [*lines, ""]

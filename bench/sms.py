@@ -47,7 +47,7 @@ def prepare(server: Server, residents: int) -> tuple[list[str], list[str]]:
     from kanavat.store import Store
 
     config = server.config()
-    store = Store(config.database_path, secret=config.server.secret)
+    store = Store(config.database, secret=config.server.secret)
     try:
         campaigns.sync(store, config)
         conversations = Conversations(config, store)
@@ -76,7 +76,7 @@ def events(server: Server) -> int:
     from kanavat.store import Store
 
     config = server.config()
-    store = Store(config.database_path, secret=config.server.secret)
+    store = Store(config.database, secret=config.server.secret)
     try:
         row = store.one("SELECT count(*) AS n FROM events WHERE channel='sms' AND kind='inbound'")
         return int(row["n"]) if row else 0
@@ -146,20 +146,31 @@ def scenario(
     }
 
 
-def run(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
+def run(
+    quick: bool,
+    workdir: Path,
+    profile: bool = False,
+    database: str | None = None,
+    scenarios: tuple[str, ...] = ("answers", "no session"),
+) -> dict[str, Any]:
+    """``database``: a PostgreSQL URL for the store instead of the SQLite file."""
     emu_port = free_port()
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     text = text.replace(
         "[server]", twilio_section(f"http://127.0.0.1:{emu_port}") + "\n[server]", 1
     )
+    if database is not None:
+        assert 'database = "kanavat.db"' in text
+        text = text.replace('database = "kanavat.db"', f'database = "{database}"')
     server = Server(workdir, text, log_level="INFO")
     duration = 5.0 if quick else 20.0
     answering, idle = prepare(server, 1500 if quick else 6000)
     rows = []
+    traffic = (("answers", answering, ANSWERS), ("no session", idle, IDLE))
     with EmulatorProcess(server.token, server.base_url, emu_port) as emulator, server:
         assert emulator.proc is not None
         emulator_stat = ProcStat(emulator.proc.pid)
-        for name, phones, bodies in (("answers", answering, ANSWERS), ("no session", idle, IDLE)):
+        for name, phones, bodies in (t for t in traffic if t[0] in scenarios):
             for workers in (32,) if quick else (8, 32, 64):
                 row = scenario(
                     server,

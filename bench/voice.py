@@ -161,7 +161,7 @@ def make_attempts(server: Server, setup: Setup, count: int) -> list[tuple[str, s
     from kanavat.store import Store
 
     config = server.config()
-    store = Store(config.database_path, secret=config.server.secret)
+    store = Store(config.database, secret=config.server.secret)
     try:
         campaigns.sync(store, config)
         now = store.now()
@@ -203,7 +203,10 @@ def run_level(
     calls: int,
     duration: float,
     profile: bool = False,
+    workers: list[Server] | None = None,
 ) -> Level:
+    """``workers``: servers sharing ``server``'s store and public URL (several workers on one
+    PostgreSQL); the streams are spread over them, as a load balancer would."""
     from kanavat import signing
     from kanavat.voice.routes import stream_token, stream_url
 
@@ -213,13 +216,14 @@ def run_level(
     sids = dict(attempts)
     ids = [a for a, _ in attempts]
     callers = [ids[i * per_caller : (i + 1) * per_caller] for i in range(calls)]
-    generators = 1 if calls <= 40 else 2
+    targets = workers or [server]
+    generators = max(1 if calls <= 40 else 2, len(targets))
+    public = stream_url(server.base_url)  # what the signature is over, whoever takes it
     specs = []
     for g in range(generators):
-        url = stream_url(server.base_url)
         spec = {
-            "url": url,
-            "signature": signing.sign(server.token, url),
+            "url": stream_url(targets[g % len(targets)].base_url),
+            "signature": signing.sign(server.token, public),
             "token_by_attempt": tokens,
             "sid_by_attempt": sids,
             "callers": callers[g::generators],

@@ -327,13 +327,16 @@ def due(store: Store, channel: str, before: str, limit: int = 500) -> list[dict[
     )
 
 
-def stranded(store: Store, channel: str) -> list[dict[str, Any]]:
+def stranded(store: Store, channel: str, before: str | None = None) -> list[dict[str, Any]]:
     """Rows a dead process left ``sending`` without a sid (turn replies only: the
-    dispatcher's are settled with their attempt). Read at start-up, before any sending."""
+    dispatcher's are settled with their attempt). Read at start-up, before any sending; with
+    several workers, only rows claimed ``before`` (longer ago than any provider request
+    takes), so a live worker's request in flight is left to it."""
+    claimed = "" if before is None else " AND updated_at < ?"
     return store.query(
         "SELECT * FROM outbound WHERE status = ? AND sid IS NULL AND attempt_id IS NULL "
-        "AND channel = ? ORDER BY id",
-        [M.SENDING, channel],
+        f"AND channel = ?{claimed} ORDER BY id",
+        [M.SENDING, channel, *([] if before is None else [before])],
     )
 
 

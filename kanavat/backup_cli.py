@@ -1,9 +1,9 @@
-"""``kanavat store backup|restore|migrate``: thin commands over ``kanavat.backup`` and the
-migrations. Register with ``main.add_command(store)``. Nothing personal is printed."""
+"""``kanavat store backup|restore|migrate|copy``: thin commands over ``kanavat.backup``, the
+migrations and ``kanavat.copy``. Register with ``main.add_command(store)``. Nothing personal
+is printed."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import click
@@ -11,11 +11,21 @@ import click
 from kanavat import backup as backup_mod
 from kanavat import migrations
 from kanavat.cliutil import config_option, load_config
+from kanavat.config import Config
 
 
 @click.group("store")
 def store() -> None:
-    """The SQLite store: online backups, restoring one, migrations."""
+    """The store: backups and restores (SQLite), migrations, copying SQLite to PostgreSQL."""
+
+
+def _sqlite_file(config: Config, command: str) -> Path:
+    if config.server.is_postgres:
+        raise click.ClickException(
+            f"kanavat store {command} is for a SQLite store; [server] database is PostgreSQL: "
+            "back it up with pg_dump or the server's own backups (docs/deploy.md)"
+        )
+    return config.database_path
 
 
 @store.command("backup")
@@ -38,7 +48,10 @@ def store_backup(
     Example: kanavat store backup /var/backups/kanavat/ --keep 14
     """
     config = load_config(config_path)
-    database = config.database_path
+    if if_exists and config.server.is_postgres:  # the unit's start-time backup
+        click.echo("the store is PostgreSQL: backed up by the database (docs/deploy.md)", err=True)
+        return
+    database = _sqlite_file(config, "backup")
     if if_exists and not database.exists():
         click.echo(f"no store yet at {database}; nothing to back up", err=True)
         return
@@ -66,7 +79,7 @@ def store_restore(backup_file: Path, yes: bool, config_path: Path | None) -> Non
     Example: systemctl stop kanavat && kanavat store restore backups/kanavat-20270301T020000Z.db
     """
     config = load_config(config_path)
-    database = config.database_path
+    database = _sqlite_file(config, "restore")
     if not yes:
         click.confirm(f"Replace {database} with {backup_file}?", abort=True)
     try:
@@ -86,20 +99,51 @@ def store_migrate(config_path: Path | None) -> None:
 
     Example: kanavat store backup && kanavat store migrate
     """
-    from sqlite_utils import Database
+    from kanavat.store import Store
 
     config = load_config(config_path)
-    database = config.database_path
-    database.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(database, isolation_level=None, timeout=30)
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA journal_mode=WAL")  # as the Store opens it
-    try:
-        db = Database(conn)
-        before = migrations.schema_version(db)
-        migrations.apply(db)
-        after = migrations.schema_version(db)
-    finally:
-        conn.close()
+    if not config.server.is_postgres:
+        config.database_path.parent.mkdir(parents=True, exist_ok=True)
+    database = config.database
+    before = migrations.version_at(database)
+    opened = Store(database, secret=config.server.secret)
+    after = opened.schema_version
+    opened.close()
     change = f"{before} -> {after}" if after != before else f"{after}, up to date"
-    click.echo(f"store {database}: schema {change}")
+    click.echo(f"store {_shown(database)}: schema {change}")
+
+
+def _shown(location: str) -> str:
+    """A store's location without a password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(location)
+    if parts.password is None:
+        return location
+    return location.replace(f":{parts.password}@", ":***@", 1)
+
+
+@store.command("copy")
+@click.argument("source", metavar="SQLITE", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("target", metavar="POSTGRES_URL")
+def store_copy(source: Path, target: str) -> None:
+    """Copy a county's SQLite store into an empty PostgreSQL database, verified by counts.
+
+    Every table's rows are copied in one transaction (ids kept); then each table's row count
+    in PostgreSQL is compared with the SQLite file's, and any difference fails the command
+    (the transaction is rolled back and nothing is left half-copied). Stop kanavat serve first.
+
+    Example: kanavat store copy /var/lib/kanavat/kanavat.db postgresql://kanavat@db/pirkanmaa
+    """
+    from kanavat import copy as copy_mod
+
+    try:
+        counts = copy_mod.copy_store(source, target)
+    except copy_mod.CopyError as exc:
+        raise click.ClickException(str(exc)) from None
+    for table, n in counts.items():
+        click.echo(f"{table}\t{n}")
+    click.echo(
+        f"copied {sum(counts.values())} rows in {len(counts)} tables to {_shown(target)}: "
+        "every count matches"
+    )

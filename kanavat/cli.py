@@ -53,7 +53,7 @@ def check(deploy: bool, config_path: Path | None) -> None:
     if config is None:
         raise SystemExit(1)
     warnings = [p for p in problems if p.severity == "warning"]
-    if config.database_path.exists():
+    if config.server.is_postgres or config.database_path.exists():
         store = open_store(config)
         for cid, campaign in config.campaigns.items():
             if campaign.audience and contacts_mod.group_size(store, campaign.audience.group) == 0:
@@ -272,8 +272,11 @@ def serve(
     )
     from kanavat.backup import BackupError, serving
 
-    config.database_path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        if config.server.is_postgres:  # several workers may share it (docs/deploy.md)
+            server.serve(config, host, port, server.Options(emulator_port=emulator_port))
+            return
+        config.database_path.parent.mkdir(parents=True, exist_ok=True)
         with serving(config.database_path):  # one server per store; restore refuses meanwhile
             server.serve(config, host, port, server.Options(emulator_port=emulator_port))
     except BackupError as exc:

@@ -32,7 +32,12 @@ def load_config(path: Path | None) -> configuration.Config:
 
 
 def open_store(config: configuration.Config) -> Store:
-    return Store(config.database_path, secret=config.server.secret)
+    from kanavat.dialect import StoreUnavailable
+
+    try:
+        return Store(config.database, secret=config.server.secret)
+    except StoreUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def campaign_or_fail(config: configuration.Config, campaign: str) -> configuration.Campaign:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
@@ -120,6 +121,35 @@ class Server(Model):
     officials_token: str | None = None
     voices: str = "voices"
 
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        """A SQLite file's path, or a PostgreSQL URL with a host and a database name."""
+        if "://" not in value:
+            if not value.strip():
+                raise ValueError("give a SQLite file (kanavat.db) or a postgresql:// URL")
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError(
+                f"'{parts.scheme}://' is not a database kanavat speaks: give a SQLite file "
+                "(kanavat.db) or postgresql://USER@HOST:5432/DBNAME"
+            )
+        try:
+            parts.port  # noqa: B018  (raises on a port that is not a number)
+        except ValueError:
+            raise ValueError("the PostgreSQL URL's port is not a number") from None
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ValueError(
+                "a PostgreSQL URL needs a host and a database name: "
+                "postgresql://USER@HOST:5432/DBNAME"
+            )
+        return value
+
+    @property
+    def is_postgres(self) -> bool:
+        return "://" in self.database
+
     @field_validator("public_url")
     @classmethod
     def _url(cls, value: str) -> str:
@@ -208,7 +238,17 @@ class Config(Model):
 
     @property
     def database_path(self) -> Path:
+        """The SQLite store's file (only for a SQLite store: see ``database``)."""
+        if self.server.is_postgres:
+            raise ValueError("[server] database is a PostgreSQL URL, not a SQLite file")
         return self.resolve(self.server.database)
+
+    @property
+    def database(self) -> str:
+        """Where the store is, as ``Store`` takes it: a SQLite file's path or the URL."""
+        if self.server.is_postgres:
+            return self.server.database
+        return str(self.database_path)
 
     @property
     def default_language(self) -> str:
@@ -348,6 +388,16 @@ def _resolve_env(
             problems.append(Problem(name, dotted(path), problem, tomlpos.line_of(lines, path)))
             return value
         return secret
+    if path == ("server", "database") and isinstance(value, str) and _has_password(value):
+        problems.append(
+            Problem(
+                name,
+                dotted(path),
+                "a database password must not be in the file: write "
+                '"env:KANAVAT_DATABASE" (the whole URL) or use ~/.pgpass',
+                tomlpos.line_of(lines, path),
+            )
+        )
     if path in SECRET_KEYS and isinstance(value, str):
         problems.append(
             Problem(
@@ -358,6 +408,13 @@ def _resolve_env(
             )
         )
     return value
+
+
+def _has_password(location: str) -> bool:
+    try:
+        return "://" in location and bool(urlsplit(location).password)
+    except ValueError:
+        return False
 
 
 def read_credential(name: str, env: dict[str, str]) -> tuple[str, str | None]:

@@ -124,7 +124,9 @@ class Conversations:
         with self.store.transaction():
             cur = self.store.execute(
                 "INSERT INTO sessions(campaign_id, respondent, contact_id, visitor_id, channel, language, "
-                "state, status, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "state, status, started_at, updated_at, attributes) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT cc.attributes FROM campaign_contacts cc "
+                "WHERE cc.campaign_id = ? AND cc.contact_id = ?))",
                 [
                     campaign_id,
                     respondent,
@@ -136,6 +138,8 @@ class Conversations:
                     step.state.status,
                     now,
                     now,
+                    campaign_id,  # the enrolment's attributes: the visit this round is about
+                    contact_id,
                 ],
             )
             session_id = int(cur.lastrowid)  # type: ignore[arg-type]

@@ -228,6 +228,8 @@ def recordings(config: Config) -> list[Finding]:
 
 
 def store(config: Config, now: datetime) -> list[Finding]:
+    if config.server.is_postgres:
+        return _postgres_store(config)
     database = config.database_path
     folder = database.parent
     if not database.exists():
@@ -274,3 +276,22 @@ def store(config: Config, now: datetime) -> list[Finding]:
             )
         )
     return out
+
+
+def _postgres_store(config: Config) -> list[Finding]:
+    """A PostgreSQL store: reachable, and its schema takes our migrations (backups are the
+    database's own: pg_dump or the provider's, docs/deploy.md)."""
+    from kanavat.store import Store
+
+    try:
+        Store(config.database, secret=config.server.secret).close()
+    except Exception as exc:
+        return [
+            Finding(
+                "error",
+                f"the PostgreSQL store cannot be opened: {type(exc).__name__}",
+                "check [server] database (postgresql://USER@HOST:5432/DBNAME), that the "
+                "database exists and that this user may create tables in it",
+            )
+        ]
+    return []

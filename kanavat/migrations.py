@@ -1,19 +1,116 @@
 """Schema migrations: named, ordered, each applied once in a transaction with its record.
 
-Never edit a migration that has shipped; add a new one. ``SCHEMA_VERSION`` is the number of
-migrations, shown by ``kanavat check`` and ``/healthz``.
+One set for both dialects. A migration is a function of a :class:`Schema`, registered with
+``@migration`` at the end of this file; its SQL is SQLite's portable subset (TEXT, INTEGER,
+REAL; ``id INTEGER PRIMARY KEY`` for a numbered table), which ``Schema.execute`` writes in
+PostgreSQL's types there (``dialect.pg_ddl``). Something only one dialect has (a trigger) goes
+under ``if db.dialect == "sqlite"``; better, keep rules in the owner's Python.
+
+Never edit a migration that has shipped; add a new one. The record is sqlite_utils' table
+(``_sqlite_migrations``, set ``kanavat``), so stores made before this runner open as they
+were; PostgreSQL's is ``schema_migrations``. The schema version (``kanavat check``,
+``/healthz``) is the number of migrations applied.
 """
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-migrations = Migrations("kanavat")
+if TYPE_CHECKING:
+    from kanavat.store import Store
+
+SET = "kanavat"
 
 
-@migrations()
-def m001_core(db: Database) -> None:
+class Schema:
+    """What a migration sees: ``execute`` (DDL or data, in the store's dialect)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.dialect = store.dialect
+
+    def execute(self, sql: str) -> None:
+        self.store.execute(self.store.backend.ddl(sql))
+
+
+Migration = Callable[[Schema], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register a migration; its function name is its record, so never rename one."""
+    if any(m.__name__ == fn.__name__ for m in MIGRATIONS):
+        raise ValueError(f"migration {fn.__name__} is registered twice")
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def _ensure_record(store: Store) -> None:
+    table = store.backend.migrations_table
+    store.execute(
+        store.backend.ddl(
+            f"CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY, migration_set TEXT, "
+            "name TEXT, applied_at TEXT)"
+        )
+    )
+    store.execute(
+        f"CREATE UNIQUE INDEX IF NOT EXISTS idx_{table}_migration_set_name "
+        f"ON {table} (migration_set, name)"
+    )
+
+
+def applied(store: Store) -> list[str]:
+    table = store.backend.migrations_table
+    if table not in store.tables():
+        return []
+    rows = store.query(f"SELECT name FROM {table} WHERE migration_set = ? ORDER BY id", [SET])
+    return [r["name"] for r in rows]
+
+
+def schema_version(store: Store) -> int:
+    return len(applied(store))
+
+
+def version_at(location: str) -> int:
+    """The schema version of a store not opened yet (0: none, or no store there)."""
+    from kanavat import dialect
+
+    backend = dialect.connect(location)
+    try:
+        table = backend.migrations_table
+        if table not in backend.tables():
+            return 0
+        rows = backend.query(f"SELECT count(*) AS n FROM {table} WHERE migration_set = ?", [SET])
+        return int(rows[0]["n"])
+    finally:
+        backend.close()
+
+
+def apply(store: Store) -> None:
+    """Apply what is pending, each in its own transaction with its record. Processes
+    starting together take turns (the write lock) and each migration runs once."""
+    done = set(applied(store))
+    if all(m.__name__ in done for m in MIGRATIONS):
+        return
+    with store.transaction():
+        _ensure_record(store)
+    for fn in MIGRATIONS:
+        with store.transaction():
+            if fn.__name__ in applied(store):
+                continue
+            fn(Schema(store))
+            store.execute(
+                f"INSERT INTO {store.backend.migrations_table}(migration_set, name, applied_at) "
+                "VALUES (?, ?, ?)",
+                [SET, fn.__name__, str(datetime.now(UTC))],
+            )
+        store.backend.refresh()
+
+
+@migration
+def m001_core(db: Schema) -> None:
     db.execute("""
         CREATE TABLE settings (
             key TEXT PRIMARY KEY,
@@ -138,16 +235,8 @@ def m001_core(db: Database) -> None:
         )""")
 
 
-def schema_version(db: Database) -> int:
-    return len(migrations.applied(db))
-
-
-def apply(db: Database) -> None:
-    migrations.apply(db)
-
-
-@migrations()
-def m002_outbound_messages(db: Database) -> None:
+@migration
+def m002_outbound_messages(db: Schema) -> None:
     """Every message kanavat sends, so delivery callbacks and opt-out errors find their place."""
     db.execute("""
         CREATE TABLE outbound (
@@ -168,8 +257,8 @@ def m002_outbound_messages(db: Database) -> None:
     db.execute("CREATE INDEX outbound_by_session ON outbound(session_id)")
 
 
-@migrations()
-def m003_samples_and_event_attributes(db: Database) -> None:
+@migration
+def m003_samples_and_event_attributes(db: Schema) -> None:
     """Stratified samples (who was drawn, in which stratum, who replaced whom) and the
     attributes of the service event that put a contact on a fast-feedback campaign.
 
@@ -180,7 +269,8 @@ def m003_samples_and_event_attributes(db: Database) -> None:
     db.execute("ALTER TABLE campaign_contacts ADD COLUMN attributes TEXT")  # JSON or NULL
     db.execute("ALTER TABLE campaign_contacts ADD COLUMN enrolled_at TEXT")
     db.execute("ALTER TABLE sessions ADD COLUMN attributes TEXT")
-    db.execute("""
+    if db.dialect == "sqlite":  # dropped by m007: conversations.py copies them
+        db.execute("""
         CREATE TRIGGER sessions_attributes_from_enrolment AFTER INSERT ON sessions
         WHEN NEW.contact_id IS NOT NULL
         BEGIN
@@ -226,8 +316,8 @@ def m003_samples_and_event_attributes(db: Database) -> None:
     db.execute("CREATE INDEX sample_draws_order ON sample_draws(campaign_id, stratum, rank)")
 
 
-@migrations()
-def m004_privacy_requests(db: Database) -> None:
+@migration
+def m004_privacy_requests(db: Schema) -> None:
     """A resident's erasure request waiting for its confirming word (issue 11).
 
     ``who`` is a keyed hash of the phone number or chat visitor (``Store.pseudonym`` under the
@@ -244,8 +334,8 @@ def m004_privacy_requests(db: Database) -> None:
         )""")
 
 
-@migrations()
-def m005_outbox(db: Database) -> None:
+@migration
+def m005_outbox(db: Schema) -> None:
     """Outbound rows become an outbox (issue 17): a turn writes its replies ``pending`` with
     the number and text to send, in the same transaction as the answer; the sender delivers
     them after the commit and then drops the number and text. ``event_id`` ties replies to
@@ -262,8 +352,8 @@ def m005_outbox(db: Database) -> None:
     db.execute("CREATE INDEX events_unhandled ON events(handled_at, channel, kind)")
 
 
-@migrations()
-def m006_queue_by_person(db: Database) -> None:
+@migration
+def m006_queue_by_person(db: Schema) -> None:
     """The dispatcher's claim asks, for each due row, whether the same person has a live
     attempt or a leased row in any campaign (one live attempt per person, issue 17): both
     are looked up by contact. The lease index holds only leased rows, so it stays small."""
@@ -274,8 +364,8 @@ def m006_queue_by_person(db: Database) -> None:
     )
 
 
-@migrations()
-def m007_closing_the_loop(db: Database) -> None:
+@migration
+def m007_closing_the_loop(db: Schema) -> None:
     """What came of a campaign, who was told, and residents' suggestions (issue 23).
 
     ``campaign_outcomes``: a council's or board's response to a campaign (optionally to one
@@ -345,8 +435,8 @@ def m007_closing_the_loop(db: Database) -> None:
     db.execute("CREATE INDEX suggestions_by_status ON suggestions(status, queue)")
 
 
-@migrations()
-def m008_themes(db: Database) -> None:
+@migration
+def m008_themes(db: Schema) -> None:
     """Officials' themes of a free-text question (issue 21), owned by ``kanavat.themes.named``.
     A theme keeps its name and the sum of its examples' embeddings (384 numbers as JSON),
     never the examples' texts, so a resident's words stay only in ``answers``."""
@@ -363,3 +453,12 @@ def m008_themes(db: Database) -> None:
             updated_at TEXT NOT NULL,
             UNIQUE (campaign_id, question, name)
         )""")
+
+
+@migration
+def m009_portable(db: Schema) -> None:
+    """One schema for SQLite and PostgreSQL (issue 22): the session's enrolment attributes
+    are copied by ``conversations.py`` (the owner of ``sessions``) in the INSERT itself, not
+    by a SQLite trigger that PostgreSQL cannot run."""
+    if db.dialect == "sqlite":
+        db.execute("DROP TRIGGER IF EXISTS sessions_attributes_from_enrolment")

@@ -30,6 +30,7 @@ log = logging.getLogger("kanavat.sender")
 SWEEP_EVERY = 2.0  # seconds
 SETTLE = timedelta(seconds=2)  # a sweep leaves rows this young to the request that queued them
 PARALLEL = 16  # numbers sent to at once by a sweep (one number's messages stay in order)
+STRANDED_AFTER = timedelta(seconds=60)  # twice the provider's request timeout (provider.py)
 
 
 class Sender:
@@ -121,9 +122,12 @@ class Sender:
 
     # -- sweeping ------------------------------------------------------------------------
 
-    async def recover(self) -> None:
-        """At start-up, before any sweep: rows a dead process left in its REST call."""
-        for row in attempts.stranded(self.store, "sms"):
+    async def recover(self, older_than: timedelta | None = None) -> None:
+        """Rows a dead process left in its REST call. At start-up, before any sweep, all of
+        them (one process per SQLite store); with several workers (PostgreSQL), the
+        scheduler's leader takes those ``older_than`` a provider request can last."""
+        before = None if older_than is None else iso(self.store.clock() - older_than)
+        for row in attempts.stranded(self.store, "sms", before):
             try:
                 left = await self._already_left(row)
             except ProviderError:
@@ -159,9 +163,15 @@ class Sender:
         return len(rows)
 
     async def start(self) -> None:
-        """At start-up: recover rows stranded mid-call, then send everything pending."""
-        await self.recover()
+        """At start-up: recover rows stranded mid-call (on SQLite, where this process is the
+        only one: see ``recover``), then send everything pending."""
+        if not self.store.is_postgres:
+            await self.recover()
         await self.sweep(settle=timedelta(0))
+
+    async def recover_stranded(self) -> None:
+        """The scheduler leader's periodic job: rows stranded longer than any request."""
+        await self.recover(older_than=STRANDED_AFTER)
 
     @property
     def busy(self) -> bool:

@@ -114,7 +114,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    store = Store(config.database_path, secret=config.server.secret)
+    store = Store(config.database, secret=config.server.secret)
     campaigns.sync(store, config)
     app[STORE] = store
     conversations = Conversations(config, store)
@@ -181,7 +181,9 @@ async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     """Before any request: handle what a previous process stored and never handled, and
     deliver what it queued and never sent; then keep doing so every few seconds."""
     turns, sender = app[TURNS], app[SENDER]
-    for reply in turns.sweep(startup=True):
+    # With several workers (PostgreSQL) a young unhandled event may be another live
+    # worker's request in progress: left to it, as the running sweep does.
+    for reply in turns.sweep(startup=not app[STORE].is_postgres):
         sender.kick(reply.outbox)
     await sender.start()
     task = asyncio.get_running_loop().create_task(_sweep_forever(turns, sender))
@@ -241,7 +243,8 @@ async def _voice_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def _dispatcher_ctx(options: Options):
     """The scheduler (kanavat/outreach/scheduler.py): reconcile what a previous process left, then
-    tick every ``options.dispatch_interval`` seconds by ``options.clock``'s time."""
+    tick every ``options.dispatch_interval`` seconds by ``options.clock``'s time. With several
+    workers on PostgreSQL it leads in one of them (``leader.py``) and waits in the others."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         from kanavat.outreach.scheduler import Scheduler
@@ -255,7 +258,12 @@ def _dispatcher_ctx(options: Options):
         await dispatcher.notices.recover()
         app[DISPATCHER] = dispatcher
         scheduler = Scheduler(
-            app[CONFIG], store, dispatcher, tick=options.dispatch_interval, daily=[_daily_purge]
+            app[CONFIG],
+            store,
+            dispatcher,
+            tick=options.dispatch_interval,
+            daily=[_daily_purge],
+            leader_jobs=[app[SENDER].recover_stranded],
         )
         await scheduler.start()
         yield

@@ -1,7 +1,8 @@
-"""The SQLite store: the single source of truth for contacts, campaigns, sessions and answers.
+"""The store: the single source of truth for contacts, campaigns, sessions and answers.
 
-WAL mode so the server, the scheduler and CLI commands can read while one writes; every
-schema change is a migration (``migrations.py``). Respondents are known by pseudonyms: an HMAC
+SQLite (a file path, the embedded default) or PostgreSQL (a ``postgresql://`` URL, for
+several workers sharing one database); the differences live in ``dialect.py`` and owners
+write one SQL for both. Every schema change is a migration (``migrations.py``). Respondents are known by pseudonyms: an HMAC
 of the campaign and the contact's internal id under a secret key, never the phone number.
 """
 
@@ -12,7 +13,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +22,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from kanavat import migrations
+from kanavat import dialect, migrations
+from kanavat.dialect import Cursor
 
 Clock = Callable[[], datetime]
 
@@ -48,36 +49,51 @@ def _column_names(description: Any) -> list[str]:
 
 
 class Store:
-    def __init__(self, path: str | Path, *, secret: str | None = None, clock: Clock = utc_now):
-        self.path = str(path)
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
-        self.db = Database(conn)
+    def __init__(self, location: str | Path, *, secret: str | None = None, clock: Clock = utc_now):
+        """``location``: a SQLite file's path, or a ``postgresql://`` URL."""
+        self.path = str(location)
+        self.backend = dialect.connect(self.path)
         self.clock = clock
         self._lock = threading.RLock()
         self._depth = 0
-        migrations.apply(self.db)
+        migrations.apply(self)
         self._key = (secret or self._stored_key()).encode()
 
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.backend.name
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.backend.name == "postgresql"
+
+    @property
+    def db(self) -> Database:
+        """sqlite_utils' view of a SQLite store (tests and SQLite-only tools)."""
+        if not isinstance(self.backend, dialect.Sqlite):
+            raise TypeError("store.db is SQLite's; this store is PostgreSQL")
+        return self.backend.db
+
     def close(self) -> None:
-        self.db.conn.close()
+        self.backend.close()
 
     def now(self) -> str:
         return iso(self.clock())
 
     @property
     def schema_version(self) -> int:
-        return migrations.schema_version(self.db)
+        return migrations.schema_version(self)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One atomic unit; nested calls join the outer transaction."""
+        """One atomic unit; nested calls join the outer transaction. It holds the database's
+        write lock from its start (see ``dialect``), so what it reads stays true until it
+        commits, in every process sharing the database."""
         with self._lock:
             if self._depth == 0:
-                self._run("BEGIN IMMEDIATE")
+                for sql in self.backend.begin_statements:
+                    self._run(sql)
             self._depth += 1
             try:
                 yield
@@ -91,9 +107,9 @@ class Store:
                 if self._depth == 0:
                     self._run("COMMIT")
 
-    def _run(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+    def _run(self, sql: str, params: Any = ()) -> Cursor:
         """Every statement of the store goes through here (kill-point tests hook it)."""
-        return self.db.conn.execute(sql, params)
+        return self.backend.execute(sql, params)
 
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         # Straight to the connection: sqlite-utils' query() wraps every SELECT in a savepoint
@@ -103,20 +119,29 @@ class Store:
             if cursor.description is None:
                 return []
             keys = _column_names(cursor.description)
-            return [dict(zip(keys, row, strict=True)) for row in cursor]
+            return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
 
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
-    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        # The connection is in autocommit mode (isolation_level=None): a statement outside
-        # ``transaction()`` commits by itself, inside it joins the transaction.
+    def execute(self, sql: str, params: Any = ()) -> Cursor:
+        # Autocommit on both backends: a statement outside ``transaction()`` commits by
+        # itself, inside it joins the transaction.
         with self._lock:
             return self._run(sql, params)
 
+    def executemany(self, sql: str, rows: Any) -> None:
+        with self._lock:
+            self.backend.executemany(sql, list(rows))
+
     def integrity_ok(self) -> bool:
-        return self.one("PRAGMA integrity_check")["integrity_check"] == "ok"  # type: ignore[index]
+        with self._lock:
+            return self.backend.integrity_ok()
+
+    def tables(self) -> list[str]:
+        with self._lock:
+            return self.backend.tables()
 
     # -- settings and pseudonyms ----------------------------------------------------------
 

@@ -87,8 +87,10 @@ def write_config(
     messages_per_second: int = 200,
     open_hours: bool = True,
     public_url: str | None = None,
+    database: str = "kanavat.db",
 ) -> Path:
-    """The example config with ``public_url`` on ``port`` and the database in ``tmp_path``.
+    """The example config with ``public_url`` on ``port`` and the database in ``tmp_path``
+    (or ``database``: the ``database`` fixture's SQLite path or PostgreSQL URL).
 
     The county's ``messages_per_second`` (5 in the example) is raised so that a campaign of
     dozens is invited in well under a second; pass 5 to test the pacing itself.
@@ -110,7 +112,7 @@ def write_config(
         flags=re.M,
     )
     assert n == 1, "config.toml has no server.public_url line"
-    text, n = re.subn(r'^database = "[^"]*"', 'database = "kanavat.db"', text, flags=re.M)
+    text, n = re.subn(r'^database = "[^"]*"', f'database = "{database}"', text, flags=re.M)
     assert n == 1, "config.toml has no server.database line"
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
@@ -285,7 +287,7 @@ class Server:
             await asyncio.sleep(0.02)
 
     def count(self, sql: str, params: Iterable[Any] = ()) -> int:
-        row = self.store.one(f"SELECT count(*) AS n FROM ({sql})", list(params))
+        row = self.store.one(f"SELECT count(*) AS n FROM ({sql}) AS counted", list(params))
         return int(row["n"]) if row else 0
 
 
@@ -296,11 +298,13 @@ async def running_server(
     dispatch_interval: float = 0.2,
     emulator_speed: float = 20.0,
     config_text: str | None = None,
+    database: str = "kanavat.db",
 ) -> AsyncIterator[Server]:
-    """Start the real server on free ports with a tmp config and database; stop it after."""
+    """Start the real server on free ports with a tmp config and database (``database``: a
+    PostgreSQL URL instead); stop it after."""
     port, emulator_port = free_port(), free_port()
     server = Server(
-        write_config(tmp_path, port, text=config_text),
+        write_config(tmp_path, port, text=config_text, database=database),
         port,
         emulator_port,
         dispatch_interval,

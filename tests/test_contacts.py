@@ -17,6 +17,8 @@ from kanavat.contacts import (
 )
 from kanavat.store import Store
 
+pytestmark = pytest.mark.both_backends
+
 LANGS = ["fi", "sv", "en"]
 
 

@@ -5,33 +5,73 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from kanavat import inbound, migrations, optouts
 from kanavat.store import Store, iso
 
+pytestmark = pytest.mark.both_backends
+
 
 def tables(store: Store) -> set[str]:
-    return {r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type='table'")}
+    return set(store.tables())
 
 
 def test_migrations_apply_on_a_fresh_db(store: Store) -> None:
     assert {"contacts", "campaigns", "sessions", "answers", "events", "opt_outs"} <= tables(store)
-    assert store.schema_version == len(migrations.migrations._migrations) >= 1
+    assert store.schema_version == len(migrations.MIGRATIONS) >= 1
     assert store.integrity_ok()
 
 
-def test_reapplying_is_a_no_op(tmp_path: Path) -> None:
-    first = Store(tmp_path / "k.db", secret="s")
+def test_reapplying_is_a_no_op(database: str) -> None:
+    first = Store(database, secret="s")
     first.set_setting("marker", "kept")
     version = first.schema_version
     first.close()
-    again = Store(tmp_path / "k.db", secret="s")
+    again = Store(database, secret="s")
     assert again.schema_version == version
     assert again.setting("marker") == "kept"
-    migrations.apply(again.db)
+    migrations.apply(again)
     assert again.schema_version == version
     again.close()
 
 
+def test_a_store_made_by_sqlite_utils_migrations_still_opens(tmp_path: Path) -> None:
+    """Stores deployed before our runner recorded migrations with sqlite_utils: same table."""
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+    old = Migrations("kanavat")
+    for fn in migrations.MIGRATIONS[:6]:
+        old(name=fn.__name__)(lambda db, fn=fn: fn(migrations.Schema(_SqliteOnly(db))))
+    db = Database(tmp_path / "old.db")
+    old.apply(db)
+    db.conn.close()
+    store = Store(tmp_path / "old.db", secret="s")
+    assert store.schema_version == len(migrations.MIGRATIONS)
+    names = [r["name"] for r in store.query("SELECT name FROM _sqlite_migrations ORDER BY id")]
+    assert names == [fn.__name__ for fn in migrations.MIGRATIONS]
+    assert store.integrity_ok()
+    store.close()
+
+
+class _SqliteOnly:
+    """Just enough of a Store for a migration run by sqlite_utils (the old runner)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, db) -> None:  # type: ignore[no-untyped-def]
+        self.db = db
+        self.backend = self
+
+    def ddl(self, sql: str) -> str:
+        return sql
+
+    def execute(self, sql: str) -> None:
+        self.db.execute(sql)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_wal_mode(store: Store) -> None:
     assert store.one("PRAGMA journal_mode")["journal_mode"] == "wal"
     assert store.one("PRAGMA foreign_keys")["foreign_keys"] == 1

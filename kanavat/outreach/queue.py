@@ -133,7 +133,9 @@ def due(
     ``lease`` claims them, in the same transaction.
 
     Asked campaign by campaign, so each reads its own due index in order and stops at
-    ``limit`` (a lane's rows may be far behind another lane's in one big campaign list)."""
+    ``limit`` (a lane's rows may be far behind another lane's in one big campaign list).
+    On PostgreSQL the rows read are locked for the claim's transaction and rows another
+    claimer holds are skipped (``FOR UPDATE SKIP LOCKED``)."""
     if steps is None:
         return _due(store, now, limit, busy, "", [])
     by_campaign: dict[str, list[int]] = {}
@@ -162,7 +164,7 @@ def _due(
         "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.contact_id = cc.contact_id "
         f"AND a.status IN ({marks})) AND NOT EXISTS (SELECT 1 FROM campaign_contacts o "
         "WHERE o.contact_id = cc.contact_id AND o.lease_until >= ?) "
-        "ORDER BY cc.next_due_at LIMIT ?",
+        f"ORDER BY cc.next_due_at LIMIT ?{store.backend.claim_rows('cc')}",
         [now, *params, now, *busy, now, limit],
     )
 
@@ -224,7 +226,8 @@ def release(store: Store, campaign_id: str, contact_id: int, lease_until: str) -
 
 
 def release_all(store: Store) -> int:
-    """At start-up (one server per database) every lease is a dead process's."""
+    """At start-up, or when a worker takes over the scheduler, every lease is a dead
+    process's: only the scheduler's leader claims (one server per SQLite store)."""
     cur = store.execute(
         "UPDATE campaign_contacts SET lease_until = NULL WHERE lease_until IS NOT NULL"
     )
@@ -249,7 +252,7 @@ def take(
 def untake(store: Store, campaign_id: str, contact_id: int, due_at: str) -> None:
     """An attempt that never reached the provider: not counted, and the step due again."""
     store.execute(
-        "UPDATE campaign_contacts SET next_due_at = ?, attempts = max(attempts - 1, 0), "
+        "UPDATE campaign_contacts SET next_due_at = ?, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
         "updated_at = ? WHERE campaign_id = ? AND contact_id = ? AND disposition = 'pending'",
         [due_at, store.now(), campaign_id, contact_id],
     )

@@ -178,7 +178,7 @@ def draw(
                 [campaign_id, h, pool[h], n, n, reserve],
             )
             order = seeded_order(strata[h], seed, h)
-            store.db.conn.executemany(
+            store.executemany(
                 "INSERT INTO sample_draws(campaign_id, contact_id, stratum, rank, role) "
                 "VALUES (?, ?, ?, ?, ?)",
                 [

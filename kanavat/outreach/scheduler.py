@@ -12,6 +12,11 @@ never heard, and contacts left waiting for an outcome that will never come. Live
 re-checked with the provider every few ticks, since a status callback that arrived while the
 server was down is not sent again.
 
+With several workers sharing one PostgreSQL store, all of this (ticks, daily jobs,
+reconciling, dispatch) runs in one of them, the leader (``leader.py``): the others wait and
+one takes over at its next tick after the leader dies, first reconciling what it left, as a
+start-up would. Webhooks, Media Streams and chat sockets are taken by every worker.
+
 Time comes from the store's clock (injectable: tests freeze it, ``kanavat simulate``
 accelerates it); the tick interval is real seconds.
 """
@@ -31,6 +36,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from kanavat import attempts, conversations
 from kanavat.attempts import AttemptStatus as S
 from kanavat.config import Config
+from kanavat.leader import Leadership
 from kanavat.outreach import audience, campaigns, outcomes, queue
 from kanavat.outreach.dispatch import LANES, Dispatcher
 from kanavat.provider import ProviderError
@@ -39,6 +45,7 @@ from kanavat.store import Store, iso
 log = logging.getLogger("kanavat.outreach.scheduler")
 
 DailyJob = Callable[[Store, Config], object | Awaitable[object]]
+LeaderJob = Callable[[], Awaitable[object]]
 DAILY_HOUR = 3  # local time: the quietest hour for purges and reports
 RECONCILE_EVERY = 20  # ticks between checks of live calls with the provider
 
@@ -55,19 +62,26 @@ class Scheduler:
         dispatcher: Dispatcher,
         tick: float = 1.0,
         daily: Sequence[DailyJob] = (),
+        leader_jobs: Sequence[LeaderJob] = (),
     ):
         self.config = config
         self.store = store
         self.dispatcher = dispatcher
         self.tick_seconds = tick
         self.daily = tuple(daily)
+        self.leader_jobs = tuple(leader_jobs)
+        self.leadership = Leadership(store)
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._ticks = 0
         self._running: asyncio.Task | None = None
         self._lanes: dict[str, asyncio.Task] = {}
+        self._stopped = False
 
     async def start(self) -> None:
-        await reconcile(self.store, self.config, self.dispatcher, startup=True)
+        if self.leadership.check():
+            await self._take_lead()
+        else:
+            log.info("scheduler.standby")
         self._aps.add_job(
             self._kick,
             "interval",
@@ -87,6 +101,7 @@ class Scheduler:
         tick is cancelled, as a crash would end it (restart-safe either way)."""
         self._aps.shutdown(wait=False)
         self.dispatcher.stopping = True
+        self._stopped = True
         tasks = {t for t in (self._running, *self._lanes.values()) if t and not t.done()}
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=grace)
@@ -95,7 +110,21 @@ class Scheduler:
             for task in late:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        self.leadership.release()
         log.info("scheduler.stopped")
+
+    async def _take_lead(self) -> None:
+        """Lead from now: settle what the last leader (or process) left, as at start-up."""
+        log.info("scheduler.leading")
+        await reconcile(self.store, self.config, self.dispatcher, startup=True)
+        await self._leader_jobs()
+
+    async def _leader_jobs(self) -> None:
+        for job in self.leader_jobs:
+            try:
+                await job()
+            except Exception:
+                log.exception("scheduler.leader_job.failed job=%s", getattr(job, "__name__", job))
 
     async def _kick(self) -> None:
         """The APScheduler job: start a tick unless one is still running. The tick is our own
@@ -105,11 +134,19 @@ class Scheduler:
 
     async def tick(self) -> None:
         try:
+            was_leading = self.leadership.leading
+            if not self.leadership.check() or self._stopped:
+                if was_leading:
+                    log.warning("scheduler.stepped_down")
+                return
+            if not was_leading:
+                await self._take_lead()
             self._ticks += 1
             lifecycle(self.store, self.config)
             await run_daily(self.store, self.config, self.daily)
             if self._ticks % RECONCILE_EVERY == 0:
                 await reconcile(self.store, self.config, self.dispatcher, startup=False)
+                await self._leader_jobs()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -196,23 +233,32 @@ async def _reconcile_sending(store: Store, config: Config, provider) -> None:  #
     know, it went out: it is adopted. If not, it never left: abandoned (not counted), and the
     same step is due again at once."""
     for a in store.query(
-        "SELECT a.id, a.campaign_id, a.contact_id, a.channel, c.phone FROM attempts a "
-        "JOIN contacts c ON c.id = a.contact_id WHERE a.status = ?",
+        "SELECT a.id, a.campaign_id, a.contact_id, a.channel, a.provider_sid, c.phone "
+        "FROM attempts a JOIN contacts c ON c.id = a.contact_id WHERE a.status = ?",
         [S.SENDING],
     ):
         try:
-            if a["channel"] == "voice":
-                sid = await _unknown_call_to(store, provider, a["phone"])
+            if a["channel"] == "voice" and a["provider_sid"]:
+                # The call's own webhook named it (another worker took its TwiML request
+                # while the process that placed it was dying): it went out.
+                sid = a["provider_sid"]
+            elif a["channel"] == "voice":
+                sid = await _unknown_call_to(store, provider, a["phone"], a["id"])
             else:
                 sid = await _unknown_text_to(store, provider, a["phone"], a["id"])
         except ProviderError:
             continue  # the provider is unreachable: settled at the next start
         if sid is not None:
-            adopted = S.QUEUED if a["channel"] == "voice" else S.UNCONFIRMED
-            attempts.set_attempt(store, a["id"], adopted, provider_sid=sid)
+            if a["channel"] == "voice":  # its callbacks may have moved it on meanwhile
+                attempts.call_placed(store, a["id"], sid, S.QUEUED)
+            else:
+                attempts.set_attempt(store, a["id"], S.UNCONFIRMED, provider_sid=sid)
             log.info("reconcile.%s.adopted attempt=%s", a["channel"], a["id"])
             continue
         with store.transaction():
+            now = attempts.attempt(store, a["id"])
+            if now is None or now["status"] != S.SENDING or now["provider_sid"]:
+                continue  # a webhook about it came meanwhile (another worker): it went out
             attempts.set_attempt(store, a["id"], S.ABANDONED)
             attempts.abandon_unsent(store, a["id"])
             if a["channel"] == "sms":  # nobody saw the invitation: a fresh start
@@ -221,13 +267,17 @@ async def _reconcile_sending(store: Store, config: Config, provider) -> None:  #
         log.info("reconcile.%s.abandoned attempt=%s", a["channel"], a["id"])
 
 
-async def _unknown_call_to(store: Store, provider, phone: str | None) -> str | None:  # type: ignore[no-untyped-def]
-    """A call to ``phone`` the provider has and our store does not: ours, placed just before
-    the process died. (One contact has at most one live attempt, so it can be no other.)"""
+async def _unknown_call_to(  # type: ignore[no-untyped-def]
+    store: Store, provider, phone: str | None, attempt_id: int
+) -> str | None:
+    """A call to ``phone`` the provider has and our store does not (or knows as this very
+    attempt, named by its webhook meanwhile): ours, placed just before the process died.
+    (One contact has at most one live attempt, so it can be no other.)"""
     if not phone:
         return None
     for sid in await provider.calls_to(phone):
-        if attempts.attempt_by_sid(store, sid) is None:
+        known = attempts.attempt_by_sid(store, sid)
+        if known is None or known["id"] == attempt_id:
             return sid
     return None
 

@@ -81,9 +81,9 @@ def purge(store: Store, config: Config, now: datetime) -> PurgeReport:
         events += scrub.scrub_events(store, "outcome LIKE 'privacy.%'", [])
         events += scrub.scrub_events(
             store,
-            "channel = 'sms' AND kind = 'status' AND instr(external_id, ':') > 1 AND "
-            "substr(external_id, 1, instr(external_id, ':') - 1) IN "
-            "(SELECT sid FROM outbound WHERE purpose = 'privacy' AND sid IS NOT NULL)",
+            "channel = 'sms' AND kind = 'status' AND EXISTS (SELECT 1 FROM outbound o "
+            "WHERE o.purpose = 'privacy' AND o.sid IS NOT NULL "
+            "AND events.external_id LIKE o.sid || ':%')",
             [],
         )
         recordings = _delete_recordings(config, expired)

@@ -66,16 +66,21 @@ def scrub_events(store: Store, where: str, params: list[Any]) -> int:
 
 def scrub_phone_events(store: Store, phone: str) -> int:
     """Every event whose payload holds ``phone`` (a sender's From, a status callback's To)."""
-    return scrub_events(store, "instr(payload, ?) > 0", [phone])
+    escaped = phone.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return scrub_events(store, "payload LIKE ? ESCAPE '\\'", [f"%{escaped}%"])
 
 
 def secure(store: Store) -> None:
-    """From now on this connection overwrites what it deletes (SQLite ``secure_delete``)."""
-    store.execute("PRAGMA secure_delete = ON")
+    """From now on this connection overwrites what it deletes (SQLite ``secure_delete``;
+    PostgreSQL's deleted rows go with its vacuum)."""
+    if store.dialect == "sqlite":
+        store.execute("PRAGMA secure_delete = ON")
 
 
 def flush(store: Store) -> None:
     """Move the write-ahead log into the database and empty it, so deleted bytes leave the
     disk now; readers holding old pages may keep part of it until the next checkpoint."""
+    if store.dialect != "sqlite":
+        return
     with contextlib.suppress(sqlite3.OperationalError):
         store.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -198,6 +198,12 @@ in its successor; a fallback channel may ask again). A session answers each ques
 so only these need the latest answer per respondent and question picked out."""
 
 COLUMNS = "question, channel, language, input_kind, value, status, confirmed"
+LATEST = (
+    "ROW_NUMBER() OVER (PARTITION BY a.respondent, a.question "
+    "ORDER BY a.answered_at DESC, a.id DESC)"
+)
+"""1 for a respondent's latest answer to a question (portable SQL: a window, not SQLite's
+bare columns beside max())."""
 
 
 def _closed_answers(
@@ -215,19 +221,17 @@ def _closed_answers(
         f"WHERE a.campaign_id = ? AND s.status != 'restarted' AND a.question NOT IN ({marks}) "
         f"AND a.session_id NOT IN ({MULTI}) GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
     )
-    # The others: the latest answer per question (SQLite takes a group's other columns from
-    # the row where max() is reached).
+    # The others: the latest answer per question (the last answered, the higher id on a tie).
     latest = (
         f"SELECT {', '.join(f'l.{c}' for c in COLUMNS.split(', '))}, c.attributes, "
         "cc.attributes, cc.stratum, count(*) FROM ("
-        f"SELECT {picked}, a.campaign_id, s.contact_id, "
-        "max(a.answered_at || printf('%020d', a.id)) "
+        f"SELECT {picked}, a.campaign_id, s.contact_id, {LATEST} AS latest "
         "FROM answers a JOIN sessions s ON s.id = a.session_id "
         f"WHERE a.campaign_id = ? AND s.status != 'restarted' AND a.question NOT IN ({marks}) "
-        f"AND a.session_id IN ({MULTI}) GROUP BY a.respondent, a.question) l "
+        f"AND a.session_id IN ({MULTI})) l "
         "LEFT JOIN campaign_contacts cc ON cc.campaign_id = l.campaign_id "
         "AND cc.contact_id = l.contact_id LEFT JOIN contacts c ON c.id = l.contact_id "
-        "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
+        "WHERE l.latest = 1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
     )
     args = [campaign_id, *text_ids, campaign_id, campaign_id]
     rows = store.execute(single, args).fetchall() + store.execute(latest, args).fetchall()
@@ -282,9 +286,10 @@ def _text_answers(store: Store, campaign_id: str, text_ids: list[str]) -> list[A
     )
     args = [campaign_id, *text_ids, campaign_id, campaign_id]
     rows = store.execute(f"SELECT {picked}, NULL {where} NOT IN ({MULTI})", args).fetchall()
+    outer = ", ".join(f"t.{c.removeprefix('a.')}" for c in picked.split(", "))
     rows += store.execute(
-        f"SELECT {picked}, max(a.answered_at || printf('%020d', a.id)) {where} IN ({MULTI}) "
-        "GROUP BY a.respondent, a.question",
+        f"SELECT {outer}, NULL FROM (SELECT {picked}, {LATEST} AS latest {where} IN ({MULTI})) t "
+        "WHERE t.latest = 1",
         args,
     ).fetchall()
     decoded: dict[str, Any] = {}

@@ -129,7 +129,7 @@ def _render(
 ) -> str:
     if store is not None:
         return render(store(), config, campaign, fmt, **options)
-    own = Store(config.database_path, secret=config.server.secret)
+    own = Store(config.database, secret=config.server.secret)
     try:
         return render(own, config, campaign, fmt, **options)
     finally:

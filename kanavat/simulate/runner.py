@@ -142,7 +142,7 @@ class Rehearsal:
         config = configuration.load(path)
         self.config = config
         self.residents = population.generate(config, ids, plan.respondents, plan.seed)
-        store = Store(config.database_path, secret=config.server.secret)
+        store = Store(config.database, secret=config.server.secret)
         try:
             campaigns.sync(store, config)
             for group in sorted({r.group for r in self.residents if r.group}):

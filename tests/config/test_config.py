@@ -150,3 +150,39 @@ def test_config_path_resolution(
     (work / "config.toml").write_text(_example(example_config_path), encoding="utf-8")
     assert configuration.default_config_path() == Path("config.toml")
     assert os.environ["KANAVAT_CONFIG"] == str(elsewhere)
+
+
+def _with_database(example_config_path: Path, value: str) -> str:
+    text = _example(example_config_path)
+    assert 'database = "kanavat.db"' in text
+    return text.replace('database = "kanavat.db"', f'database = "{value}"')
+
+
+def test_a_postgresql_url_is_the_store(example_config_path: Path) -> None:
+    url = "postgresql://kanavat@db.example:5432/pirkanmaa"
+    config = configuration.loads(_with_database(example_config_path, url), env={})
+    assert config.server.is_postgres and config.database == url
+    with pytest.raises(ValueError, match="PostgreSQL URL, not a SQLite file"):
+        config.database_path  # noqa: B018
+    secret = "postgresql://kanavat:pw@db.example/pirkanmaa"
+    env = configuration.loads(
+        _with_database(example_config_path, "env:KANAVAT_DATABASE"),
+        env={"KANAVAT_DATABASE": secret},
+    )
+    assert env.database == secret  # a password only from the environment
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("mysql://db/k", "'mysql://' is not a database kanavat speaks"),
+        ("postgresql://db.example", "needs a host and a database name"),
+        ("postgresql:///pirkanmaa", "needs a host and a database name"),
+        ("postgresql://db:port/k", "port is not a number"),
+        ("postgresql://k:hunter2@db/k", "a database password must not be in the file"),
+    ],
+)
+def test_a_bad_database_is_named(example_config_path: Path, value: str, message: str) -> None:
+    found = problems_of(_with_database(example_config_path, value))
+    assert any("server.database" in p and message in p for p in found), found
+    assert not any("hunter2" in p for p in found)

@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from harness import EXAMPLE_CONFIG, running_server
 
 from kanavat.outreach.dispatch import CATCH_UP
+
+pytestmark = pytest.mark.both_backends
 
 SMS = "vammaispalvelut-2027"  # group palvelunkayttajat, SMS first
 VOICE = "vanhukset-2027"  # group ikaihmiset, voice first
@@ -30,8 +33,10 @@ def moments(srv, sql: str) -> list[datetime]:
     return [datetime.fromisoformat(r["at"]) for r in srv.store.query(sql)]
 
 
-async def test_calls_go_out_while_invitations_are_still_being_sent(tmp_path: Path) -> None:
-    async with running_server(tmp_path, config_text=config_text()) as srv:
+async def test_calls_go_out_while_invitations_are_still_being_sent(
+    tmp_path: Path, database: str
+) -> None:
+    async with running_server(tmp_path, config_text=config_text(), database=database) as srv:
         srv.import_contacts(TEXTED, group="palvelunkayttajat")
         srv.import_contacts(CALLED, group="ikaihmiset")
         srv.start_campaign(SMS)  # due first: the old single queue sent every text first

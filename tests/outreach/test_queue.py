@@ -8,6 +8,8 @@ from kanavat.contacts import upsert_contact
 from kanavat.outreach import queue
 from kanavat.store import Store
 
+pytestmark = pytest.mark.both_backends
+
 BUSY = ("sending", "queued")
 
 

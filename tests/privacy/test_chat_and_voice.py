@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from harness import Server, running_server
 
 from kanavat.emulator import Press, Say, Wait
 
 from .conftest import always_open
+
+pytestmark = pytest.mark.both_backends
 
 CHAT = "nuoret-2027"
 VOICE = "vanhukset-2027"
@@ -35,8 +38,8 @@ def texts(frame: dict[str, Any]) -> str:
     return "\n".join(m["text"] for m in frame["messages"])
 
 
-async def test_chat_my_data_and_delete(tmp_path: Path) -> None:
-    async with running_server(tmp_path, config_text=always_open()) as srv:
+async def test_chat_my_data_and_delete(tmp_path: Path, database: str) -> None:
+    async with running_server(tmp_path, database=database, config_text=always_open()) as srv:
         srv.start_campaign(CHAT)
         jar = aiohttp.CookieJar(unsafe=True)
         async with aiohttp.ClientSession(cookie_jar=jar) as http:
@@ -75,9 +78,7 @@ def no_audio(srv: Server, tmp_path: Path) -> None:
         "kanavat.db-shm",
         "ikaihmiset.csv",
     }
-    for table in [
-        r["name"] for r in srv.store.query("SELECT name FROM sqlite_master WHERE type = 'table'")
-    ]:
+    for table in [name for name in srv.store.tables()]:
         for column in [r["name"] for r in srv.store.query(f"PRAGMA table_info({table})")]:
             row = srv.store.one(
                 f"SELECT count(*) FILTER (WHERE typeof(\"{column}\") = 'blob') AS blobs, "
@@ -89,8 +90,9 @@ def no_audio(srv: Server, tmp_path: Path) -> None:
         assert b"RIFF" not in db.read_bytes()
 
 
-async def test_no_call_audio_is_stored(tmp_path: Path) -> None:
-    async with running_server(tmp_path, config_text=always_open()) as srv:
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # reads SQLite's files and types
+async def test_no_call_audio_is_stored(tmp_path: Path, database: str) -> None:
+    async with running_server(tmp_path, database=database, config_text=always_open()) as srv:
         srv.import_contacts({PHONE: "fi"}, group="ikaihmiset")
         handset = srv.emulator.handset(PHONE)
         handset.set_behaviour(

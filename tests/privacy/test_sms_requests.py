@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from harness import SMS_CAMPAIGN, Server, running_server
 
 from kanavat import optouts
 from kanavat.emulator.handset import Handset
 
 from .conftest import always_open
+
+pytestmark = pytest.mark.both_backends
 
 ANNA = "+358401110101"  # fi
 BIRGITTA = "+358401110102"  # sv
@@ -47,8 +50,8 @@ def answers_of(srv: Server, phone: str) -> list[dict]:
     )
 
 
-async def test_show_erase_confirm(tmp_path: Path) -> None:
-    async with running_server(tmp_path, config_text=always_open()) as srv:
+async def test_show_erase_confirm(tmp_path: Path, database: str) -> None:
+    async with running_server(tmp_path, database=database, config_text=always_open()) as srv:
         await answering(srv, {ANNA: "fi", BIRGITTA: "sv"})
         anna = srv.emulator.handset(ANNA)
 
@@ -88,8 +91,8 @@ async def test_show_erase_confirm(tmp_path: Path) -> None:
         assert "Meillä ei ole" in await ask(srv, anna, "TIETONI")
 
 
-async def test_another_reply_cancels_the_request(tmp_path: Path) -> None:
-    async with running_server(tmp_path, config_text=always_open()) as srv:
+async def test_another_reply_cancels_the_request(tmp_path: Path, database: str) -> None:
+    async with running_server(tmp_path, database=database, config_text=always_open()) as srv:
         await answering(srv, {CARL: "fi"}, 1)
         carl = srv.emulator.handset(CARL)
         assert "KYLLÄ" in await ask(srv, carl, "poista!")
@@ -104,8 +107,8 @@ async def test_another_reply_cancels_the_request(tmp_path: Path) -> None:
         )
 
 
-async def test_opted_out_and_unknown_numbers_may_ask(tmp_path: Path) -> None:
-    async with running_server(tmp_path, config_text=always_open()) as srv:
+async def test_opted_out_and_unknown_numbers_may_ask(tmp_path: Path, database: str) -> None:
+    async with running_server(tmp_path, database=database, config_text=always_open()) as srv:
         await answering(srv, {ANNA: "fi"}, 1)
         anna = srv.emulator.handset(ANNA)
         await ask(srv, anna, "LOPETA")

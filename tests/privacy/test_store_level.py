@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,18 +25,25 @@ from kanavat.store import Store
 
 from .conftest import always_open
 
+pytestmark = pytest.mark.both_backends
+
 CAMPAIGN = "vanhukset-2027"  # ends 2027-01-24 18:00 Helsinki time
 PHONE = "+358401110201"
 OTHER = "+358401110202"
 FREE_TEXT = "Hissi Kalliolan palvelutalossa on rikki"
 
 
-def setup(tmp_path: Path, **privacy: object) -> tuple[configuration.Config, Store, Clock]:
+def setup(
+    tmp_path: Path, database: str, **privacy: object
+) -> tuple[configuration.Config, Store, Clock]:
     path = tmp_path / "config.toml"
-    path.write_text(always_open(**privacy), encoding="utf-8")  # type: ignore[arg-type]
+    text = always_open(**privacy)  # type: ignore[arg-type]
+    text, n = re.subn(r'^database = "[^"]*"', f'database = "{database}"', text, flags=re.M)
+    assert n == 1
+    path.write_text(text, encoding="utf-8")
     config = configuration.load(path, env={})
     clock = Clock(datetime(2027, 1, 12, 10, tzinfo=UTC))
-    store = Store(tmp_path / "kanavat.db", secret="s", clock=clock)
+    store = Store(config.database, secret="s", clock=clock)
     campaigns.sync(store, config)
     return config, store, clock
 
@@ -56,8 +64,8 @@ def on_disk(tmp_path: Path, needle: str) -> bool:
     return any(needle.encode() in p.read_bytes() for p in tmp_path.glob("kanavat.db*"))
 
 
-def test_show_lists_campaign_answers_and_groups(tmp_path: Path) -> None:
-    config, store, _ = setup(tmp_path)
+def test_show_lists_campaign_answers_and_groups(tmp_path: Path, database: str) -> None:
+    config, store, _ = setup(tmp_path, database)
     answer_all(config, store, PHONE)
     held = data.holdings(store, config, data.Person(phone=PHONE), "en")
     text = "\n".join(data.describe(config, held, "en"))
@@ -71,8 +79,9 @@ def test_show_lists_campaign_answers_and_groups(tmp_path: Path) -> None:
     ]
 
 
-def test_erase_delete_leaves_nothing_on_disk(tmp_path: Path) -> None:
-    config, store, _ = setup(tmp_path, erasure="delete")
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # PostgreSQL's files: its vacuum
+def test_erase_delete_leaves_nothing_on_disk(tmp_path: Path, database: str) -> None:
+    config, store, _ = setup(tmp_path, database, erasure="delete")
     answer_all(config, store, PHONE)
     answer_all(config, store, OTHER)
     report = erase(store, config, data.Person(phone=PHONE), "cli")
@@ -82,13 +91,13 @@ def test_erase_delete_leaves_nothing_on_disk(tmp_path: Path) -> None:
     store.close()
     assert not on_disk(tmp_path, PHONE) and on_disk(tmp_path, OTHER)
     assert not on_disk(tmp_path, "Kalliolan") or on_disk(tmp_path, OTHER)
-    store = Store(tmp_path / "kanavat.db", secret="s")
+    store = Store(database, secret="s")
     assert store.integrity_ok()
     assert not erase(store, config, data.Person(phone=PHONE), "cli").found  # idempotent
 
 
-def test_erase_anonymise_keeps_closed_answers_unlinked(tmp_path: Path) -> None:
-    config, store, _ = setup(tmp_path)
+def test_erase_anonymise_keeps_closed_answers_unlinked(tmp_path: Path, database: str) -> None:
+    config, store, _ = setup(tmp_path, database)
     session = answer_all(config, store, PHONE)
     before = store.one("SELECT respondent FROM sessions WHERE id = ?", [session])["respondent"]
     report = erase(store, config, data.Person(phone=PHONE), "sms")
@@ -106,8 +115,8 @@ def test_erase_anonymise_keeps_closed_answers_unlinked(tmp_path: Path) -> None:
     assert PHONE not in detail and json.loads(detail)["source"] == "sms"
 
 
-def test_pending_request_expires(tmp_path: Path) -> None:
-    config, store, clock = setup(tmp_path)
+def test_pending_request_expires(tmp_path: Path, database: str) -> None:
+    config, store, clock = setup(tmp_path, database)
     answer_all(config, store, PHONE)
     person = data.Person(phone=PHONE)
     assert commands.respond(store, config, person, "POISTA").outcome == "privacy.erase_asked"
@@ -118,8 +127,8 @@ def test_pending_request_expires(tmp_path: Path) -> None:
     assert commands.respond(store, config, person, " ja ").outcome == "privacy.erased"
 
 
-def test_purge_after_retention_only(tmp_path: Path) -> None:
-    config, store, _ = setup(tmp_path, retention_days=30)
+def test_purge_after_retention_only(tmp_path: Path, database: str) -> None:
+    config, store, _ = setup(tmp_path, database, retention_days=30)
     answer_all(config, store, PHONE)
     end = datetime(2027, 1, 24, 16, tzinfo=UTC)  # 18:00 in Helsinki
     early = purge(store, config, end + timedelta(days=29))
@@ -135,8 +144,8 @@ def test_purge_after_retention_only(tmp_path: Path) -> None:
     assert not on_disk(tmp_path, PHONE)
 
 
-def test_purge_waits_for_every_campaign_of_the_contact(tmp_path: Path) -> None:
-    config, store, _ = setup(tmp_path, retention_days=0)
+def test_purge_waits_for_every_campaign_of_the_contact(tmp_path: Path, database: str) -> None:
+    config, store, _ = setup(tmp_path, database, retention_days=0)
     answer_all(config, store, PHONE)
     contact = store.one("SELECT id FROM contacts")["id"]
     store.execute(
@@ -181,8 +190,8 @@ async def test_provider_refuses_before_any_request() -> None:
             assert caught.value.status == 400
 
 
-def test_cli_show_forget_purge(tmp_path: Path) -> None:
-    config, store, _ = setup(tmp_path)
+def test_cli_show_forget_purge(tmp_path: Path, database: str) -> None:
+    config, store, _ = setup(tmp_path, database)
     answer_all(config, store, PHONE)
     store.close()
     at = ["--config", str(tmp_path / "config.toml")]

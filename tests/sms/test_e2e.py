@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from harness import SMS_CAMPAIGN, Server, running_server
 
 from kanavat import config as configuration
 from kanavat.questions.lexicon import texts
 from kanavat.questions.model import Questionnaire, is_asked
 from kanavat.sms import render
+
+pytestmark = pytest.mark.both_backends
 
 RESIDENTS = 56
 LANGUAGES = ("fi", "sv", "en")
@@ -172,8 +175,8 @@ async def play(srv: Server, r: Resident, until: int) -> None:
 # -- the test -------------------------------------------------------------------------------
 
 
-async def test_campaign_of_56_through_restart(tmp_path: Path) -> None:
-    async with running_server(tmp_path) as srv:
+async def test_campaign_of_56_through_restart(tmp_path: Path, database: str) -> None:
+    async with running_server(tmp_path, database=database) as srv:
         config = srv.config
         q = config.questionnaire_of(SMS_CAMPAIGN)
         people = residents(config)
@@ -269,9 +272,11 @@ async def one_resident(srv: Server, number: str = "+358401000001") -> Any:
     return handset
 
 
-async def test_same_reply_to_consecutive_questions_is_an_answer(tmp_path: Path) -> None:
+async def test_same_reply_to_consecutive_questions_is_an_answer(
+    tmp_path: Path, database: str
+) -> None:
     """ "2" for the biggest barrier, then "2" times a month: both are answers."""
-    async with running_server(tmp_path) as srv:
+    async with running_server(tmp_path, database=database) as srv:
         q = srv.config.questionnaire_of(SMS_CAMPAIGN)
         handset = await one_resident(srv)
         for send, then in [("4", "esteet"), ("kyllä", "este_mika"), ("2", "kuljetus")]:
@@ -285,14 +290,14 @@ async def test_same_reply_to_consecutive_questions_is_an_answer(tmp_path: Path) 
     assert values == {"asiointi": 4, "esteet": "yes", "este_mika": "tilat", "kuljetus": 2}
 
 
-async def test_answer_sent_twice_at_once_counts_once(tmp_path: Path) -> None:
+async def test_answer_sent_twice_at_once_counts_once(tmp_path: Path, database: str) -> None:
     """A double send (two sids, same text) never records the answer twice.
 
     If the copy arrives before the next question went out it is ignored; after that, it is
     taken as the resident's answer to the next question (here a no-match for yes/no, so the
     resident is asked again): never dropped once the resident may have seen the question.
     """
-    async with running_server(tmp_path) as srv:
+    async with running_server(tmp_path, database=database) as srv:
         q = srv.config.questionnaire_of(SMS_CAMPAIGN)
         handset = await one_resident(srv)
         first, second = await asyncio.gather(handset.send_sms("4"), handset.send_sms("4"))

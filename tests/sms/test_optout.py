@@ -7,7 +7,10 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
+import pytest
 from harness import SMS_CAMPAIGN, Server, running_server
+
+pytestmark = pytest.mark.both_backends
 
 TWILIO_WORDS = ["STOP", "stopall", "Unsubscribe", "cancel", "END", "quit"]
 LOCAL_WORDS = ["LOPETA", "sluta"]
@@ -47,10 +50,10 @@ async def started(srv: Server, people: dict[str, str]) -> None:
     await srv.idle()
 
 
-async def test_every_keyword_form(tmp_path: Path) -> None:
+async def test_every_keyword_form(tmp_path: Path, database: str) -> None:
     words = VARIANTS + NOT_OPT_OUT
     people = {number(i): "fi" for i in range(len(words))}
-    async with running_server(tmp_path) as srv:
+    async with running_server(tmp_path, database=database) as srv:
         await started(srv, people)
         for i, word in enumerate(words):
             status, _ = await srv.post_twilio("/twilio/sms", inbound(i, number(i), word))
@@ -90,10 +93,12 @@ async def test_every_keyword_form(tmp_path: Path) -> None:
         assert srv.count("SELECT id FROM answers") == 1  # the "4" given before opting out
 
 
-async def test_no_campaign_contacts_an_opted_out_number_again(tmp_path: Path) -> None:
+async def test_no_campaign_contacts_an_opted_out_number_again(
+    tmp_path: Path, database: str
+) -> None:
     """STOP through the emulator; then the same number in another campaign, and forced due."""
     stopper, other = number(1), number(2)
-    async with running_server(tmp_path) as srv:
+    async with running_server(tmp_path, database=database) as srv:
         srv.import_contacts({stopper: "fi", other: "fi"}, group="ikaihmiset")
         await started(srv, {stopper: "fi", other: "fi"})
         handset = srv.emulator.handset(stopper)
@@ -131,10 +136,10 @@ async def test_no_campaign_contacts_an_opted_out_number_again(tmp_path: Path) ->
         )
 
 
-async def test_twilio_21610_when_sending_is_an_opt_out(tmp_path: Path) -> None:
+async def test_twilio_21610_when_sending_is_an_opt_out(tmp_path: Path, database: str) -> None:
     """Twilio refuses a blocked recipient at once (HTTP 400) or later (failed callback)."""
     sync_one, async_one, fine = number(1), number(2), number(3)
-    async with running_server(tmp_path, dispatch_interval=0.05) as srv:
+    async with running_server(tmp_path, database=database, dispatch_interval=0.05) as srv:
         emu = srv.emulator
         emu.blocked.add((sync_one, COUNTY))
         srv.import_contacts({sync_one: "fi", fine: "sv"})

@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from harness import SMS_CAMPAIGN, Server, free_port, write_config
 
 from kanavat.emulator import Emulator, EmulatorSettings, running_emulator
+
+pytestmark = pytest.mark.both_backends
 
 RESIDENT = "+358401234002"
 TOKEN = secrets.token_hex(16)
@@ -62,7 +65,9 @@ class Proxy:
 
 
 @asynccontextmanager
-async def odd_twilio(tmp_path: Path) -> AsyncIterator[tuple[Server, Emulator, Proxy]]:
+async def odd_twilio(
+    tmp_path: Path, database: str
+) -> AsyncIterator[tuple[Server, Emulator, Proxy]]:
     port = free_port()
     public = f"http://127.0.0.1:{port}"
     settings = EmulatorSettings(
@@ -80,7 +85,7 @@ async def odd_twilio(tmp_path: Path) -> AsyncIterator[tuple[Server, Emulator, Pr
         await runner.setup()
         proxy_port = free_port()
         await web.TCPSite(runner, "127.0.0.1", proxy_port).start()
-        config = write_config(tmp_path, port)
+        config = write_config(tmp_path, port, database=database)
         twilio = (
             "\n[twilio]\n"
             f'account_sid = "{settings.account_sid}"\n'
@@ -122,8 +127,9 @@ async def invited(srv: Server, emulator: Emulator):  # type: ignore[no-untyped-d
 
 async def test_an_answer_without_status_is_an_error_on_the_row_not_a_500(
     tmp_path: Path,
+    database: str,
 ) -> None:
-    async with odd_twilio(tmp_path) as (srv, emulator, proxy):
+    async with odd_twilio(tmp_path, database) as (srv, emulator, proxy):
         handset = await invited(srv, emulator)
         proxy.mode = "no_status"
         answered = await handset.send_sms("4")
@@ -143,8 +149,10 @@ async def test_an_answer_without_status_is_an_error_on_the_row_not_a_500(
         assert SECOND in handset.inbox[-1].body  # it went out: only its answer was odd
 
 
-async def test_a_provider_500_is_retried_and_the_question_sent_once(tmp_path: Path) -> None:
-    async with odd_twilio(tmp_path) as (srv, emulator, proxy):
+async def test_a_provider_500_is_retried_and_the_question_sent_once(
+    tmp_path: Path, database: str
+) -> None:
+    async with odd_twilio(tmp_path, database) as (srv, emulator, proxy):
         handset = await invited(srv, emulator)
         proxy.mode = "error500"
         answered = await handset.send_sms("4")
@@ -162,8 +170,10 @@ async def test_a_provider_500_is_retried_and_the_question_sent_once(tmp_path: Pa
         assert sum(SECOND in m.body for m in handset.inbox) == 1
 
 
-async def test_an_answer_that_is_not_json_is_an_error_on_the_row(tmp_path: Path) -> None:
-    async with odd_twilio(tmp_path) as (srv, emulator, proxy):
+async def test_an_answer_that_is_not_json_is_an_error_on_the_row(
+    tmp_path: Path, database: str
+) -> None:
+    async with odd_twilio(tmp_path, database) as (srv, emulator, proxy):
         handset = await invited(srv, emulator)
         proxy.mode = "not_json"
         answered = await handset.send_sms("4")

@@ -1,0 +1,95 @@
+"""A real, throwaway PostgreSQL server for the tests and benchmarks: Debian's package, a
+cluster in a temp dir.
+
+Started once per test session, on first use, on a free port of 127.0.0.1 with trust
+authentication (nothing else can reach it). PostgreSQL refuses to run as root, so as root
+(CI) the cluster belongs to the ``postgres`` user Debian's package creates and its programs
+run through ``runuser``. Each test gets a database of its own (``fresh_database``), dropped
+after.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+def _bin(name: str) -> str:
+    """A PostgreSQL program: on PATH, or in Debian's versioned folder (newest first)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for folder in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if os.access(f"{folder}/{name}", os.X_OK):
+            return f"{folder}/{name}"
+    raise RuntimeError(
+        f"PostgreSQL's {name} is not installed: run scripts/install-test-deps "
+        "(Debian package postgresql)"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PostgresServer:
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="kanavat-pg-"))
+        self.data = self.folder / "data"
+        self.port = _free_port()
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.folder, user.pw_uid, user.pw_gid)
+            self._as = ["runuser", "-u", "postgres", "--"]
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(
+            [*self._as, *args], check=True, capture_output=True, text=True, cwd=self.folder
+        )
+
+    def start(self) -> PostgresServer:
+        self._run(
+            _bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+            "--encoding=UTF8", "--locale=C.UTF-8",
+        )  # fmt: skip
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.folder}"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            _bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l",
+            str(self.folder / "log"), "-w", "start",
+        )  # fmt: skip
+        return self
+
+    def stop(self) -> None:
+        try:
+            self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def fresh_database(self) -> str:
+        name = "t_" + secrets.token_hex(6)
+        self._admin(f"CREATE DATABASE {name}")
+        return f"{self.url}/{name}"
+
+    def drop(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{self.url}/postgres", autocommit=True) as conn:
+            conn.execute(sql)

@@ -1,0 +1,300 @@
+"""The store's two dialects: SQLite (the embedded default) and PostgreSQL (several workers).
+
+Owners write one SQL for both: SQLite's portable subset with ``?`` placeholders, ``INSERT ...
+ON CONFLICT``, ISO text for times. This module is the only place the dialects differ:
+
+- connecting (PRAGMAs on SQLite; autocommit, dict rows on PostgreSQL);
+- placeholders (``?`` becomes ``%s``, a literal ``%`` is doubled);
+- a write transaction: SQLite's ``BEGIN IMMEDIATE`` takes the database's one write lock, and
+  on PostgreSQL ``BEGIN`` plus a transaction-level advisory lock does the same across every
+  worker, so the read-then-write rules of the owners (one live attempt per person, an event
+  handled once) hold unchanged however many processes share the database;
+- an inserted row's id (``cursor.lastrowid``): PostgreSQL appends ``RETURNING id`` for tables
+  whose ``id`` is an identity column;
+- a claim's row locks (``FOR UPDATE ... SKIP LOCKED`` on PostgreSQL);
+- DDL types: ``INTEGER PRIMARY KEY`` is an identity column, ``INTEGER`` is ``BIGINT`` and
+  ``REAL`` is ``DOUBLE PRECISION`` (PostgreSQL's ``REAL`` is single precision);
+- the integrity check and the list of tables.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Protocol
+
+from sqlite_utils import Database
+
+WRITE_LOCK = 0x6B616E61  # "kana": the advisory lock a PostgreSQL write transaction holds
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres(location: str) -> bool:
+    return location.startswith(POSTGRES_SCHEMES)
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or refuses us (said without any password)."""
+
+
+def where(url: str) -> str:
+    """A PostgreSQL URL as host:port/database, for messages: no user, no password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+
+
+class Cursor(Protocol):
+    """What ``Store.execute`` returns: sqlite3's cursor, or :class:`PgResult`."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    @property
+    def lastrowid(self) -> int | None: ...
+
+    @property
+    def description(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Backend(Protocol):
+    name: str
+    migrations_table: str
+    begin_statements: tuple[str, ...]
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+    def ddl(self, sql: str) -> str: ...
+    def claim_rows(self, alias: str) -> str: ...
+    def tables(self) -> list[str]: ...
+    def integrity_ok(self) -> bool: ...
+    def refresh(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def connect(location: str) -> Backend:
+    return Postgres(location) if is_postgres(location) else Sqlite(location)
+
+
+class Sqlite:
+    """WAL mode so the server, the scheduler and CLI commands read while one writes."""
+
+    name = "sqlite"
+    migrations_table = "_sqlite_migrations"  # sqlite_utils' name, kept for deployed stores
+
+    def __init__(self, path: str):
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        self.conn = conn
+        self.db = Database(conn)
+
+    begin_statements = ("BEGIN IMMEDIATE",)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return list(self.db.query(sql, params))
+
+    def ddl(self, sql: str) -> str:
+        return sql
+
+    def claim_rows(self, alias: str) -> str:
+        """A claim's row locks: none needed, the write transaction holds the whole file."""
+        return ""
+
+    def tables(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+        return [r[0] for r in rows]
+
+    def integrity_ok(self) -> bool:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    def refresh(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PgResult:
+    """A PostgreSQL statement's outcome with sqlite3's cursor surface (rows as tuples)."""
+
+    def __init__(
+        self,
+        rowcount: int,
+        rows: list[tuple[Any, ...]],
+        lastrowid: int | None,
+        description: list[tuple[str]] | None,
+    ):
+        self.rowcount = rowcount
+        self._rows = rows
+        self.lastrowid = lastrowid
+        self.description = description
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._rows
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self._rows)
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._rows[0] if self._rows else None
+
+
+_INSERT_INTO = re.compile(r"^\s*INSERT\s+INTO\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+
+class Postgres:
+    """One connection per store (as with SQLite), in autocommit: a statement outside a
+    transaction commits at once. Values are bound on the client (psycopg's ClientCursor)
+    so an untyped ``?`` (``? IS NULL``, ``coalesce(?, x)``) needs no cast."""
+
+    name = "postgresql"
+    migrations_table = "schema_migrations"
+
+    def __init__(self, url: str):
+        import psycopg
+        from psycopg.rows import dict_row, tuple_row
+
+        self._tuple_row = tuple_row
+        try:
+            self.conn = psycopg.connect(
+                url, autocommit=True, row_factory=dict_row, cursor_factory=psycopg.ClientCursor
+            )
+        except psycopg.OperationalError as exc:
+            reason = (str(exc).strip().splitlines() or ["?"])[-1]
+            raise StoreUnavailable(
+                f"cannot open the PostgreSQL store {where(url)}: {reason}"
+            ) from None
+        _adapt(self.conn)
+        self._identity: set[str] = set()
+        self.refresh()
+
+    begin_statements = ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> PgResult:
+        returning = False
+        match = _INSERT_INTO.match(sql)
+        if match and match.group(1).lower() in self._identity and "RETURNING" not in sql.upper():
+            sql, returning = sql + " RETURNING id", True
+        cur = self.conn.cursor(row_factory=self._tuple_row)
+        cur.execute(pyformat(sql) if params else sql, list(params) or None)
+        rows = cur.fetchall() if cur.description is not None else []
+        lastrowid = int(rows[0][0]) if returning and rows else None
+        if returning or cur.description is None:
+            return PgResult(cur.rowcount, [], lastrowid, None)
+        return PgResult(cur.rowcount, rows, None, [(c.name,) for c in cur.description])
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.conn.cursor() as cur:
+            cur.executemany(pyformat(sql), [list(r) for r in rows])
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.conn.execute(pyformat(sql) if params else sql, list(params) or None)
+        return cur.fetchall() if cur.description is not None else []
+
+    def ddl(self, sql: str) -> str:
+        return pg_ddl(sql)
+
+    def claim_rows(self, alias: str) -> str:
+        """A claim's rows are locked until it commits and skipped by any other claimer."""
+        return f" FOR UPDATE OF {alias} SKIP LOCKED"
+
+    def tables(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            "current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
+        ).fetchall()
+        return [r["table_name"] for r in rows]
+
+    def integrity_ok(self) -> bool:
+        """No index left invalid (a failed concurrent build); the server checks its pages."""
+        row = self.conn.execute("SELECT count(*) AS n FROM pg_index WHERE NOT indisvalid")
+        found = row.fetchone()
+        return found is not None and found["n"] == 0
+
+    def refresh(self) -> None:
+        """Learn which tables number their rows (after migrations changed the schema)."""
+        rows = self.conn.execute(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND column_name = 'id' AND is_identity = 'YES'"
+        ).fetchall()
+        self._identity = {r["table_name"] for r in rows}
+
+    @property
+    def identity_tables(self) -> set[str]:
+        """Tables whose ``id`` PostgreSQL numbers (``INTEGER PRIMARY KEY`` in a migration)."""
+        return set(self._identity)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@lru_cache(maxsize=4096)
+def pyformat(sql: str) -> str:
+    """``?`` placeholders outside quotes as ``%s``; every literal ``%`` doubled."""
+    out: list[str] = []
+    quote = ""
+    for ch in sql:
+        if ch == "%":
+            out.append("%%")
+        elif quote:
+            out.append(ch)
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+            out.append(ch)
+        elif ch == "?":
+            out.append("%s")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_IDENTITY = re.compile(r"\bINTEGER\s+PRIMARY\s+KEY\b", re.IGNORECASE)
+_INTEGER = re.compile(r"\bINTEGER\b", re.IGNORECASE)
+_REAL = re.compile(r"\bREAL\b", re.IGNORECASE)
+
+
+def pg_ddl(sql: str) -> str:
+    """A migration's SQLite DDL in PostgreSQL's types (column names stay)."""
+    sql = _IDENTITY.sub("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", sql)
+    sql = _INTEGER.sub("BIGINT", sql)
+    return _REAL.sub("DOUBLE PRECISION", sql)
+
+
+def _adapt(conn: Any) -> None:
+    """SQLite's value habits: a bool is stored as 0/1 in an INTEGER column, and a sum or an
+    average comes back as a Python int or float, not a Decimal."""
+    from psycopg.adapt import Loader
+    from psycopg.types.numeric import Int8Dumper
+
+    class BoolAsInteger(Int8Dumper):
+        def dump(self, obj: Any) -> Any:
+            return super().dump(int(obj))
+
+    class PlainNumber(Loader):
+        def load(self, data: Any) -> int | float:
+            value = Decimal(bytes(data).decode())
+            return int(value) if value == value.to_integral_value() else float(value)
+
+    conn.adapters.register_dumper(bool, BoolAsInteger)
+    conn.adapters.register_loader("numeric", PlainNumber)
