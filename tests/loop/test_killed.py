@@ -111,7 +111,7 @@ async def test_call_killed_after_calling_is_placed_once_after_restart(tmp_path: 
 
 
 async def test_provider_500_retried_by_the_outbox_told_once(tmp_path: Path) -> None:
-    async with odd_twilio(tmp_path) as (srv, emulator, proxy):
+    async with odd_twilio(tmp_path, str(tmp_path / "kanavat.db")) as (srv, emulator, proxy):
         handset = await invited(srv, emulator)
         await handset.send_sms("4")
         await handset.wait_for_message(10)
