@@ -21,7 +21,7 @@ from typing import Any
 
 from bench import common, results
 
-AREAS = ("reports", "dispatch", "sms", "chat", "vosk", "whisper", "accuracy", "speechset")
+AREAS = ("reports", "dispatch", "sms", "chat", "vosk", "whisper", "accuracy", "speechset", "polis")
 HERE = Path(__file__).resolve().parent
 
 
@@ -61,6 +61,10 @@ def run_area(area: str, quick: bool, profile: bool) -> dict[str, Any]:
             from bench.speechset import accuracy
 
             return accuracy.run(quick)
+        if area == "polis":
+            from bench.polis import accuracy as polis_accuracy
+
+            return polis_accuracy.run(quick)
     raise ValueError(area)
 
 
