@@ -308,6 +308,9 @@ def m007_conversations(db: Database) -> None:
             respondent TEXT NOT NULL,
             vote TEXT NOT NULL CHECK (vote IN ('agree', 'disagree', 'pass')),
             channel TEXT NOT NULL CHECK (channel IN ('voice', 'sms', 'chat')),
+            language TEXT,
+            input_kind TEXT,
+            confidence REAL,
             voted_at TEXT NOT NULL
         )""")
     db.execute("CREATE INDEX conversation_votes_by_campaign ON conversation_votes(campaign_id, id)")

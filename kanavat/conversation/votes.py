@@ -7,7 +7,7 @@ A resident may change their mind: every vote is kept, and the latest per stateme
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from kanavat.store import Store
 
@@ -26,15 +26,55 @@ class Cast:
 
 
 def record(
-    store: Store, campaign_id: str, statement_id: int, respondent: str, vote: Vote, channel: Channel
+    store: Store,
+    campaign_id: str,
+    statement_id: int,
+    respondent: str,
+    vote: Vote,
+    channel: Channel,
+    *,
+    language: str | None = None,
+    input_kind: str | None = None,
+    confidence: float | None = None,
 ) -> None:
     if vote not in VOTES:
         raise ValueError(f"unknown vote '{vote}'; expected one of {', '.join(VOTES)}")
     store.execute(
         "INSERT INTO conversation_votes (campaign_id, statement_id, respondent, vote, channel, "
-        "voted_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [campaign_id, statement_id, respondent, vote, channel, store.now()],
+        "language, input_kind, confidence, voted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            campaign_id,
+            statement_id,
+            respondent,
+            vote,
+            channel,
+            language,
+            input_kind,
+            confidence,
+            store.now(),
+        ],
     )
+
+
+def export_rows(store: Store, campaign_id: str) -> list[dict[str, Any]]:
+    """Votes as ``kanavat export`` rows: question = the statement id, value = the vote."""
+    return [
+        {
+            "campaign": campaign_id,
+            "question": r["statement_id"],
+            "respondent": r["respondent"],
+            "channel": r["channel"],
+            "language": r["language"],
+            "input_kind": r["input_kind"],
+            "raw": None,
+            "value": r["vote"],
+            "confidence": None if r["confidence"] is None else round(r["confidence"], 3),
+            "answered_at": r["voted_at"],
+        }
+        for r in store.query(
+            "SELECT * FROM conversation_votes WHERE campaign_id = ? ORDER BY id", [campaign_id]
+        )
+    ]
 
 
 def all_votes(store: Store, campaign_id: str) -> list[Cast]:
