@@ -128,7 +128,11 @@ def update_if_stale(store: Store, campaign_id: str) -> Snapshot:
 
 
 def next_statement(
-    store: Store, campaign_id: str, respondent: str, rng: np.random.Generator
+    store: Store,
+    campaign_id: str,
+    respondent: str,
+    rng: np.random.Generator,
+    exclude: set[int] | None = None,
 ) -> int | None:
     """The next statement to offer this respondent, by the last update's priorities."""
     from kanavat.opinions import priority
@@ -136,7 +140,8 @@ def next_statement(
     snapshot = latest(store, campaign_id)
     known = snapshot.priorities if snapshot else {}
     seen = votes.voted_on(store, campaign_id, respondent)
-    candidates = [s for s in statements.accepted_ids(store, campaign_id) if s not in seen]
+    skip = seen | (exclude or set())
+    candidates = [s for s in statements.accepted_ids(store, campaign_id) if s not in skip]
     chosen = priority.next_statement(
         dict(known), candidates, rng, default=priority.new_statement_priority()
     )
