@@ -127,6 +127,19 @@ def update_if_stale(store: Store, campaign_id: str) -> Snapshot:
     return update(store, campaign_id)
 
 
+def update_all(store: Store, config: Any) -> int:
+    """The job: every conversation campaign whose votes changed since its last update.
+    Returns how many were recomputed."""
+    recomputed = 0
+    for campaign_id, campaign in config.campaigns.items():
+        if campaign.conversation is None:
+            continue
+        before = latest(store, campaign_id)
+        after = update_if_stale(store, campaign_id)
+        recomputed += before is None or after.votes_seen != before.votes_seen
+    return recomputed
+
+
 def next_statement(
     store: Store,
     campaign_id: str,

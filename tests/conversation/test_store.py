@@ -99,3 +99,26 @@ def test_group_update_finds_the_groups_and_keeps_them(store: Store) -> None:
     nxt = groups.next_statement(store, CAMPAIGN, "new-person", np.random.default_rng(0))
     assert nxt in ids
     assert groups.next_statement(store, CAMPAIGN, "r5", np.random.default_rng(0)) is None
+
+
+def test_the_job_recomputes_only_conversations_with_new_votes(tmp_path) -> None:
+    from pathlib import Path
+
+    from kanavat import config as configuration
+
+    root = Path(__file__).resolve().parents[2]
+    path = tmp_path / "config.toml"
+    path.write_text(
+        (root / "config.toml").read_text()
+        + "\n"
+        + (root / "examples/conversation.toml").read_text()
+    )
+    config = configuration.load(path, env={})
+    store = Store(config.database_path, secret="s")
+    campaign = "keskustelu-2027"
+    statements.sync_seeds(store, campaign, config.conversations["lahipalvelut"].seeds())
+    assert groups.update_all(store, config) == 1
+    assert groups.update_all(store, config) == 0
+    votes.record(store, campaign, statements.accepted_ids(store, campaign)[0], "r1", "pass", "chat")
+    assert groups.update_all(store, config) == 1
+    store.close()
