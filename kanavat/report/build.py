@@ -21,7 +21,7 @@ from kanavat.report.questions import Context, build_question
 from kanavat.report.texts import report_language, texts
 from kanavat.store import Store, iso, utc_now
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 DEFAULT_BREAKDOWNS = ("unit", "age_group", "municipality", "language", "channel")
 """Shown when the campaign has them (a fast-feedback campaign's service units first)."""
 INPUT_KINDS = ("speech", "keypad", "text", "button")
@@ -45,7 +45,7 @@ def build_report(
     language = report_language(language or config.default_language)
     breakdowns = list(by) if by else list(DEFAULT_BREAKDOWNS)
     report = _campaign_report(
-        config, load(store, config, campaign_id), language, breakdowns, now or utc_now()
+        config, load(store, config, campaign_id), language, breakdowns, now or utc_now(), store
     )
     if compare:
         other = _campaign_report(
@@ -56,7 +56,12 @@ def build_report(
 
 
 def _campaign_report(
-    config: Config, data: CampaignData, language: str, breakdowns: list[str], now: datetime
+    config: Config,
+    data: CampaignData,
+    language: str,
+    breakdowns: list[str],
+    now: datetime,
+    store: Store | None = None,
 ) -> dict[str, Any]:
     campaign = config.campaign(data.campaign_id)
     questionnaire = config.questionnaire_of(data.campaign_id)
@@ -128,6 +133,12 @@ def _campaign_report(
         ],
         "comparison": None,
     }
+    if campaign.conversation and store is not None:  # issue 20: opinion groups, same control
+        from kanavat.report import conversation
+
+        report["conversation"] = conversation.section(
+            store, config, data.campaign_id, language, breakdowns, ledger
+        )
     ledger.apply()
     reach = report["reach"]
     if reach["kind"] == "contacts":  # e stays a plain number, as in version 1.0
