@@ -119,6 +119,20 @@ def latest(store: Store, campaign_id: str) -> Snapshot | None:
     )
 
 
+def forget_member(store: Store, campaign_id: str, respondent: str) -> None:
+    """An erased resident leaves the stored groups at once (the next update places the votes
+    again, under whatever id they are kept)."""
+    row = store.one("SELECT state FROM conversation_groups WHERE campaign_id = ?", [campaign_id])
+    if row is None:
+        return
+    state = json.loads(row["state"])
+    if state.get("members", {}).pop(respondent, None) is not None:
+        store.execute(
+            "UPDATE conversation_groups SET state = ?, votes_seen = -1 WHERE campaign_id = ?",
+            [json.dumps(state), campaign_id],
+        )
+
+
 def update_if_stale(store: Store, campaign_id: str) -> Snapshot:
     """Recompute only when votes arrived since the last update (the job's cheap check)."""
     current = latest(store, campaign_id)

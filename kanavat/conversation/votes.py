@@ -119,10 +119,19 @@ def latest_channel(store: Store, campaign_id: str) -> dict[str, str]:
     return found
 
 
-def erase_respondent(store: Store, campaign_id: str, respondent: str) -> int:
-    """A resident's erasure request: their votes go."""
-    cursor = store.execute(
-        "DELETE FROM conversation_votes WHERE campaign_id = ? AND respondent = ?",
-        [campaign_id, respondent],
-    )
+def erase_respondent(
+    store: Store, campaign_id: str, respondent: str, stranger: str | None = None
+) -> int:
+    """A resident's erasure request: their votes go (``[privacy] erasure = "delete"``), or stay
+    under ``stranger``, a random id nothing links to them (``"anonymise"``)."""
+    if stranger is None:
+        cursor = store.execute(
+            "DELETE FROM conversation_votes WHERE campaign_id = ? AND respondent = ?",
+            [campaign_id, respondent],
+        )
+    else:
+        cursor = store.execute(
+            "UPDATE conversation_votes SET respondent = ? WHERE campaign_id = ? AND respondent = ?",
+            [stranger, campaign_id, respondent],
+        )
     return cursor.rowcount

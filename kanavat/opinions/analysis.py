@@ -17,8 +17,10 @@ from kanavat.opinions import clustering, consensus, latent, priority, repness, s
 from kanavat.opinions.clustering import GroupHistory
 from kanavat.opinions.matrix import VoteMatrix
 from kanavat.opinions.projection import Projection, project
+from kanavat.opinions.projection import deeper as projection_deeper
 
 MIN_VOTES = 7
+DEEP_COMPONENTS = 6  # k + 1 for the most groups (5): EM's second start
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ def analyse(
         seed,
         structured=structured,
         votes=latent.one_hot(grouped_matrix.values) if refine else None,
+        deep=projection_deeper(grouped_matrix, DEEP_COMPONENTS) if refine else None,
     )
     labels = np.full(len(matrix.participants), -1)
     labels[clusterable] = grouping.labels if grouping.k else -1

@@ -120,6 +120,14 @@ def keep_labels(
     return np.array([final[label] for label in labels], dtype=int)
 
 
+def _starts(polis: np.ndarray, deep: np.ndarray | None, k: int, seed: int) -> list[np.ndarray]:
+    """EM's starting groups: Polis's, and k-means on k + 1 components (when given)."""
+    if deep is None or len(deep) <= k:
+        return [polis]
+    space = deep[:, : k + 1]
+    return [polis, KMeans(n_clusters=k, n_init=10, random_state=seed).fit(space).labels_]
+
+
 def group(
     points: np.ndarray,
     ids: list[Hashable],
@@ -127,12 +135,14 @@ def group(
     seed: int = 0,
     structured: bool = True,
     votes: np.ndarray | None = None,
+    deep: np.ndarray | None = None,
 ) -> Grouping:
     """Group clusterable participants (their projected points, their ids in the same order).
 
     With ``votes`` (their one-hot votes, ``latent.one_hot``) the Polis groups for each k are
     refined by the latent class model and k is the one that best predicts held-out votes (see
-    ``latent``); without, this is Polis as published: silhouette picks k, k-means assigns.
+    ``latent``); ``deep`` (the participants on more principal components) gives EM a second
+    start. Without ``votes`` this is Polis as published: silhouette picks k, k-means assigns.
     """
     history = history or GroupHistory()
     if not structured or len(points) < MIN_TO_GROUP:
@@ -146,7 +156,8 @@ def group(
         labels = cluster_bases(centres, sizes, k, seed)[base_of]
         silhouettes[k] = silhouette(points, labels, seed)
         if votes is not None:
-            held_out[k] = latent.held_out_likelihood(votes, labels, k, seed)
+            _, start = latent.best_fit(votes, _starts(labels, deep, k, seed), k)
+            held_out[k] = latent.held_out_likelihood(votes, start, k, seed)
     if not silhouettes:
         return Grouping(np.zeros(len(points), dtype=int), 0, {}, GroupHistory())
     score = held_out or silhouettes
@@ -160,7 +171,7 @@ def group(
     start = previous_centres(points, ids, history, k)
     labels = cluster_bases(centres, sizes, k, seed, start)[base_of]
     if votes is not None:
-        labels = latent.fit(votes, labels, k).labels
+        labels = latent.best_fit(votes, _starts(labels, deep, k, seed), k)[0].labels
         if len(set(labels.tolist())) < k:  # EM emptied a group: renumber what is left
             labels = np.unique(labels, return_inverse=True)[1]
             k = int(labels.max()) + 1

@@ -76,6 +76,18 @@ def fit(votes: np.ndarray, labels: np.ndarray, k: int) -> Fit:
     return Fit(shares, probabilities, responsibilities)
 
 
+def likelihood(votes: np.ndarray, model: Fit) -> float:
+    return _expect(votes, model.shares, model.probabilities)[1]
+
+
+def best_fit(votes: np.ndarray, starts: list[np.ndarray], k: int) -> tuple[Fit, np.ndarray]:
+    """EM from each start; the fit (and its start) that explains the votes best. EM finds a
+    local optimum only: the Polis groups of the map can merge two groups the map cannot tell
+    apart, so a start from more components is tried too."""
+    fits = [(fit(votes, start, k), start) for start in starts]
+    return max(fits, key=lambda pair: likelihood(votes, pair[0]))
+
+
 def held_out_likelihood(votes: np.ndarray, labels: np.ndarray, k: int, seed: int) -> float:
     """Mean log-probability of votes left out of the fit, over a few random folds."""
     voted = np.argwhere(votes.sum(axis=2) > 0)

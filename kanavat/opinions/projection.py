@@ -72,3 +72,13 @@ def project(
     scale = np.sqrt(matrix.values.shape[1] / np.maximum(votes, 1))
     points = (filled @ components.T) * scale[:, None]
     return Projection(components, means, points, variance)
+
+
+def deeper(matrix: VoteMatrix, count: int) -> np.ndarray:
+    """Participants on the first ``count`` components, scaled for sparse voting like
+    ``project``: where the groups are looked for beyond the two-dimensional map."""
+    means = column_means(matrix)
+    filled = centred(matrix, means)
+    components, _ = top_components(filled, count)
+    scale = np.sqrt(matrix.values.shape[1] / np.maximum(matrix.votes_per_participant(), 1))
+    return (filled @ components.T) * scale[:, None]

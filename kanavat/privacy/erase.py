@@ -95,6 +95,7 @@ def _session(store: Store, config: Config, session: dict, mode: str) -> tuple[in
     """Delete or anonymise one session's answers; returns (deleted, kept)."""
     sid = session["id"]
     answers = store.query("SELECT id, question FROM answers WHERE session_id = ?", [sid])
+    _conversation(store, session, None if mode == "delete" else "x" + secrets.token_hex(6))
     if mode == "delete":
         store.execute("DELETE FROM answers WHERE session_id = ?", [sid])
         store.execute("DELETE FROM sessions WHERE id = ?", [sid])
@@ -125,6 +126,15 @@ def _session(store: Store, config: Config, session: dict, mode: str) -> tuple[in
         [stranger, json.dumps(stub), status, store.now(), sid],
     )
     return len(gone), len(answers) - len(gone)
+
+
+def _conversation(store: Store, session: dict, stranger: str | None) -> None:
+    """A conversation's votes (issue 20) go, or stay under a random id; residents' own
+    statements were never linked to them."""
+    from kanavat.conversation import groups, votes
+
+    votes.erase_respondent(store, session["campaign_id"], session["respondent"], stranger)
+    groups.forget_member(store, session["campaign_id"], session["respondent"])
 
 
 def _free_text_questions(config: Config, campaign_id: str) -> set[str]:

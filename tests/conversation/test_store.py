@@ -122,3 +122,35 @@ def test_the_job_recomputes_only_conversations_with_new_votes(tmp_path) -> None:
     votes.record(store, campaign, statements.accepted_ids(store, campaign)[0], "r1", "pass", "chat")
     assert groups.update_all(store, config) == 1
     store.close()
+
+
+@pytest.mark.parametrize("mode", ["delete", "anonymise"])
+def test_erasure_takes_a_residents_votes_and_group(tmp_path, mode: str) -> None:
+    from pathlib import Path
+
+    from kanavat import config as configuration
+    from kanavat.conversations import Conversations
+    from kanavat.privacy.data import Person
+    from kanavat.privacy.erase import erase
+    from kanavat.questions.normalise import Input
+
+    root = Path(__file__).resolve().parents[2]
+    path = tmp_path / "config.toml"
+    text = (
+        (root / "config.toml").read_text()
+        + "\n"
+        + (root / "examples/conversation.toml").read_text()
+    )
+    path.write_text(text.replace('erasure = "anonymise"', f'erasure = "{mode}"'))
+    config = configuration.load(path, env={})
+    store = Store(config.database_path, secret="s")
+    turn = Conversations(config, store).begin("keskustelu-2027", "chat", "fi", visitor_id="v-1:fi")
+    for reply in ["1", "2", "3"]:
+        Conversations(config, store).take(turn.session_id, Input("text", reply))
+    assert len(votes.voted_on(store, "keskustelu-2027", turn.respondent)) == 3
+    erase(store, config, Person(phone=None, visitor="v-1"), "chat")
+    assert votes.voted_on(store, "keskustelu-2027", turn.respondent) == set()
+    kept = votes.all_votes(store, "keskustelu-2027")
+    assert len(kept) == (0 if mode == "delete" else 3)
+    assert all(v.respondent.startswith("x") for v in kept)
+    store.close()
