@@ -151,7 +151,7 @@ def group(
     silhouettes: dict[int, float] = {}
     held_out: dict[int, float] = {}
     for k in GROUP_COUNTS:
-        if k >= len(centres):
+        if k > len(centres):  # as many groups as distinct places at most
             break
         labels = cluster_bases(centres, sizes, k, seed)[base_of]
         silhouettes[k] = silhouette(points, labels, seed)

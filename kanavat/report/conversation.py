@@ -5,8 +5,8 @@ Every count goes through the report's one disclosure-control pass (``disclosure.
 sizes, each group's agree / disagree / pass counts on a statement (people: one latest vote each)
 with their shares derived from them, and the spread tables with their row and column totals, so
 a small group or a small cell is hidden as everywhere else in the report. Statements appear as
-accepted by a moderator, never with an author. Reads the last opinion-group update (the job's);
-computes one only if the campaign has never had one.
+accepted by a moderator, never with an author. Reads the last opinion-group update (the job's),
+recomputing it first if votes arrived since (a report is an official's request, not a turn).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def section(
         return None
     conversation = config.conversations[campaign.conversation]
     statements.sync_seeds(store, campaign_id, conversation.seeds())
-    snapshot = groups.latest(store, campaign_id) or groups.update(store, campaign_id)
+    snapshot = groups.update_if_stale(store, campaign_id)
     pool = {s.id: s for s in statements.listing(store, campaign_id, "accepted")}
     latest = _latest_votes(store, campaign_id, set(pool))
     voters = sorted({r for r, _ in latest})

@@ -4,8 +4,10 @@ and a moderator accepts it; votes reach the export and the groups command."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import json
 from pathlib import Path
 
 from harness import running_server
@@ -78,3 +80,51 @@ async def test_a_resident_votes_and_adds_a_statement_by_text(tmp_path: Path) -> 
         groups = srv.cli("conversation", "groups", CAMPAIGN).output
         table = list(csv.DictReader(io.StringIO(groups)))
         assert [r["respondent"] for r in table] == [voted[0]["respondent"]]
+
+
+async def test_residents_by_text_form_the_groups_the_report_shows(tmp_path: Path) -> None:
+    """Twenty-four residents in two latent camps vote by text; the groups job runs; the
+    council report (``kanavat report --format json``) shows two groups and what unites them."""
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    conversation = sms_first((ROOT / "examples" / "conversation.toml").read_text(encoding="utf-8"))
+    text += "\n" + conversation.replace("own_statements = true", "own_statements = false")
+    camp = {  # seed statement -> the vote of camp 0 and of camp 1
+        "Terveysaseman": ("1", "1"),  # everyone agrees
+        "Omaishoitajat": ("1", "1"),
+        "Etävastaanotto": ("1", "2"),
+        "Sähköiset": ("1", "2"),
+        "keskittää": ("1", "2"),
+        "Kotihoidon": ("2", "1"),
+        "palvelubussi": ("2", "1"),
+        "riittävän nopeasti": ("2", "1"),
+    }
+    phones = {f"+3584010009{n:02d}": n % 2 for n in range(24)}
+
+    async def resident(srv, phone: str, side: int) -> None:
+        handset = srv.emulator.handset(phone)
+        for _ in range(8):
+            body = (await handset.wait_for_message(WAIT)).body
+            vote = next(v[side] for k, v in camp.items() if k in body)
+            await handset.send_sms(vote)
+        await handset.wait_for_message(WAIT)  # the campaign's own questionnaire begins
+
+    async with running_server(tmp_path, config_text=text) as srv:
+        srv.import_contacts(dict.fromkeys(phones, "fi"), group="ikaihmiset")
+        srv.start_campaign(CAMPAIGN)
+        await asyncio.gather(*(resident(srv, p, side) for p, side in phones.items()))
+        await srv.idle()
+        report = json.loads(srv.cli("report", CAMPAIGN, "--format", "json").output)
+        table = srv.cli("conversation", "groups", CAMPAIGN).output
+    section = report["conversation"]
+    assert [g["size"]["count"] for g in section["groups"]] == [12, 12]
+    assert {c["text"].split()[0] for c in section["consensus"]} == {
+        "Terveysaseman",
+        "Omaishoitajat",
+    }
+    by_group = {g["group"]: {s["text"] for s in g["statements"]} for g in section["representative"]}
+    assert all(
+        any(k in t for t in statements for k in ("Etävastaanotto", "Kotihoidon", "palvelubussi"))
+        for statements in by_group.values()
+    )
+    rows = list(csv.DictReader(io.StringIO(table)))
+    assert len(rows) == 24 and {r["group"] for r in rows} == {"A", "B"}
