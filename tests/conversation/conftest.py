@@ -1,4 +1,4 @@
-"""A configuration with a conversation campaign: the example config plus examples/conversation.toml."""
+"""The example configuration's conversation campaign, on a copy in tmp_path."""
 
 from __future__ import annotations
 
@@ -14,5 +14,5 @@ CAMPAIGN = "keskustelu-2027"
 def conversation_config(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    path.write_text(text + "\n" + (ROOT / "examples" / "conversation.toml").read_text(), "utf-8")
+    path.write_text(text, "utf-8")
     return path

@@ -20,7 +20,6 @@ pytestmark = [
 
 async def test_a_chat_visitor_votes_with_buttons_and_adds_a_statement(tmp_path: Path) -> None:
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    text += "\n" + (ROOT / "examples" / "conversation.toml").read_text(encoding="utf-8")
     async with running_server(tmp_path, config_text=text) as srv:
         srv.start_campaign(CAMPAIGN)
         async with playwright_api.async_playwright() as p:

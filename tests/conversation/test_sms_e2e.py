@@ -26,9 +26,9 @@ def sms_first(text: str) -> str:
 
 async def test_a_resident_votes_and_adds_a_statement_by_text(tmp_path: Path) -> None:
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    text += "\n" + sms_first((ROOT / "examples" / "conversation.toml").read_text(encoding="utf-8"))
+    text = sms_first(text)
     async with running_server(tmp_path, config_text=text) as srv:
-        srv.import_contacts({PHONE: "fi"}, group="ikaihmiset")
+        srv.import_contacts({PHONE: "fi"}, group="asukkaat")
         srv.start_campaign(CAMPAIGN)
         handset = srv.emulator.handset(PHONE)
         first = await handset.wait_for_message(WAIT)
@@ -86,8 +86,7 @@ async def test_residents_by_text_form_the_groups_the_report_shows(tmp_path: Path
     """Twenty-four residents in two latent camps vote by text; the groups job runs; the
     council report (``kanavat report --format json``) shows two groups and what unites them."""
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    conversation = sms_first((ROOT / "examples" / "conversation.toml").read_text(encoding="utf-8"))
-    text += "\n" + conversation.replace("own_statements = true", "own_statements = false")
+    text = sms_first(text).replace("own_statements = true", "own_statements = false")
     camp = {  # seed statement -> the vote of camp 0 and of camp 1
         "Terveysaseman": ("1", "1"),  # everyone agrees
         "Omaishoitajat": ("1", "1"),
@@ -109,7 +108,7 @@ async def test_residents_by_text_form_the_groups_the_report_shows(tmp_path: Path
         await handset.wait_for_message(WAIT)  # the campaign's own questionnaire begins
 
     async with running_server(tmp_path, config_text=text) as srv:
-        srv.import_contacts(dict.fromkeys(phones, "fi"), group="ikaihmiset")
+        srv.import_contacts(dict.fromkeys(phones, "fi"), group="asukkaat")
         srv.start_campaign(CAMPAIGN)
         await asyncio.gather(*(resident(srv, p, side) for p, side in phones.items()))
         await srv.idle()

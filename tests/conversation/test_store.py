@@ -108,11 +108,7 @@ def test_the_job_recomputes_only_conversations_with_new_votes(tmp_path) -> None:
 
     root = Path(__file__).resolve().parents[2]
     path = tmp_path / "config.toml"
-    path.write_text(
-        (root / "config.toml").read_text()
-        + "\n"
-        + (root / "examples/conversation.toml").read_text()
-    )
+    path.write_text((root / "config.toml").read_text())
     config = configuration.load(path, env={})
     store = Store(config.database_path, secret="s")
     campaign = "keskustelu-2027"
@@ -136,11 +132,7 @@ def test_erasure_takes_a_residents_votes_and_group(tmp_path, mode: str) -> None:
 
     root = Path(__file__).resolve().parents[2]
     path = tmp_path / "config.toml"
-    text = (
-        (root / "config.toml").read_text()
-        + "\n"
-        + (root / "examples/conversation.toml").read_text()
-    )
+    text = (root / "config.toml").read_text()
     path.write_text(text.replace('erasure = "anonymise"', f'erasure = "{mode}"'))
     config = configuration.load(path, env={})
     store = Store(config.database_path, secret="s")

@@ -32,7 +32,6 @@ async def test_a_call_votes_by_speech_and_keypad_and_adds_a_statement(tmp_path: 
         .read_text(encoding="utf-8")
         .replace('model = "models/whisper-base"', f'model = "{model}"')
     )
-    text += "\n" + (ROOT / "examples" / "conversation.toml").read_text(encoding="utf-8")
     agree, disagree = speech("samaa mieltä"), speech("eri mieltä")
     own = speech("Kirjastoauto pitää palauttaa kyliin.")
     # Per statement in order: speech, speech, keypad 1, keypad 2, keypad 3 (pass), "*" then 1, ...
@@ -74,7 +73,7 @@ async def test_a_call_votes_by_speech_and_keypad_and_adds_a_statement(tmp_path: 
                 return
 
     async with running_server(tmp_path, config_text=text) as srv:
-        srv.import_contacts({PHONE: "fi"}, group="ikaihmiset")
+        srv.import_contacts({PHONE: "fi"}, group="asukkaat")
         handset = srv.emulator.handset(PHONE)
         handset.set_behaviour(script=resident)
         srv.start_campaign(CAMPAIGN)
