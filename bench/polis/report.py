@@ -35,6 +35,27 @@ def section(found: dict[str, Any]) -> list[str]:
             f"{row['representative_right']}/{row['representative_total']} | "
             f"{row['consensus_right']}/{row['consensus_reported']} |"
         )
+    lines += ["", "By split and size (populations with latent groups):", ""]
+    for split in ("dev", "held-out"):
+        for size in sorted({r["participants"] for r in found["rows"]}):
+            rows = [
+                r
+                for r in found["rows"]
+                if r["split"] == split and r["participants"] == size and "ari_ours" in r
+            ]
+            if not rows:
+                continue
+            near = sum(r["ari_ours"] >= r["ari_oracle"] - 0.05 for r in rows)
+            beats = sum(r["ari_ours"] >= r["ari_red_dwarf"] - 1e-9 for r in rows)
+            mean = {
+                k: sum(r[k] for r in rows) / len(rows)
+                for k in ("ari_ours", "ari_oracle", "ari_red_dwarf")
+            }
+            lines.append(
+                f"- {split}, {size} participants: mean ARI ours {mean['ari_ours']:.3f}, oracle "
+                f"{mean['ari_oracle']:.3f}, red-dwarf {mean['ari_red_dwarf']:.3f}; within 0.05 of "
+                f"the oracle {near}/{len(rows)}, at least red-dwarf's {beats}/{len(rows)}"
+            )
     lines += ["", "Goals (every population):", ""]
     lines += [f"- {goal}: {'met' if ok else 'missed'}" for goal, ok in found["goals"].items()]
     return [*lines, ""]
