@@ -32,6 +32,7 @@ AREAS = (
     "speechset",
     "postgres",
     "themes",
+    "polis",
 )
 HERE = Path(__file__).resolve().parent
 
@@ -80,6 +81,10 @@ def run_area(area: str, quick: bool, profile: bool) -> dict[str, Any]:
             from bench.themes import run
 
             return run.run(quick)
+        if area == "polis":
+            from bench.polis import accuracy as polis_accuracy
+
+            return polis_accuracy.run(quick)
     raise ValueError(area)
 
 

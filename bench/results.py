@@ -447,6 +447,14 @@ def markdown(found: dict[str, Any]) -> str:
             "",
             *themes_report.section(found["themes"]),
         ]
+    if "polis" in found:
+        from bench.polis import report as polis_report
+
+        lines += [
+            "## Conversations: opinion groups against the latent truth (issue 20)",
+            "",
+            *polis_report.section(found["polis"]),
+        ]
     if "again" in found:
         g = found["again"]
         lines += [

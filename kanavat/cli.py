@@ -455,6 +455,7 @@ def _register_channel_commands() -> None:
     """Commands that live beside their channel: voices, speech (voice), chat, report."""
     from kanavat.backup_cli import store
     from kanavat.chat.cli import chat
+    from kanavat.conversation.cli import conversation_group, statements_group
     from kanavat.loop.cli import outcome, suggestions_group
     from kanavat.outreach.commands import event, sample
     from kanavat.privacy.cli import person, purge
@@ -477,6 +478,8 @@ def _register_channel_commands() -> None:
     main.add_command(store)
     main.add_command(outcome)
     main.add_command(suggestions_group)
+    main.add_command(statements_group)
+    main.add_command(conversation_group)
 
 
 _register_channel_commands()

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from kanavat import tomlpos
+from kanavat.conversation import settings as conversation_settings
 from kanavat.loop.settings import Public, Suggestions, unknown_campaigns
 from kanavat.questions.lexicon import has_language
 from kanavat.questions.model import (
@@ -194,6 +195,8 @@ class Campaign(Pacing):
     cooldown: int = Field(default=30, ge=0)
     listen_timeout: float = Field(default=6.0, ge=1, le=30)
     """Seconds a call waits for an answer after a prompt: generous for elderly listeners."""
+    conversation: str | None = None
+    """A conversation campaign (issue 20): the ``[conversations]`` entry whose statements it adds."""
 
     _durations = field_validator("retries", "fallback_after", "reminder_after", "delay")(
         _check_durations
@@ -225,6 +228,7 @@ class Config(Model):
     campaigns: dict[str, Campaign] = Field(default_factory=dict)
     suggestions: Suggestions = Suggestions()  # issue 23: kanavat/loop/settings.py
     public: Public = Public()
+    conversations: dict[str, conversation_settings.Conversation] = Field(default_factory=dict)
     path: Path | None = Field(default=None, exclude=True)
 
     @property
@@ -583,6 +587,12 @@ def cross_check(
             )
         if campaign.start and campaign.end and campaign.end <= campaign.start:
             add((*base, "end"), "must be after start")
+    conversation_settings.check(
+        config.conversations,
+        {cid: c.conversation for cid, c in config.campaigns.items()},
+        languages,
+        add,
+    )
     voice = any("voice" in c.channels for c in config.campaigns.values())
     for lang in languages if voice else []:
         if lang not in config.speech:
@@ -645,6 +655,7 @@ def _partial_cross_check(raw: dict, name: str, lines: dict) -> list[Problem]:
         privacy=Privacy(),
         questionnaires=questionnaires,
         campaigns=campaigns,
+        conversations=conversation_settings.partial(raw.get("conversations")),
         path=None,
     )
     known = set(raw.get("questionnaires") or {})

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kanavat.config import Config
+from kanavat.conversation import turn as conversation_turn
 from kanavat.outreach import queue
 from kanavat.questions import dialog
 from kanavat.questions.dialog import Prompt, State, Step
 from kanavat.questions.lexicon import Lexicon
+from kanavat.questions.model import Questionnaire
 from kanavat.questions.normalise import Input
 from kanavat.store import Store
 
@@ -112,13 +114,17 @@ class Conversations:
                     "UPDATE sessions SET channel = ?, state = ?, updated_at = ? WHERE id = ?",
                     [channel, json.dumps(state.to_json()), self.store.now(), existing["id"]],
                 )
-            step = dialog.resume(questionnaire, state)
+            step = dialog.resume(self._questionnaire(state.questionnaire), state)
             return self._turn(existing["id"], existing["respondent"], step)
         language = (
             language if language in self.config.county.languages else self.config.default_language
         )
         identity = f"contact:{contact_id}" if contact_id is not None else f"visitor:{visitor_id}"
         respondent = self.store.pseudonym(campaign_id, identity)
+        questionnaire = (
+            conversation_turn.for_new_session(self.config, self.store, campaign_id, respondent)
+            or questionnaire
+        )
         step = dialog.start(questionnaire, language, medium)
         now = self.store.now()
         with self.store.transaction():
@@ -175,7 +181,7 @@ class Conversations:
         """The prompt the resident is at (after a reconnect), without changing anything."""
         row = self._session(session_id)
         state = State.from_json(json.loads(row["state"]))
-        questionnaire = self.config.questionnaires[state.questionnaire]
+        questionnaire = self._questionnaire(state.questionnaire)
         return self._turn(session_id, row["respondent"], dialog.resume(questionnaire, state))
 
     def state(self, session_id: int) -> State:
@@ -202,10 +208,12 @@ class Conversations:
         with self.store.transaction():
             row = self._session(session_id)
             state = State.from_json(json.loads(row["state"]))
-            questionnaire = self.config.questionnaires[state.questionnaire]
+            questionnaire = self._questionnaire(state.questionnaire)
             step = dialog.advance(questionnaire, state, given, lex=lex, confirm_below=confirm_below)
             now = self.store.now()
-            if step.answer is not None:
+            if step.answer is not None and not conversation_turn.take_answer(
+                self.config, self.store, row, step.answer
+            ):
                 self._store_answer(row, step.answer, now)
             self.store.execute(
                 "UPDATE sessions SET state = ?, status = ?, updated_at = ? WHERE id = ?",
@@ -272,6 +280,11 @@ class Conversations:
             sampling.on_final(
                 self.store, self.config, row["campaign_id"], row["contact_id"], disposition
             )
+
+    def _questionnaire(self, questionnaire_id: str) -> Questionnaire:
+        """A session's questionnaire: from the config, or a conversation round (issue 20)."""
+        found = conversation_turn.resolve(self.config, self.store, questionnaire_id)
+        return found or self.config.questionnaires[questionnaire_id]
 
     def _session(self, session_id: int) -> dict[str, Any]:
         row = self.store.one("SELECT * FROM sessions WHERE id = ?", [session_id])

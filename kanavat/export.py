@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import heapq
 import json
 from collections.abc import Iterator
 from typing import IO, Any
@@ -24,6 +25,18 @@ COLUMNS = (
 
 
 def rows(store: Store, campaign_id: str) -> Iterator[dict[str, Any]]:
+    """Answers, and a conversation's votes (question = the statement id, value = agree,
+    disagree or pass), in the order they were given."""
+    from kanavat.conversation import votes
+
+    yield from heapq.merge(
+        _answers(store, campaign_id),
+        votes.export_rows(store, campaign_id),
+        key=lambda row: row["answered_at"],
+    )
+
+
+def _answers(store: Store, campaign_id: str) -> Iterator[dict[str, Any]]:
     """Answers in the order they were given; unanswered questions are not answers."""
     for r in store.query(
         "SELECT campaign_id AS campaign, question, respondent, channel, language, input_kind, raw, "

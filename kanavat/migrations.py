@@ -462,3 +462,56 @@ def m009_portable(db: Schema) -> None:
     by a SQLite trigger that PostgreSQL cannot run."""
     if db.dialect == "sqlite":
         db.execute("DROP TRIGGER IF EXISTS sessions_attributes_from_enrolment")
+
+
+@migration
+def m010_conversations(db: Schema) -> None:
+    """Polis-style conversations (issue 20): statements, votes, the last opinion-group update.
+
+    Statement texts are JSON by language. A resident's statement is kept without any link to
+    its author (never attributed in any output); ``dedup_key`` is its normalised text.
+    Votes are append-only: the latest per respondent and statement counts.
+    """
+    db.execute("""
+        CREATE TABLE conversation_statements (
+            id INTEGER PRIMARY KEY,
+            campaign_id TEXT NOT NULL,
+            origin TEXT NOT NULL CHECK (origin IN ('seed', 'resident')),
+            seed_key TEXT,
+            texts TEXT NOT NULL,
+            dedup_key TEXT NOT NULL,
+            channel TEXT,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'rejected')),
+            created_at TEXT NOT NULL,
+            moderated_at TEXT,
+            UNIQUE (campaign_id, dedup_key)
+        )""")
+    db.execute(
+        "CREATE UNIQUE INDEX conversation_seeds ON conversation_statements(campaign_id, seed_key) "
+        "WHERE seed_key IS NOT NULL"
+    )
+    db.execute("""
+        CREATE TABLE conversation_votes (
+            id INTEGER PRIMARY KEY,
+            campaign_id TEXT NOT NULL,
+            statement_id INTEGER NOT NULL REFERENCES conversation_statements(id),
+            respondent TEXT NOT NULL,
+            vote TEXT NOT NULL CHECK (vote IN ('agree', 'disagree', 'pass')),
+            channel TEXT NOT NULL CHECK (channel IN ('voice', 'sms', 'chat')),
+            language TEXT,
+            input_kind TEXT,
+            confidence REAL,
+            voted_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX conversation_votes_by_campaign ON conversation_votes(campaign_id, id)")
+    db.execute(
+        "CREATE INDEX conversation_votes_by_respondent "
+        "ON conversation_votes(campaign_id, respondent)"
+    )
+    db.execute("""
+        CREATE TABLE conversation_groups (
+            campaign_id TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            votes_seen INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")

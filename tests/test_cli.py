@@ -102,7 +102,7 @@ def test_answer_unknown_names(config_copy: Path) -> None:
 def test_check_ok(config_copy: Path) -> None:
     status, out, err = run("check", "--config", str(config_copy))
     assert status == 0
-    assert "OK: 4 questionnaires, 4 campaigns, languages fi, sv, en" in out
+    assert "OK: 4 questionnaires, 5 campaigns, languages fi, sv, en" in out
     assert "warning:" in err and "error:" not in err
 
 

@@ -106,7 +106,12 @@ def _render(config: Config, campaign_id: str, language: str, closed: str) -> str
     t = texts(language)
     campaign = config.campaign(campaign_id)
     questionnaire = config.questionnaires[campaign.questionnaire]
-    title = questionnaire.title.get(language) or next(iter(questionnaire.title.values()))
+    titles = (
+        config.conversations[campaign.conversation].title  # a conversation (issue 20)
+        if campaign.conversation
+        else questionnaire.title
+    )
+    title = titles.get(language) or next(iter(titles.values()))
     links = []
     for code in config.county.languages:
         name = texts(code)["language_name"]

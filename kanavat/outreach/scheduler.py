@@ -48,6 +48,7 @@ DailyJob = Callable[[Store, Config], object | Awaitable[object]]
 LeaderJob = Callable[[], Awaitable[object]]
 DAILY_HOUR = 3  # local time: the quietest hour for purges and reports
 RECONCILE_EVERY = 20  # ticks between checks of live calls with the provider
+OPINION_GROUPS_EVERY = 30.0  # seconds between conversations' opinion-group updates
 
 
 class Scheduler:
@@ -92,8 +93,29 @@ class Scheduler:
             next_run_time=datetime.now(UTC),
             misfire_grace_time=None,
         )
+        if any(c.conversation for c in self.config.campaigns.values()):
+            self._aps.add_job(
+                self._opinion_groups,
+                "interval",
+                seconds=OPINION_GROUPS_EVERY,
+                id="opinion-groups",
+                max_instances=1,
+                coalesce=True,
+            )
         self._aps.start()
         log.info("scheduler.started tick=%s", self.tick_seconds)
+
+    async def _opinion_groups(self) -> None:
+        """Conversations' opinion groups, recomputed off the event loop when votes arrived
+        (issue 20: a job, never inside a resident's turn)."""
+        from kanavat.conversation import groups
+
+        try:
+            count = await asyncio.to_thread(groups.update_all, self.store, self.config)
+            if count:
+                log.info("conversation.groups.updated campaigns=%s", count)
+        except Exception:
+            log.exception("conversation.groups.failed")
 
     async def stop(self, grace: float = 15.0) -> None:
         """Stop ticking. The contact being made is finished (its provider request answered and

@@ -19,6 +19,7 @@ The audit entry says what was done and how much, never to whom.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
@@ -58,6 +59,7 @@ def erase(store: Store, config: Config, person: Person, source: str) -> ErasureR
         deleted = kept = 0
         for session in sessions:
             free = _free_text_questions(config, session["campaign_id"])
+            _conversation(store, session, None if mode == "delete" else "x" + secrets.token_hex(6))
             d, k = conversations.erase_session(store, session, free, mode)
             deleted, kept = deleted + d, kept + k
         if contact_id is not None:
@@ -91,6 +93,15 @@ def request_key(store: Store, person: Person) -> str:
     """The key of a person's pending request: a keyed hash, never the number itself."""
     identity = f"phone:{person.phone}" if person.phone else f"visitor:{person.visitor}"
     return store.pseudonym("privacy", identity)
+
+
+def _conversation(store: Store, session: dict, stranger: str | None) -> None:
+    """A conversation's votes (issue 20) go, or stay under a random id; residents' own
+    statements were never linked to them."""
+    from kanavat.conversation import groups, votes
+
+    votes.erase_respondent(store, session["campaign_id"], session["respondent"], stranger)
+    groups.forget_member(store, session["campaign_id"], session["respondent"])
 
 
 def _free_text_questions(config: Config, campaign_id: str) -> set[str]:

@@ -64,7 +64,7 @@ def _campaign_report(
     language: str,
     breakdowns: list[str],
     now: datetime,
-    store: Store,
+    store: Store | None = None,
 ) -> dict[str, Any]:
     campaign = config.campaign(data.campaign_id)
     questionnaire = config.questionnaire_of(data.campaign_id)
@@ -144,8 +144,14 @@ def _campaign_report(
     for q in report["questions"]:
         if q["type"] == "text":  # free-text themes (issue 21), under the same ledger
             rows = by_question.get(q["id"], [])
-            saved = named.load(store, data.campaign_id, q["id"])
+            saved = named.load(store, data.campaign_id, q["id"]) if store is not None else []
             q["themes"] = build_themes(q["id"], rows, saved, ctx, ledger, people)
+    if campaign.conversation and store is not None:  # issue 20: opinion groups, same control
+        from kanavat.report import conversation
+
+        report["conversation"] = conversation.section(
+            store, config, data.campaign_id, language, breakdowns, ledger
+        )
     ledger.apply()
     reach = report["reach"]
     if reach["kind"] == "contacts":  # e stays a plain number, as in version 1.0

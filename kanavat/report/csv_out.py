@@ -10,6 +10,8 @@ import csv
 from collections.abc import Iterator
 from typing import IO, Any
 
+from kanavat.report import conversation_render
+
 COLUMNS = (
     "campaign",
     "section",
@@ -228,7 +230,7 @@ def write(out: IO[str], report: dict[str, Any]) -> int:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     count = 0
-    for r in rows(report):
+    for r in [*rows(report), *conversation_render.csv_rows(report)]:
         writer.writerow({k: _text(r.get(k)) for k in COLUMNS})
         count += 1
     return count

@@ -13,6 +13,7 @@ from string import Template
 from typing import Any
 
 from kanavat.questions.normalise import DONT_KNOW
+from kanavat.report import conversation_render
 from kanavat.report.svg import Bar, bar_chart
 from kanavat.report.texts import texts
 
@@ -108,7 +109,11 @@ def render(report: dict[str, Any]) -> str:
         intro = t["compare"]["intro"].format(other=f"{other['id']} ({other['title']})")
         body.append(f'<p class="note">{e(intro)}</p>')
     body += [_question(q, report, t, f) for q in report["questions"]]
-    body += [_loop(report, t, f), _inputs(report, t, f), _method(report, t, f)]
+    body += [
+        _loop(report, t, f),
+        conversation_render.html(report, t, f),
+    ]  # issue 20: empty for questionnaires
+    body += [_inputs(report, t, f), _method(report, t, f)]
     template = Template((HERE / "template.html").read_text("utf-8"))
     return template.substitute(
         lang=e(report["language"]),

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from kanavat import logs
 from kanavat.outreach.reach import COUNTS, total
+from kanavat.simulate import conversation
 from kanavat.simulate.rehearsal import LOG_NAME, RehearsalError
 from kanavat.simulate.runner import Plan, Rehearsal, Result
 
@@ -202,7 +203,13 @@ async def _run(rehearsal: Rehearsal, console: Console) -> Result:
                 task, completed=settled, doing=f"{calls} spoken/keyed, {texts} texts, {chats} chats"
             )
 
-        return await rehearsal.run(progress)
+        result = await rehearsal.run(progress)
+    assert rehearsal.config is not None
+    for line in conversation.summary(
+        rehearsal.store, rehearsal.config, rehearsal.residents, rehearsal.latent_groups
+    ):
+        console.print(line)
+    return result
 
 
 def print_summary(console: Console, result: Result) -> None:

@@ -31,7 +31,7 @@ from kanavat.outreach import audience, campaigns, triggers
 from kanavat.outreach.reach import Reach, reach
 from kanavat.questions.model import Question
 from kanavat.server import Options, create_app
-from kanavat.simulate import chat, population, rehearsal, sms, voice
+from kanavat.simulate import chat, conversation, population, rehearsal, sms, voice
 from kanavat.simulate.population import Resident
 from kanavat.simulate.speech import Speaker
 from kanavat.store import Store, iso
@@ -115,6 +115,7 @@ class Rehearsal:
         self._busy = 0
         self.tally: Counter[str] = Counter()
         self.speech_note = ""
+        self.latent_groups: dict[str, int] = {}  # conversation residents' built-in groups
         lead = timedelta(seconds=plan.clock_rate * (plan.timeout + REHEARSAL_MARGIN))
         self.clock = RehearsalClock(plan.clock_rate, lead)
 
@@ -207,9 +208,12 @@ class Rehearsal:
             cid: {q.id: q for q in config.questionnaire_of(cid).questions}
             for cid in {r.campaign_id for r in self.residents}
         }
+        catalogs, self.latent_groups = conversation.prepare(
+            self.store, config, self.residents, questions, rng
+        )
         speaker = await self._speaker(questions)
         emulator = self._app[EMULATOR]
-        questionnaires = {q: config.questionnaires[q] for q in config.questionnaires}
+        questionnaires = {**catalogs, **config.questionnaires}  # a conversation's first
         visitors = [r for r in self.residents if r.phone is None]
         for r in self.residents:
             if r.phone is None:

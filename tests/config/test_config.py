@@ -54,6 +54,7 @@ def test_the_example_config_loads(example_config_path: Path) -> None:
         "vammaispalvelut-2027",
         "nuoret-2027",
         "palaute-2027",
+        "keskustelu-2027",
     }
     assert config.questionnaire_of("vanhukset-2027").id == "hyvinvointi"
     assert config.database_path == example_config_path.parent / "kanavat.db"
