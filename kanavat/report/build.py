@@ -15,7 +15,7 @@ from typing import Any
 
 from kanavat.config import Config
 from kanavat.report import stats, suppress
-from kanavat.report.data import AnswerRow, CampaignData, load
+from kanavat.report.data import AnswerRow, CampaignData, ChannelReach, ContactCell, load
 from kanavat.report.disclosure import Ledger
 from kanavat.report.questions import Context, build_question
 from kanavat.report.texts import report_language, texts
@@ -97,7 +97,6 @@ def _campaign_report(
     by_question: dict[str, list[AnswerRow]] = {}
     for a in data.answers:
         by_question.setdefault(a.question, []).append(a)
-    respondents = data.answered
     report = {
         "schema": "kanavat-report",
         "version": SCHEMA_VERSION,
@@ -117,7 +116,7 @@ def _campaign_report(
             "finished_at": data.status.get("finished_at"),
         },
         "privacy": {"min_cell": k},
-        "respondents": ledger.cell(RESPONDENTS, len(respondents), total=True),
+        "respondents": ledger.cell(RESPONDENTS, data.respondents, total=True),
         "reach": _reach(campaign.channels, data, ledger),
         "sample": sample,
         "input_kinds": _input_kinds(data.answers, campaign.channels, ledger),
@@ -158,25 +157,19 @@ def _reach(channels: Iterable[str], data: CampaignData, ledger: Ledger) -> dict[
     if not data.has_contacts:
         return _chat_reach(data, ledger)
     columns = ("contacted", "reached", "completed")
-    took_part = {(s.who, s.channel) for s in data.sessions if s.took_part}
+    nobody = ChannelReach(0, 0, 0, 0)
     table: dict[str, dict[str, int]] = {}
     for ch in channels:
-        table[ch] = {
-            "contacted": len(data.attempted.get(ch, ())),
-            "reached": len({who for who, c in took_part if c == ch}),
-            "completed": len(
-                {s.who for s in data.sessions if s.channel == ch and s.status == "completed"}
-            ),
-        }
-    attempted = set().union(*data.attempted.values()) if data.attempted else set()
-    attempted |= {c.respondent for c in data.contacts if c.attempts > 0}
+        r = data.reach.get(ch, nobody)
+        table[ch] = {"contacted": r.contacted, "reached": r.reached, "completed": r.completed}
     dispositions: dict[str, int] = dict.fromkeys((*stats.DISPOSITIONS, "pending"), 0)
     for c in data.contacts:
         key = c.disposition if c.disposition in dispositions else "other"
-        dispositions[key] += 1
+        dispositions[key] += c.n
+    everyone = data.reach.get(None, nobody)
     table[TOTAL] = {
-        "contacted": len(attempted),
-        "reached": len({who for who, _ in took_part}),
+        "contacted": everyone.contacted,
+        "reached": everyone.reached,
         "completed": dispositions["complete"],
     }
 
@@ -201,9 +194,13 @@ def _reach(channels: Iterable[str], data: CampaignData, ledger: Ledger) -> dict[
         ledger.line([key(r, c) for r in table if r != TOTAL], key(TOTAL, c))
     d_keys = {d: ("disposition", d) for d in dispositions}
     d_cells = {d: ledger.cell(d_keys[d], n) for d, n in dispositions.items()}
-    d_cells["total"] = ledger.cell(("disposition", TOTAL), len(data.contacts), total=True)
+    d_cells["total"] = ledger.cell(
+        ("disposition", TOTAL), sum(c.n for c in data.contacts), total=True
+    )
     ledger.line(d_keys.values(), ("disposition", TOTAL))
-    pending_attempted = sum(1 for c in data.contacts if c.disposition == "pending" and c.attempts)
+    pending_attempted = sum(
+        c.n for c in data.contacts if c.disposition == "pending" and c.attempted
+    )
     parts = {d: (d_keys[d], n) for d, n in dispositions.items() if d != "pending"}
     parts["pending_attempted"] = (d_keys["pending"], pending_attempted)
     parts["pending_fresh"] = (d_keys["pending"], dispositions["pending"] - pending_attempted)
@@ -248,9 +245,8 @@ def _outcomes(counts: dict[str, int]) -> stats.Outcomes:
 def _chat_reach(data: CampaignData, ledger: Ledger) -> dict[str, Any]:
     """Anonymous chat visitors have no contact list, so there is no AAPOR denominator: the
     report counts sessions started and completed instead of response rates."""
-    started = {s.who for s in data.sessions}
-    completed = {s.who for s in data.sessions if s.status == "completed"}
-    values = {"started": len(started), "completed": len(completed)}
+    everyone = data.reach.get(None, ChannelReach(0, 0, 0, 0))
+    values = {"started": everyone.started, "completed": everyone.completed}
     values["not_completed"] = values["started"] - values["completed"]
     cells = {c: ledger.cell(("sessions", c), v, total=c == "started") for c, v in values.items()}
     ledger.line([("sessions", "completed"), ("sessions", "not_completed")], ("sessions", "started"))
@@ -270,36 +266,37 @@ def _sample(config: Config, data: CampaignData, ledger: Ledger) -> dict[str, Any
         "size": audience.sample,
         "stratify": list(audience.stratify),
         "pool": sum(data.pool.values()) if data.pool else None,
-        "sampled": len(data.contacts),
+        "sampled": sum(c.n for c in data.contacts),
         "weighted": weighted,
         "method": "post-stratification" if weighted else None,
         "strata": [],
     }
     if not audience.stratify:
         return out
-    answered = data.answered
-    strata: dict[str, list] = {}
+    strata: dict[str, list[ContactCell]] = {}
     for c in data.contacts:
         strata.setdefault(c.stratum or "", []).append(c)
-    respondents = {h: sum(1 for c in cs if c.respondent in answered) for h, cs in strata.items()}
+    respondents = {h: sum(c.n for c in cs if c.answered) for h, cs in strata.items()}
     weights = stats.stratum_weights(data.pool, respondents)
     keys = {h: ("stratum", h) for h in sorted(set(data.pool) | set(strata))}
     for h, key in keys.items():
         cs = strata.get(h, [])
-        completes = sum(1 for c in cs if c.disposition == "complete")
-        rr1 = stats.rates(stats.outcomes((c.disposition, c.attempts) for c in cs))["RR1"]
+        completes = sum(c.n for c in cs if c.disposition == "complete")
+        sampled = sum(c.n for c in cs)
+        cases = ((c.disposition, int(c.attempted)) for c in cs for _ in range(c.n))
+        rr1 = stats.rates(stats.outcomes(cases))["RR1"]
         row: dict[str, Any] = {
             "stratum": h,
             "values": dict(zip(audience.stratify, h.split("|"), strict=False)),
             "pool": data.pool.get(h, 0),
-            "sampled": len(cs),
+            "sampled": sampled,
             "respondents": ledger.cell(key, respondents.get(h, 0)),
             "rr1": rr1,
             "weight": weights.get(h),
         }
         # A stratum's RR1 is its completes over its sampled people (less the ineligible):
         # shown only when neither the completes nor the rest are a small count.
-        if suppress.is_small(completes, k) or suppress.is_small(len(cs) - completes, k):
+        if suppress.is_small(completes, k) or suppress.is_small(sampled - completes, k):
             row["rr1"] = None
         ledger.derive(row, ("rr1", "weight"), (key, RESPONDENTS), mark=False)
         out["strata"].append(row)
