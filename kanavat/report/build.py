@@ -14,14 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from kanavat.config import Config
-from kanavat.report import stats, suppress
+from kanavat.report import stats
 from kanavat.report.data import AnswerRow, CampaignData, ChannelReach, ContactCell, load
 from kanavat.report.disclosure import Ledger
 from kanavat.report.questions import Context, build_question
 from kanavat.report.texts import report_language, texts
 from kanavat.store import Store, iso, utc_now
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 DEFAULT_BREAKDOWNS = ("unit", "age_group", "municipality", "language", "channel")
 """Shown when the campaign has them (a fast-feedback campaign's service units first)."""
 INPUT_KINDS = ("speech", "keypad", "text", "button")
@@ -204,7 +204,7 @@ def _reach(channels: Iterable[str], data: CampaignData, ledger: Ledger) -> dict[
     parts = {d: (d_keys[d], n) for d, n in dispositions.items() if d != "pending"}
     parts["pending_attempted"] = (d_keys["pending"], pending_attempted)
     parts["pending_fresh"] = (d_keys["pending"], dispositions["pending"] - pending_attempted)
-    rates = stats.rates(_outcomes({p: v for p, (_, v) in parts.items()}))
+    rates = stats.rates(_outcomes(counts_of(parts)))
     out_rates: dict[str, dict[str, Any]] = {}
     for name in (*RATES, "e"):
         out_rates[name] = {"value": rates[name], "suppressed": False}
@@ -258,7 +258,6 @@ def _sample(config: Config, data: CampaignData, ledger: Ledger) -> dict[str, Any
     audience = campaign.audience
     if audience is None or audience.sample is None:
         return None
-    k = ledger.min_cell
     weighted = bool(audience.stratify) and bool(data.pool)
     out: dict[str, Any] = {
         "design": "stratified" if audience.stratify else "simple",
@@ -279,31 +278,64 @@ def _sample(config: Config, data: CampaignData, ledger: Ledger) -> dict[str, Any
     respondents = {h: sum(c.n for c in cs if c.answered) for h, cs in strata.items()}
     weights = stats.stratum_weights(data.pool, respondents)
     keys = {h: ("stratum", h) for h in sorted(set(data.pool) | set(strata))}
+    names = (*stats.DISPOSITIONS, "pending")
     for h, key in keys.items():
         cs = strata.get(h, [])
-        completes = sum(c.n for c in cs if c.disposition == "complete")
-        sampled = sum(c.n for c in cs)
-        cases = ((c.disposition, int(c.attempted)) for c in cs for _ in range(c.n))
-        rr1 = stats.rates(stats.outcomes(cases))["RR1"]
         row: dict[str, Any] = {
             "stratum": h,
             "values": dict(zip(audience.stratify, h.split("|"), strict=False)),
             "pool": data.pool.get(h, 0),
-            "sampled": sampled,
+            "sampled": sum(c.n for c in cs),
             "respondents": ledger.cell(key, respondents.get(h, 0)),
-            "rr1": rr1,
+            "rr1": None,
+            "rr1_range": None,
             "weight": weights.get(h),
         }
-        # A stratum's RR1 is its completes over its sampled people (less the ineligible):
-        # shown only when neither the completes nor the rest are a small count.
-        if suppress.is_small(completes, k) or suppress.is_small(sampled - completes, k):
-            row["rr1"] = None
-        ledger.derive(row, ("rr1", "weight"), (key, RESPONDENTS), mark=False)
+        ledger.derive(row, ("weight",), (key, RESPONDENTS), mark=False)
+        _stratum_rr1(row, cs, names, ledger)
         out["strata"].append(row)
+    # Each stratum's dispositions add up to the report's: one protection for both.
+    for d in names:
+        ledger.line([("stratum", h, d) for h in keys], ("disposition", d))
     out["respondents"] = {}
     ledger.count(RESPONDENTS, sum(respondents.values()), out["respondents"], total=True)
     ledger.line(keys.values(), RESPONDENTS)
     return out
+
+
+def _stratum_rr1(row: dict[str, Any], cs: list[ContactCell], names, ledger: Ledger) -> None:
+    """A stratum's RR1 is a rate of its own dispositions (not shown, but a reader who knows
+    the rate and the stratum's size can solve for them): they are counts of the ledger, in a
+    line with the stratum's size and with the report's dispositions, and the RR1 is exact only
+    when none of them is hidden; else it is given as the range the published counts allow."""
+    h = row["stratum"]
+    counts = dict.fromkeys(names, 0)
+    for c in cs:
+        counts[c.disposition if c.disposition in counts else "other"] += c.n
+    keys = {d: ("stratum", h, d) for d in names}
+    for d, n in counts.items():
+        ledger.count(keys[d], n)
+    size = ("stratum", h, "sampled")
+    ledger.count(size, row["sampled"], total=True)
+    ledger.line(keys.values(), size)
+    pending_attempted = sum(c.n for c in cs if c.disposition == "pending" and c.attempted)
+    parts = {d: (keys[d], n) for d, n in counts.items() if d != "pending"}
+    parts["pending_attempted"] = (keys["pending"], pending_attempted)
+    parts["pending_fresh"] = (keys["pending"], counts["pending"] - pending_attempted)
+    rr1: dict[str, Any] = {"value": stats.rates(_outcomes(counts_of(parts)))["RR1"]}
+    ledger.rate(rr1, lambda c: stats.rates(_outcomes(c))["RR1"], parts, size)
+    # A stratum whose respondents are hidden shows no RR1 (its completes are among them).
+    ledger.derive(rr1, ("value",), (("stratum", h), RESPONDENTS), mark=False)
+
+    def publish() -> None:
+        row["rr1"] = rr1["value"]
+        row["rr1_range"] = rr1.get("range") if rr1["value"] is None else None
+
+    ledger.then(publish)
+
+
+def counts_of(parts: dict[str, tuple[Any, int]]) -> dict[str, int]:
+    return {name: v for name, (_, v) in parts.items()}
 
 
 def _input_kinds(answers: list[AnswerRow], channels: Iterable[str], ledger: Ledger) -> dict:

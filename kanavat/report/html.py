@@ -248,7 +248,7 @@ def _sample(report: dict[str, Any], t: dict, f: Format) -> str:
                 f.num(s["pool"]),
                 f.num(s["sampled"]),
                 f.count(s["respondents"]),
-                f.pct(s["rr1"], 1),
+                f.rate({"value": s["rr1"], "range": s.get("rr1_range")}),
                 f.num(s["weight"], 2) if s["weight"] is not None else DASH,
             ]
             for s in sample["strata"]
