@@ -30,6 +30,8 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 BIG = 10**7
+NPS_CLASSES = {"detractors": range(7), "passives": (7, 8), "promoters": (9, 10)}
+"""An NPS question's breakdowns count classes of the main table's scores."""
 EPS = 1e-9
 
 
@@ -355,8 +357,10 @@ def _nps(model: _Model, nps: dict[str, Any] | None, cells: dict[Any, Any], decim
         low, high = nps["range"][0] - EPS, nps["range"][1] + EPS
     else:
         return
-    scores = [v for v in range(11) if v in cells]
-    sign = {v: 100.0 if v >= 9 else -100.0 if v <= 6 else 0.0 for v in scores}
+    sign = {v: 100.0 if v >= 9 else -100.0 if v <= 6 else 0.0 for v in range(11) if v in cells}
+    sign |= {c: {"promoters": 100.0, "detractors": -100.0}.get(c, 0.0)
+             for c in NPS_CLASSES if c in cells}  # fmt: skip
+    scores = list(sign)
     model.relate([*((sign[v] - low, cells[v]) for v in scores)], 0.0, BIG)
     model.relate([*((sign[v] - high, cells[v]) for v in scores)], -BIG, 0.0)
 
@@ -389,8 +393,15 @@ def _question(
             _shares(model, g["cells"], cells, gn)
             _nps(model, g.get("nps"), cells, decimals)
             groups[key], group_n[key] = cells, gn
-        for v in values:
-            model.equal([groups[(by, g["group"])][v] for g in b["groups"]], main[v])
+        columns = [c["value"] for c in b["groups"][0]["cells"]] if b["groups"] else []
+        for v in columns:
+            # A column is one of the main table's values, or an NPS class: a sum of them.
+            members = [v] if v in main else NPS_CLASSES[v]
+            model.relate(
+                [*((1.0, groups[(by, g["group"])][v]) for g in b["groups"]),
+                 *((-1.0, main[s]) for s in members if s in main)],
+                0.0, 0.0,
+            )  # fmt: skip
         model.equal([group_n[(by, g["group"])] for g in b["groups"]], n)
     _strata(model, report, q, groups, group_n, main)
 
