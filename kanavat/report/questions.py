@@ -192,7 +192,14 @@ def build_question(
         shown = []
         for r in groups:
             group = _group(
-                r, rows[r], group_categories, key, group_category, weights, numeric, ledger
+                r,
+                rows[r],
+                group_categories,
+                key,
+                group_category,
+                weights,
+                numeric and q.type != "nps",  # a unit's mean would give its scores away
+                ledger,
             )
             if q.type == "nps":
                 group["nps"] = _nps(r, _scores_of(counts[r]), key, ledger, classes=True)

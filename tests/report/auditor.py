@@ -377,7 +377,7 @@ def _question(
     model.equal(list(main.values()), n)
     _shares(model, q["categories"], main, n, bool(q.get("weighted")))
     _nps(model, q.get("nps"), main, decimals)
-    if q["type"] == "scale" and q.get("mean") and q["mean"].get("value") is not None:
+    if q["type"] in ("scale", "nps") and (q.get("mean") or {}).get("value") is not None:
         numeric = [v for v in values if isinstance(v, int)]
         m = q["mean"]["value"]
         model.relate([(v - m, main[v]) for v in numeric], -1e-6, 1e-6)
@@ -392,6 +392,10 @@ def _question(
             model.equal(list(cells.values()), gn)
             _shares(model, g["cells"], cells, gn)
             _nps(model, g.get("nps"), cells, decimals)
+            if q["type"] in ("scale", "nps") and (g.get("mean") or {}).get("value") is not None:
+                m = g["mean"]["value"]  # a group's mean over its scores, like the main one
+                scores = [v for v in cells if isinstance(v, int)]
+                model.relate([(v - m, cells[v]) for v in scores], -1e-6, 1e-6)
             groups[key], group_n[key] = cells, gn
         columns = [c["value"] for c in b["groups"][0]["cells"]] if b["groups"] else []
         for v in columns:
