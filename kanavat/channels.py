@@ -39,7 +39,13 @@ ADAPTERS: tuple[Adapter, ...] = (
     Adapter(
         "voice",
         _mount_voice,
-        Channel("voice", ("turn",), voice_turn.handle, voice_turn.render, OutboundStatus.SHOWN),
+        Channel(
+            "voice",
+            ("turn", "suggestion"),
+            voice_turn.handle,
+            voice_turn.render,
+            OutboundStatus.SHOWN,
+        ),
     ),
     Adapter(
         "chat",

@@ -452,6 +452,7 @@ def _register_channel_commands() -> None:
     """Commands that live beside their channel: voices, speech (voice), chat, report."""
     from kanavat.backup_cli import store
     from kanavat.chat.cli import chat
+    from kanavat.loop.cli import outcome, suggestions_group
     from kanavat.outreach.commands import event, sample
     from kanavat.privacy.cli import person, purge
     from kanavat.report.cli import report
@@ -469,6 +470,8 @@ def _register_channel_commands() -> None:
     main.add_command(simulate)
     main.add_command(demo)
     main.add_command(store)
+    main.add_command(outcome)
+    main.add_command(suggestions_group)
 
 
 _register_channel_commands()

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from kanavat import tomlpos
+from kanavat.loop.settings import Public, Suggestions, unknown_campaigns
 from kanavat.questions.lexicon import has_language
 from kanavat.questions.model import (
     ID_PATTERN,
@@ -192,6 +193,8 @@ class Config(Model):
     privacy: Privacy = Privacy()
     questionnaires: dict[str, Questionnaire] = Field(min_length=1)
     campaigns: dict[str, Campaign] = Field(default_factory=dict)
+    suggestions: Suggestions = Suggestions()  # issue 23: kanavat/loop/settings.py
+    public: Public = Public()
     path: Path | None = Field(default=None, exclude=True)
 
     @property
@@ -539,6 +542,8 @@ def cross_check(
                 "calls in this language use the keypad only" + missing_model_hint(speech.engine),
                 "warning",
             )
+    for path, message in unknown_campaigns(config.public, config.campaigns):
+        add(path, message)
     return problems
 
 

@@ -8,6 +8,7 @@ nothing (phone numbers are the identity, normalised to E.164).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from dataclasses import dataclass, field
@@ -43,6 +44,13 @@ def normalise_phone(
     raw: str, allowed_country_codes: list[int] | None = None, region: str = DEFAULT_REGION
 ) -> str:
     """E.164 for a valid number in an allowed country; InvalidPhone saying why otherwise."""
+    allowed = tuple(allowed_country_codes) if allowed_country_codes else ()
+    return _normalised(raw, allowed, region)
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalised(raw: str, allowed_country_codes: tuple[int, ...], region: str) -> str:
+    # Every inbound SMS carries its sender's number: parsed once per number, not per message.
     text = (raw or "").strip()
     if not text:
         raise InvalidPhone("phone is empty")

@@ -272,3 +272,74 @@ def m006_queue_by_person(db: Database) -> None:
         "CREATE INDEX campaign_contacts_leased ON campaign_contacts(contact_id, lease_until) "
         "WHERE lease_until IS NOT NULL"
     )
+
+
+@migrations()
+def m007_closing_the_loop(db: Database) -> None:
+    """What came of a campaign, who was told, and residents' suggestions (issue 23).
+
+    ``campaign_outcomes``: a council's or board's response to a campaign (optionally to one
+    question or theme), its text per language. ``notices``: one row per resident per thing
+    to tell them (an outcome, or the answer to their suggestion), delivered once in their
+    channel: a text (an outbox row), a call playing the message, or the chat page on their
+    next visit. ``phone`` is kept only for a suggestion's writer who is no contact, and only
+    until told. ``suggestions``: what a resident suggested, its queue, status and answer.
+    """
+    db.execute("""
+        CREATE TABLE campaign_outcomes (
+            id INTEGER PRIMARY KEY,
+            campaign_id TEXT NOT NULL,
+            question TEXT,
+            theme TEXT,
+            decided_by TEXT NOT NULL,
+            decided_on TEXT NOT NULL,
+            minutes_url TEXT,
+            texts TEXT NOT NULL,             -- JSON {language: what was decided}
+            public INTEGER NOT NULL DEFAULT 1,
+            source TEXT UNIQUE,              -- a TOML entry's key: recorded once
+            created_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE notices (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('outcome', 'answer')),
+            ref_id INTEGER NOT NULL,         -- the outcome or the suggestion
+            campaign_id TEXT,
+            contact_id INTEGER,
+            phone TEXT,                      -- a suggestion's writer who is no contact
+            visitor TEXT,                    -- a chat visitor (the cookie's id)
+            channel TEXT NOT NULL CHECK (channel IN ('voice', 'sms', 'chat')),
+            language TEXT NOT NULL,
+            status TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            lease_until TEXT,
+            tries INTEGER NOT NULL DEFAULT 0,
+            outbound_id INTEGER,
+            call_sid TEXT UNIQUE,
+            reason TEXT,
+            told_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (kind, ref_id, contact_id),
+            UNIQUE (kind, ref_id, visitor)
+        )""")
+    db.execute("CREATE INDEX notices_due ON notices(status, channel, due_at)")
+    db.execute("""
+        CREATE TABLE suggestions (
+            id INTEGER PRIMARY KEY,
+            event_id INTEGER UNIQUE,         -- the inbound event it came in: made once
+            channel TEXT NOT NULL CHECK (channel IN ('voice', 'sms', 'chat')),
+            language TEXT NOT NULL,
+            contact_id INTEGER,
+            phone TEXT,                      -- to answer by; NULL once answered or erased
+            visitor TEXT,
+            campaign_id TEXT,                -- the chat page it was written on
+            text TEXT,                       -- NULL once erased
+            theme TEXT,
+            queue TEXT,
+            status TEXT NOT NULL CHECK (status IN ('new', 'routed', 'answered', 'closed')),
+            answer TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX suggestions_by_status ON suggestions(status, queue)")

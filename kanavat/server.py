@@ -37,6 +37,8 @@ from kanavat.channels import ADAPTERS, turn_channels
 from kanavat.config import Config
 from kanavat.conversations import Conversations
 from kanavat.errors import errors
+from kanavat.loop import public as public_page
+from kanavat.loop.tell import NoticeLane
 from kanavat.outreach import campaigns, triggers
 from kanavat.outreach.dispatch import Dispatcher
 from kanavat.provider import TwilioProvider
@@ -79,6 +81,7 @@ def create_app(config: Config, options: Options = Options()) -> web.Application:
         adapter.mount(app)
     app.add_routes(report_routes.routes(config, store=lambda: app[STORE]))
     triggers.add_routes(app)
+    public_page.add_routes(app)
     app.on_shutdown.append(_close_websockets)
     return app
 
@@ -248,6 +251,8 @@ def _dispatcher_ctx(options: Options):
             store.clock = options.clock  # one time for the store, dispatcher and scheduler
         sms = SmsSender(app[CONFIG], store, app[PROVIDER], outbox=app[SENDER])
         dispatcher = Dispatcher(app[CONFIG], store, app[CONVERSATIONS], sms)
+        dispatcher.notices = NoticeLane(app[CONFIG], store, app[SENDER])
+        await dispatcher.notices.recover()
         app[DISPATCHER] = dispatcher
         scheduler = Scheduler(
             app[CONFIG], store, dispatcher, tick=options.dispatch_interval, daily=[_daily_purge]

@@ -24,6 +24,8 @@ from kanavat.chat import output, visits
 from kanavat.chat.language import choose, moment, texts
 from kanavat.chat.limits import MAX_FRAME_BYTES, MAX_MESSAGE_CHARS, Limits
 from kanavat.config import Config
+from kanavat.loop import chatnews
+from kanavat.loop import texts as loop_texts
 from kanavat.outreach import campaigns
 from kanavat.turn.message import Message
 
@@ -134,8 +136,9 @@ def _answer(app: web.Application, visit: Visit, data: str) -> list[dict[str, Any
             isinstance(client_id, str) and CLIENT_ID.match(client_id)
         ):
             raise Refused("bad_message")
-        if frame["type"] == "hello":
-            return [_hello(app, visit, frame)]
+        if frame["type"] == "hello":  # then what came of their answers (issue 23)
+            news = chatnews.frames(app[CONFIG], app[STORE], visit.visitor)
+            return [_hello(app, visit, frame), *news]
         if frame["type"] in ACTIONS:
             return [{"type": "typing"}, _act(app, visit, frame)]
         raise Refused("bad_message")
@@ -190,7 +193,7 @@ def _act(app: web.Application, visit: Visit, frame: dict[str, Any]) -> dict[str,
         log.info("chat.ws.limited campaign=%s", visit.campaign_id)
         raise Refused("rate_limited")
     is_open, reason = _open(app, visit.campaign_id)
-    if not is_open:
+    if not is_open and not (kind == "text" and loop_texts.suggestion(raw)):
         assert reason is not None
         return _error(
             visit,

@@ -26,6 +26,7 @@ import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from kanavat import attempts, durations, optouts
 from kanavat.attempts import AttemptStatus as S
@@ -80,6 +81,7 @@ class Dispatcher:
         self.sms = sms
         self.batch = batch
         self.stopping = False  # set on shutdown: finish the contact in hand, start no other
+        self.notices: Any = None  # kanavat.loop.tell.NoticeLane: outcomes and answers to tell
 
     # -- the queue -------------------------------------------------------------------------
 
@@ -182,7 +184,11 @@ class Dispatcher:
         for item in due:
             lanes.setdefault(LANE_OF[item.channel], []).append(item)
         await asyncio.gather(*(self._work(items, sending) for items in lanes.values()))
-        return len(due)
+        told = 0
+        if self.notices is not None:  # then what a lane has to tell, at the same pace
+            for name in [lane] if lane else list(LANES):
+                told += await self.notices.run(self, name, sending)
+        return len(due) + told
 
     async def _work(self, items: list[Due], sending: set[asyncio.Task[None]]) -> None:
         """One lane's batch: each contact is started when the pace allows and its provider

@@ -18,6 +18,7 @@ from typing import Any
 
 from kanavat import optouts
 from kanavat.config import Config
+from kanavat.loop import privacy as loop_privacy
 from kanavat.questions.dialog import value_label
 from kanavat.questions.model import TextQuestion
 from kanavat.sms.render import plain
@@ -65,6 +66,8 @@ class Holdings:
     campaigns: tuple[CampaignHeld, ...] = ()
     session_ids: tuple[int, ...] = ()
     opted_out_at: str | None = None
+    suggestions: tuple[dict[str, Any], ...] = ()  # issue 23: what they suggested
+    told: tuple[dict[str, Any], ...] = ()  # outcomes and answers told to them
 
     @property
     def empty(self) -> bool:
@@ -73,6 +76,8 @@ class Holdings:
             and not self.campaigns
             and not self.session_ids
             and self.opted_out_at is None
+            and not self.suggestions
+            and not self.told
         )
 
 
@@ -151,6 +156,7 @@ def holdings(store: Store, config: Config, person: Person, language: str | None 
         campaigns=tuple(campaigns),
         session_ids=tuple(s["id"] for s in sessions),
         opted_out_at=opted_at,
+        **loop_privacy.held(store, contact_id, person.phone, person.visitor),
     )
 
 
@@ -210,6 +216,7 @@ def describe(config: Config, held: Holdings, language: str) -> list[str]:
         said = status.get(c.status, status["default"])
         out.append(show["campaign"].format(title=c.title, council=c.council, status=said))
         out.extend(show["answer"].format(question=a.question, answer=a.answer) for a in c.answers)
+    out.extend(loop_privacy.describe(config, held.suggestions, held.told, language))
     if held.opted_out_at:
         out.append(show["opt_out"].format(date=held.opted_out_at[:10]))
     out.append(show["footer"])

@@ -24,6 +24,7 @@ from typing import Literal
 
 from kanavat import attempts, contacts, conversations, inbound
 from kanavat.config import Config
+from kanavat.loop import privacy as loop_privacy
 from kanavat.outreach import queue
 from kanavat.privacy import scrub
 from kanavat.privacy.data import Person, person_sessions
@@ -67,8 +68,10 @@ def erase(store: Store, config: Config, person: Person, source: str) -> ErasureR
             attempts.forget_number(store, person.phone)
         if person.visitor:
             events = _forget_visitor_events(store, person.visitor)
+        # Suggestions and notices (issue 23): nothing more is told; texts and numbers go.
+        found_loop = loop_privacy.forget(store, contact_id, person.phone, person.visitor)
         store.execute("DELETE FROM privacy_requests WHERE who = ?", [request_key(store, person)])
-        found = contact_id is not None or bool(sessions)
+        found = contact_id is not None or bool(sessions) or found_loop
         report = ErasureReport(mode, found, len(sessions), deleted, kept, events)
         store.audit(
             "privacy.erase",

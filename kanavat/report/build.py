@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from kanavat.config import Config
+from kanavat.loop import report as loop_report
 from kanavat.report import stats
 from kanavat.report.data import AnswerRow, CampaignData, ChannelReach, ContactCell, load
 from kanavat.report.disclosure import Ledger
@@ -126,6 +127,7 @@ def _campaign_report(
             for i, q in enumerate(questionnaire.questions, start=1)
         ],
         "comparison": None,
+        "closing_loop": loop_report.section(data.loop, ledger),
     }
     ledger.apply()
     reach = report["reach"]

@@ -12,6 +12,8 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from kanavat.config import Config
+from kanavat.loop import report as loop_report
+from kanavat.loop.report import LoopCounts
 from kanavat.outreach.reach import TOOK_PART
 from kanavat.store import Store
 
@@ -84,6 +86,8 @@ class CampaignData:
     status: dict[str, Any] = field(default_factory=dict)
     profiles: dict[str, Profile] = field(default_factory=dict)
     """Profile key (an aggregated answer row's ``respondent``) -> its attributes and stratum."""
+    loop: LoopCounts = field(default_factory=LoopCounts)
+    """Outcomes told and suggestions to the council (issue 23)."""
 
     @property
     def has_contacts(self) -> bool:
@@ -141,6 +145,7 @@ def load(store: Store, config: Config, campaign_id: str) -> CampaignData:
         pool=pool,
         status=status or {},
         profiles=profiles,
+        loop=loop_report.load(store, config, campaign_id),
     )
 
 

@@ -108,7 +108,7 @@ def render(report: dict[str, Any]) -> str:
         intro = t["compare"]["intro"].format(other=f"{other['id']} ({other['title']})")
         body.append(f'<p class="note">{e(intro)}</p>')
     body += [_question(q, report, t, f) for q in report["questions"]]
-    body += [_inputs(report, t, f), _method(report, t, f)]
+    body += [_loop(report, t, f), _inputs(report, t, f), _method(report, t, f)]
     template = Template((HERE / "template.html").read_text("utf-8"))
     return template.substitute(
         lang=e(report["language"]),
@@ -224,6 +224,33 @@ def _reach(report: dict[str, Any], t: dict, f: Format) -> str:
     pending = d.get("pending", {})
     if pending.get("count") != 0:
         out.append(f'<p class="note">{e(rt["pending"].format(pending=f.count(pending)))}</p>')
+    return "".join(out)
+
+
+def _loop(report: dict[str, Any], t: dict, f: Format) -> str:
+    """What came of the campaign and who was told; the council's suggestions (issue 23)."""
+    loop, lt = report.get("closing_loop"), t["loop"]
+    if not loop:
+        return ""
+    out = [f"<h2>{e(lt['heading'])}</h2>", f"<p>{e(lt['outcomes'].format(n=loop['outcomes']))}</p>"]
+    told = loop["told"]
+    if told["by_channel"]:
+        states = ("told", "waiting", "not_told")
+        rows = [
+            [e(t["channel"].get(r["channel"], r["channel"]))] + [f.count(r[s]) for s in states]
+            for r in told["by_channel"]
+        ]
+        rows.append([e(t["reach"]["total"])] + [f.count(told["total"][s]) for s in states])
+        head = [e(t["reach"]["channel"])] + [e(lt[s]) for s in states]
+        out.append(_table(head, rows, total_last=True))
+    sug = loop["suggestions"]
+    out.append(f"<h3>{e(lt['suggestions'].format(queue=sug['queue'] or DASH))}</h3>")
+    rows = [[e(lt["status"][s]), f.count(c)] for s, c in sug["by_status"].items()]
+    rows.append([e(t["reach"]["total"]), f.count(sug["total"])])
+    out.append(_table([e(lt["state"]), e(lt["count"])], rows, total_last=True))
+    if sug["by_theme"]:
+        rows = [[e(r["theme"]), f.count(r)] for r in sug["by_theme"]]
+        out.append(_table([e(lt["theme"]), e(lt["count"])], rows))
     return "".join(out)
 
 

@@ -150,6 +150,10 @@ def simulate(
     )
     result = asyncio.run(_simulate(plan, out))
     print_summary(out, result)
+    if result.loop is not None:
+        from kanavat.simulate.loop import print_loop
+
+        print_loop(out, result.loop)
     if summary_json:
         summary_json.write_text(
             json.dumps([r.to_json() for r in result.rows], indent=2) + "\n", encoding="utf-8"
@@ -165,7 +169,11 @@ async def _simulate(plan: Plan, console: Console) -> Result:
     logs.setup_file(plan.folder / LOG_NAME)
     try:
         await rehearsal.start()
-        return await _run(rehearsal, console)
+        result = await _run(rehearsal, console)
+        from kanavat.simulate.loop import close_the_loop
+
+        result.loop = await close_the_loop(rehearsal, plan.seed)
+        return result
     finally:
         await rehearsal.close()
 

@@ -21,6 +21,7 @@ from kanavat import logs
 from kanavat.chat.cli import chat_link
 from kanavat.report.render import render
 from kanavat.simulate.cli import _run, print_summary
+from kanavat.simulate.loop import close_the_loop, print_loop
 from kanavat.simulate.rehearsal import LOG_NAME, RehearsalError
 from kanavat.simulate.runner import Plan, Rehearsal
 
@@ -49,9 +50,11 @@ async def run_demo(plan: Plan, console: Console, serve: bool = True) -> None:
         started = time.monotonic()
         await rehearsal.start()
         result = await _run(rehearsal, console)
+        told = await close_the_loop(rehearsal, plan.seed)
         rehearsal.clock.slow_down()
         simulated = time.monotonic() - started
         print_summary(console, result)
+        print_loop(console, told)
         reports = write_reports(rehearsal, plan.folder / "reports")
         config = rehearsal.config
         assert config is not None
@@ -63,6 +66,7 @@ async def run_demo(plan: Plan, console: Console, serve: bool = True) -> None:
             if "chat" in campaign.channels:
                 link = chat_link(config, cid, None, plan.folder / "qr" / f"{cid}.png")
                 console.print(f"chat ({cid}): {link.url}   QR code: {link.qr_path}")
+        console.print(f"public page: {rehearsal.base_url}/julkinen (?lang=sv, ?lang=en)")
         console.print(
             f"Twilio emulator (handsets, calls, texts): {rehearsal.emulator_url}/_emulator"
         )

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -90,6 +91,7 @@ class Result:
     speech_note: str
     timed_out: bool
     tally: Counter[str] = field(default_factory=Counter)
+    loop: Any = None  # kanavat.simulate.loop.LoopSummary, once the loop is closed
 
 
 def whisper_model() -> tuple[Path | None, str]:

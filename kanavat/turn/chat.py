@@ -14,6 +14,7 @@ from urllib.parse import quote
 from kanavat.chat import nlu, visits
 from kanavat.chat.limits import MAX_MESSAGE_CHARS
 from kanavat.conversations import Turn
+from kanavat.loop import policy as loop_policy
 from kanavat.privacy import commands as privacy_commands
 from kanavat.privacy.data import Person
 from kanavat.questions.normalise import Input
@@ -37,6 +38,10 @@ def handle(ctx: Context, message: Message, event_id: int) -> Result:
         if asked is not None:
             said = Said("privacy", asked.language, paragraphs=asked.paragraphs, key=asked.outcome)
             return Result(asked.outcome, (said,), _where(ctx, message), language=asked.language)
+        if message.kind == "ws":
+            suggested = loop_policy.chat_message(ctx, message, event_id, _where(ctx, message))
+            if suggested is not None:
+                return suggested
     turn = _rest_turn(ctx, message) if message.kind == "rest" else _page_turn(ctx, message)
     if turn is None:
         return Result("bad_message", error="bad_message")

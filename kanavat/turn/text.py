@@ -4,7 +4,8 @@
 2. An opt-out keyword opts the number out, ends its sessions, and is confirmed once (not when
    Twilio's Advanced Opt-Out has replied already).
 3. A data request (TIETONI, POISTA + KYLLÄ) is answered, even for a number that opted out.
-4. An opted-out number's other texts are ignored; an unknown number is told so.
+4. An opted-out number's other texts are ignored; a suggestion (EHDOTUS ...) is recorded and
+   acknowledged; an unknown number is told so.
 5. The contact's open conversation takes the text; a too long or empty text gets a hint, and
    the previous answer sent twice before the next question left is dropped.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from kanavat import attempts, contacts, inbound, optouts
 from kanavat.contacts import InvalidPhone, normalise_phone
 from kanavat.conversations import Conversations
+from kanavat.loop import policy as loop_policy
 from kanavat.privacy import commands as privacy_commands
 from kanavat.privacy.data import Person
 from kanavat.questions.lexicon import texts
@@ -66,6 +68,9 @@ def handle(ctx: Context, message: Message, event_id: int) -> Result:
         return Result(asked.outcome, (said,))
     if optouts.is_opted_out(store, phone):
         return Result("ignored:opted_out")
+    suggested = loop_policy.text_message(ctx, message, event_id, phone, contact)
+    if suggested is not None:  # EHDOTUS / FÖRSLAG / IDEA, from anyone, any day (issue 23)
+        return suggested
     if contact_id is None:
         return Result("unknown_sender", (say(t["unknown_sender"], "unknown_sender"),))
     session = conversations.open_text_session(contact_id)

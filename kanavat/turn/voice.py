@@ -9,12 +9,15 @@ resumes the session where the stored state says).
 from __future__ import annotations
 
 from kanavat.attempts import Outgoing
+from kanavat.loop import policy as loop_policy
 from kanavat.questions.normalise import Input
 from kanavat.turn.context import Context
 from kanavat.turn.message import Message, Result, Said
 
 
 def handle(ctx: Context, message: Message, event_id: int) -> Result:
+    if message.kind == "suggestion":  # said on the suggestion line (issue 23)
+        return loop_policy.voice_message(ctx, message, event_id)
     assert message.session_id is not None
     given = Input(message.action, message.text, message.confidence, message.alternatives)  # type: ignore[arg-type]
     turn = ctx.conversations.take(message.session_id, given, confirm_below=message.confirm_below)

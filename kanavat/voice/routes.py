@@ -21,6 +21,7 @@ from kanavat import attempts, contacts, inbound, optouts
 from kanavat.appkeys import AUTH_TOKEN, CONFIG, STORE
 from kanavat.attempts import NOT_REACHED, AttemptStatus
 from kanavat.contacts import InvalidPhone, normalise_phone
+from kanavat.loop import voicecall
 from kanavat.outreach import outcomes
 from kanavat.store import Store
 from kanavat.webhooks import websocket_base
@@ -60,7 +61,11 @@ async def answer(request: web.Request) -> web.Response:
     recorded = inbound.record(store, "voice", "twiml", None, payload)
     direction = fields.get("Direction", "inbound")
     with store.transaction():
-        if direction.startswith("outbound"):
+        notice = request.query.get("notice")
+        if direction.startswith("outbound") and notice is not None:
+            answered = fields.get("AnsweredBy", "")
+            params = voicecall.twiml_params(store, notice, call_sid, answered)
+        elif direction.startswith("outbound"):
             params = _outbound(store, request.query.get("attempt", ""), call_sid, fields)
         else:
             params = _inbound(request.app, call_sid, fields)
@@ -101,11 +106,9 @@ def _inbound(app: web.Application, call_sid: str, fields: dict[str, str]) -> dic
     except InvalidPhone:
         return {"mode": "unknown"}
     contact = contacts.by_phone(store, phone)
-    if contact is None or optouts.is_opted_out(store, phone):
-        return {"mode": "unknown"}
     voice_campaigns = [cid for cid, c in config.campaigns.items() if "voice" in c.channels]
-    if not voice_campaigns:
-        return {"mode": "unknown"}
+    if contact is None or optouts.is_opted_out(store, phone) or not voice_campaigns:
+        return _suggestion_line(app, call_sid, phone)
     marks = ",".join("?" * len(voice_campaigns))
     row = store.one(
         f"SELECT cc.campaign_id FROM campaign_contacts cc JOIN campaigns k ON k.id = cc.campaign_id "
@@ -114,7 +117,7 @@ def _inbound(app: web.Application, call_sid: str, fields: dict[str, str]) -> dic
         [contact["id"], *voice_campaigns],
     )
     if row is None:
-        return {"mode": "unknown"}
+        return _suggestion_line(app, call_sid, phone)
     attempt = attempts.open_attempt(
         store,
         row["campaign_id"],
@@ -124,6 +127,16 @@ def _inbound(app: web.Application, call_sid: str, fields: dict[str, str]) -> dic
         provider_sid=call_sid,
     )
     return {"mode": "survey", "attempt": str(attempt)}
+
+
+def _suggestion_line(app: web.Application, call_sid: str, phone: str) -> dict[str, str]:
+    """A caller with no survey open may say a suggestion (``[suggestions] voice``). The
+    number is kept with the call's event (as every inbound event keeps its sender), for the
+    answer; the stream's parameters carry only the event's id."""
+    if not app[CONFIG].suggestions.voice:
+        return {"mode": "unknown"}
+    recorded = inbound.record(app[STORE], "voice", "suggestion_call", call_sid, {"From": phone})
+    return {"mode": "suggestion", "attempt": str(recorded.id)}
 
 
 @routes.post("/twilio/voice/status")
@@ -139,6 +152,10 @@ async def status(request: web.Request) -> web.Response:
         return web.Response(text="duplicate")
     with store.transaction():
         row = attempts.call_status(store, call_sid, call_status, fields.get("AnsweredBy"))
+        machine = (fields.get("AnsweredBy") or "").startswith("machine")
+        if row is None and voicecall.call_status(store, call_sid, call_status, machine):
+            inbound.finish(store, recorded.id, f"notice:{call_status}")
+            return web.Response(text="ok")
         inbound.finish(store, recorded.id, "ignored:unknown_call" if row is None else call_status)
         if row is None:
             return web.Response(text="ignored: unknown call")

@@ -25,6 +25,8 @@ from aiohttp import WSMsgType, web
 from kanavat import attempts
 from kanavat.appkeys import AUTH_TOKEN, CONFIG, CONVERSATIONS, STORE, TURNS, WEBSOCKETS
 from kanavat.conversations import Conversations, Turn
+from kanavat.loop.voicecall import MODES as LOOP_MODES
+from kanavat.loop.voicecall import LoopCall
 from kanavat.questions.dialog import Part, Prompt, system_parts
 from kanavat.questions.normalise import Input
 from kanavat.turn.message import Message
@@ -105,6 +107,7 @@ class Call:
         self.listening = Listening()
         self.finished = False
         self.answers = 0  # this call's turns, for their idempotency keys
+        self.loop: LoopCall | None = None  # an outcome told, or a suggestion said (issue 23)
 
     # -- wire in ---------------------------------------------------------------------------
 
@@ -153,6 +156,10 @@ class Call:
             raise StreamError("bad stream token")
         self.mode = mode
         log.info("voice.stream.start call=%s mode=%s", self.call_sid, mode)
+        if mode in LOOP_MODES:
+            self.loop = LoopCall(self)
+            await self.loop.start(mode, attempt)
+            return
         if mode in ("machine", "unknown", "fax"):
             if mode == "fax":
                 self.finished = True
@@ -252,6 +259,8 @@ class Call:
             return  # an older mark, returned by a clear
         self.playing = None
         self.listening.frames = 0
+        if self.loop is not None:
+            self.loop.marked(name)
         if self.hang_up_after_playing:
             self.finished = True
 
@@ -261,6 +270,9 @@ class Call:
         await self.answer(spoken(transcript, self._confirm_below()))
 
     async def answer(self, given: Input) -> None:
+        if self.loop is not None:
+            await self.loop.answer(given)
+            return
         if self.session_id is None:
             return
         self.answers += 1

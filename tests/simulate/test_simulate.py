@@ -125,6 +125,31 @@ def test_simulate_reaches_every_channel_and_its_summary_matches_the_store(tmp_pa
         channels = {r["channel"] for r in store.query("SELECT DISTINCT channel FROM answers")}
         assert channels == {"voice", "sms", "chat"}
         assert _n(store, "SELECT * FROM campaign_contacts WHERE disposition = 'complete'", None) > 5
+        # Closing the loop (issue 23): every campaign's outcome told by text and by a call,
+        # once per resident and outcome; each suggestion routed, answered and its answer told.
+        assert "what came of it:" in out and "still on their way" not in out
+        told = {
+            r["channel"]: r["n"]
+            for r in store.query(
+                "SELECT channel, count(*) AS n FROM notices WHERE kind = 'outcome' "
+                "AND status IN ('told', 'queued') GROUP BY channel"
+            )
+        }
+        assert told.get("sms", 0) > 0 and told.get("voice", 0) > 0, told
+        assert not store.query(
+            "SELECT ref_id, contact_id FROM notices WHERE contact_id IS NOT NULL "
+            "GROUP BY kind, ref_id, contact_id HAVING count(*) > 1"
+        )
+        answered = _n(store, "SELECT * FROM suggestions WHERE status = 'answered'", None)
+        assert answered == 5
+        assert (
+            _n(
+                store,
+                "SELECT * FROM notices WHERE kind = 'answer' AND status IN ('told', 'queued')",
+                None,
+            )
+            == 5
+        )
     finally:
         store.close()
     exported: set[str] = set()

@@ -2,7 +2,7 @@
 
     python killpoint.py STEP CHANNEL KIND SKIP serve --config ... --port ...
 
-Watches the store's statements (sqlite-utils' ``Database.execute``, which every write and
+Watches the store's statements (``Store._run``, which every statement and
 ``Store.transaction``'s BEGIN and COMMIT go through) and the provider's SMS call; once the
 inbound event of CHANNEL/KIND (``sms``/``inbound``, ``chat``/``ws``) after the first SKIP
 ones is being stored, it
@@ -26,15 +26,14 @@ import signal
 import sys
 from typing import Any
 
-from sqlite_utils import Database
-
 from kanavat.cli import main
 from kanavat.provider import TwilioProvider
+from kanavat.store import Store
 
 STEP, CHANNEL, KIND = sys.argv[1:4]
 state: dict[str, Any] = {"armed": False, "event_commit": False, "handling": False}
 state["skip"] = int(sys.argv[4])
-_execute = Database.execute
+_execute = Store._run
 _send_sms = TwilioProvider.send_sms
 
 
@@ -44,7 +43,7 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def execute(self: Database, sql: str, params: Any = None) -> Any:
+def execute(self: Store, sql: str, params: Any = ()) -> Any:
     text = " ".join(sql.split()).upper()
     ours = list(params or [])[1:3] == [CHANNEL, KIND]
     if not state["armed"] and text.startswith("INSERT INTO EVENTS") and ours:
@@ -88,7 +87,7 @@ async def send_sms(self: TwilioProvider, *args: Any, **kwargs: Any) -> Any:
     return result
 
 
-Database.execute = execute  # type: ignore[method-assign]
+Store._run = execute  # type: ignore[method-assign]
 TwilioProvider.send_sms = send_sms  # type: ignore[method-assign]
 
 if __name__ == "__main__":

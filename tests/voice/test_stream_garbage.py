@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from harness import running_server
+from harness import EXAMPLE_CONFIG, running_server
 
 from kanavat import signing
 from kanavat.emulator import HangUp, Press, Wait
@@ -156,7 +156,9 @@ async def test_known_caller_calling_back_continues_the_questionnaire(tmp_path: P
 
 
 async def test_unknown_caller_hears_a_polite_message_and_the_call_ends(tmp_path: Path) -> None:
-    async with running_server(tmp_path) as srv:
+    """With the suggestion line off (``[suggestions] voice = false``; on, see tests/loop)."""
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8").replace("voice = true", "voice = false")
+    async with running_server(tmp_path, config_text=text) as srv:
         log = await srv.emulator.handset("+358401110003").call(script=[Wait(), Wait()])
         await log.wait_ended(60)
         assert log.marks == ["voice.unknown_caller"]

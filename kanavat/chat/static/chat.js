@@ -176,6 +176,11 @@
     render(m.messages, () => setPhase(m.status));
   }
 
+  function onNotice(m) {
+    // What came of the visitor's answers, or the answer to their suggestion (issue 23).
+    rendering = rendering.then(() => bubble("note", `${m.title}: ${m.text}`));
+  }
+
   function onError(m) {
     if (m.re) pending.delete(m.re);
     rendering = rendering.then(() => {
@@ -228,6 +233,7 @@
       else if (m.type === "typing") showTyping(true);
       else if (m.type === "bot") onBot(m);
       else if (m.type === "error") onError(m);
+      else if (m.type === "notice") onNotice(m);
     });
     socket.addEventListener("close", (event) => {
       socket = null;

@@ -1,0 +1,58 @@
+"""The ``[suggestions]`` and ``[public]`` sections of config.toml (issue 23).
+
+```toml
+[suggestions]
+queues = { palvelut = "Sosiaali- ja terveyspalvelut", vanhusneuvosto = "Vanhusneuvosto" }
+default_queue = "palvelut"   # where a new suggestion waits until an official routes it
+voice = true                 # a caller with no survey open may say a suggestion
+
+[public]
+campaigns = ["vanhukset-2027"]   # shown on the public page (officials choose)
+results = ["vanhukset-2027"]     # of those, whose results are shown (disclosure-controlled)
+intro = { fi = "...", sv = "...", en = "..." }
+```
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Suggestions(_Model):
+    queues: dict[str, str] = Field(default_factory=dict)
+    default_queue: str | None = None
+    voice: bool = True
+
+    @model_validator(mode="after")
+    def _known_default(self) -> Suggestions:
+        if self.default_queue and self.queues and self.default_queue not in self.queues:
+            known = ", ".join(sorted(self.queues))
+            raise ValueError(f"default_queue '{self.default_queue}' is no queue; known: {known}")
+        return self
+
+
+class Public(_Model):
+    campaigns: list[str] = Field(default_factory=list)
+    results: list[str] = Field(default_factory=list)
+    intro: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _results_shown(self) -> Public:
+        hidden = [c for c in self.results if c not in self.campaigns]
+        if hidden:
+            raise ValueError(f"results of {', '.join(hidden)} are not public: add to campaigns")
+        return self
+
+
+def unknown_campaigns(public: Public, campaigns: dict[str, object]) -> list[tuple[tuple, str]]:
+    """(path, message) for each public campaign the config does not have."""
+    known = ", ".join(sorted(campaigns)) or "none"
+    return [
+        (("public", "campaigns"), f"unknown campaign '{cid}'; known: {known}")
+        for cid in public.campaigns
+        if cid not in campaigns
+    ]

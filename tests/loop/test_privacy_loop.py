@@ -1,0 +1,83 @@
+"""Suggestions and notices under TIETONI / POISTA: a data request lists a resident's
+suggestions; an erasure removes their text and number and stops every notice not yet told."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from harness import SMS_CAMPAIGN, running_server
+
+from kanavat import config as configuration
+from kanavat.loop import notices, outcomes, suggestions
+from kanavat.privacy import erase
+from kanavat.privacy.data import Person
+from kanavat.store import Store
+
+RESIDENT = "+358401260001"
+
+
+async def test_my_data_lists_a_suggestion_and_delete_erases_it(tmp_path: Path) -> None:
+    async with running_server(tmp_path) as srv:
+        srv.import_contacts({RESIDENT: "fi"})
+        h = srv.emulator.handset(RESIDENT)
+        await h.send_sms("EHDOTUS pidempi aukioloaika apteekkiin")
+        assert "Kiitos ehdotuksestasi" in (await h.wait_for_message(10)).body
+        await h.send_sms("TIETONI")
+        listed = (await h.wait_for_message(10)).body
+        assert "pidempi aukioloaika apteekkiin" in listed and "odottaa käsittelyä" in listed
+        await h.send_sms("POISTA")
+        await h.wait_for_message(10)
+        await h.send_sms("KYLLÄ")
+        await h.wait_for_message(10)
+        row = srv.store.one("SELECT * FROM suggestions")
+        assert row["text"] is None and row["contact_id"] is None and row["phone"] is None
+        assert row["status"] == "new"  # still counted, no longer anyone's
+        assert srv.count("SELECT id FROM events WHERE payload LIKE '%apteekkiin%'") == 0
+        await h.send_sms("TIETONI")
+        assert "apteekkiin" not in (await h.wait_for_message(10)).body
+
+
+def test_an_erased_participant_is_never_told(tmp_path: Path, example_config_path: Path) -> None:
+    config = configuration.load(example_config_path, env={})
+    store = Store(tmp_path / "k.db")
+    try:
+        now = store.now()
+        for n, phone in enumerate(("+358401260011", "+358401260012"), start=1):
+            store.execute(
+                "INSERT INTO contacts(id, phone, language, created_at, updated_at) "
+                "VALUES (?, ?, 'fi', ?, ?)",
+                [n, phone, now, now],
+            )
+            store.execute(
+                "INSERT INTO sessions(campaign_id, respondent, contact_id, channel, language, "
+                "state, status, started_at, updated_at) VALUES (?, ?, ?, 'sms', 'fi', '{}', "
+                "'completed', ?, ?)",
+                [SMS_CAMPAIGN, f"r{n}", n, now, now],
+            )
+        outcome = outcomes.Outcome(SMS_CAMPAIGN, "Neuvosto", "2027-05-14", {"fi": "Päätös."})
+        _, planned, _ = outcomes.add(store, config, outcome)
+        assert planned == 2
+        erase.erase(store, config, Person(phone="+358401260012"), "cli")
+        due = notices.claim(store, ("sms",), timedelta(minutes=2), 10)
+        assert [r["contact_id"] for r in due] == [1]
+        assert store.one("SELECT status, reason FROM notices WHERE contact_id = 2") == {
+            "status": "skipped",
+            "reason": "erased",
+        }
+        sid = suggestions.record(
+            store,
+            event_id=None,
+            channel="sms",
+            language="fi",
+            text="x",
+            queue=None,
+            phone="+358401260099",
+        )
+        suggestions.route(store, sid, "palvelut", None)
+        assert suggestions.answer(store, sid, "Vastaus.")  # planned for the writer's number
+        erase.erase(store, config, Person(phone="+358401260099"), "cli")
+        row = store.one("SELECT status, phone FROM notices WHERE kind = 'answer'")
+        assert row == {"status": "skipped", "phone": None}
+    finally:
+        store.close()
