@@ -15,8 +15,8 @@ from typing import Any
 
 from kanavat.config import Config
 from kanavat.loop import report as loop_report
-from kanavat.report import stats, suppress
-from kanavat.report.data import AnswerRow, CampaignData, load
+from kanavat.report import stats
+from kanavat.report.data import AnswerRow, CampaignData, ChannelReach, ContactCell, load
 from kanavat.report.disclosure import Ledger
 from kanavat.report.questions import Context, build_question
 from kanavat.report.texts import report_language, texts
@@ -105,7 +105,6 @@ def _campaign_report(
     by_question: dict[str, list[AnswerRow]] = {}
     for a in data.answers:
         by_question.setdefault(a.question, []).append(a)
-    respondents = data.answered
     report = {
         "schema": "kanavat-report",
         "version": SCHEMA_VERSION,
@@ -125,7 +124,7 @@ def _campaign_report(
             "finished_at": data.status.get("finished_at"),
         },
         "privacy": {"min_cell": k},
-        "respondents": ledger.cell(RESPONDENTS, len(respondents), total=True),
+        "respondents": ledger.cell(RESPONDENTS, data.respondents, total=True),
         "reach": _reach(campaign.channels, data, ledger),
         "sample": sample,
         "input_kinds": _input_kinds(data.answers, campaign.channels, ledger),
@@ -182,25 +181,19 @@ def _reach(channels: Iterable[str], data: CampaignData, ledger: Ledger) -> dict[
     if not data.has_contacts:
         return _chat_reach(data, ledger)
     columns = ("contacted", "reached", "completed")
-    took_part = {(s.who, s.channel) for s in data.sessions if s.took_part}
+    nobody = ChannelReach(0, 0, 0, 0)
     table: dict[str, dict[str, int]] = {}
     for ch in channels:
-        table[ch] = {
-            "contacted": len(data.attempted.get(ch, ())),
-            "reached": len({who for who, c in took_part if c == ch}),
-            "completed": len(
-                {s.who for s in data.sessions if s.channel == ch and s.status == "completed"}
-            ),
-        }
-    attempted = set().union(*data.attempted.values()) if data.attempted else set()
-    attempted |= {c.respondent for c in data.contacts if c.attempts > 0}
+        r = data.reach.get(ch, nobody)
+        table[ch] = {"contacted": r.contacted, "reached": r.reached, "completed": r.completed}
     dispositions: dict[str, int] = dict.fromkeys((*stats.DISPOSITIONS, "pending"), 0)
     for c in data.contacts:
         key = c.disposition if c.disposition in dispositions else "other"
-        dispositions[key] += 1
+        dispositions[key] += c.n
+    everyone = data.reach.get(None, nobody)
     table[TOTAL] = {
-        "contacted": len(attempted),
-        "reached": len({who for who, _ in took_part}),
+        "contacted": everyone.contacted,
+        "reached": everyone.reached,
         "completed": dispositions["complete"],
     }
 
@@ -225,13 +218,17 @@ def _reach(channels: Iterable[str], data: CampaignData, ledger: Ledger) -> dict[
         ledger.line([key(r, c) for r in table if r != TOTAL], key(TOTAL, c))
     d_keys = {d: ("disposition", d) for d in dispositions}
     d_cells = {d: ledger.cell(d_keys[d], n) for d, n in dispositions.items()}
-    d_cells["total"] = ledger.cell(("disposition", TOTAL), len(data.contacts), total=True)
+    d_cells["total"] = ledger.cell(
+        ("disposition", TOTAL), sum(c.n for c in data.contacts), total=True
+    )
     ledger.line(d_keys.values(), ("disposition", TOTAL))
-    pending_attempted = sum(1 for c in data.contacts if c.disposition == "pending" and c.attempts)
+    pending_attempted = sum(
+        c.n for c in data.contacts if c.disposition == "pending" and c.attempted
+    )
     parts = {d: (d_keys[d], n) for d, n in dispositions.items() if d != "pending"}
     parts["pending_attempted"] = (d_keys["pending"], pending_attempted)
     parts["pending_fresh"] = (d_keys["pending"], dispositions["pending"] - pending_attempted)
-    rates = stats.rates(_outcomes({p: v for p, (_, v) in parts.items()}))
+    rates = stats.rates(_outcomes(counts_of(parts)))
     out_rates: dict[str, dict[str, Any]] = {}
     for name in (*RATES, "e"):
         out_rates[name] = {"value": rates[name], "suppressed": False}
@@ -272,9 +269,8 @@ def _outcomes(counts: dict[str, int]) -> stats.Outcomes:
 def _chat_reach(data: CampaignData, ledger: Ledger) -> dict[str, Any]:
     """Anonymous chat visitors have no contact list, so there is no AAPOR denominator: the
     report counts sessions started and completed instead of response rates."""
-    started = {s.who for s in data.sessions}
-    completed = {s.who for s in data.sessions if s.status == "completed"}
-    values = {"started": len(started), "completed": len(completed)}
+    everyone = data.reach.get(None, ChannelReach(0, 0, 0, 0))
+    values = {"started": everyone.started, "completed": everyone.completed}
     values["not_completed"] = values["started"] - values["completed"]
     cells = {c: ledger.cell(("sessions", c), v, total=c == "started") for c, v in values.items()}
     ledger.line([("sessions", "completed"), ("sessions", "not_completed")], ("sessions", "started"))
@@ -286,7 +282,6 @@ def _sample(config: Config, data: CampaignData, ledger: Ledger) -> dict[str, Any
     audience = campaign.audience
     if audience is None or audience.sample is None:
         return None
-    k = ledger.min_cell
     weighted = bool(audience.stratify) and bool(data.pool)
     out: dict[str, Any] = {
         "design": "stratified" if audience.stratify else "simple",
@@ -294,43 +289,77 @@ def _sample(config: Config, data: CampaignData, ledger: Ledger) -> dict[str, Any
         "size": audience.sample,
         "stratify": list(audience.stratify),
         "pool": sum(data.pool.values()) if data.pool else None,
-        "sampled": len(data.contacts),
+        "sampled": sum(c.n for c in data.contacts),
         "weighted": weighted,
         "method": "post-stratification" if weighted else None,
         "strata": [],
     }
     if not audience.stratify:
         return out
-    answered = data.answered
-    strata: dict[str, list] = {}
+    strata: dict[str, list[ContactCell]] = {}
     for c in data.contacts:
         strata.setdefault(c.stratum or "", []).append(c)
-    respondents = {h: sum(1 for c in cs if c.respondent in answered) for h, cs in strata.items()}
+    respondents = {h: sum(c.n for c in cs if c.answered) for h, cs in strata.items()}
     weights = stats.stratum_weights(data.pool, respondents)
     keys = {h: ("stratum", h) for h in sorted(set(data.pool) | set(strata))}
+    names = (*stats.DISPOSITIONS, "pending")
     for h, key in keys.items():
         cs = strata.get(h, [])
-        completes = sum(1 for c in cs if c.disposition == "complete")
-        rr1 = stats.rates(stats.outcomes((c.disposition, c.attempts) for c in cs))["RR1"]
         row: dict[str, Any] = {
             "stratum": h,
             "values": dict(zip(audience.stratify, h.split("|"), strict=False)),
             "pool": data.pool.get(h, 0),
-            "sampled": len(cs),
+            "sampled": sum(c.n for c in cs),
             "respondents": ledger.cell(key, respondents.get(h, 0)),
-            "rr1": rr1,
+            "rr1": None,
+            "rr1_range": None,
             "weight": weights.get(h),
         }
-        # A stratum's RR1 is its completes over its sampled people (less the ineligible):
-        # shown only when neither the completes nor the rest are a small count.
-        if suppress.is_small(completes, k) or suppress.is_small(len(cs) - completes, k):
-            row["rr1"] = None
-        ledger.derive(row, ("rr1", "weight"), (key, RESPONDENTS), mark=False)
+        ledger.derive(row, ("weight",), (key, RESPONDENTS), mark=False)
+        _stratum_rr1(row, cs, names, ledger)
         out["strata"].append(row)
+    # Each stratum's dispositions add up to the report's: one protection for both.
+    for d in names:
+        ledger.line([("stratum", h, d) for h in keys], ("disposition", d))
     out["respondents"] = {}
     ledger.count(RESPONDENTS, sum(respondents.values()), out["respondents"], total=True)
     ledger.line(keys.values(), RESPONDENTS)
     return out
+
+
+def _stratum_rr1(row: dict[str, Any], cs: list[ContactCell], names, ledger: Ledger) -> None:
+    """A stratum's RR1 is a rate of its own dispositions (not shown, but a reader who knows
+    the rate and the stratum's size can solve for them): they are counts of the ledger, in a
+    line with the stratum's size and with the report's dispositions, and the RR1 is exact only
+    when none of them is hidden; else it is given as the range the published counts allow."""
+    h = row["stratum"]
+    counts = dict.fromkeys(names, 0)
+    for c in cs:
+        counts[c.disposition if c.disposition in counts else "other"] += c.n
+    keys = {d: ("stratum", h, d) for d in names}
+    for d, n in counts.items():
+        ledger.count(keys[d], n)
+    size = ("stratum", h, "sampled")
+    ledger.count(size, row["sampled"], total=True)
+    ledger.line(keys.values(), size)
+    pending_attempted = sum(c.n for c in cs if c.disposition == "pending" and c.attempted)
+    parts = {d: (keys[d], n) for d, n in counts.items() if d != "pending"}
+    parts["pending_attempted"] = (keys["pending"], pending_attempted)
+    parts["pending_fresh"] = (keys["pending"], counts["pending"] - pending_attempted)
+    rr1: dict[str, Any] = {"value": stats.rates(_outcomes(counts_of(parts)))["RR1"]}
+    ledger.rate(rr1, lambda c: stats.rates(_outcomes(c))["RR1"], parts, size)
+    # A stratum whose respondents are hidden shows no RR1 (its completes are among them).
+    ledger.derive(rr1, ("value",), (("stratum", h), RESPONDENTS), mark=False)
+
+    def publish() -> None:
+        row["rr1"] = rr1["value"]
+        row["rr1_range"] = rr1.get("range") if rr1["value"] is None else None
+
+    ledger.then(publish)
+
+
+def counts_of(parts: dict[str, tuple[Any, int]]) -> dict[str, int]:
+    return {name: v for name, (_, v) in parts.items()}
 
 
 def _input_kinds(answers: list[AnswerRow], channels: Iterable[str], ledger: Ledger) -> dict:

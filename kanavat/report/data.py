@@ -47,40 +47,45 @@ class Profile(NamedTuple):
 
 
 @dataclass(frozen=True)
-class ContactRow:
-    respondent: str
+class ContactCell:
+    """``n`` contacts of the campaign alike in what the report counts of them."""
+
     stratum: str | None
     disposition: str
-    attempts: int
-    language: str
-    attributes: dict[str, str]
+    attempted: bool
+    """At least one attempt recorded on the contact."""
+    answered: bool
+    """Answered at least one question (or said "don't know")."""
+    n: int
 
 
 @dataclass(frozen=True)
-class SessionRow:
-    who: str
-    """The contact id or visitor id, as text: sessions are counted per person."""
-    channel: str
-    status: str
-    took_part: bool
-    """Reached on this channel, as ``kanavat.outreach.reach.TOOK_PART`` defines it."""
+class ChannelReach:
+    """People counted once each (a contact or a chat visitor), on one channel or on all."""
+
+    contacted: int
+    """Contacts with at least one attempt (on this channel; on any, or counted as attempted)."""
+    reached: int
+    """Took part, as ``kanavat.outreach.reach.TOOK_PART`` defines it."""
+    completed: int
+    started: int
+    """Anyone with a session (a chat visitor has no attempts)."""
 
 
 @dataclass
 class CampaignData:
     campaign_id: str
     answers: list[AnswerRow]
-    contacts: list[ContactRow]
-    attempted: dict[str, set[str]]
-    """Channel -> respondents with at least one attempt on it."""
-    sessions: list[SessionRow]
+    contacts: list[ContactCell]
+    reach: dict[str | None, ChannelReach]
+    """Channel -> its reach; ``None`` -> everyone once, whatever their channels."""
+    respondents: int
+    """People who answered at least one question (or said "don't know")."""
     pool: dict[str, int] = field(default_factory=dict)
     """Stratum -> contacts in the audience group (the population a sample was drawn from)."""
     status: dict[str, Any] = field(default_factory=dict)
     profiles: dict[str, Profile] = field(default_factory=dict)
     """Profile key (an aggregated answer row's ``respondent``) -> its attributes and stratum."""
-    answered: set[str] = field(default_factory=set)
-    """Respondents (pseudonyms) who answered at least one question (or said "don't know")."""
     loop: LoopCounts = field(default_factory=LoopCounts)
     """Outcomes told and suggestions to the council (issue 23)."""
 
@@ -94,98 +99,120 @@ def stratum_of(attributes: dict[str, Any], keys: list[str]) -> str:
     return STRATUM_SEPARATOR.join(str(attributes.get(k, "")) for k in keys)
 
 
+ANSWERED = (
+    "EXISTS (SELECT 1 FROM answers x WHERE x.session_id = s.id "
+    "AND x.status IN ('answered', 'dont_know'))"
+)
+"""SQL over a session ``s``: its person answered at least one question (or said "don't
+know"): a respondent of the report."""
+
+PERSON = "coalesce('c' || s.contact_id, 'v' || s.visitor_id, 's' || s.id)"
+"""A session's person: the contact, else the chat visitor, else the session itself."""
+
+
 def load(store: Store, config: Config, campaign_id: str) -> CampaignData:
+    """Everything a report needs, counted in SQL: a contact list of 200,000 and a million
+    answers arrive as a few thousand rows."""
     campaign = config.campaign(campaign_id)
     stratify = campaign.audience.stratify if campaign.audience else []
-    # Plain tuples from the cursor, not dict rows: a campaign may have 200,000 contacts.
-    contacts = [
-        ContactRow(
-            respondent,
-            stratum,
-            disposition,
-            attempts,
-            language,
-            # A service event's attributes (its unit) are the campaign's own view of the contact.
-            _attributes(attributes) | _attributes(event_attributes),
-        )
-        for respondent, stratum, disposition, attempts, language, attributes, event_attributes in (
-            store.execute(
-                "SELECT cc.respondent, cc.stratum, cc.disposition, cc.attempts, c.language, "
-                "c.attributes, cc.attributes FROM campaign_contacts cc "
-                "JOIN contacts c ON c.id = cc.contact_id "
-                "WHERE cc.campaign_id = ? ORDER BY cc.respondent",
-                [campaign_id],
-            )
-        )
-    ]
     pool: dict[str, int] = {}
     if campaign.audience and stratify:
-        for r in store.query(
-            "SELECT c.attributes FROM contacts c JOIN contact_groups g ON g.contact_id = c.id "
-            "WHERE g.group_name = ?",
+        for attributes, n in store.execute(
+            "SELECT c.attributes, count(*) FROM contacts c JOIN contact_groups g "
+            "ON g.contact_id = c.id WHERE g.group_name = ? GROUP BY c.attributes",
             [campaign.audience.group],
         ):
-            key = stratum_of(_attributes(r["attributes"]), stratify)
-            pool[key] = pool.get(key, 0) + 1
-        # The stored stratum is the design's truth; if it cannot be matched to the pool
-        # (another label format), use the one computed from the same attributes.
-        contacts = [
-            c
-            if c.stratum in pool
-            else ContactRow(
-                c.respondent,
-                stratum_of(c.attributes, stratify),
-                c.disposition,
-                c.attempts,
-                c.language,
-                c.attributes,
-            )
-            for c in contacts
-        ]
-    attempted: dict[str, set[str]] = {}
-    for channel, respondent in store.execute(
-        "SELECT DISTINCT a.channel, cc.respondent FROM attempts a JOIN campaign_contacts cc "
-        "ON cc.campaign_id = a.campaign_id AND cc.contact_id = a.contact_id "
-        "WHERE a.campaign_id = ?",
-        [campaign_id],
-    ):
-        attempted.setdefault(channel, set()).add(respondent)
-    sessions = [
-        SessionRow(who, channel, status, bool(took_part))
-        for who, channel, status, took_part in store.execute(
-            "SELECT coalesce('c' || s.contact_id, 'v' || s.visitor_id, 's' || s.id), "
-            f"s.channel, s.status, {TOOK_PART} FROM sessions s "
-            "WHERE s.campaign_id = ? AND s.status != 'restarted'",
-            [campaign_id],
-        )
-    ]
+            key = stratum_of(_attributes(attributes), stratify)
+            pool[key] = pool.get(key, 0) + n
     text_ids = [q.id for q in config.questionnaire_of(campaign_id).questions if q.type == "text"]
-    answers, profiles = _closed_answers(store, campaign_id, text_ids, pool, stratify)
-    answers += _text_answers(store, campaign_id, text_ids)
-    answered = {
-        r[0]
-        for r in store.execute(
-            "SELECT DISTINCT a.respondent FROM answers a JOIN sessions s ON s.id = a.session_id "
-            "WHERE a.campaign_id = ? AND s.status != 'restarted' "
-            "AND a.status IN ('answered', 'dont_know')",
-            [campaign_id],
-        )
-    }
+    several = _several_sessions(store, campaign_id)
+    answers, profiles = _closed_answers(store, campaign_id, text_ids, pool, stratify, several)
+    answers += _text_answers(store, campaign_id, text_ids, several)
+    respondents = store.execute(
+        "SELECT count(DISTINCT s.respondent) FROM sessions s WHERE s.campaign_id = ? "
+        f"AND s.status != 'restarted' AND {ANSWERED}",
+        [campaign_id],
+    ).fetchone()[0]
     status = store.one(
         "SELECT status, started_at, finished_at FROM campaigns WHERE id = ?", [campaign_id]
     )
     return CampaignData(
         campaign_id=campaign_id,
         answers=answers,
-        contacts=contacts,
-        attempted=attempted,
-        sessions=sessions,
+        contacts=_contacts(store, campaign_id, pool, stratify),
+        reach=_reach(store, campaign_id, list(campaign.channels)),
+        respondents=respondents,
         pool=pool,
         status=status or {},
         profiles=profiles,
-        answered=answered,
         loop=loop_report.load(store, config, campaign_id),
     )
+
+
+def _contacts(
+    store: Store, campaign_id: str, pool: dict[str, int], stratify: list[str]
+) -> list[ContactCell]:
+    """The campaign's contacts counted by stratum, disposition, attempted and answered."""
+    rows = store.execute(
+        "SELECT cc.stratum, c.attributes, cc.attributes, cc.disposition, "
+        "CASE WHEN cc.attempts > 0 OR EXISTS (SELECT 1 FROM attempts t WHERE "
+        "t.campaign_id = cc.campaign_id AND t.contact_id = cc.contact_id) THEN 1 ELSE 0 END, "
+        "CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.campaign_id = cc.campaign_id "
+        f"AND s.contact_id = cc.contact_id AND s.status != 'restarted' AND {ANSWERED}) "
+        "THEN 1 ELSE 0 END, count(*) FROM campaign_contacts cc "
+        "JOIN contacts c ON c.id = cc.contact_id WHERE cc.campaign_id = ? "
+        "GROUP BY 1, 2, 3, 4, 5, 6",
+        [campaign_id],
+    ).fetchall()
+    out = []
+    for stratum, attrs, event, disposition, attempted, answered, n in rows:
+        # The stored stratum is the design's truth; if it cannot be matched to the pool
+        # (another label format), use the one computed from the same attributes.
+        if stratify and stratum not in pool:
+            stratum = stratum_of(_attributes(attrs) | _attributes(event), stratify)
+        out.append(ContactCell(stratum, disposition, bool(attempted), bool(answered), n))
+    return out
+
+
+def _reach(store: Store, campaign_id: str, channels: list[str]) -> dict[str | None, ChannelReach]:
+    """Per channel and overall: people contacted, reached, completed and started, in one
+    pass over the sessions grouped by person (a person on two channels counts once overall)."""
+    sums = ", ".join(f"sum(f{i})" for i in range(3 + 3 * len(channels)))
+    columns = ["max(p.took_part)", "max(p.completed)", "1"] + [
+        f"max(CASE WHEN p.channel = ? THEN p.{flag} ELSE 0 END)"
+        for _ in channels
+        for flag in ("took_part", "completed", "started")
+    ]
+    inner = ", ".join(f"{c} AS f{i}" for i, c in enumerate(columns))
+    row = store.execute(
+        f"SELECT {sums} FROM (SELECT {inner} FROM ("
+        f"SELECT {PERSON} AS who, s.channel AS channel, "
+        f"CASE WHEN {TOOK_PART} THEN 1 ELSE 0 END AS took_part, "
+        "CASE WHEN s.status = 'completed' THEN 1 ELSE 0 END AS completed, 1 AS started "
+        "FROM sessions s WHERE s.campaign_id = ? AND s.status != 'restarted') p "
+        "GROUP BY p.who) q",
+        [*(ch for ch in channels for _ in range(3)), campaign_id],
+    ).fetchone()
+    row = [int(v or 0) for v in row]
+    contacted = dict(
+        store.execute(
+            "SELECT a.channel, count(DISTINCT a.contact_id) FROM attempts a "
+            "JOIN campaign_contacts cc ON cc.campaign_id = a.campaign_id "
+            "AND cc.contact_id = a.contact_id WHERE a.campaign_id = ? GROUP BY a.channel",
+            [campaign_id],
+        ).fetchall()
+    )
+    everyone = store.execute(
+        "SELECT count(*) FROM campaign_contacts cc WHERE cc.campaign_id = ? AND "
+        "(cc.attempts > 0 OR EXISTS (SELECT 1 FROM attempts t WHERE "
+        "t.campaign_id = cc.campaign_id AND t.contact_id = cc.contact_id))",
+        [campaign_id],
+    ).fetchone()[0]
+    out: dict[str | None, ChannelReach] = {None: ChannelReach(everyone, *row[:3])}
+    for i, channel in enumerate(channels):
+        reached, completed, started = row[3 + 3 * i : 6 + 3 * i]
+        out[channel] = ChannelReach(contacted.get(channel, 0), reached, completed, started)
+    return out
 
 
 MULTI = (
@@ -206,8 +233,19 @@ LATEST = (
 bare columns beside max())."""
 
 
+def _several_sessions(store: Store, campaign_id: str) -> bool:
+    """Whether anyone has more than one session; most campaigns have nobody, and then no
+    answer needs the latest-answer filter (a million rows spared a look-up each)."""
+    return store.execute(f"SELECT EXISTS ({MULTI})", [campaign_id, campaign_id]).fetchone()[0] == 1
+
+
 def _closed_answers(
-    store: Store, campaign_id: str, text_ids: list[str], pool: dict[str, int], stratify: list[str]
+    store: Store,
+    campaign_id: str,
+    text_ids: list[str],
+    pool: dict[str, int],
+    stratify: list[str],
+    several: bool = True,
 ) -> tuple[list[AnswerRow], dict[str, Profile]]:
     """Closed answers counted in SQL by value, channel, language, input kind and profile."""
     marks = ",".join("?" * len(text_ids)) or "''"
@@ -219,7 +257,8 @@ def _closed_answers(
         "LEFT JOIN campaign_contacts cc ON cc.campaign_id = a.campaign_id "
         "AND cc.contact_id = s.contact_id LEFT JOIN contacts c ON c.id = s.contact_id "
         f"WHERE a.campaign_id = ? AND s.status != 'restarted' AND a.question NOT IN ({marks}) "
-        f"AND a.session_id NOT IN ({MULTI}) GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
+        f"{f'AND a.session_id NOT IN ({MULTI}) ' if several else ''}"
+        "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
     )
     # The others: the latest answer per question (the last answered, the higher id on a tie).
     latest = (
@@ -234,7 +273,10 @@ def _closed_answers(
         "WHERE l.latest = 1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
     )
     args = [campaign_id, *text_ids, campaign_id, campaign_id]
-    rows = store.execute(single, args).fetchall() + store.execute(latest, args).fetchall()
+    if several:
+        rows = store.execute(single, args).fetchall() + store.execute(latest, args).fetchall()
+    else:
+        rows = store.execute(single, args[: 1 + len(text_ids)]).fetchall()
     profiles: dict[tuple[Any, ...], str] = {}
     by_key: dict[str, Profile] = {}
     decoded: dict[str, Any] = {}
@@ -271,7 +313,9 @@ def _closed_answers(
     return out, by_key
 
 
-def _text_answers(store: Store, campaign_id: str, text_ids: list[str]) -> list[AnswerRow]:
+def _text_answers(
+    store: Store, campaign_id: str, text_ids: list[str], several: bool = True
+) -> list[AnswerRow]:
     """Free-text answers one per person: the report lists them."""
     if not text_ids:
         return []
@@ -285,6 +329,10 @@ def _text_answers(store: Store, campaign_id: str, text_ids: list[str]) -> list[A
         f"AND s.status != 'restarted' AND a.question IN ({marks}) AND a.session_id "
     )
     args = [campaign_id, *text_ids, campaign_id, campaign_id]
+    if not several:
+        where = where.removesuffix("AND a.session_id ")
+        rows = store.execute(f"SELECT {picked}, NULL {where}", args[: 1 + len(text_ids)])
+        return _text_rows(rows.fetchall())
     rows = store.execute(f"SELECT {picked}, NULL {where} NOT IN ({MULTI})", args).fetchall()
     outer = ", ".join(f"t.{c.removeprefix('a.')}" for c in picked.split(", "))
     rows += store.execute(
@@ -292,6 +340,10 @@ def _text_answers(store: Store, campaign_id: str, text_ids: list[str]) -> list[A
         "WHERE t.latest = 1",
         args,
     ).fetchall()
+    return _text_rows(rows)
+
+
+def _text_rows(rows: list[tuple[Any, ...]]) -> list[AnswerRow]:
     decoded: dict[str, Any] = {}
     out = []
     for question, respondent, channel, language, kind, value, status, confirmed, raw, _ in rows:

@@ -280,7 +280,7 @@ def _sample(report: dict[str, Any], t: dict, f: Format) -> str:
                 f.num(s["pool"]),
                 f.num(s["sampled"]),
                 f.count(s["respondents"]),
-                f.pct(s["rr1"], 1),
+                f.rate({"value": s["rr1"], "range": s.get("rr1_range")}),
                 f.num(s["weight"], 2) if s["weight"] is not None else DASH,
             ]
             for s in sample["strata"]
@@ -426,12 +426,11 @@ def _main_table(q: dict[str, Any], t: dict, f: Format, compare: dict | None) -> 
 def _breakdown(q: dict[str, Any], b: dict[str, Any], t: dict, f: Format) -> str:
     qt = t["question"]
     attribute = t["attribute"].get(b["by"], b["by"])
-    show = [
-        i
-        for i, c in enumerate(q["categories"])
-        if not (c["value"] == DONT_KNOW and c["count"] == 0)
-    ]
-    head = [e(qt["group"]), e(qt["count"])] + [e(q["categories"][i]["label"]) for i in show]
+    # A breakdown's columns are its groups' cells (an NPS question's are its three classes).
+    columns = b["groups"][0]["cells"] if b["groups"] else q["categories"]
+    none_dont_know = any(c["value"] == DONT_KNOW and c["count"] == 0 for c in q["categories"])
+    show = [i for i, c in enumerate(columns) if not (c["value"] == DONT_KNOW and none_dont_know)]
+    head = [e(qt["group"]), e(qt["count"])] + [e(columns[i]["label"]) for i in show]
     numeric = any("mean" in g for g in b["groups"])
     if numeric:
         head.append(e(qt["mean"]))

@@ -25,10 +25,18 @@ from kanavat.questions.normalise import DONT_KNOW
 from kanavat.report import stats, suppress
 from kanavat.report.data import AnswerRow
 from kanavat.report.disclosure import Ledger, half_width_for, step_for, step_for_weighted
+from kanavat.report.texts import texts
 
 N = "__n__"
 ALL = "__all__"
 GIVEN = ("answered", "dont_know")
+NPS_CLASSES = {
+    "detractors": tuple(stats.DETRACTORS),
+    "passives": (7, 8),
+    "promoters": tuple(stats.PROMOTERS),
+}
+"""An NPS question's breakdowns count these three classes, not the eleven scores: a service
+unit of 30 people has scores of 1-4 people that would hide its NPS, but not classes."""
 """Statuses that count as an answer to the question (the share base)."""
 
 PHONE_OR_EMAIL = re.compile(
@@ -140,8 +148,22 @@ def build_question(
         if len(groups) > 1:
             for g in sorted(groups, key=lambda x: (x is None, str(x))):
                 rows[(attribute, g)] = groups[g]
-    counts = {r: _count(rows[r], keys, category) for r in rows}
-    _register(counts, keys, key, ctx, ledger)
+    group_categories, group_category = categories, category
+    if q.type == "nps":
+        group_categories, group_category = _nps_classes(categories, category, ctx.language)
+    group_keys = [k for k, _ in group_categories]
+    counts = {
+        r: _count(rows[r], keys, category)
+        if r == ALL
+        else _count(rows[r], group_keys, group_category)
+        for r in rows
+    }
+    if group_keys != keys:  # the main table's classes: sums of its scores, not shown
+        classes = _count(given, group_keys, group_category)
+        for name, scores in NPS_CLASSES.items():
+            ledger.count(key(ALL, name), classes[name])
+            ledger.line([key(ALL, v) for v in scores], key(ALL, name))
+    _register(counts, keys, key, ctx, ledger, group_keys)
     ledger.count(key(ALL, N), n_given, out, "n", total=True)
     out["weighted"] = weights is not None
     out["categories"] = [_category(key(ALL, value), label, ledger) for value, label in categories]
@@ -169,21 +191,68 @@ def build_question(
             continue
         shown = []
         for r in groups:
-            group = _group(r, rows[r], categories, key, category, weights, numeric, ledger)
+            group = _group(
+                r,
+                rows[r],
+                group_categories,
+                key,
+                group_category,
+                weights,
+                numeric and q.type != "nps",  # a unit's mean would give its scores away
+                ledger,
+            )
             if q.type == "nps":
-                group["nps"] = _nps(r, counts[r], key, ledger)
+                group["nps"] = _nps(r, _scores_of(counts[r]), key, ledger, classes=True)
             shown.append(group)
         out["breakdowns"].append({"by": attribute, "groups": shown})
     return out
 
 
+def _nps_classes(
+    categories: list[tuple[Any, str]], category: Callable, language: str
+) -> tuple[list[tuple[Any, str]], Callable]:
+    """A breakdown's categories for an NPS question: its three classes and "don't know"."""
+    label = texts(language)["question"]
+    of = {v: name for name, scores in NPS_CLASSES.items() for v in scores}
+    cats = [(name, label[f"nps_{name}"]) for name in NPS_CLASSES]
+    cats += [c for c in categories if c[0] == DONT_KNOW]
+
+    def in_class(a: AnswerRow) -> Any:
+        c = category(a)
+        return of.get(c, c)
+
+    return cats, in_class
+
+
+def _scores_of(classes: dict[Any, int]) -> dict[Any, int]:
+    """Class counts as score counts (one score stands for its class), for ``stats.nps``."""
+    return {
+        **dict.fromkeys(range(11), 0),
+        0: classes["detractors"],
+        7: classes["passives"],
+        9: classes["promoters"],
+        DONT_KNOW: classes.get(DONT_KNOW, 0),
+        N: classes[N],
+    }
+
+
 def _nps(
-    row: Any, counts: dict[Any, int], key: Callable[[Any, Any], tuple[Any, ...]], ledger: Ledger
+    row: Any,
+    counts: dict[Any, int],
+    key: Callable[[Any, Any], tuple[Any, ...]],
+    ledger: Ledger,
+    *,
+    classes: bool = False,
 ) -> dict[str, Any]:
     """The Net Promoter Score of a row, exact when its parts are shown (or give it anyway),
-    else as a range; its interval only when exact."""
+    else as a range; its interval only when exact. ``classes``: the row counts classes (a
+    breakdown's group), given as one score per class."""
     out: dict[str, Any] = {"value": stats.nps(counts), "ci": None, "suppressed": False}
-    parts = {str(v): (key(row, v), counts[v]) for v in range(11)}
+    if classes:
+        names = {0: "detractors", 7: "passives", 9: "promoters"}
+        parts = {str(v): (key(row, name), counts[v]) for v, name in names.items()}
+    else:
+        parts = {str(v): (key(row, v), counts[v]) for v in range(11)}
     parts[DONT_KNOW] = (key(row, DONT_KNOW), counts[DONT_KNOW])
     ledger.rate(
         out, lambda c: stats.nps({v: c.get(str(v), 0) for v in range(11)}), parts, key(row, N)
@@ -203,15 +272,20 @@ def _register(
     key: Callable[[Any, Any], tuple[Any, ...]],
     ctx: Context,
     ledger: Ledger,
+    group_keys: list[Any] | None = None,
 ) -> None:
     """One question's main table and every breakdown's cells, with the relations a reader can
     subtract along: each row and its n, each breakdown's column and the main table's cell,
-    and the strata of each value of a stratifying attribute and that value's group."""
+    and the strata of each value of a stratifying attribute and that value's group. The
+    breakdowns count ``group_keys`` (an NPS question's classes) if given, else ``keys``."""
+    main_keys = keys
+    keys = group_keys or keys
     for r, row in counts.items():
         small = suppress.is_small(row[N], ctx.min_cell)
-        for k in [*keys, N]:
+        row_keys = main_keys if r == ALL else keys
+        for k in [*row_keys, N]:
             ledger.count(key(r, k), row[k], total=r == ALL or k == N, forced=small)
-        ledger.line([key(r, k) for k in keys], key(r, N))
+        ledger.line([key(r, k) for k in row_keys], key(r, N))
         if r != ALL:  # a group whose n is hidden shows none of its cells
             ledger.together(key(r, N), [key(r, k) for k in keys])
     for attribute in ctx.universe:

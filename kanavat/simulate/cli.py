@@ -237,7 +237,7 @@ def print_summary(console: Console, result: Result) -> None:
 
 
 @click.command()
-@_options(60)
+@_options(180)
 @click.option(
     "--no-serve", is_flag=True, help="Stop after the reports instead of leaving the server running."
 )
@@ -261,6 +261,7 @@ def demo(
     Example: make demo (installs what it needs, then runs kanavat demo)
     """
     from kanavat.simulate.demo import run_demo
+    from kanavat.simulate.population import EVENT_VOLUME
 
     out = console()
     plan = Plan(
@@ -272,6 +273,7 @@ def demo(
         port=port,
         speech=speech,
         clock_rate=pace * 3600,
+        event_volume=EVENT_VOLUME,
     )
     try:
         asyncio.run(run_demo(plan, out, serve=not no_serve))

@@ -51,6 +51,10 @@ UNITS = ["Keskustan terveysasema", "Järvelän terveysasema", "Suun terveydenhuo
 """Service units where an event-triggered (fast feedback) campaign's residents were served."""
 # Share of the population per campaign, by the campaign's first channel.
 CHANNEL_SHARE = {"voice": 0.40, "sms": 0.35, "chat": 0.25}
+EVENT_VOLUME = 8
+"""In ``kanavat demo`` an event-triggered (fast feedback) campaign, which asks after every
+visit, gets this many times its channel's share of residents: enough that its report shows
+NPS by unit (a county collects tens of thousands of such answers a year, a survey thousands)."""
 PHONE_BLOCK = 457_000_000  # +358 457 xxx xxx
 
 
@@ -87,9 +91,16 @@ def _pick(rng: random.Random, weights: dict[str, float]) -> Any:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def split(total: int, campaign_ids: Sequence[str], config: Config) -> dict[str, int]:
-    """``total`` residents shared among campaigns by first channel; at least one each."""
-    shares = {cid: CHANNEL_SHARE[config.campaign(cid).channels[0]] for cid in campaign_ids}
+def split(
+    total: int, campaign_ids: Sequence[str], config: Config, event_volume: int = 1
+) -> dict[str, int]:
+    """``total`` residents shared among campaigns by first channel; at least one each. An
+    event-triggered campaign counts ``event_volume`` times (``kanavat demo``: EVENT_VOLUME)."""
+    shares = {
+        cid: CHANNEL_SHARE[config.campaign(cid).channels[0]]
+        * (event_volume if config.campaign(cid).trigger == "event" else 1)
+        for cid in campaign_ids
+    }
     whole = sum(shares.values())
     counts = {cid: max(1, int(total * share / whole)) for cid, share in shares.items()}
     biggest = max(counts, key=lambda c: counts[c])
@@ -119,14 +130,16 @@ def intended_answers(config: Config, campaign_id: str, language: str, rng: rando
     return answers
 
 
-def generate(config: Config, campaign_ids: Iterable[str], total: int, seed: int) -> list[Resident]:
+def generate(
+    config: Config, campaign_ids: Iterable[str], total: int, seed: int, event_volume: int = 1
+) -> list[Resident]:
     """``total`` residents over ``campaign_ids`` (contacts for audience campaigns, visitors
     for chat), each with a persona and intended answers, from ``seed``."""
     rng = random.Random(seed)
     ids = list(campaign_ids)
     residents: list[Resident] = []
     languages = {k: v for k, v in LANGUAGES.items() if k in config.county.languages}
-    for cid, count in split(total, ids, config).items():
+    for cid, count in split(total, ids, config, event_volume).items():
         campaign = config.campaign(cid)
         group = campaign.audience.group if campaign.audience else None
         for _ in range(count):

@@ -58,6 +58,7 @@ class Plan:
     timeout: float = 600.0  # real seconds; what is still due after it is reported pending
     port: int = 8080  # preferred; another free pair is taken if it is busy
     speech: bool = True
+    event_volume: int = 1  # residents of an event-triggered campaign, times its channel share
 
 
 class RehearsalClock:
@@ -142,7 +143,9 @@ class Rehearsal:
         path = rehearsal.write_config(source, plan.folder, self.port, model, now=self.clock())
         config = configuration.load(path)
         self.config = config
-        self.residents = population.generate(config, ids, plan.respondents, plan.seed)
+        self.residents = population.generate(
+            config, ids, plan.respondents, plan.seed, plan.event_volume
+        )
         store = Store(config.database, secret=config.server.secret)
         try:
             campaigns.sync(store, config)

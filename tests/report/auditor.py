@@ -11,9 +11,13 @@ Relations used: every table's rows and columns against their totals; a breakdown
 against the main table; strata inside the age group (or other stratifying attribute) they
 belong to; the reach table's completes as the dispositions' completes; the respondents of
 the strata as the report's respondents; AAPOR rates (RR1, RR2, COOP1, REF1) published exactly,
-rounded (``rate_decimals``, as the HTML shows them) or as a range; shares and scale means of
-hidden counts; and post-stratified shares (main and per group) over the strata when a
-``stratum`` breakdown publishes their n, each within its published precision.
+rounded (``rate_decimals``, as the HTML shows them) or as a range; RR3 with AAPOR's *e*
+(exact, rounded or as a range); each stratum's RR1 over its sampled people, whose completes add
+up to the report's and whose ineligible to its not-eligible; shares and scale means of hidden
+counts; a category's 95 % interval, read back into the share it was computed from (Wilson's
+interval gives its centre share exactly; an interval rounded outward gives it to within its
+step); NPS values over their 0-10 cells; and post-stratified shares (main and per group) over
+the strata when a ``stratum`` breakdown publishes their n, each within its published precision.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 BIG = 10**7
+NPS_CLASSES = {"detractors": range(7), "passives": (7, 8), "promoters": (9, 10)}
+"""An NPS question's breakdowns count classes of the main table's scores."""
 EPS = 1e-9
 
 
@@ -43,6 +49,10 @@ class _Model:
     integer: list[bool] = field(default_factory=list)
     upper: list[float] = field(default_factory=list)
     known: dict[Hashable, float] = field(default_factory=dict)
+    aux: set[Hashable] = field(default_factory=set)
+    """Unknowns that are no published cell (a stratum's completes and ineligible people):
+    reported only when worked out as a small count (1 .. min_cell - 1)."""
+    min_cell: int = 5
     rows: list[tuple[dict[int, float], float, float]] = field(default_factory=list)
 
     def term(self, name: Hashable, value: float | None, *, integer: bool = True, upper=BIG):
@@ -144,17 +154,20 @@ class _Model:
 def audit(*reports: dict[str, Any], rate_decimals: int | None = None) -> list[Finding]:
     """Hidden counts that the published figures of ``reports`` (one campaign) determine."""
     model = _Model()
+    model.min_cell = min(r.get("privacy", {}).get("min_cell", 5) for r in reports)
     for report in reports:
         _reach(model, report, rate_decimals)
-        _sample(model, report)
+        _sample(model, report, rate_decimals)
         _inputs(model, report)
         for q in report["questions"]:
-            _question(model, report, q)
+            _question(model, report, q, rate_decimals)
     # A count determined as zero discloses no one (zero is never hidden for being small).
     return [
         Finding(name, low, high)
         for name, (low, high) in model.ranges().items()
-        if high - low < 0.5 and high >= 0.5
+        if high - low < 0.5
+        and high >= 0.5
+        and (name not in model.aux or high < model.min_cell - 0.5)
     ]
 
 
@@ -167,7 +180,9 @@ def hidden_counts(*reports: dict[str, Any]) -> int:
         _inputs(model, report)
         for q in report["questions"]:
             _question(model, report, q)
-    return sum(model.integer)
+    return sum(
+        1 for name, i in zip(model.names, model.integer, strict=True) if i and name not in model.aux
+    )
 
 
 def _cell(model: _Model, name: Hashable, cell: dict[str, Any] | None):
@@ -223,9 +238,54 @@ def _reach(model: _Model, report: dict[str, Any], rate_decimals: int | None) -> 
         terms_high = [(1.0, cell[k]) for k in top] + [(-high, cell[k]) for k in bottom]
         model.relate(terms_low, 0.0, BIG)
         model.relate(terms_high, -BIG, 0.0)
+    _rr3(model, reach, cell, everyone, rate_decimals)
 
 
-def _sample(model: _Model, report: dict[str, Any]) -> None:
+def _bounds(figure: dict[str, Any] | float | None, decimals: int | None, scale: float = 1.0):
+    """The interval a published rate lies in: exact, rounded, or its published range."""
+    if isinstance(figure, (int, float)):
+        figure = {"value": float(figure)}
+    if not figure:
+        return None
+    if figure.get("value") is not None:
+        half = 0.5 * 10 ** -(decimals + 2) * scale if decimals is not None else EPS
+        return figure["value"] - half, figure["value"] + half
+    if figure.get("range"):
+        low, high = figure["range"]
+        return low - EPS, high + EPS
+    return None
+
+
+def _rr3(model: _Model, reach: dict[str, Any], cell, everyone: list[str], decimals) -> None:
+    """e = eligible / (eligible + NE), RR3 = I / (eligible + e U): linear once e is a number;
+    with e in a range, the two bounds that hold for every e in it (never excludes the truth)."""
+    eligible = [k for k in everyone if k not in ("unknown", "pending")]
+    e = _bounds(reach.get("e") if reach.get("e") is not None else
+                ({"range": reach["e_range"]} if reach.get("e_range") else None), decimals)  # fmt: skip
+    if e is not None:
+        e_low, e_high = e
+        ne = cell.get("not_eligible")
+        if ne is not None:
+            terms = [(1.0, cell[k]) for k in eligible]
+            model.relate([*terms, *((-e_low, cell[k]) for k in eligible), (-e_low, ne)], 0.0, BIG)
+            model.relate(
+                [*terms, *((-e_high, cell[k]) for k in eligible), (-e_high, ne)], -BIG, 0.0
+            )
+    else:
+        e_low, e_high = 0.0, 1.0
+    rr3 = _bounds(reach["rates"].get("RR3"), decimals)
+    if rr3 is None:
+        return
+    low, high = rr3
+    unknown = [k for k in everyone if k not in eligible]
+    # I >= low (E + e U) >= low (E + e_low U);  I <= high (E + e U) <= high (E + e_high U).
+    model.relate([(1.0, cell["complete"]), *((-low, cell[k]) for k in eligible),
+                  *((-low * e_low, cell[k]) for k in unknown)], 0.0, BIG)  # fmt: skip
+    model.relate([(1.0, cell["complete"]), *((-high, cell[k]) for k in eligible),
+                  *((-high * e_high, cell[k]) for k in unknown)], -BIG, 0.0)  # fmt: skip
+
+
+def _sample(model: _Model, report: dict[str, Any], decimals: int | None = None) -> None:
     sample = report["sample"]
     if not sample or not sample["strata"]:
         return
@@ -233,6 +293,38 @@ def _sample(model: _Model, report: dict[str, Any]) -> None:
     total = _cell(model, ("respondents",), sample["respondents"])
     model.equal(parts, total)
     model.equal([_cell(model, ("respondents",), report["respondents"])], total)
+    _stratum_rr1(model, report, decimals)
+
+
+def _stratum_rr1(model: _Model, report: dict[str, Any], decimals: int | None) -> None:
+    """A stratum's RR1 is its completes over its sampled people less its ineligible ones
+    (both unknown, in whole people); the strata's completes add up to the report's completes
+    and their ineligible to its not-eligible."""
+    reach, sample = report["reach"], report["sample"]
+    if reach["kind"] != "contacts":
+        return
+    d = reach["dispositions"]
+    completes, ineligible = [], []
+    for s in sample["strata"]:
+        h = s["stratum"]
+        sampled = s["sampled"]
+        i_h = model.term(("stratum", h, "complete"), None, upper=sampled)
+        ne_h = model.term(("stratum", h, "not_eligible"), None, upper=sampled)
+        rest = model.term(("stratum", h, "not_complete"), None, upper=sampled)
+        model.aux |= {("stratum", h, c) for c in ("complete", "not_eligible", "not_complete")}
+        model.relate([(1.0, i_h), (1.0, ne_h), (1.0, rest)], sampled, sampled)
+        completes.append(i_h)
+        ineligible.append(ne_h)
+        rr1 = _bounds({"value": s.get("rr1"), "range": s.get("rr1_range")}, decimals)
+        if rr1 is None or not sampled:
+            continue
+        low, high = rr1
+        # low (sampled - NE_h) <= I_h <= high (sampled - NE_h)
+        model.relate([(1.0, i_h), (low, ne_h)], low * sampled, BIG)
+        model.relate([(1.0, i_h), (high, ne_h)], -BIG, high * sampled)
+    if sum(s["sampled"] for s in sample["strata"]) == d["total"]["count"]:
+        model.equal(completes, _cell(model, ("disposition", "complete"), d["complete"]))
+        model.equal(ineligible, _cell(model, ("disposition", "not_eligible"), d["not_eligible"]))
 
 
 def _inputs(model: _Model, report: dict[str, Any]) -> None:
@@ -253,7 +345,29 @@ def _inputs(model: _Model, report: dict[str, Any]) -> None:
     )  # fmt: skip
 
 
-def _question(model: _Model, report: dict[str, Any], q: dict[str, Any]) -> None:
+def _nps(model: _Model, nps: dict[str, Any] | None, cells: dict[Any, Any], decimals) -> None:
+    """NPS = 100 (promoters - detractors) / everyone who gave 0-10, exact, whole points (as
+    the HTML shows it) or a range: linear in the cells."""
+    if not nps:
+        return
+    if nps.get("value") is not None:
+        half = EPS if decimals is None else 0.5
+        low, high = nps["value"] - half, nps["value"] + half
+    elif nps.get("range"):
+        low, high = nps["range"][0] - EPS, nps["range"][1] + EPS
+    else:
+        return
+    sign = {v: 100.0 if v >= 9 else -100.0 if v <= 6 else 0.0 for v in range(11) if v in cells}
+    sign |= {c: {"promoters": 100.0, "detractors": -100.0}.get(c, 0.0)
+             for c in NPS_CLASSES if c in cells}  # fmt: skip
+    scores = list(sign)
+    model.relate([*((sign[v] - low, cells[v]) for v in scores)], 0.0, BIG)
+    model.relate([*((sign[v] - high, cells[v]) for v in scores)], -BIG, 0.0)
+
+
+def _question(
+    model: _Model, report: dict[str, Any], q: dict[str, Any], decimals: int | None = None
+) -> None:
     if "categories" not in q:
         return
     qid = q["id"]
@@ -261,8 +375,9 @@ def _question(model: _Model, report: dict[str, Any], q: dict[str, Any]) -> None:
     n = model.term((qid, "n"), q["n"])
     main = {c["value"]: _cell(model, (qid, "all", c["value"]), c) for c in q["categories"]}
     model.equal(list(main.values()), n)
-    _shares(model, q["categories"], main, n)
-    if q["type"] == "scale" and q.get("mean") and q["mean"].get("value") is not None:
+    _shares(model, q["categories"], main, n, bool(q.get("weighted")))
+    _nps(model, q.get("nps"), main, decimals)
+    if q["type"] in ("scale", "nps") and (q.get("mean") or {}).get("value") is not None:
         numeric = [v for v in values if isinstance(v, int)]
         m = q["mean"]["value"]
         model.relate([(v - m, main[v]) for v in numeric], -1e-6, 1e-6)
@@ -276,18 +391,72 @@ def _question(model: _Model, report: dict[str, Any], q: dict[str, Any]) -> None:
             cells = {c["value"]: _cell(model, (qid, key, c["value"]), c) for c in g["cells"]}
             model.equal(list(cells.values()), gn)
             _shares(model, g["cells"], cells, gn)
+            _nps(model, g.get("nps"), cells, decimals)
+            if q["type"] in ("scale", "nps") and (g.get("mean") or {}).get("value") is not None:
+                m = g["mean"]["value"]  # a group's mean over its scores, like the main one
+                scores = [v for v in cells if isinstance(v, int)]
+                model.relate([(v - m, cells[v]) for v in scores], -1e-6, 1e-6)
             groups[key], group_n[key] = cells, gn
-        for v in values:
-            model.equal([groups[(by, g["group"])][v] for g in b["groups"]], main[v])
+        columns = [c["value"] for c in b["groups"][0]["cells"]] if b["groups"] else []
+        for v in columns:
+            # A column is one of the main table's values, or an NPS class: a sum of them.
+            members = [v] if v in main else NPS_CLASSES[v]
+            model.relate(
+                [*((1.0, groups[(by, g["group"])][v]) for g in b["groups"]),
+                 *((-1.0, main[s]) for s in members if s in main)],
+                0.0, 0.0,
+            )  # fmt: skip
         model.equal([group_n[(by, g["group"])] for g in b["groups"]], n)
     _strata(model, report, q, groups, group_n, main)
 
 
-def _shares(model: _Model, cells: list[dict[str, Any]], terms: dict[Any, Any], n) -> None:
-    """A share shown beside a hidden count gives the count: share * n."""
+def _shares(
+    model: _Model, cells: list[dict[str, Any]], terms: dict[Any, Any], n, weighted: bool = False
+) -> None:
+    """A share shown beside a hidden count gives the count: share * n; so does its interval
+    (the share at the interval's centre, in Wilson's sense)."""
     for c in cells:
         if c["count"] is None and c.get("share") is not None:
             model.relate([(1.0, terms[c["value"]]), (-c["share"], n)], -1e-6, 1e-6)
+        centre = wilson_centre(c.get("ci"), c.get("precision"))
+        if c["count"] is None and centre is not None and not weighted:
+            low, high = centre
+            model.relate([(1.0, terms[c["value"]]), (-low, n)], 0.0, BIG)
+            model.relate([(1.0, terms[c["value"]]), (-high, n)], -BIG, 0.0)
+
+
+def _wilson_share(low: float, high: float) -> float:
+    """The share a Wilson interval (low, high) was computed from, whatever its n: both ends
+    solve n (p - x)^2 = z^2 x (1 - x), so (p - low) / sqrt(low (1 - low)) equals
+    (high - p) / sqrt(high (1 - high))."""
+    a_low = (max(low, 0.0) * (1 - max(low, 0.0))) ** 0.5
+    a_high = (min(high, 1.0) * (1 - min(high, 1.0))) ** 0.5
+    if a_low + a_high == 0:
+        return (low + high) / 2
+    return (low * a_high + high * a_low) / (a_low + a_high)
+
+
+def wilson_centre(ci: list[float] | None, precision: float | None) -> tuple[float, float] | None:
+    """Bounds on the share behind a published interval: exact for an exact interval; for one
+    rounded outward to ``precision`` (low down, high up), the extremes over every pair of true
+    ends the published ones could have come from, widened a little to stay sound."""
+    if not ci or len(ci) != 2 or ci[0] is None:
+        return None
+    low, high = ci
+    if not precision:
+        p = _wilson_share(low, high)
+        return p - 1e-7, p + 1e-7
+    grid = [i / 8 for i in range(9)]
+    values = [
+        _wilson_share(low + a * precision, high - b * precision)
+        for a in grid
+        for b in grid
+        if low + a * precision <= high - b * precision
+    ]
+    if not values:
+        return None
+    slack = precision / 4
+    return max(0.0, min(values) - slack), min(1.0, max(values) + slack)
 
 
 def _strata(model, report, q, groups, group_n, main) -> None:
@@ -321,10 +490,13 @@ def _strata(model, report, q, groups, group_n, main) -> None:
     pool = {h: strata[h]["pool"] for h in inside}
     total_pool = sum(pool.values())
     for c in q["categories"]:
+        terms = [(pool[h] / total_pool, share[(h, c["value"])]) for h in inside]
+        centre = wilson_centre(c.get("ci"), c.get("precision"))
+        if centre is not None:  # the interval's centre share is the estimate too
+            model.relate(terms, *centre)
         if c["estimate"] is None:
             continue
         half = c.get("precision", 0) / 2 + 1e-9
-        terms = [(pool[h] / total_pool, share[(h, c["value"])]) for h in inside]
         model.relate(terms, c["estimate"] - half, c["estimate"] + half)
     for b in q["breakdowns"]:
         if b["by"] not in sample["stratify"]:

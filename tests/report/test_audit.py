@@ -22,6 +22,8 @@ VARIANTS = [
     (fixture.EARLIER, {}),
     (fixture.SMALL, {}),
     (fixture.CHAT, {}),
+    (fixture.FEEDBACK, {}),
+    (fixture.FEEDBACK, {"by": ["unit"], "compare": fixture.FEEDBACK_EARLIER}),
 ]
 
 
