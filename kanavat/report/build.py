@@ -15,6 +15,7 @@ from typing import Any
 
 from kanavat.config import Config
 from kanavat.loop import report as loop_report
+from kanavat.report import data as report_data
 from kanavat.report import stats
 from kanavat.report.data import AnswerRow, CampaignData, ChannelReach, ContactCell, load
 from kanavat.report.disclosure import Ledger
@@ -136,14 +137,13 @@ def _campaign_report(
         "comparison": None,
         "closing_loop": loop_report.section(data.loop, ledger),
     }
-    people = {
-        c.respondent: c.attributes | ({"stratum": c.stratum} if c.stratum else {})
-        for c in data.contacts
-    }
+    people: dict[str, dict[str, str]] | None = None
     for q in report["questions"]:
         if q["type"] == "text":  # free-text themes (issue 21), under the same ledger
             rows = by_question.get(q["id"], [])
             saved = named.load(store, data.campaign_id, q["id"]) if store is not None else []
+            if people is None:
+                people = report_data.people(store, data.campaign_id) if store is not None else {}
             q["themes"] = build_themes(q["id"], rows, saved, ctx, ledger, people)
     if campaign.conversation and store is not None:  # issue 20: opinion groups, same control
         from kanavat.report import conversation

@@ -371,3 +371,19 @@ def _parsed(text: str) -> tuple[tuple[str, str], ...]:
 
 def _attributes(text: str | None) -> dict[str, str]:
     return dict(_parsed(text or "{}"))
+
+
+def people(store: Store, campaign_id: str) -> dict[str, dict[str, str]]:
+    """Each contact's attributes (and stratum) by pseudonym, for the free-text themes, whose
+    rows carry the pseudonym, not a counted profile. Read only when a text question has
+    enough answers to theme."""
+    out: dict[str, dict[str, str]] = {}
+    for respondent, stratum, attributes, event_attributes in store.execute(
+        "SELECT cc.respondent, cc.stratum, c.attributes, cc.attributes FROM campaign_contacts cc "
+        "JOIN contacts c ON c.id = cc.contact_id WHERE cc.campaign_id = ?",
+        [campaign_id],
+    ):
+        # A service event's attributes (its unit) are the campaign's own view of the contact.
+        found = _attributes(attributes) | _attributes(event_attributes)
+        out[respondent] = found | ({"stratum": stratum} if stratum else {})
+    return out
