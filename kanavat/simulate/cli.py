@@ -237,7 +237,7 @@ def print_summary(console: Console, result: Result) -> None:
 
 
 @click.command()
-@_options(180)
+@_options(240)
 @click.option(
     "--no-serve", is_flag=True, help="Stop after the reports instead of leaving the server running."
 )
