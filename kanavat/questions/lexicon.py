@@ -44,6 +44,9 @@ class Lexicon:
     """Meaning -> words of it ("kin": tytär, vaimo, mies...; "weekly": kerran viikossa...).
     An option whose label or synonyms hold one of them hears them all (see meanings.py)."""
     periods: tuple[str, ...] = ()
+    period_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Period -> the words it is named by ("weekly": viikko): a number question's period is
+    read from its text by them (see frequency.py)."""
     """Meanings that are periods ("weekly"): a count over another period than the question's
     ("kaksi kertaa viikossa" to "montako kertaa kuukaudessa") is not its answer."""
     hedges: tuple[str, ...] = ()
@@ -129,6 +132,7 @@ def lexicon(language: str) -> Lexicon:
         fractions=frozenset(data.get("fractions", ())),
         meanings={k: tuple(v) for k, v in data.get("meanings", {}).items()},
         periods=tuple(data.get("periods", ())),
+        period_words={k: tuple(v) for k, v in data.get("period_words", {}).items()},
         hedges=tuple(data.get("hedges", ())),
         or_words=frozenset(data.get("or_words", ())),
         yes_alone=frozenset(data.get("yes_alone", ())),
