@@ -52,6 +52,9 @@ class Lexicon:
     hedges: tuple[str, ...] = ()
     """Words that hedge a number ("ehkä kolme", "kanske tre"): listed with the numbers for
     recognisers, so "kanske tre" is not forced onto "kan inte säga". Also in ``filler``."""
+    filled_pause_order: tuple[str, ...] = ()
+    """ "Öö", "tota", "öh": hesitations (and how a recogniser writes them), never an answer;
+    the typical ones first."""
     or_words: frozenset[str] = frozenset()
     """ "Tai", "eller", "or": a negation's reach ends there ("får eller inte" is both)."""
     yes_alone: frozenset[str] = frozenset()
@@ -70,6 +73,10 @@ class Lexicon:
     """Words that make a number a count ("kaksi kertaa viikossa"), never an option's key."""
     articles: frozenset[str] = frozenset()
     """Number words that are also articles ("en granne"): a number only with no noun after."""
+
+    @property
+    def filled_pauses(self) -> frozenset[str]:
+        return frozenset(self.filled_pause_order)
 
     def extended(self, synonyms: dict[str, list[str]]) -> Lexicon:
         merged = {k: tuple(v) for k, v in self.extra_synonyms.items()}
@@ -135,6 +142,7 @@ def lexicon(language: str) -> Lexicon:
         period_words={k: tuple(v) for k, v in data.get("period_words", {}).items()},
         hedges=tuple(data.get("hedges", ())),
         or_words=frozenset(data.get("or_words", ())),
+        filled_pause_order=tuple(data.get("filled_pauses", ())),
         yes_alone=frozenset(data.get("yes_alone", ())),
         echo_verbs=frozenset(data.get("echo_verbs", ())),
         scale_poles={k: tuple(v) for k, v in scale.get("poles", {}).items()},
