@@ -73,7 +73,7 @@ def test_a_free_hypothesis_counts_for_the_one_group_it_says() -> None:
 
 
 def test_the_shortlist_keeps_every_group_and_what_was_heard() -> None:
-    listed = candidates(ARKI_FI + ("kolmonen", "kolmas"), "fi")
+    listed = candidates((*ARKI_FI, "kolmonen", "kolmas"), "fi")
     chosen = shortlist(listed, ["Kolmonen."], 8)
     said = [c.said for c in chosen]
     assert "kolmonen" in said and "yksi" in said and "viisi" in said
