@@ -429,6 +429,7 @@ def markdown(found: dict[str, Any]) -> str:
             "## Speech the team never tuned on: the broad set (issue 16)",
             "",
             *report.section(found["speechset"]),
+            *analysis.notes("speechset", found),
         ]
     if "again" in found:
         g = found["again"]
