@@ -438,6 +438,7 @@ def markdown(found: dict[str, Any]) -> str:
             "## Speech the team never tuned on: the broad set (issue 16)",
             "",
             *report.section(found["speechset"]),
+            *analysis.notes("speechset", found),
         ]
     if "themes" in found:
         from bench.themes import report as themes_report

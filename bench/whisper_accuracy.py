@@ -23,7 +23,7 @@ or a whole one). Audio after the speech is fed in real time, as a call streams i
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -100,6 +100,7 @@ class Hearing:
     confidence: float
     latency: float  # seconds, end of speech to the dialog's step
     endpoint_wait: float  # of which: silence the segmenter waits for (audio seconds)
+    detail: dict[str, Any] = field(default_factory=dict)  # how the engine decided
 
 
 def decide(engine, config, q, question, lang: str, transcript, value: Any) -> Hearing:
@@ -123,7 +124,8 @@ def decide(engine, config, q, question, lang: str, transcript, value: Any) -> He
         outcome = "confirmed_right" if right else "confirmed_wrong"
     else:
         outcome = "not_understood"
-    return Hearing(outcome, given.raw, given.confidence or 0.0, 0.0, 0.0)
+    detail = dict(transcript.detail)
+    return Hearing(outcome, given.raw, given.confidence or 0.0, 0.0, 0.0, detail)
 
 
 def hear_line(

@@ -100,6 +100,7 @@ def hear_all(
             "outcome": h.outcome,
             "heard": h.transcript,
             "confidence": round(h.confidence, 3),
+            "detail": h.detail,
         }
         if base is not None and baseline_every and n % baseline_every == 0:
             b = decide(engine, config, q, question, lang, base.transcript(heard.pcm), clip.value)

@@ -44,11 +44,17 @@ class Lexicon:
     """Meaning -> words of it ("kin": tytär, vaimo, mies...; "weekly": kerran viikossa...).
     An option whose label or synonyms hold one of them hears them all (see meanings.py)."""
     periods: tuple[str, ...] = ()
+    period_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Period -> the words it is named by ("weekly": viikko): a number question's period is
+    read from its text by them (see frequency.py)."""
     """Meanings that are periods ("weekly"): a count over another period than the question's
     ("kaksi kertaa viikossa" to "montako kertaa kuukaudessa") is not its answer."""
     hedges: tuple[str, ...] = ()
     """Words that hedge a number ("ehkä kolme", "kanske tre"): listed with the numbers for
     recognisers, so "kanske tre" is not forced onto "kan inte säga". Also in ``filler``."""
+    filled_pause_order: tuple[str, ...] = ()
+    """ "Öö", "tota", "öh": hesitations (and how a recogniser writes them), never an answer;
+    the typical ones first."""
     or_words: frozenset[str] = frozenset()
     """ "Tai", "eller", "or": a negation's reach ends there ("får eller inte" is both)."""
     yes_alone: frozenset[str] = frozenset()
@@ -67,6 +73,10 @@ class Lexicon:
     """Words that make a number a count ("kaksi kertaa viikossa"), never an option's key."""
     articles: frozenset[str] = frozenset()
     """Number words that are also articles ("en granne"): a number only with no noun after."""
+
+    @property
+    def filled_pauses(self) -> frozenset[str]:
+        return frozenset(self.filled_pause_order)
 
     def extended(self, synonyms: dict[str, list[str]]) -> Lexicon:
         merged = {k: tuple(v) for k, v in self.extra_synonyms.items()}
@@ -129,8 +139,10 @@ def lexicon(language: str) -> Lexicon:
         fractions=frozenset(data.get("fractions", ())),
         meanings={k: tuple(v) for k, v in data.get("meanings", {}).items()},
         periods=tuple(data.get("periods", ())),
+        period_words={k: tuple(v) for k, v in data.get("period_words", {}).items()},
         hedges=tuple(data.get("hedges", ())),
         or_words=frozenset(data.get("or_words", ())),
+        filled_pause_order=tuple(data.get("filled_pauses", ())),
         yes_alone=frozenset(data.get("yes_alone", ())),
         echo_verbs=frozenset(data.get("echo_verbs", ())),
         scale_poles={k: tuple(v) for k, v in scale.get("poles", {}).items()},

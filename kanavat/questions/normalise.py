@@ -14,6 +14,7 @@ from rapidfuzz import fuzz
 from kanavat.questions.cleaning import clean, tokens_of
 from kanavat.questions.closest import CLOSEST_CONFIDENCE, closest_answer
 from kanavat.questions.echo import echo_spans, is_negation
+from kanavat.questions.frequency import DAILY, asked_periods, days_every_day, vague_frequency
 from kanavat.questions.lexicon import Lexicon, lexicon
 from kanavat.questions.memo import memo
 from kanavat.questions.model import (
@@ -249,6 +250,8 @@ def _words(question: Question, raw: str, lex: Lexicon) -> Result:
         and alone <= lex.yes_alone | lex.filler
     ):
         return Result("answer", "yes", 1.0)  # "nog": a yes said alone
+    if isinstance(question, NumberQuestion) and vague_frequency(tokens, lex):
+        return no_match("not_a_count")  # "ibland", "oftast": how often, but no number
     return no_match("not_understood")
 
 
@@ -305,7 +308,7 @@ def _drop_articles_and_counts(
                 and not nxt & ignorable
                 and number_word(tokens[m.end], nxt, lex) is None
             )
-            if tokens[m.start] in lex.articles and noun:
+            if tokens[m.start] in lex.articles and (noun or _numeral_noun(m, tokens, keys, lex)):
                 continue
             if isinstance(question, ChoiceQuestion | YesNoQuestion) and (
                 is_count
@@ -317,6 +320,42 @@ def _drop_articles_and_counts(
     return out
 
 
+def _counts_before(
+    period: _Match, found: list[_Match], keys: list[frozenset[str]], lex: Lexicon
+) -> list[_Match]:
+    """Numbers counting the period: right before it, or before a count word right before it
+    ("kaksi kertaa päivässä"); "toista päivittäin" holds no count."""
+    count_keys = _count_keys(lex)
+
+    def counts(m: _Match) -> bool:
+        if m.category != "number":
+            return False
+        if m.end == period.start:
+            return m.quality == 1.0  # a number by baseform alone ("toista": 2, or repeat)
+        return m.end + 1 == period.start and bool(keys[m.end] & count_keys)
+
+    return [m for m in found if counts(m)]
+
+
+def _count_keys(lex: Lexicon) -> frozenset[str]:
+    return memo(
+        "count-keys",
+        lex,
+        lex,
+        lambda: frozenset().union(
+            *(word_keys(w, lex.language, lex.stemmer) for w in lex.count_words)
+        ),
+    )
+
+
+def _numeral_noun(m: _Match, tokens: list[str], keys: list[frozenset[str]], lex: Lexicon) -> bool:
+    """An article before a numeral noun: "en trea" is a three, not 1 and 3."""
+    if m.end >= len(tokens):
+        return False
+    after = number_word(tokens[m.end], keys[m.end], lex)
+    return after is not None and not joins(m.value, after[0])  # type: ignore[arg-type]
+
+
 def _other_period(question: Question, matches: list[_Match], lex: Lexicon) -> bool:
     """Does the answer count over a period ("viikossa") the question does not ask about?"""
     if not isinstance(question, NumberQuestion | ScaleQuestion):
@@ -326,7 +365,7 @@ def _other_period(question: Question, matches: list[_Match], lex: Lexicon) -> bo
         return False
     text = question.text.get(lex.language, "")
     asked = memo("periods", question, lex, lambda: _periods_of(text, lex))
-    return bool(said - asked)
+    return bool(said - asked - asked_periods(question, lex))
 
 
 def _periods_of(text: str, lex: Lexicon) -> set[Value]:
@@ -409,6 +448,17 @@ def _candidates(
     in_periods = {i for m in periods for i in range(m.start, m.end)}
     # A period word is no number by its baseform: "kuussa" (a month) is not "kuusi" (six).
     found += [m for m in _numbers(tokens, keys, lex) if m.start not in in_periods]
+    every_day = days_every_day(question, lex)
+    if every_day is not None:  # "joka päivä" to "on how many days last week": 7
+        for period in [m for m in periods if m.value == DAILY]:
+            counts = _counts_before(period, found, keys, lex)
+            if any(m.value != 1 for m in counts):
+                continue  # "kaksi kertaa päivässä": a count over another period
+            # "kerran päivässä" (once a day) is every day too: the count is part of it.
+            found = [m for m in found if m not in counts]
+            start = min([period.start, *(m.start for m in counts)])
+            found.append(replace(period, category="number", value=every_day, start=start))
+            periods = [m for m in periods if m is not period]
     return found + periods
 
 

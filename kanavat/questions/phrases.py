@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from kanavat.questions.cleaning import clean
 from kanavat.questions.echo import echo_phrases
+from kanavat.questions.frequency import DAILY, days_every_day
 from kanavat.questions.lexicon import Lexicon, lexicon
 from kanavat.questions.meanings import meaning_phrases
 from kanavat.questions.memo import memo
@@ -151,6 +152,10 @@ def expected_phrases(
             and question.min <= value <= question.max
         ):
             add(value, phrase)
+    every_day = days_every_day(question, lex)
+    if every_day is not None and question.min <= every_day <= question.max:  # type: ignore[union-attr]
+        for phrase in lex.meanings.get(DAILY, ()):  # "joka päivä" for 7 days of a week
+            add(every_day, phrase)
     if isinstance(question, ScaleQuestion | NumberQuestion):
         # A hedged number ("kanske tre") beside "kan inte säga": a recogniser choosing among
         # candidates should not force one onto the other.

@@ -18,6 +18,7 @@ from kanavat.questions.dialog import needs_confirmation, question_prompt
 from kanavat.questions.normalise import Input, normalise
 from kanavat.voice import prompt_check
 from kanavat.voice import prompts as prompts_mod
+from kanavat.voice.decision import decided_by
 from kanavat.voice.models import missing_model_hint
 from kanavat.voice.recognise import confirm_threshold, spoken
 
@@ -152,8 +153,10 @@ def speech_try(
     path (8 kHz, mu-law) and the language's engine ([speech.<lang>]: vosk or whisper), then the
     normaliser. Prints one JSON object: transcript, engine, heard_confidence, suspect,
     alternatives (the engine's n-best list), the normaliser's value, confidence, kind and
-    reason, read_from (the hypothesis the value was read from, if not the transcript), and
-    whether the call would ask to confirm.
+    reason, read_from (the hypothesis the value was read from, if not the transcript),
+    whether the call would ask to confirm, and decided_by: the rule that chose, the engine's
+    own steps (a hesitation held, the answer heard after it) and every hypothesis with what
+    the normaliser reads in it and its weight.
     Exits 1 if the recording gives no answer.
 
     Example: kanavat speech try vanhukset-2027 apu kylla.wav --lang fi
@@ -207,6 +210,7 @@ def speech_try(
         **result.as_dict(),
         "read_from": result.heard,
         "would_confirm": would_confirm,
+        "decided_by": decided_by(q, transcript, given, result, language),
     }
     click.echo(json.dumps(out, ensure_ascii=False))
     raise SystemExit(1 if result.kind == "no_match" else 0)

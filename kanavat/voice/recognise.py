@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -40,6 +40,9 @@ class Transcript:
     confidence: float
     alternatives: tuple[tuple[str, float], ...] = ()
     suspect: tuple[str, ...] = field(default=())
+    # How the engine came to it, for ``kanavat speech try`` (JSON-ready): e.g. Whisper's rule
+    # when a hesitation was held and the answer heard after it.
+    detail: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 SpeechEvent = SpeechStarted | Transcript

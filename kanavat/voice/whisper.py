@@ -23,7 +23,7 @@ import os
 import re
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +34,8 @@ from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
 
+from kanavat.voice import closed_set, whisper_closed
+from kanavat.voice.hesitation import no_answer_yet
 from kanavat.voice.recognise import SAMPLE_RATE, SpeechEvent, SpeechStarted, Transcript
 from kanavat.voice.vad import (
     CLOSED_MAX_SECONDS,
@@ -67,6 +69,7 @@ CONFIDENCE_POINTS = (0.0, 0.6, 1.0)
 
 # A phrase said this many times in a row is Whisper looping, not an emphatic caller.
 LOOP_REPEATS = 4
+PHRASE_LOOP_REPEATS = 3
 
 
 def confidence_from(avg_logprob: float, no_speech_prob: float) -> float:
@@ -124,12 +127,14 @@ def looping(text: str) -> bool:
     answer normaliser collapses it.
     """
     said = words_of(text)
-    for size in (1, 2):
-        for start in range(len(said) - size * LOOP_REPEATS + 1):
+    for size in (1, 2, 3):
+        # A phrase of several words said three times running is a loop too: "en osaa sanoa,
+        # en osaa sanoa, en osaa sanoa" (speech set, dev: taken as an answer at 0.8).
+        repeats = LOOP_REPEATS if size == 1 else PHRASE_LOOP_REPEATS
+        for start in range(len(said) - size * repeats + 1):
             unit = said[start : start + size]
             if all(
-                said[start + k * size : start + (k + 1) * size] == unit
-                for k in range(1, LOOP_REPEATS)
+                said[start + k * size : start + (k + 1) * size] == unit for k in range(1, repeats)
             ):
                 return True
     return False
@@ -167,6 +172,13 @@ class Decoding:
     # ``end_silence`` has passed: if the caller says no more, the transcript is ready (or
     # nearly) when the answer ends; if they go on, the guess is dropped. None: wait.
     speculate_after: float | None = 0.2
+    # Decide a closed answer among the question's phrases scored by the decoder
+    # (whisper_closed.py), the free decode as fallback and out-of-set reference.
+    closed_set: bool = False
+    # Commands, skip and "don't know" phrases in the bias too. Left out, Whisper wrote fewer
+    # of them in place of answers but heard "en osaa sanoa" never (speech set, dev quarter:
+    # 62 % right and 2 misfiled without them, 69 % and none with them).
+    bias_specials: bool = True
 
     def __post_init__(self) -> None:
         if not self.speeds or self.speeds[0] != 1.0 or any(v <= 0 for v in self.speeds):
@@ -229,6 +241,7 @@ class WhisperEngine:
         )
         self._suppress = get_suppressed_tokens(self._tokenizer, [-1])
         self._prompts: dict[tuple[str, ...], list[int]] = {}
+        self._token_cache: dict[str, list[int]] = {}
         # Speculative decodes (see WhisperRecogniser): bounded to the cores, like CTranslate2.
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="whisper")
 
@@ -258,10 +271,10 @@ class WhisperEngine:
         speeds = d.speeds if closed else (1.0,)
         hearings = [to_whisper_rate(pcm, speed) for speed in speeds]
         features = self._features(hearings, round(d.window * FRAMES_PER_SECOND))
-        encoded = self.model.model.encode(features, to_cpu=False)
+        encoded = np.asarray(self.model.model.encode(features, to_cpu=True))
         prompt = self._prompt(tuple(expected or ()))
         results = self.model.model.generate(
-            encoded,
+            ctranslate2.StorageView.from_array(encoded),
             [prompt] * len(hearings),
             beam_size=d.beam_size,
             num_hypotheses=d.beam_size if closed else 1,
@@ -293,7 +306,30 @@ class WhisperEngine:
         alternatives = (
             pooled([h for hs in heard for h in hs], expected or (), prompt_text) if closed else ()
         )
-        return Transcript(best.text, confidence, alternatives, tuple(suspect))
+        detail = {
+            "rule": "free decode",
+            "n_best": [[h.text, round(h.avg_logprob, 3)] for h in heard[0]],
+        }
+        transcript = Transcript(best.text, confidence, alternatives, tuple(suspect), detail)
+        if closed and d.closed_set:
+            seconds = len(pcm) / SAMPLE_RATE
+            return whisper_closed.decide(
+                self, encoded, tuple(expected or ()), heard, transcript, seconds
+            )
+        return transcript
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self._tokenizer
+
+    def tokens(self, text: str) -> list[int]:
+        """``text`` tokenized, kept for the next answer (closed-set phrases recur)."""
+        ids = self._token_cache.get(text)
+        if ids is None:
+            ids = self._tokenizer.encode(text)
+            if len(self._token_cache) < 4096:
+                self._token_cache[text] = ids
+        return ids
 
     def _features(self, hearings: list[np.ndarray], window: int) -> ctranslate2.StorageView:
         """Log-mel features of each hearing, zero-padded alike (as faster-whisper pads)."""
@@ -310,6 +346,8 @@ class WhisperEngine:
         if cached is not None:
             return cached
         phrases = [p.strip() for p in expected if p.strip()]
+        if not self.decoding.bias_specials:
+            phrases = [p for p in phrases if not closed_set.special(p, self.language)]
         tokenizer, half = self._tokenizer, self.model.max_length // 2
         prompt: list[int] = []
         if phrases and self.decoding.bias != "none":
@@ -371,6 +409,14 @@ def to_whisper_rate(pcm: np.ndarray, speed: float = 1.0) -> np.ndarray:
     return soxr.resample(audio, SAMPLE_RATE, WHISPER_RATE / speed, quality="HQ").astype(np.float32)
 
 
+# A closed answer's first piece that is no answer yet ("öö", "ehkä", a short piece saying no
+# listed answer: hesitation.py) is held this long after its last voiced moment for the rest;
+# the speech set's hesitations pause 0.5-1.5 s. Other answers end after ``end_silence``.
+HOLD_SILENCE = 1.7
+# The pause inside a held answer is shortened to this when the pieces are heard together.
+JOIN_GAP = 0.25
+
+
 class WhisperRecogniser:
     """One answer's recogniser: segments the stream and transcribes each finished answer.
 
@@ -389,6 +435,9 @@ class WhisperRecogniser:
         self.segmenter = segmenter
         self.done = False
         self._guess: tuple[float, Future[Transcript | None]] | None = None
+        # A first piece that was no answer yet (``_hold``): its segment, transcript and why.
+        self._held: tuple[Segment, Transcript, str] | None = None
+        self._joined = False  # an answer was heard after a held piece: hold no more
 
     def feed(self, pcm: np.ndarray) -> list[SpeechEvent]:
         if self.done:
@@ -399,9 +448,16 @@ class WhisperRecogniser:
                 events.append(SpeechStarted())
             elif isinstance(event, Segment):
                 transcript = self._transcribe(event)
-                if transcript is not None:
-                    events.append(transcript)
-                    break
+                if transcript is None:
+                    continue
+                if self._hold(event, transcript):
+                    continue
+                events.append(transcript)
+                break
+        held = self._held
+        quiet = not self.done and not self.segmenter.in_speech
+        if held is not None and quiet and self.segmenter.seconds_fed >= held[0].end + HOLD_SILENCE:
+            events.append(self._release())
         if not self.done:
             self._speculate()
         return events
@@ -410,7 +466,42 @@ class WhisperRecogniser:
         if self.done:
             return None
         segment = self.segmenter.finish()
-        return self._transcribe(segment) if segment is not None else None
+        transcript = self._transcribe(segment) if segment is not None else None
+        if transcript is None and self._held is not None:
+            return self._release()
+        return transcript
+
+    def _hold(self, segment: Segment, transcript: Transcript) -> bool:
+        """Keep a closed answer's first piece that is no answer yet, and listen on."""
+        if self.expected is None or self._held is not None or self._joined:
+            return False
+        why = no_answer_yet(
+            transcript.text,
+            segment.end - segment.start,
+            self.expected,
+            self.engine.language,
+        )
+        if why is None:
+            return False
+        self._held = (segment, transcript, why)
+        self.done = False
+        return True
+
+    def _release(self) -> Transcript:
+        """Nothing more came: the held first piece is the answer after all."""
+        assert self._held is not None
+        _, transcript, why = self._held
+        self._held, self.done = None, True
+        return replace(transcript, detail={**transcript.detail, "held": why, "rule": "held-alone"})
+
+    def _audio(self, segment: Segment) -> np.ndarray:
+        """What Whisper hears of a segment: after a held piece that said no answer, both
+        pieces with the pause between them shortened ("en minä ... saa"); after filled
+        pauses, the rest alone ("öö ... kolme": "kolme")."""
+        if self._held is None or self._held[2] != "no-answer":
+            return segment.pcm
+        gap = np.zeros(round(JOIN_GAP * SAMPLE_RATE), dtype=np.int16)
+        return np.concatenate([self._held[0].pcm, gap, segment.pcm])
 
     def _speculate(self) -> None:
         # Closed answers only: free text is long and paused often, and every guess at it
@@ -422,7 +513,9 @@ class WhisperRecogniser:
         if segment is None or (self._guess is not None and self._guess[0] == segment.end):
             return
         self.close()
-        future = self.engine.pool.submit(self.engine.transcribe, segment.pcm, self.expected)
+        future = self.engine.pool.submit(
+            self.engine.transcribe, self._audio(segment), self.expected
+        )
         self._guess = (segment.end, future)
 
     def close(self) -> None:
@@ -438,7 +531,13 @@ class WhisperRecogniser:
         else:
             if guess is not None:
                 guess[1].cancel()
-            transcript = self.engine.transcribe(segment.pcm, self.expected)
+            transcript = self.engine.transcribe(self._audio(segment), self.expected)
+        if transcript is not None and self._held is not None:
+            _, before, why = self._held
+            rule = "joined" if why == "no-answer" else "after-filled-pause"
+            detail = {**transcript.detail, "held": why, "held_heard": before.text, "rule": rule}
+            transcript = replace(transcript, detail=detail)
+            self._held, self._joined = None, True
         if transcript is not None:
             self.done = True
         return transcript

@@ -223,6 +223,10 @@ def test_doubtful_dont_know_by_speech_is_confirmed(hyvinvointi) -> None:
     assert unsure.prompts[0].text == "Vastasit en osaa sanoa, pitääkö paikkansa?"
     kept = dialog.advance(hyvinvointi, unsure.state, Input("keypad", "1"))
     assert kept.answer is not None and kept.answer.status == "dont_know" and kept.answer.confirmed
+    # Above the call's threshold (0.6) but under the spoken "don't know" floor: still asked.
+    fairly = dialog.advance(hyvinvointi, step.state, Input("speech", "en osaa sanoa", 0.7))
+    assert fairly.event == "confirm" and fairly.answer is None
+    assert dialog.DONT_KNOW_SPOKEN_MIN > 0.7
 
 
 def test_doubtful_spoken_stop_asks_again_instead_of_hanging_up(hyvinvointi) -> None:

@@ -77,12 +77,6 @@ def festival_answer(text: str, value: object, question: str, filler: str | None)
 
 
 @needs_festival
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 16: the current recogniser ends the answer at the 1 s pause after 'öö' and "
-    "hears the filler alone as 'ykkö' (1), so the call asks to confirm 1 and 'kolme' falls into "
-    "that confirmation; hesitation handling (branch recog) is to make it pass",
-)
 async def test_finnish_call_answered_by_festival_with_a_hesitation_lands_in_export(
     tmp_path: Path,
 ) -> None:

@@ -61,6 +61,9 @@ def test_a_spoken_yes_is_recognised_and_normalised(
     assert (out["engine"], out["value"], out["kind"]) == ("vosk", "yes", "answer")
     assert isinstance(out["suspect"], list) and 0 < out["confidence"] <= 1
     assert set(out) >= {"transcript", "engine", "suspect", "value", "confidence", "kind", "reason"}
+    # How it was decided: the rule, the engine's own steps and each hypothesis' reading.
+    assert out["decided_by"]["rule"] == "transcript: read as heard"
+    assert set(out["decided_by"]) == {"rule", "engine", "hypotheses"}
 
 
 @pytest.mark.slow

@@ -234,6 +234,8 @@ def test_repetition_is_kept_but_a_loop_is_suspect() -> None:
     assert looping("ei ei ei ei ei")
     assert looping("kiitos paljon kiitos paljon kiitos paljon kiitos paljon")
     assert not looping("yksi kaksi kolme neljä")
+    assert looping("en osaa sanoa, en osaa sanoa, en osaa sanoa")  # a phrase three times
+    assert not looping("en osaa sanoa, en osaa sanoa")
 
 
 @slow
