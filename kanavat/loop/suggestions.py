@@ -131,6 +131,17 @@ def close(store: Store, suggestion_id: int) -> None:
         store.audit("suggestion.close", suggestion=suggestion_id)
 
 
+def expire(store: Store, before: str) -> int:
+    """Retention: a suggestion made before ``before`` (ISO UTC) keeps its text for the
+    council but loses the number or chat visitor it could be answered by; how many lost one."""
+    cur = store.execute(
+        "UPDATE suggestions SET phone = NULL, visitor = NULL, updated_at = ? "
+        "WHERE created_at < ? AND (phone IS NOT NULL OR visitor IS NOT NULL)",
+        [store.now(), before],
+    )
+    return cur.rowcount
+
+
 def answer_text(store: Store, suggestion_id: int) -> str | None:
     row = store.one("SELECT answer FROM suggestions WHERE id = ?", [suggestion_id])
     return row["answer"] if row else None

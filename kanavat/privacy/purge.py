@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from kanavat import contacts
 from kanavat.config import Config
+from kanavat.loop import suggestions
 from kanavat.privacy import scrub
 from kanavat.store import Store, iso
 
@@ -40,6 +41,8 @@ class PurgeReport:
     phones: int
     events: int
     recordings: int
+    suggestions: int = 0
+    """Suggestions older than retention that lost the number or visitor to answer them by."""
 
 
 def campaign_end(store: Store, config: Config, campaign_id: str) -> datetime | None:
@@ -87,6 +90,8 @@ def purge(store: Store, config: Config, now: datetime) -> PurgeReport:
             [],
         )
         recordings = _delete_recordings(config, expired)
+        # A suggestion belongs to no campaign: its way back to the writer lasts retention_days.
+        expired_suggestions = suggestions.expire(store, iso(cutoff))
         store.audit(
             "privacy.purge",
             cutoff=iso(cutoff),
@@ -94,6 +99,7 @@ def purge(store: Store, config: Config, now: datetime) -> PurgeReport:
             phones=len(phones),
             events=events,
             recordings=recordings,
+            suggestions=expired_suggestions,
         )
     scrub.flush(store)
     log.info(
@@ -103,7 +109,9 @@ def purge(store: Store, config: Config, now: datetime) -> PurgeReport:
         events,
         recordings,
     )
-    return PurgeReport(iso(cutoff), tuple(expired), len(phones), events, recordings)
+    return PurgeReport(
+        iso(cutoff), tuple(expired), len(phones), events, recordings, expired_suggestions
+    )
 
 
 def _expired_phones(store: Store, expired: list[str]) -> list[tuple[int, str]]:

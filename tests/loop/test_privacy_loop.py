@@ -81,3 +81,33 @@ def test_an_erased_participant_is_never_told(tmp_path: Path, example_config_path
         assert row == {"status": "skipped", "phone": None}
     finally:
         store.close()
+
+
+def test_an_open_suggestions_number_goes_after_retention(
+    tmp_path: Path, example_config_path: Path
+) -> None:
+    """A suggestion nobody answered keeps its text for the council, but the number of a
+    writer who is no contact is kept only retention_days (``kanavat purge``)."""
+    from datetime import UTC, datetime
+
+    from kanavat.privacy.purge import purge
+
+    config = configuration.load(example_config_path, env={})
+    store = Store(tmp_path / "k.db")
+    try:
+        sid = suggestions.record(
+            store, event_id=None, channel="sms", language="fi", text="lisää penkkejä",
+            queue="kirjaamo", phone="+358401260021",
+        )  # fmt: skip
+        made = datetime.fromisoformat(store.one("SELECT created_at FROM suggestions")["created_at"])
+        days = config.privacy.retention_days
+        early = purge(store, config, made.astimezone(UTC) + timedelta(days=days - 1))
+        assert early.suggestions == 0
+        assert store.one("SELECT phone FROM suggestions")["phone"] == "+358401260021"
+        late = purge(store, config, made.astimezone(UTC) + timedelta(days=days, minutes=1))
+        assert late.suggestions == 1
+        row = suggestions.get(store, sid)
+        assert row["phone"] is None and row["text"] == "lisää penkkejä" and row["status"] == "new"
+        assert purge(store, config, made + timedelta(days=days + 2)).suggestions == 0
+    finally:
+        store.close()
