@@ -17,6 +17,7 @@ is published, per question:
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,11 @@ from kanavat.themes.analyse import Analysis, NamedTheme, analyse
 from kanavat.themes.commands import text_answers
 from kanavat.themes.quotes import redact
 
+log = logging.getLogger("kanavat.report.themes")
 QUOTES = 3
+# A report is built on request (the officials' page, the CLI): embedding is about 10 ms an
+# answer, so past this many answers the report leaves themes to `kanavat themes` (a job).
+MAX_ANSWERS = 5_000
 OTHER = "other"
 N = "__n__"
 
@@ -49,6 +54,14 @@ def build_themes(
     ctx = _PerPerson(ctx, attributes_of)
     answers = text_answers(rows)
     if len(answers) < k:
+        return None
+    if len(answers) > MAX_ANSWERS:
+        log.warning(
+            "report.themes.skipped question=%s answers=%s limit=%s",
+            question_id,
+            len(answers),
+            MAX_ANSWERS,
+        )
         return None
     analysis = analyse(answers, named)
     row_of = [rows[int(a.key)] for a in analysis.answers]
