@@ -25,6 +25,15 @@ class RedactPhones(logging.Filter):
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """The filter sees only the message; a traceback (``log.exception``) ends with the
+    exception's own text, which can quote a number (a provider's "The 'To' number ... is
+    not valid"). Masked here, after formatting, so the whole line is covered."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return PHONE.sub("[phone]", super().format(record))
+
+
 def setup(level: str = "INFO", stream: TextIO | None = None) -> None:
     _install(logging.StreamHandler(stream or sys.stderr), level)
 
@@ -37,7 +46,7 @@ def setup_file(path: Path, level: str = "INFO") -> None:
 
 def _install(handler: logging.Handler, level: str) -> None:
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)-7s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+        RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S")
     )
     handler.addFilter(RedactPhones())
     root = logging.getLogger()

@@ -142,3 +142,22 @@ async def test_no_numbers_or_answers_in_voice_and_chat_logs(
     for form in phone_forms(caller):
         assert form not in log, f"phone number form {form!r} in the logs"
     assert not re.search(re.escape(words), log, re.I)
+
+
+def test_a_tracebacks_own_text_is_masked_too() -> None:
+    """``log.exception`` prints the exception's message after the record's: a number in it
+    (a provider's refusal quoting the 'To') is masked like one in the message."""
+    import io
+    import logging
+
+    from kanavat import logs
+
+    buffer = io.StringIO()
+    logs.setup("INFO", buffer)
+    try:
+        raise ValueError("The 'To' number +358401234567 is not a valid phone number")
+    except ValueError:
+        logging.getLogger("kanavat.test").exception("tell.failed notice=%s", 3)
+    written = buffer.getvalue()
+    assert "tell.failed notice=3" in written and "Traceback" in written
+    assert "+358401234567" not in written and "[phone]" in written
