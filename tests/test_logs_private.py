@@ -152,12 +152,16 @@ def test_a_tracebacks_own_text_is_masked_too() -> None:
 
     from kanavat import logs
 
+    root = logging.getLogger()
+    kept = (root.handlers[:], root.level)
     buffer = io.StringIO()
     logs.setup("INFO", buffer)
     try:
         raise ValueError("The 'To' number +358401234567 is not a valid phone number")
     except ValueError:
         logging.getLogger("kanavat.test").exception("tell.failed notice=%s", 3)
+    finally:
+        root.handlers[:], _ = kept[0], root.setLevel(kept[1])
     written = buffer.getvalue()
     assert "tell.failed notice=3" in written and "Traceback" in written
     assert "+358401234567" not in written and "[phone]" in written
