@@ -161,7 +161,8 @@ def test_a_tracebacks_own_text_is_masked_too() -> None:
     except ValueError:
         logging.getLogger("kanavat.test").exception("tell.failed notice=%s", 3)
     finally:
-        root.handlers[:], _ = kept[0], root.setLevel(kept[1])
+        root.handlers[:] = kept[0]
+        root.setLevel(kept[1])
     written = buffer.getvalue()
     assert "tell.failed notice=3" in written and "Traceback" in written
     assert "+358401234567" not in written and "[phone]" in written
