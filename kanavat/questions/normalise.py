@@ -5,16 +5,18 @@ a reason. Ambiguous or out-of-range input is a no-match, never a guess.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from functools import partial
 
 from rapidfuzz import fuzz
 
 from kanavat.questions.cleaning import clean, tokens_of
-from kanavat.questions.closest import CLOSEST_CONFIDENCE, closest_answer
+from kanavat.questions.closest import closest_answer
 from kanavat.questions.echo import echo_spans, is_negation
 from kanavat.questions.frequency import DAILY, asked_periods, days_every_day, vague_frequency
+from kanavat.questions.hypotheses import agreed, by_hypotheses
+from kanavat.questions.keys import button, keypad
 from kanavat.questions.lexicon import Lexicon, lexicon
 from kanavat.questions.memo import memo
 from kanavat.questions.model import (
@@ -34,47 +36,28 @@ from kanavat.questions.phrases import (
     listen_for,
     phrase_table,
 )
+from kanavat.questions.result import COMMANDS, Input, InputKind, Result, ResultKind, no_match
 
-InputKind = Literal["text", "keypad", "button", "speech", "timeout"]
-ResultKind = Literal["answer", "command", "no_match"]
+# Input and Result live in ``result.py`` (the normaliser's parts share them); callers import
+# them from here as before.
+__all__ = [
+    "COMMANDS",
+    "DONT_KNOW",
+    "SKIP",
+    "Input",
+    "InputKind",
+    "Result",
+    "ResultKind",
+    "Value",
+    "answer_among_hypotheses",
+    "clean",
+    "expected_phrases",
+    "no_match",
+    "normalise",
+]
 
-COMMANDS = ("repeat", "stop", "help")
 FUZZY_MIN = 85  # rapidfuzz ratio for a typo to count ("kotihoto" ~ "kotihoito")
 FUZZY_MIN_LENGTH = 5  # shorter words must match exactly: "ei" is not a typo of "en"
-
-
-@dataclass(frozen=True)
-class Input:
-    """What the resident did, whatever the medium."""
-
-    kind: InputKind
-    raw: str
-    confidence: float | None = None
-    # A speech engine's n-best list, (text, weight), ``raw`` among them: what else it may
-    # have heard, weighed against each other (see ``_by_hypotheses``).
-    alternatives: tuple[tuple[str, float], ...] = ()
-
-
-@dataclass(frozen=True)
-class Result:
-    kind: ResultKind
-    value: Value = None
-    confidence: float = 0.0
-    reason: str | None = None
-    # The text the value was read from, when it is not the input's own (an n-best reading).
-    heard: str | None = None
-
-    def as_dict(self) -> dict:
-        return {
-            "value": self.value,
-            "confidence": round(self.confidence, 3),
-            "kind": self.kind,
-            "reason": self.reason,
-        }
-
-
-def no_match(reason: str) -> Result:
-    return Result("no_match", None, 0.0, reason)
 
 
 def normalise(
@@ -84,74 +67,26 @@ def normalise(
     if given.kind == "timeout":
         return no_match("no_input")
     if given.kind == "keypad":
-        return _keypad(question, given.raw.strip())
+        return keypad(question, given.raw.strip())
     if given.kind == "button":
-        result = _button(question, given.raw.strip())
+        result = button(question, given.raw.strip())
         if result is not None:
             return result
-    result = _words(question, given.raw, lex)
-    if given.kind == "speech" and result.kind == "no_match" and result.reason == "not_understood":
-        result = _closest(question, given.raw, lex) or result
+    if given.kind != "speech":
+        return _words(question, given.raw, lex)
     closed = not isinstance(question, TextQuestion)
-    if given.kind == "speech" and closed and len(given.alternatives) > 1:
-        result = _by_hypotheses(question, result, given.alternatives, lex)
-    if given.kind == "speech" and result.kind != "no_match":
+    read = _reader(question, lex)
+    result = read(given.raw)
+    if closed and len(given.alternatives) > 1:
+        result = by_hypotheses(result, given.alternatives, read)
+    if result.kind != "no_match":
         heard = 1.0 if given.confidence is None else max(0.0, min(1.0, given.confidence))
-        result = replace(result, confidence=result.confidence * heard)
+        reading, result = result, replace(result, confidence=result.confidence * heard)
+        if closed and given.hearings:
+            # By their words only: a closest-answer guess is no hearing of the answer.
+            words = partial(_words, question, lex=lex)
+            result = agreed(reading, result, given.hearings, words)
     return result
-
-
-# -- keypad and buttons -------------------------------------------------------------------
-
-
-def _keypad(question: Question, digits: str) -> Result:
-    if not digits or not re.fullmatch(r"[0-9*#]+", digits):
-        return no_match("not_keypad")
-    if digits == "*":
-        return Result("command", "repeat", 1.0)
-    if isinstance(question, NumberQuestion) or question.type == "nps":
-        number = digits.rstrip("#")
-        if not number.isdigit():
-            return no_match("not_a_number")
-        return _in_range(int(number), question.min, question.max)
-    if digits == "0" and not (isinstance(question, ScaleQuestion) and question.min == 0):
-        return Result("command", "help", 1.0)
-    digits = digits.rstrip("#")
-    if len(digits) != 1:
-        return no_match("one_key_expected")
-    if isinstance(question, YesNoQuestion):
-        return {"1": Result("answer", "yes", 1.0), "2": Result("answer", "no", 1.0)}.get(
-            digits, no_match("unknown_key")
-        )
-    if isinstance(question, ScaleQuestion):
-        return _in_range(int(digits), question.min, question.max)
-    if isinstance(question, ChoiceQuestion):
-        for key, option in question.keyed_options():
-            if key == digits:
-                return Result("answer", option.id, 1.0)
-        return no_match("unknown_key")
-    return no_match("needs_words")
-
-
-def _button(question: Question, payload: str) -> Result | None:
-    """A quick-reply payload is the value itself; anything else is read as typed text."""
-    if payload.startswith("/") and payload[1:] in COMMANDS:
-        return Result("command", payload[1:], 1.0)
-    if payload in (DONT_KNOW, SKIP):
-        return Result("answer", payload, 1.0)
-    if isinstance(question, YesNoQuestion) and payload in ("yes", "no"):
-        return Result("answer", payload, 1.0)
-    if isinstance(question, ChoiceQuestion) and payload in {o.id for o in question.options}:
-        return Result("answer", payload, 1.0)
-    if isinstance(question, ScaleQuestion | NumberQuestion) and re.fullmatch(r"-?\d+", payload):
-        return _in_range(int(payload), question.min, question.max)
-    return None
-
-
-def _in_range(value: int, low: int, high: int) -> Result:
-    if low <= value <= high:
-        return Result("answer", value, 1.0)
-    return Result("no_match", None, 0.0, "out_of_range")
 
 
 # -- words ----------------------------------------------------------------------------------
@@ -583,45 +518,23 @@ def answer_among_hypotheses(
     if given.kind != "speech" or isinstance(question, TextQuestion) or len(given.alternatives) < 2:
         return None
     lex = lex or lexicon(language)
-    found = _by_hypotheses(question, no_match("not_understood"), given.alternatives, lex, False)
+    found = by_hypotheses(
+        no_match("not_understood"), given.alternatives, _reader(question, lex), False
+    )
     return found if found.kind == "answer" else None
 
 
-def _by_hypotheses(
-    question: Question,
-    heard: Result,
-    hypotheses: tuple[tuple[str, float], ...],
-    lex: Lexicon,
-    commands: bool = True,
-) -> Result:
-    """Weigh every hypothesis of the engine's n-best list by what it reads as.
+def _reader(question: Question, lex: Lexicon) -> Callable[[str], Result]:
+    """How a spoken text is read: by its words, else (closed questions) the closest answer."""
+    closed = not isinstance(question, TextQuestion)
 
-    The reading with the most weight wins. If it is what the best transcript says, that
-    reading stands (it may be accepted). An answer that outweighs the best transcript comes
-    from hypotheses the engine ranked lower, so it is only ever asked about: its confidence is
-    under any confirmation threshold. Commands are never voted in ("lopeta" must have been
-    the best transcript), but they weigh against answers.
-    """
-    weights: dict[tuple[str, Value], float] = {}
-    said: dict[tuple[str, Value], tuple[float, str]] = {}  # each reading's likeliest text
-    for text, weight in hypotheses:
-        reading = _words(question, text, lex)
-        if reading.kind == "no_match" and reading.reason == "not_understood":
-            reading = _closest(question, text, lex) or reading
-        if reading.kind != "no_match":
-            key = (reading.kind, reading.value)
-            weights[key] = weights.get(key, 0.0) + max(0.0, weight)
-            if weight > said.get(key, (-1.0, ""))[0]:
-                said[key] = (weight, text)
-    candidates = {k: w for k, w in weights.items() if commands or k[0] == "answer"}
-    if not candidates:
-        return heard
-    (kind, value), weight = max(candidates.items(), key=lambda kv: kv[1])
-    if kind != "answer" or (heard.kind == kind and heard.value == value):
-        return heard
-    share = weight / (sum(weights.values()) or 1.0)  # commands' weight counts against it
-    heard_as = said[(kind, value)][1]
-    return Result("answer", value, CLOSEST_CONFIDENCE * share, "n-best", heard_as)
+    def read(text: str) -> Result:
+        found = _words(question, text, lex)
+        if closed and found.kind == "no_match" and found.reason == "not_understood":
+            found = _closest(question, text, lex) or found
+        return found
+
+    return read
 
 
 def expected_phrases(question: Question, language: str, lex: Lexicon | None = None) -> list[str]:

@@ -43,6 +43,9 @@ class Transcript:
     # How the engine came to it, for ``kanavat speech try`` (JSON-ready): e.g. Whisper's rule
     # when a hesitation was held and the answer heard after it.
     detail: dict[str, Any] = field(default_factory=dict, compare=False)
+    # The engine's separate hearings, each its n-best (text, log-probability), best first
+    # (Whisper's closed answers: as said and slowed); see ``Input.hearings``.
+    hearings: tuple[tuple[tuple[str, float], ...], ...] = ()
 
 
 SpeechEvent = SpeechStarted | Transcript
@@ -97,4 +100,5 @@ def spoken(transcript: Transcript, confirm_below: float) -> Input:
     hypotheses = transcript.alternatives
     if all(text != transcript.text for text, _ in hypotheses):
         hypotheses = ()
-    return Input("speech", transcript.text, confidence, hypotheses)
+    hearings = () if transcript.suspect else transcript.hearings
+    return Input("speech", transcript.text, confidence, hypotheses, hearings)

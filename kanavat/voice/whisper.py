@@ -310,7 +310,10 @@ class WhisperEngine:
             "rule": "free decode",
             "n_best": [[h.text, round(h.avg_logprob, 3)] for h in heard[0]],
         }
-        transcript = Transcript(best.text, confidence, alternatives, tuple(suspect), detail)
+        hearings = tuple(tuple((h.text, h.logprob) for h in hs) for hs in heard) if closed else ()
+        transcript = Transcript(
+            best.text, confidence, alternatives, tuple(suspect), detail, hearings
+        )
         if closed and d.closed_set:
             seconds = len(pcm) / SAMPLE_RATE
             return whisper_closed.decide(

@@ -11,6 +11,7 @@ decode's transcript stands, for the normaliser to read.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -91,13 +92,12 @@ def decide(
         # Forced onto a phrase, a badly fitting answer was more often wrong than the free
         # decode read by the normaliser (dev): the free decode stands.
         detail["rule"] = "free decode (the closed set not sure, or another answer)"
-        return Transcript(fallback.text, fallback.confidence, fallback.alternatives,
-                          fallback.suspect, detail)  # fmt: skip
+        return replace(fallback, detail=detail)
     confidence = max(
         fallback.confidence, confidence_from_decision(decision.posterior, decision.fit)
     )
     detail["rule"] = "free decode confirmed by the closed set"
-    return Transcript(fallback.text, confidence, fallback.alternatives, fallback.suspect, detail)
+    return replace(fallback, confidence=confidence, detail=detail)
 
 
 def _shares(decision: closed_set.Decision) -> tuple[tuple[str, float], ...]:
