@@ -14,6 +14,10 @@ RULES = {
     "n-best": "n-best: the reading with the most weight among the hypotheses (asked about)",
     "closest": "closest: the expected phrase nearest the transcript (asked about)",
     "interpreted": "interpreted: a scale or meaning word read into a value (asked about)",
+    "hearings agree": (
+        "hearings agree: every hearing's best and nearly all hypotheses read this value "
+        "(taken without asking)"
+    ),
 }
 
 
@@ -35,4 +39,12 @@ def decided_by(
         reading = normalise(question, Input("speech", text), language)
         read = reading.value if reading.kind != "no_match" else f"no_match:{reading.reason}"
         hypotheses.append([text, weight, read])
-    return {"rule": rule, "engine": dict(transcript.detail), "hypotheses": hypotheses}
+    hearings = [
+        [[text, round(logprob, 3)] for text, logprob in hearing] for hearing in given.hearings
+    ]
+    return {
+        "rule": rule,
+        "engine": dict(transcript.detail),
+        "hypotheses": hypotheses,
+        "hearings": hearings,
+    }

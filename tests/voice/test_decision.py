@@ -40,3 +40,20 @@ def test_nothing_heard_and_no_answer_are_named() -> None:
     given = spoken(heard, 0.6)
     out = decided_by(question, heard, given, normalise(question, given, "fi"), "fi")
     assert out["rule"] == "no answer (not_understood)" and out["hypotheses"] == []
+
+
+def test_hearings_that_agree_are_named_and_listed() -> None:
+    question = _arki()
+    said = (("kolme", -1.2), ("kolme.", -1.6), ("kolmonen", -2.0))
+    slowed = (("kolme", -1.1), ("kolme,", -1.9))
+    pooled = (("kolme", 0.7), ("kolme.", 0.1), ("kolmonen", 0.1), ("kolme,", 0.1))
+    heard = Transcript("kolme", 0.3, pooled, (), {}, (said, slowed))
+    given = spoken(heard, 0.6)
+    result = normalise(question, given, "fi")
+    out = decided_by(question, heard, given, result, "fi")
+    assert (result.value, result.reason) == (3, "hearings agree") and result.confidence >= 0.6
+    assert out["rule"].startswith("hearings agree")
+    assert out["hearings"] == [[list(h) for h in said], [list(h) for h in slowed]]
+    # A transcript the engine doubts (a loop, an echo of the bias) is never taken unasked.
+    doubted = Transcript("kolme", 0.3, pooled, ("repetition",), {}, (said, slowed))
+    assert normalise(question, spoken(doubted, 0.6), "fi").confidence < 0.6
