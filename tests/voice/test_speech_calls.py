@@ -56,6 +56,11 @@ audience = {{ group = "ko" }}
 """
 
 
+# Emulated seconds a Whisper resident waits for the next prompt: the emulator runs 20 times
+# faster than real time, and a decode on a busy machine can take seconds of real time.
+WHISPER_WAIT = 1200.0
+
+
 def speech(text: str, lang: str, voice: str | None = None, speed: int | None = None) -> bytes:
     return ulaw_encode(pad(to_telephone(speak(text, lang, voice=voice, speed=speed)), 0.3, 1.2))
 
@@ -128,7 +133,7 @@ async def test_finnish_call_answered_by_speech_through_whisper(tmp_path: Path) -
 
     async def resident(line) -> None:
         for _ in range(8):
-            mark = await line.wait_mark()
+            mark = await line.wait_mark(timeout=WHISPER_WAIT)
             marks.append(mark)
             base = mark.split("~")[0]
             if base.startswith("confirm."):

@@ -63,7 +63,7 @@ def test_a_spoken_yes_is_recognised_and_normalised(
     assert set(out) >= {"transcript", "engine", "suspect", "value", "confidence", "kind", "reason"}
     # How it was decided: the rule, the engine's own steps and each hypothesis' reading.
     assert out["decided_by"]["rule"] == "transcript: read as heard"
-    assert set(out["decided_by"]) == {"rule", "engine", "hypotheses"}
+    assert set(out["decided_by"]) == {"rule", "engine", "hypotheses", "hearings"}
 
 
 @pytest.mark.slow
