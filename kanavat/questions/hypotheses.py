@@ -33,7 +33,14 @@ AGREED_PROBABILITY = 0.9
 AGREED_CONFIDENCE = 0.9
 
 
-def agreed(reading: Result, heard: Result, hearings: Sequence[Hearing], read: Reader) -> Result:
+def agreed(
+    reading: Result,
+    heard: Result,
+    hearings: Sequence[Hearing],
+    read: Reader,
+    hypotheses: float = AGREED_HYPOTHESES,
+    probability: float = AGREED_PROBABILITY,
+) -> Result:
     """``heard`` (``reading`` times the transcript's confidence) with its confidence raised
     to ``AGREED_CONFIDENCE`` times the reading's when the hearings agree on its value."""
     if heard.kind != "answer" or heard.value in (DONT_KNOW, SKIP) or len(hearings) < 2:
@@ -56,7 +63,7 @@ def agreed(reading: Result, heard: Result, hearings: Sequence[Hearing], read: Re
     weights = [(value_of(text) == target, math.exp(lp - top)) for text, lp in every]
     share = sum(w for same, w in weights if same) / sum(w for _, w in weights)
     count = sum(1 for same, _ in weights if same) / len(weights)
-    if count < AGREED_HYPOTHESES or share < AGREED_PROBABILITY:
+    if count < hypotheses or share < probability:
         return heard
     raised = AGREED_CONFIDENCE * min(1.0, reading.confidence)
     if raised <= heard.confidence:
