@@ -330,6 +330,11 @@ def _verdicts(found: dict[str, Any]) -> list[str]:
         from bench.speechset import report
 
         rows += report.target_rows(found["speechset"])
+        if isinstance(found.get("speechset_quarter"), dict):
+            rows += [
+                row.replace("| speech, broad set", "| speech, quarter re-run (hearings rule),", 1)
+                for row in report.target_rows(found["speechset_quarter"])
+            ]
     if isinstance(found.get("themes"), dict):
         from bench.themes import report as themes_report
 
@@ -434,12 +439,25 @@ def markdown(found: dict[str, Any]) -> str:
     if "speechset" in found:
         from bench.speechset import report
 
-        lines += [
-            "## Speech the team never tuned on: the broad set (issue 16)",
-            "",
-            *report.section(found["speechset"]),
-            *analysis.notes("speechset", found),
-        ]
+        lines += ["## Speech the team never tuned on: the broad set (issue 16)", ""]
+        if "speechset_quarter" in found:
+            quarter = found["speechset_quarter"]
+            lines += [
+                "### The quarter re-run after the hearings-agree rule (session 5)",
+                "",
+                *analysis.notes("speechset_quarter", found),
+                "Plain transcribe's outcomes in these tables are the full run's below, on the "
+                "same clips (plain transcribe did not change).",
+                "",
+                *[
+                    line.replace("### ", "#### ")
+                    for line in report.section(quarter)
+                    if not line.startswith("Issue 16's broad set")
+                ],
+                "### The full run",
+                "",
+            ]
+        lines += [*report.section(found["speechset"]), *analysis.notes("speechset", found)]
     if "themes" in found:
         from bench.themes import report as themes_report
 
