@@ -14,13 +14,21 @@ from pathlib import Path
 from typing import TextIO
 
 PHONE = re.compile(r"(?<![\w/])\+?\d[\d \-]{6,}\d")
+# A date ("2026-12-04", "2026-12-04 16" before ":44") has the shape of a number with dashes.
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?: \d{2})?")
+
+
+def mask_phones(text: str) -> str:
+    """Every run of digits that may be a phone number as ``[phone]``; dates stay."""
+    return PHONE.sub(lambda m: m[0] if DATE.fullmatch(m[0]) else "[phone]", text)
 
 
 class RedactPhones(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if PHONE.search(message):
-            record.msg = PHONE.sub("[phone]", message)
+        masked = mask_phones(message)
+        if masked != message:
+            record.msg = masked
             record.args = ()
         return True
 
@@ -31,7 +39,7 @@ class RedactingFormatter(logging.Formatter):
     not valid"). Masked here, after formatting, so the whole line is covered."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return PHONE.sub("[phone]", super().format(record))
+        return mask_phones(super().format(record))
 
 
 def setup(level: str = "INFO", stream: TextIO | None = None) -> None:

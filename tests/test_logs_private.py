@@ -166,3 +166,13 @@ def test_a_tracebacks_own_text_is_masked_too() -> None:
     written = buffer.getvalue()
     assert "tell.failed notice=3" in written and "Traceback" in written
     assert "+358401234567" not in written and "[phone]" in written
+
+
+def test_dates_stay_and_numbers_go() -> None:
+    from kanavat.logs import mask_phones
+
+    line = "report.built campaign=x from=2026-12-04 16:44:47 to=2026-12-31 phone=040 123 4567"
+    assert mask_phones(line) == (
+        "report.built campaign=x from=2026-12-04 16:44:47 to=2026-12-31 phone=[phone]"
+    )
+    assert mask_phones("+358401234567 and 0401234567") == "[phone] and [phone]"
