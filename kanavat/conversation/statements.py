@@ -15,6 +15,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
+from kanavat import locks
 from kanavat.store import Store
 
 Status = Literal["pending", "accepted", "rejected"]
@@ -99,7 +100,7 @@ def submit(
     if len(cleaned) > MAX_LENGTH:
         raise ValueError(f"a statement is at most {MAX_LENGTH} characters")
     key = dedup_key(cleaned)
-    with store.transaction():
+    with store.transaction(locks.statements(campaign_id)):
         for existing in listing(store, campaign_id):
             if existing.status == "rejected":
                 continue
