@@ -110,9 +110,11 @@ class PostgresServer:
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def fresh_database(self) -> str:
+    def fresh_database(self, template: str | None = None) -> str:
+        """A new database: empty, or a copy of ``template``'s (a URL nobody is connected to)."""
         name = "t_" + secrets.token_hex(6)
-        self._admin(f"CREATE DATABASE {name}")
+        copy = f" TEMPLATE {template.rsplit('/', 1)[1]}" if template else ""
+        self._admin(f"CREATE DATABASE {name}{copy}")
         return f"{self.url}/{name}"
 
     def drop(self, url: str) -> None:
