@@ -85,6 +85,7 @@ class Backend(Protocol):
     def lock(self, names: Sequence[int]) -> list[tuple[str, list[Any]]]: ...
     def ensure_connected(self) -> None: ...
     def lost(self, exc: BaseException) -> bool: ...
+    def collided(self, exc: BaseException) -> bool: ...
     def connection_ok(self) -> bool: ...
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
@@ -127,6 +128,9 @@ class Sqlite:
         pass
 
     def lost(self, exc: BaseException) -> bool:
+        return False
+
+    def collided(self, exc: BaseException) -> bool:
         return False
 
     def connection_ok(self) -> bool:
@@ -279,6 +283,15 @@ class Postgres:
 
     def connection_ok(self) -> bool:
         return not (self.conn.closed or self.conn.broken)
+
+    def collided(self, exc: BaseException) -> bool:
+        """Whether the server undid the transaction for another's sake (a deadlock between
+        two workers' locks, which PostgreSQL breaks by failing one): it may run again."""
+        import psycopg
+
+        return isinstance(
+            exc, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure
+        )
 
     def lost(self, exc: BaseException) -> bool:
         """Whether ``exc`` is the connection dying (not an error of the statement)."""

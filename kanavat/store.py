@@ -129,15 +129,17 @@ class Store:
                     self._run("COMMIT")
 
     def atomic(self, work: Callable[[], T], *names: str) -> T:
-        """``work()`` in a transaction, run again once if the connection was lost under it:
-        the server rolled the first run back, so the second is the only one that counts.
-        For work whose rules make a repeat harmless (a turn checks its event is unhandled)."""
-        for tries_left in (1, 0):
+        """``work()`` in a transaction, run again if the connection was lost under it or
+        PostgreSQL broke a deadlock by failing it: the server rolled the first run back, so
+        the second is the only one that counts. For work whose rules make a repeat harmless
+        (a turn checks its event is unhandled)."""
+        for tries_left in (2, 1, 0):
             try:
                 with self.transaction(*names):
                     return work()
-            except ConnectionLost:
-                if not tries_left:
+            except Exception as exc:
+                again = isinstance(exc, ConnectionLost) or self.backend.collided(exc)
+                if not again or not tries_left or self._depth:
                     raise
         raise AssertionError("unreachable")
 
@@ -150,6 +152,9 @@ class Store:
             except ConnectionLost:
                 if not tries_left:
                     raise
+            except BaseException:  # BEGIN ran, a lock did not: end what was begun
+                self._rollback()
+                raise
         self._whole = not ids
         self._held = set(ids)
 

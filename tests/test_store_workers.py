@@ -198,3 +198,35 @@ def test_a_restarted_server_is_found_again() -> None:
         store.close()
     finally:
         server.stop()
+
+
+def test_a_deadlock_between_two_workers_is_broken_and_the_loser_runs_again(
+    workers: tuple[Store, Store],
+) -> None:
+    """Each holds one resident and then asks for the other's: PostgreSQL fails one of them,
+    whose work ``atomic`` runs again once the other has committed. Both land, once."""
+    a, b = workers
+    holding = threading.Barrier(2)
+    runs: list[str] = []
+
+    def crossing(store: Store, mine: int, theirs: int) -> None:
+        def work() -> None:
+            runs.append(f"contact:{mine}")
+            if runs.count(f"contact:{mine}") == 1:
+                holding.wait()  # both hold their own before asking for the other's
+            with store.transaction(locks.contact(theirs)):
+                store.set_setting(f"by-{mine}", "done")
+
+        store.atomic(work, locks.contact(mine))
+
+    threads = [
+        _in_thread(lambda: crossing(a, 1, 2)),
+        _in_thread(lambda: crossing(b, 2, 1)),
+    ]
+    for thread in threads:
+        thread.join()
+    assert a.setting("by-1") == "done" and a.setting("by-2") == "done"
+    assert sorted(runs) in (
+        ["contact:1", "contact:1", "contact:2"],
+        ["contact:1", "contact:2", "contact:2"],
+    )
