@@ -251,25 +251,19 @@ class Postgres:
     def ensure_connected(self) -> None:
         """Connect again if the connection is known dead, before a statement is sent on it.
 
-        An idle connection's socket turns readable when the server ends it (a restart, a
-        ``pg_terminate_backend``): reading it then tells a dead connection from a live one
-        without a round trip, so the statement goes to a new connection, never half-way."""
+        An idle connection's socket turns readable only when the server has something to
+        say unasked: we never LISTEN, so that is its goodbye (a restart, a
+        ``pg_terminate_backend``, an idle timeout) or, rarely, a notice. Either way the
+        statement goes to a new connection, found without a round trip, never half-way."""
         import select
 
         conn = self.conn
-        # The server's goodbye (a FATAL notice), then the end of the stream: two reads.
-        for _ in range(3):
-            if conn.closed or conn.broken or conn.info.transaction_status != 0:
-                break
+        if not (conn.closed or conn.broken) and conn.info.transaction_status == 0:
             try:
                 readable, _, _ = select.select([conn.fileno()], [], [], 0)
             except (OSError, ValueError):
                 readable = [True]
-            if not readable:
-                break
-            try:
-                conn.pgconn.consume_input()
-            except Exception:  # the server's end of it is gone
+            if readable:
                 self.reconnect()
                 return
         if conn.closed or conn.broken or conn.pgconn.status != 0:

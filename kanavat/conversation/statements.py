@@ -73,7 +73,7 @@ def sync_seeds(store: Store, campaign_id: str, seeds: dict[str, dict[str, str]])
 
     A seed whose text changed in the config keeps its id (votes on it stay); its text follows.
     """
-    with store.transaction():
+    with store.transaction(locks.statements(campaign_id)):
         for key, texts in seeds.items():
             store.execute(
                 "INSERT INTO conversation_statements (campaign_id, origin, seed_key, texts, "
