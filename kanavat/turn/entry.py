@@ -99,7 +99,8 @@ class Turns:
 
         try:
             # The resident's lock: their turns one at a time in every worker. A connection
-            # lost under the turn rolled it back: it runs once more on a new one.
+            # lost under the turn, or a deadlock PostgreSQL broke, rolled it back: it runs
+            # again (its event, still unhandled, says it is not a repeat).
             done = store.atomic(work, _resident(store, message))
         except StoreUnavailable:
             log.warning("turn.store_unavailable channel=%s event=%s", message.channel, event_id)
