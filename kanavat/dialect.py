@@ -8,7 +8,7 @@ ON CONFLICT``, ISO text for times. This module is the only place the dialects di
 - a write transaction's locks: SQLite's ``BEGIN IMMEDIATE`` takes the database's one write
   lock. On PostgreSQL a transaction names what it works on (a resident, an event: see
   ``Store.transaction``) and takes a transaction-level advisory lock on each name, plus the
-  whole store's lock in shared mode; one naming nothing takes the whole store's lock alone.
+  whole store's lock in shared mode; one naming nothing takes the whole store's lock exclusively.
   So a resident's turns are serialised across every worker, different residents' turns run
   in parallel, and an unnamed transaction's read-then-write rules hold as under SQLite;
 - a lost connection (a restarted server, ``pg_terminate_backend``): noticed before a
