@@ -63,15 +63,46 @@ class PostgresServer:
             _bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
             "--encoding=UTF8", "--locale=C.UTF-8",
         )  # fmt: skip
-        options = (
+        self._options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.folder}"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         self._run(
-            _bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l",
+            _bin("pg_ctl"), "-D", str(self.data), "-o", self._options, "-l",
             str(self.folder / "log"), "-w", "start",
         )  # fmt: skip
         return self
+
+    def restart(self) -> None:
+        """Stop the server (its connections end, as in an upgrade or a crash's recovery)
+        and start it again on the same port and data."""
+        self._run(
+            _bin("pg_ctl"), "-D", str(self.data), "-o", self._options, "-l",
+            str(self.folder / "log"), "-m", "fast", "-w", "restart",
+        )  # fmt: skip
+
+    def terminate(self, url: str) -> int:
+        """End every connection to ``url``'s database (``pg_terminate_backend``), as an
+        administrator or a failover would; how many were ended."""
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(f"{self.url}/postgres", autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            ).fetchall()
+            for _ in range(1000):  # until they are gone (a terminated backend exits soon after)
+                left = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                    "AND pid <> pg_backend_pid()",
+                    [name],
+                ).fetchone()
+                if not left or not left[0]:
+                    break
+                conn.execute("SELECT pg_sleep(0.01)")
+        return len(rows)
 
     def stop(self) -> None:
         try:
@@ -79,9 +110,11 @@ class PostgresServer:
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def fresh_database(self) -> str:
+    def fresh_database(self, template: str | None = None) -> str:
+        """A new database: empty, or a copy of ``template``'s (a URL nobody is connected to)."""
         name = "t_" + secrets.token_hex(6)
-        self._admin(f"CREATE DATABASE {name}")
+        copy = f" TEMPLATE {template.rsplit('/', 1)[1]}" if template else ""
+        self._admin(f"CREATE DATABASE {name}{copy}")
         return f"{self.url}/{name}"
 
     def drop(self, url: str) -> None:

@@ -27,7 +27,7 @@ def run(quick: bool, workdir: Path) -> dict[str, Any]:
     cluster = PostgresServer().start()
     try:
         out: dict[str, Any] = {"sms": _sms(quick, workdir, cluster)}
-        levels = [1, 2] if quick else [1, 2, 4, 6, 8, 10, 12]
+        levels = [1, 2] if quick else [1, 2, 4, 5, 6, 7, 8, 10, 12]
         duration = 10.0 if quick else 40.0
         calls = {str(n): _calls(n, levels, duration, workdir, cluster) for n in (1, 2)}
         out["whisper"] = calls

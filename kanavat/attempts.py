@@ -306,7 +306,7 @@ def enqueue(
 
 def claim(store: Store, row_id: int) -> dict[str, Any] | None:
     """Take a pending row for sending; None if another sender has it (or it is done)."""
-    with store.transaction():
+    with store.transaction(f"outbound:{row_id}"):
         cur = store.execute(
             "UPDATE outbound SET status = ?, tries = tries + 1, updated_at = ? "
             "WHERE id = ? AND status = ?",

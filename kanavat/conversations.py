@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from kanavat import locks
 from kanavat.config import Config
 from kanavat.conversation import turn as conversation_turn
 from kanavat.outreach import queue
@@ -101,6 +102,18 @@ class Conversations:
         visitor_id: str | None = None,
     ) -> Turn:
         """Start a session, or resume the open one (whatever channel it was started on)."""
+        name = locks.of_identity(contact_id, visitor_id, f"campaign:{campaign_id}")
+        with self.store.transaction(name):
+            return self._begin(campaign_id, channel, language, contact_id, visitor_id)
+
+    def _begin(
+        self,
+        campaign_id: str,
+        channel: Channel,
+        language: str,
+        contact_id: int | None,
+        visitor_id: str | None,
+    ) -> Turn:
         existing = self.latest_session(campaign_id, contact_id=contact_id, visitor_id=visitor_id)
         if existing is not None and self._enrolled_again(existing):
             existing = None  # a later service event: a new round of fast feedback
@@ -205,7 +218,7 @@ class Conversations:
         ``lex`` replaces the language's lexicon for this turn (the chat channel passes one
         extended with a county's Rasa NLU synonyms); None is the built-in one.
         """
-        with self.store.transaction():
+        with self.store.transaction(locks.of_session(self.store, session_id)):
             row = self._session(session_id)
             state = State.from_json(json.loads(row["state"]))
             questionnaire = self._questionnaire(state.questionnaire)
@@ -225,7 +238,7 @@ class Conversations:
 
     def stop(self, session_id: int) -> Turn:
         """End a session at the resident's wish (an opt-out, a hang-up): what was answered stays."""
-        with self.store.transaction():
+        with self.store.transaction(locks.of_session(self.store, session_id)):
             row = self._session(session_id)
             state = State.from_json(json.loads(row["state"]))
             if state.status == "active":

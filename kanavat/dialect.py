@@ -5,10 +5,16 @@ ON CONFLICT``, ISO text for times. This module is the only place the dialects di
 
 - connecting (PRAGMAs on SQLite; autocommit, dict rows on PostgreSQL);
 - placeholders (``?`` becomes ``%s``, a literal ``%`` is doubled);
-- a write transaction: SQLite's ``BEGIN IMMEDIATE`` takes the database's one write lock, and
-  on PostgreSQL ``BEGIN`` plus a transaction-level advisory lock does the same across every
-  worker, so the read-then-write rules of the owners (one live attempt per person, an event
-  handled once) hold unchanged however many processes share the database;
+- a write transaction's locks: SQLite's ``BEGIN IMMEDIATE`` takes the database's one write
+  lock. On PostgreSQL a transaction names what it works on (a resident, an event: see
+  ``Store.transaction``) and takes a transaction-level advisory lock on each name, plus the
+  whole store's lock in shared mode; one naming nothing takes the whole store's lock exclusively.
+  So a resident's turns are serialised across every worker, different residents' turns run
+  in parallel, and an unnamed transaction's read-then-write rules hold as under SQLite;
+- a lost connection (a restarted server, ``pg_terminate_backend``): noticed before a
+  statement when possible (the socket says so) and answered by connecting again; a
+  transaction cut mid-way was rolled back by the server and fails with
+  :class:`ConnectionLost`;
 - an inserted row's id (``cursor.lastrowid``): PostgreSQL appends ``RETURNING id`` for tables
   whose ``id`` is an identity column;
 - a claim's row locks (``FOR UPDATE ... SKIP LOCKED`` on PostgreSQL);
@@ -19,6 +25,7 @@ ON CONFLICT``, ISO text for times. This module is the only place the dialects di
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -28,7 +35,8 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
-WRITE_LOCK = 0x6B616E61  # "kana": the advisory lock a PostgreSQL write transaction holds
+WRITE_LOCK = 0x6B616E61  # "kana": the whole store's advisory lock on PostgreSQL
+NAMED_LOCKS = 0x6B616E63  # "kanc": the space of named locks (a resident's, an event's)
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -38,6 +46,12 @@ def is_postgres(location: str) -> bool:
 
 class StoreUnavailable(Exception):
     """The database cannot be reached or refuses us (said without any password)."""
+
+
+class ConnectionLost(StoreUnavailable):
+    """The connection died under a statement (the server restarted, the backend was
+    terminated). Inside a transaction the server rolled all of it back; the store is
+    connected again (or says it cannot be) before the next statement."""
 
 
 def where(url: str) -> str:
@@ -66,8 +80,13 @@ class Cursor(Protocol):
 class Backend(Protocol):
     name: str
     migrations_table: str
-    begin_statements: tuple[str, ...]
 
+    def begin(self, names: Sequence[int]) -> list[tuple[str, list[Any]]]: ...
+    def lock(self, names: Sequence[int]) -> list[tuple[str, list[Any]]]: ...
+    def ensure_connected(self) -> None: ...
+    def lost(self, exc: BaseException) -> bool: ...
+    def collided(self, exc: BaseException) -> bool: ...
+    def connection_ok(self) -> bool: ...
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
@@ -98,7 +117,24 @@ class Sqlite:
         self.conn = conn
         self.db = Database(conn)
 
-    begin_statements = ("BEGIN IMMEDIATE",)
+    def begin(self, names: Sequence[int]) -> list[tuple[str, list[Any]]]:
+        """The file's one write lock, whatever the transaction names."""
+        return [("BEGIN IMMEDIATE", [])]
+
+    def lock(self, names: Sequence[int]) -> list[tuple[str, list[Any]]]:
+        return []
+
+    def ensure_connected(self) -> None:
+        pass
+
+    def lost(self, exc: BaseException) -> bool:
+        return False
+
+    def collided(self, exc: BaseException) -> bool:
+        return False
+
+    def connection_ok(self) -> bool:
+        return True
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
@@ -170,24 +206,94 @@ class Postgres:
     migrations_table = "schema_migrations"
 
     def __init__(self, url: str):
-        import psycopg
-        from psycopg.rows import dict_row, tuple_row
+        from psycopg.rows import tuple_row
 
+        self.url = url
         self._tuple_row = tuple_row
+        self.conn = self._connect()
+        self._identity: set[str] = set()
+        self.refresh()
+
+    def _connect(self) -> Any:
+        import psycopg
+        from psycopg.rows import dict_row
+
         try:
-            self.conn = psycopg.connect(
-                url, autocommit=True, row_factory=dict_row, cursor_factory=psycopg.ClientCursor
+            conn = psycopg.connect(
+                self.url,
+                autocommit=True,
+                row_factory=dict_row,
+                cursor_factory=psycopg.ClientCursor,
+                connect_timeout=5,
             )
         except psycopg.OperationalError as exc:
             reason = (str(exc).strip().splitlines() or ["?"])[-1]
             raise StoreUnavailable(
-                f"cannot open the PostgreSQL store {where(url)}: {reason}"
+                f"cannot open the PostgreSQL store {where(self.url)}: {reason}"
             ) from None
-        _adapt(self.conn)
-        self._identity: set[str] = set()
-        self.refresh()
+        _adapt(conn)
+        return conn
 
-    begin_statements = ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+    def begin(self, names: Sequence[int]) -> list[tuple[str, list[Any]]]:
+        """``BEGIN`` and the transaction's advisory locks (released by its end, whichever)."""
+        if not names:
+            return [("BEGIN", []), ("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])]
+        return [
+            ("BEGIN", []),
+            ("SELECT pg_advisory_xact_lock_shared(?)", [WRITE_LOCK]),
+            *self.lock(names),
+        ]
+
+    def lock(self, names: Sequence[int]) -> list[tuple[str, list[Any]]]:
+        """Named locks, in one order everywhere (two transactions never wait on each other)."""
+        return [("SELECT pg_advisory_xact_lock(?, ?)", [NAMED_LOCKS, n]) for n in sorted(names)]
+
+    def ensure_connected(self) -> None:
+        """Connect again if the connection is known dead, before a statement is sent on it.
+
+        An idle connection's socket turns readable only when the server has something to
+        say unasked: we never LISTEN, so that is its goodbye (a restart, a
+        ``pg_terminate_backend``, an idle timeout) or, rarely, a notice. Either way the
+        statement goes to a new connection, found without a round trip, never half-way."""
+        import select
+
+        conn = self.conn
+        if not (conn.closed or conn.broken) and conn.info.transaction_status == 0:
+            try:
+                readable, _, _ = select.select([conn.fileno()], [], [], 0)
+            except (OSError, ValueError):
+                readable = [True]
+            if readable:
+                self.reconnect()
+                return
+        if conn.closed or conn.broken or conn.pgconn.status != 0:
+            self.reconnect()
+
+    def reconnect(self) -> None:
+        """A new connection for the old one (the server forgot the old one's locks)."""
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        self.conn = self._connect()
+
+    def connection_ok(self) -> bool:
+        return not (self.conn.closed or self.conn.broken)
+
+    def collided(self, exc: BaseException) -> bool:
+        """Whether the server undid the transaction for another's sake (a deadlock between
+        two workers' locks, which PostgreSQL breaks by failing one): it may run again."""
+        import psycopg
+
+        return isinstance(
+            exc, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure
+        )
+
+    def lost(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is the connection dying (not an error of the statement)."""
+        import psycopg
+
+        return isinstance(exc, psycopg.OperationalError) and (
+            self.conn.closed or bool(self.conn.broken)
+        )
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> PgResult:
         returning = False

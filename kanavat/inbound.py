@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from kanavat import locks
 from kanavat.store import Store
 
 MAX_TRIES = 3  # an event whose handling failed this often is set aside, not retried forever
@@ -38,7 +39,7 @@ def record(
 ) -> Recorded:
     """Store an event (committed at once unless inside a transaction); a key seen before
     returns the stored event, handled or not."""
-    with store.transaction():
+    with store.transaction(locks.event(channel, kind, key)):
         cur = store.execute(
             "INSERT INTO events(received_at, channel, kind, external_id, payload) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel, kind, external_id) DO NOTHING",
@@ -89,7 +90,7 @@ def unhandled(
 
 def failed_once(store: Store, event_id: int) -> bool:
     """Count a failed handling; True (and the event set aside as failed) at MAX_TRIES."""
-    with store.transaction():
+    with store.transaction(f"event:{event_id}"):
         store.execute("UPDATE events SET tries = tries + 1 WHERE id = ?", [event_id])
         row = store.one("SELECT tries FROM events WHERE id = ?", [event_id])
         if row is not None and row["tries"] >= MAX_TRIES:

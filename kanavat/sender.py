@@ -199,7 +199,7 @@ def status_callback(
     recorded = inbound.record(store, "sms", "status", key, fields)
     if recorded.handled:
         return None
-    with store.transaction():
+    with store.transaction(f"message:{sid}"):
         row = attempts.message_status(store, sid, status, code)
         outcome = "ignored:unknown_sid" if row is None else f"status:{status}"
         if row is not None and code == OPTED_OUT and row["contact_id"]:

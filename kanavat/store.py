@@ -18,14 +18,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
 from kanavat import dialect, migrations
-from kanavat.dialect import Cursor
+from kanavat.dialect import ConnectionLost, Cursor
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -48,6 +49,12 @@ def _column_names(description: Any) -> list[str]:
     return keys
 
 
+def _lock_id(name: str) -> int:
+    """A named lock's number (32 bits of a hash: the name itself, a contact id or a number,
+    never reaches the server)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big", signed=True)
+
+
 class Store:
     def __init__(self, location: str | Path, *, secret: str | None = None, clock: Clock = utc_now):
         """``location``: a SQLite file's path, or a ``postgresql://`` URL."""
@@ -56,6 +63,8 @@ class Store:
         self.clock = clock
         self._lock = threading.RLock()
         self._depth = 0
+        self._whole = True  # the transaction holds the whole store (it named nothing)
+        self._held: set[int] = set()  # the named locks it holds
         migrations.apply(self)
         self._key = (secret or self._stored_key()).encode()
 
@@ -86,36 +95,107 @@ class Store:
         return migrations.schema_version(self)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One atomic unit; nested calls join the outer transaction. It holds the database's
-        write lock from its start (see ``dialect``), so what it reads stays true until it
-        commits, in every process sharing the database."""
+    def transaction(self, *names: str) -> Iterator[None]:
+        """One atomic unit; nested calls join the outer transaction.
+
+        ``names`` say what it works on: a resident (``contact:ID``, ``phone:NUMBER``, ...),
+        an event, a stratum. On PostgreSQL a named transaction excludes only those holding
+        one of its names (and unnamed ones), so different residents' turns run in parallel
+        in every worker; an unnamed one holds the whole store, as every transaction does on
+        SQLite (``BEGIN IMMEDIATE``). What it reads under its names stays true until it
+        commits. A nested call adds its names; an unnamed one nested in a named one is part
+        of that work (it touches what the outer names cover, or names what else it needs).
+
+        A connection found dead before the transaction starts is replaced; one lost during
+        it fails it with :class:`ConnectionLost` (the server rolled it back)."""
         with self._lock:
+            ids = [_lock_id(n) for n in names]
             if self._depth == 0:
-                for sql in self.backend.begin_statements:
-                    self._run(sql)
+                self._begin(ids)
+            elif not self._whole:
+                self._run_all(self.backend.lock([i for i in ids if i not in self._held]))
+                self._held.update(ids)
             self._depth += 1
             try:
                 yield
             except BaseException:
                 self._depth -= 1
                 if self._depth == 0:
-                    self._run("ROLLBACK")
+                    self._rollback()
                 raise
             else:
                 self._depth -= 1
                 if self._depth == 0:
                     self._run("COMMIT")
 
+    def atomic(self, work: Callable[[], T], *names: str) -> T:
+        """``work()`` in a transaction, run again if the connection was lost under it or
+        PostgreSQL broke a deadlock by failing it: the server rolled the first run back, so
+        the second is the only one that counts. For work whose rules make a repeat harmless
+        (a turn checks its event is unhandled)."""
+        for tries_left in (2, 1, 0):
+            try:
+                with self.transaction(*names):
+                    return work()
+            except Exception as exc:
+                again = isinstance(exc, ConnectionLost) or self.backend.collided(exc)
+                if not again or not tries_left or self._depth:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _begin(self, ids: list[int]) -> None:
+        for tries_left in (1, 0):
+            self.backend.ensure_connected()
+            try:
+                self._run_all(self.backend.begin(ids))
+                break
+            except ConnectionLost:
+                if not tries_left:
+                    raise
+            except BaseException:  # BEGIN ran, a lock did not: end what was begun
+                self._rollback()
+                raise
+        self._whole = not ids
+        self._held = set(ids)
+
+    def _rollback(self) -> None:
+        if self.backend.connection_ok():
+            self._run("ROLLBACK")
+
+    def _run_all(self, statements: list[tuple[str, list[Any]]]) -> None:
+        for sql, params in statements:
+            self._run(sql, params)
+
     def _run(self, sql: str, params: Any = ()) -> Cursor:
         """Every statement of the store goes through here (kill-point tests hook it)."""
-        return self.backend.execute(sql, params)
+        try:
+            return self.backend.execute(sql, params)
+        except Exception as exc:
+            if not self.backend.lost(exc):
+                raise
+            raise ConnectionLost(
+                f"the connection to the store was lost ({type(exc).__name__})"
+            ) from exc
+
+    def _outside(self, sql: str, params: Any) -> Cursor:
+        """A statement outside any transaction (it commits by itself): on a connection
+        known alive; a read is asked again on a new connection if the old one died under it."""
+        if self._depth:
+            return self._run(sql, params)
+        self.backend.ensure_connected()
+        try:
+            return self._run(sql, params)
+        except ConnectionLost:
+            if not sql.lstrip()[:6].upper() == "SELECT":
+                raise
+            self.backend.ensure_connected()
+            return self._run(sql, params)
 
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         # Straight to the connection: sqlite-utils' query() wraps every SELECT in a savepoint
         # (three statements for one), which was a third of an SMS answer's store time.
         with self._lock:
-            cursor = self._run(sql, params)
+            cursor = self._outside(sql, params)
             if cursor.description is None:
                 return []
             keys = _column_names(cursor.description)
@@ -129,10 +209,12 @@ class Store:
         # Autocommit on both backends: a statement outside ``transaction()`` commits by
         # itself, inside it joins the transaction.
         with self._lock:
-            return self._run(sql, params)
+            return self._outside(sql, params)
 
     def executemany(self, sql: str, rows: Any) -> None:
         with self._lock:
+            if not self._depth:
+                self.backend.ensure_connected()
             self.backend.executemany(sql, list(rows))
 
     def integrity_ok(self) -> bool:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
+from kanavat import locks
 from kanavat.store import Store
 
 Status = Literal["pending", "accepted", "rejected"]
@@ -72,7 +73,7 @@ def sync_seeds(store: Store, campaign_id: str, seeds: dict[str, dict[str, str]])
 
     A seed whose text changed in the config keeps its id (votes on it stay); its text follows.
     """
-    with store.transaction():
+    with store.transaction(locks.statements(campaign_id)):
         for key, texts in seeds.items():
             store.execute(
                 "INSERT INTO conversation_statements (campaign_id, origin, seed_key, texts, "
@@ -99,7 +100,7 @@ def submit(
     if len(cleaned) > MAX_LENGTH:
         raise ValueError(f"a statement is at most {MAX_LENGTH} characters")
     key = dedup_key(cleaned)
-    with store.transaction():
+    with store.transaction(locks.statements(campaign_id)):
         for existing in listing(store, campaign_id):
             if existing.status == "rejected":
                 continue

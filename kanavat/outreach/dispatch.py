@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from kanavat import attempts, durations, optouts
+from kanavat import attempts, durations, locks, optouts
 from kanavat.attempts import AttemptStatus as S
 from kanavat.config import Config
 from kanavat.conversations import Conversations
@@ -91,7 +91,7 @@ class Dispatcher:
         now = self.store.clock()
         lease = iso(now + LEASE)
         steps = None if lane is None else self._steps(lane)
-        with self.store.transaction():
+        with self.store.transaction(locks.CLAIMS):
             rows = queue.due(self.store, iso(now), self.batch * 4, attempts.LIVE, steps)
             free = self._free_lines()
             due: list[Due] = []
@@ -239,7 +239,7 @@ class Dispatcher:
     def take(self, item: Due, next_due: str | None) -> int | None:
         """Take the claimed contact off the queue and write its attempt, atomically; None if
         the lease is no longer ours (it expired and someone else took the contact)."""
-        with self.store.transaction():
+        with self.store.transaction(locks.contact(item.contact_id)):
             if not queue.take(self.store, item.campaign_id, item.contact_id, item.lease, next_due):
                 return None
             return attempts.open_attempt(

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kanavat import optouts
+from kanavat import locks, optouts
 from kanavat.config import Audience, Config
 from kanavat.outreach import queue
 from kanavat.store import Store
@@ -252,7 +252,7 @@ def on_final(
     An unreachable contact is replaced from its stratum's reserve; a complete may close its
     stratum. Safe to call twice and for contacts of unsampled campaigns (it does nothing).
     """
-    with store.transaction():
+    with store.transaction(locks.sample(campaign_id)):
         row = store.one(
             "SELECT d.stratum, d.replaced_by, cc.disposition, c.phone FROM sample_draws d "
             "JOIN campaign_contacts cc ON cc.campaign_id = d.campaign_id "
@@ -323,7 +323,7 @@ def stratum_closed(store: Store, campaign_id: str, stratum: str) -> bool:
 
 def close_if_met(store: Store, campaign_id: str, stratum: str) -> bool:
     """Close the stratum if its completes reached its target; True if it is (now) closed."""
-    with store.transaction():
+    with store.transaction(locks.sample(campaign_id)):
         row = store.one(
             "SELECT s.target, s.closed_at, (SELECT count(*) FROM campaign_contacts cc "
             "WHERE cc.campaign_id = s.campaign_id AND cc.stratum = s.stratum "

@@ -21,10 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from kanavat import attempts, inbound
+from kanavat import attempts, inbound, locks
 from kanavat.attempts import OutboundStatus, Outgoing
 from kanavat.conversations import Turn
-from kanavat.store import iso
+from kanavat.dialect import StoreUnavailable
+from kanavat.store import Store, iso
 from kanavat.turn.context import Context
 from kanavat.turn.message import Message, Result
 
@@ -83,17 +84,27 @@ class Turns:
         """Handle a stored event: policy, replies and outcome in one transaction."""
         store = self.ctx.store
         channel = self.channels[message.channel]
+
+        def work() -> Reply | tuple[Result, list[Outgoing], list[int]]:
+            stored = inbound.get(store, event_id)
+            if stored is not None and stored.handled:
+                return self._again(event_id, stored.outcome or "")
+            result = channel.policy(self.ctx, message, event_id)
+            outgoing = channel.render(message, result)
+            ids = attempts.enqueue(
+                store, _kept(channel, outgoing), event_id=event_id, status=channel.outbox
+            )
+            inbound.finish(store, event_id, result.outcome)
+            return result, outgoing, ids
+
         try:
-            with store.transaction():
-                stored = inbound.get(store, event_id)
-                if stored is not None and stored.handled:
-                    return self._again(event_id, stored.outcome or "")
-                result = channel.policy(self.ctx, message, event_id)
-                outgoing = channel.render(message, result)
-                ids = attempts.enqueue(
-                    store, _kept(channel, outgoing), event_id=event_id, status=channel.outbox
-                )
-                inbound.finish(store, event_id, result.outcome)
+            # The resident's lock: their turns one at a time in every worker. A connection
+            # lost under the turn, or a deadlock PostgreSQL broke, rolled it back: it runs
+            # again (its event, still unhandled, says it is not a repeat).
+            done = store.atomic(work, _resident(store, message))
+        except StoreUnavailable:
+            log.warning("turn.store_unavailable channel=%s event=%s", message.channel, event_id)
+            raise  # not the event's fault: its tries are not counted, the sweep takes it
         except Exception:
             gave_up = inbound.failed_once(store, event_id)
             log.exception(
@@ -104,6 +115,9 @@ class Turns:
                 gave_up,
             )
             raise
+        if isinstance(done, Reply):
+            return done
+        result, outgoing, ids = done
         log.info(
             "turn.handled channel=%s kind=%s event=%s outcome=%s replies=%s",
             message.channel,
@@ -144,6 +158,19 @@ class Turns:
         if replies:
             log.info("turn.sweep handled=%s startup=%s", len(replies), startup)
         return replies
+
+
+def _resident(store: Store, message: Message) -> str:
+    """The name a turn locks (``kanavat.locks``): the resident the message is from."""
+    if message.session_id is not None:
+        return locks.of_session(store, message.session_id)
+    if message.phone:
+        return locks.of_phone(store, message.phone)
+    if message.visitor:
+        return f"visitor:{message.visitor}"
+    if message.recipient:
+        return f"recipient:{message.recipient}"
+    return locks.event(message.channel, message.kind, message.key)
 
 
 def _kept(channel: Channel, outgoing: list[Outgoing]) -> list[Outgoing]:

@@ -17,7 +17,7 @@ import re
 from aiohttp import web
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
-from kanavat import attempts, contacts, inbound, optouts
+from kanavat import attempts, contacts, inbound, locks, optouts
 from kanavat.appkeys import AUTH_TOKEN, CONFIG, STORE
 from kanavat.attempts import NOT_REACHED, AttemptStatus
 from kanavat.contacts import InvalidPhone, normalise_phone
@@ -60,7 +60,7 @@ async def answer(request: web.Request) -> web.Response:
     payload = {k: fields.get(k) for k in ("CallSid", "Direction", "AnsweredBy")}
     recorded = inbound.record(store, "voice", "twiml", None, payload)
     direction = fields.get("Direction", "inbound")
-    with store.transaction():
+    with store.transaction(_caller(store, call_sid, direction, request.query.get("attempt"))):
         notice = request.query.get("notice")
         if direction.startswith("outbound") and notice is not None:
             answered = fields.get("AnsweredBy", "")
@@ -84,6 +84,13 @@ async def answer(request: web.Request) -> web.Response:
         "voice.twiml call=%s mode=%s attempt=%s", call_sid, params["mode"], params.get("attempt")
     )
     return web.Response(text=str(response), content_type="text/xml")
+
+
+def _caller(store: Store, call_sid: str, direction: str, attempt: str | None) -> str:
+    """The name a call's answer locks: the resident the campaign called, or the call."""
+    if direction.startswith("outbound") and attempt and attempt.isdigit():
+        return locks.of_attempt(store, int(attempt), f"call:{call_sid}")
+    return f"call:{call_sid}"
 
 
 def _outbound(store: Store, attempt: str, call_sid: str, fields: dict[str, str]) -> dict[str, str]:
@@ -150,7 +157,7 @@ async def status(request: web.Request) -> web.Response:
     recorded = inbound.record(store, "voice", "status", f"{call_sid}:{seq}:{call_status}", fields)
     if recorded.handled:
         return web.Response(text="duplicate")
-    with store.transaction():
+    with store.transaction(locks.of_call(store, call_sid)):
         row = attempts.call_status(store, call_sid, call_status, fields.get("AnsweredBy"))
         machine = (fields.get("AnsweredBy") or "").startswith("machine")
         if row is None and voicecall.call_status(store, call_sid, call_status, machine):

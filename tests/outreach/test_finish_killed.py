@@ -18,6 +18,7 @@ from pathlib import Path
 import aiohttp
 from harness import free_port, write_config
 
+from bench.pg_cluster import PostgresServer
 from kanavat import config as configuration
 from kanavat import contacts
 from kanavat.conversations import Conversations
@@ -32,9 +33,9 @@ KILLPOINT = Path(__file__).with_name("killpoint.py")
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-def ended_config(tmp_path: Path, port: int) -> Path:
+def ended_config(tmp_path: Path, port: int, database: str = "kanavat.db") -> Path:
     """The example county with the campaign's end already past."""
-    path = write_config(tmp_path, port)
+    path = write_config(tmp_path, port, database=database)
     text = path.read_text(encoding="utf-8")
     text, n = re.subn(
         r"start = 2027-02-01T09:00:00\nend = 2027-02-14T21:00:00",
@@ -46,13 +47,13 @@ def ended_config(tmp_path: Path, port: int) -> Path:
     return path
 
 
-def running_campaign(tmp_path: Path, config_path: Path) -> Path:
+def running_campaign(tmp_path: Path, config_path: Path, database: str | None = None) -> Path:
     """A running campaign of eight residents: three never attempted, two texted without a
     reply, two who answered one question, one who completed."""
     config = configuration.load(config_path, env={})
     csv = tmp_path / "residents.csv"
     csv.write_text("phone,language\n" + "".join(f"{p},fi\n" for p in PHONES))
-    store = Store(tmp_path / "kanavat.db")
+    store = Store(database or tmp_path / "kanavat.db")
     try:
         contacts.import_csv(store, csv, GROUP, ["fi", "sv", "en"], [358], False)
         campaigns.sync(store, config)
@@ -77,7 +78,7 @@ def running_campaign(tmp_path: Path, config_path: Path) -> Path:
     return tmp_path / "kanavat.db"
 
 
-def dispositions(db: Path) -> tuple[str | None, dict[str, int]]:
+def dispositions(db: Path | str) -> tuple[str | None, dict[str, int]]:
     store = Store(db)
     try:
         status = campaigns.status(store, CAMPAIGN)
@@ -153,6 +154,32 @@ async def test_killed_at_every_write_of_the_finish(tmp_path: Path) -> None:
         assert dispositions(run / "kanavat.db") == ("finished", SETTLED), f"killed at {kill_at}"
         kill_at += 1
     assert writes is not None and writes >= 8  # at least one kill point per resident
+
+
+async def test_killed_at_writes_of_the_finish_on_postgresql(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    """The same on PostgreSQL at three kill points (the suite's time): the first write, one
+    mid-way, and after the commit. Each run starts from a copy of one template database."""
+    port = free_port()
+    template = postgres_server.fresh_database()
+    running_campaign(tmp_path, ended_config(tmp_path, port, template), template)
+    for kill_at in (1, 5, 10**6):
+        run = tmp_path / f"kill-{kill_at}"
+        run.mkdir()
+        url = postgres_server.fresh_database(template)
+        config = ended_config(run, port, url)
+        marker, log = run / "writes", run / "serve.log"
+        await serve_until_healthy(config, port, log, str(kill_at), str(marker))
+        if marker.exists():
+            assert int(marker.read_text()) >= 8
+        else:
+            assert dispositions(url) == ("running", {"pending": 7, "complete": 1})
+        await serve_until_healthy(config, port, log)
+        assert dispositions(url) == ("finished", SETTLED), f"killed at {kill_at}"
+        postgres_server.drop(url)
+    assert marker.exists()
+    postgres_server.drop(template)
 
 
 async def test_start_up_settles_a_finished_campaigns_pending_residents(tmp_path: Path) -> None:

@@ -1,9 +1,14 @@
 """'Reached' means one thing: took part in the conversation on that channel. An SMS invitation
-never answered reaches no one, in the report as in ``campaign status`` and ``simulate``."""
+never answered reaches no one, in the report as in ``campaign status`` and ``simulate``.
+
+On both stores; the whole council report is compared figure for figure between a SQLite
+county and its PostgreSQL copy in ``tests/test_store_copy.py``."""
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 from kanavat.outreach import reach
 from kanavat.report.build import build_report
@@ -11,13 +16,15 @@ from kanavat.store import Store
 
 from . import fixture
 
+pytestmark = pytest.mark.both_backends  # the report's SQL on both (the rest: test_store_copy)
+
 NOW = "2027-01-20T12:00:00.000Z"
 
 
-def test_unanswered_invitation_is_not_reached(tmp_path):
+def test_unanswered_invitation_is_not_reached(tmp_path, database):
     config = fixture.make_config(tmp_path)
-    store = Store(config.database_path, secret="reached")
-    conn = store.db.conn
+    store = Store(database, secret="reached")
+    conn = store
     cid = fixture.EARLIER
     conn.execute(
         "INSERT INTO campaigns(id, questionnaire, council, status, updated_at) "
@@ -59,7 +66,6 @@ def test_unanswered_invitation_is_not_reached(tmp_path):
                 "'answered', ?)",
                 [i, cid, f"r{i}", NOW],
             )
-    conn.commit()
     status = reach.total(reach.reach(store, config, [cid]), cid)
     report = build_report(store, config, cid)
     store.close()
@@ -68,10 +74,10 @@ def test_unanswered_invitation_is_not_reached(tmp_path):
     assert sms["reached"]["count"] == report["reach"]["total"]["reached"]["count"] == 5
 
 
-def test_a_question_answered_in_two_sessions_counts_its_latest_answer(tmp_path):
+def test_a_question_answered_in_two_sessions_counts_its_latest_answer(tmp_path, database):
     config = fixture.make_config(tmp_path)
-    store = Store(config.database_path, secret="latest")
-    conn = store.db.conn
+    store = Store(database, secret="latest")
+    conn = store
     cid = fixture.EARLIER
     conn.execute(
         "INSERT INTO campaigns(id, questionnaire, council, status, updated_at) "
@@ -105,7 +111,6 @@ def test_a_question_answered_in_two_sessions_counts_its_latest_answer(tmp_path):
             "VALUES (?, ?, 'apu', ?, ?, 'fi', 'text', ?, ?, 1, 0, 'answered', ?)",
             [sid, cid, f"r{contact}", channel, value, json.dumps(value), at],
         )
-    conn.commit()
     report = build_report(store, config, cid)
     store.close()
     apu = next(q for q in report["questions"] if q["id"] == "apu")
