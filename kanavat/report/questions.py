@@ -8,11 +8,11 @@ same sum in the other would undo the suppression.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kanavat.privacy.redact import redact
 from kanavat.questions.dialog import value_label
 from kanavat.questions.model import (
     NumberQuestion,
@@ -38,11 +38,6 @@ NPS_CLASSES = {
 """An NPS question's breakdowns count these three classes, not the eleven scores: a service
 unit of 30 people has scores of 1-4 people that would hide its NPS, but not classes."""
 """Statuses that count as an answer to the question (the share base)."""
-
-PHONE_OR_EMAIL = re.compile(
-    r"(?<![\w/])\+?\d[\d \-().]{5,}\d|[\w.+-]+@[\w-]+(\.[\w-]+)+", re.UNICODE
-)
-"""Anything that looks like a phone number or an e-mail address, redacted from free text."""
 
 
 @dataclass(frozen=True)
@@ -104,10 +99,6 @@ def bin_of(value: Any, bins: list[tuple[str, str]]) -> str | None:
         if int(lo) <= value <= int(hi or lo):
             return key
     return None
-
-
-def redact(text: str, replacement: str) -> str:
-    return PHONE_OR_EMAIL.sub(replacement, text)
 
 
 def build_question(
