@@ -24,7 +24,7 @@ def render(
     now: datetime | None = None,
 ) -> str:
     report = build_report(
-        store, config, campaign, language=language, by=by, compare=compare, now=now
+        store, config, campaign, language=language, by=by, compare=compare, now=now, stream=True
     )
     if fmt == "json":
         return json_out.dumps(report)

@@ -38,6 +38,16 @@ OTHER = "other"
 N = "__n__"
 
 
+def too_many_to_theme(question_id: str, count: int) -> bool:
+    """Whether a question has more answers than a report themes on request (logged)."""
+    if count <= MAX_ANSWERS:
+        return False
+    log.warning(
+        "report.themes.skipped question=%s answers=%s limit=%s", question_id, count, MAX_ANSWERS
+    )
+    return True
+
+
 def build_themes(
     question_id: str,
     rows: Sequence[AnswerRow],
