@@ -75,16 +75,23 @@ class ChannelReach:
 
 @dataclass(frozen=True)
 class TextAnswers:
-    """A free-text question's written or spoken answers: how many, and the rows, read from the
-    store only while they are iterated, in pseudonym order (200,000 texts are never all in
+    """A free-text question's written or spoken answers: how many, and the answers, read from
+    the store only while they are iterated, in pseudonym order (200,000 texts are never all in
     memory at once)."""
 
     count: int
     """Answered with a text that is not blank."""
     read: Callable[[], Iterator[AnswerRow]]
+    read_texts: Callable[[], Iterator[tuple[str, str]]] | None = None
+    """(pseudonym, text) only, for the report's list; else taken from ``read``."""
 
     def rows(self) -> Iterator[AnswerRow]:
         return self.read()
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        if self.read_texts is not None:
+            return self.read_texts()
+        return ((a.respondent, _text_of(a)) for a in self.read())
 
     @classmethod
     def of(cls, rows: Iterable[AnswerRow]) -> TextAnswers:
@@ -255,6 +262,8 @@ MULTI = (
 in its successor; a fallback channel may ask again). A session answers each question once,
 so only these need the latest answer per respondent and question picked out."""
 
+RESTARTED = "SELECT id FROM sessions WHERE campaign_id = ? AND status = 'restarted'"
+"""A campaign's restarted sessions (their answers were given again in the next one): few."""
 COLUMNS = "question, channel, language, input_kind, value, status, confirmed"
 LATEST = (
     "ROW_NUMBER() OVER (PARTITION BY a.respondent, a.question "
@@ -297,42 +306,52 @@ def _closed_answers(
     profile and the counts stream out of the index in its order; otherwise each answer's
     profile comes from its contact, and the counts need one sort."""
     marks = ",".join("?" * len(text_ids)) or "''"
+    several_args = [campaign_id, campaign_id] if several else []
     if _has_profiles(store, campaign_id):
         profile = "c.attributes, cc.attributes, cc.stratum"
-        joins = (
+        source = (
+            "FROM answers a JOIN sessions s ON s.id = a.session_id "
             "LEFT JOIN campaign_contacts cc ON cc.campaign_id = a.campaign_id "
             "AND cc.contact_id = s.contact_id LEFT JOIN contacts c ON c.id = s.contact_id "
+            "WHERE a.campaign_id = ? AND s.status != 'restarted' "
         )
-    else:
-        profile, joins = "NULL, NULL, NULL", ""
+        source_args = [campaign_id]
+    else:  # no column of the session is needed: its status is checked against the few restarted
+        profile = "NULL, NULL, NULL"
+        source = f"FROM answers a WHERE a.campaign_id = ? AND a.session_id NOT IN ({RESTARTED}) "
+        source_args = [campaign_id, campaign_id]
+    picked = "a.question, a.channel, a.language, a.input_kind, a.status, a.confirmed"
+    outer = ", ".join(f"l.{c.removeprefix('a.')}" for c in picked.split(", "))
     rows: list[tuple[Any, ...]] = []
     for value, which in (("a.value", "NOT IN"), ("NULL", "IN")):
-        # Grouped in the index's order (value last), selected in the rows' order.
-        picked = "a.question, a.channel, a.language, a.input_kind, a.status, a.confirmed"
-        where = (
-            "FROM answers a JOIN sessions s ON s.id = a.session_id "
-            f"WHERE a.campaign_id = ? AND s.status != 'restarted' AND a.question {which} ({marks}) "
+        # Grouped in the index's order (value last; a constant among the grouped terms would
+        # keep SQLite from reading that order).
+        grouped = (
+            [1, 2, 3, 4, 5, 6]
+            + [7] * (value != "NULL")
+            + [8, 9, 10] * (profile != "NULL, NULL, NULL")
         )
         # Everyone with one session: their answers as they are.
-        single = (
-            f"SELECT {picked}, {value}, {profile}, count(*) {where.replace('WHERE', joins + 'WHERE')}"
+        rows += store.execute(
+            f"SELECT {picked}, {value}, {profile}, count(*) {source}"
+            f"AND a.question {which} ({marks}) "
             f"{f'AND a.session_id NOT IN ({MULTI}) ' if several else ''}"
-            "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
-        )
-        args = [campaign_id, *text_ids, campaign_id, campaign_id]
-        rows += store.execute(single, args if several else args[: 1 + len(text_ids)]).fetchall()
+            f"GROUP BY {', '.join(map(str, grouped))}",
+            [*source_args, *text_ids, *several_args],
+        ).fetchall()
         if not several:
             continue
         # The others: the latest answer per question (the last answered, the higher id on a tie).
-        outer = ", ".join(f"l.{c.removeprefix('a.')}" for c in picked.split(", "))
         rows += store.execute(
             f"SELECT {outer}, l.value, c.attributes, cc.attributes, cc.stratum, count(*) FROM ("
             f"SELECT {picked}, {value} AS value, a.campaign_id, s.contact_id, {LATEST} AS latest "
-            f"{where} AND a.session_id IN ({MULTI})) l "
+            "FROM answers a JOIN sessions s ON s.id = a.session_id WHERE a.campaign_id = ? "
+            f"AND s.status != 'restarted' AND a.question {which} ({marks}) "
+            f"AND a.session_id IN ({MULTI})) l "
             "LEFT JOIN campaign_contacts cc ON cc.campaign_id = l.campaign_id "
             "AND cc.contact_id = l.contact_id LEFT JOIN contacts c ON c.id = l.contact_id "
-            "WHERE l.latest = 1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10",
-            args,
+            "WHERE l.latest = 1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10",  # a few people only
+            [campaign_id, *text_ids, *several_args],
         ).fetchall()
     profiles: dict[tuple[Any, ...], str] = {}
     by_key: dict[str, Profile] = {}
@@ -374,45 +393,58 @@ TEXT_COLUMNS = (
     "a.question, a.respondent, a.channel, a.language, a.input_kind, a.value, a.status, "
     "a.confirmed, a.raw"
 )
-WRITTEN = "t.status = 'answered' AND trim(coalesce(t.raw, t.value, '')) NOT IN ('', '\"\"')"
-"""SQL over an answer ``t``: answered with a text that is not blank (``value`` is JSON)."""
+WRITTEN = "{t}.status = 'answered' AND trim(coalesce({t}.raw, {t}.value, '')) NOT IN ('', '\"\"')"
+"""SQL over an answer ``{t}``: answered with a text that is not blank (``value`` is JSON)."""
 CHUNK = 2000
 
 
 def _text_answers(store: Store, campaign_id: str, question: str, several: bool) -> TextAnswers:
-    """A free-text question's answers, one per person: counted now, read when listed."""
+    """A free-text question's answers, one per person: counted now, read when listed (in
+    pseudonym order, which ``answers_listed`` gives without a sort)."""
     where = (
-        "FROM answers a JOIN sessions s ON s.id = a.session_id WHERE a.campaign_id = ? "
-        "AND a.question = ? AND s.status != 'restarted' "
+        "FROM answers a WHERE a.campaign_id = ? AND a.question = ? "
+        f"AND a.session_id NOT IN ({RESTARTED}) "
     )
-    outer = ", ".join(f"t.{c.removeprefix('a.')}" for c in TEXT_COLUMNS.split(", "))
-    args: list[Any] = [campaign_id, question]
+    args: list[Any] = [campaign_id, question, campaign_id]
     if several:
         # One session each: as they are; the others: the latest answer, then only if written.
+        outer = ", ".join(f"t.{c.removeprefix('a.')}" for c in TEXT_COLUMNS.split(", "))
         rows = (
-            f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS} {where} "
-            f"AND a.session_id NOT IN ({MULTI})) t WHERE {WRITTEN} UNION ALL "
-            f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS}, {LATEST} AS latest {where} "
-            f"AND a.session_id IN ({MULTI})) t WHERE t.latest = 1 AND {WRITTEN}"
+            f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS} {where}"
+            f"AND a.session_id NOT IN ({MULTI})) t WHERE {WRITTEN.format(t='t')} UNION ALL "
+            f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS}, {LATEST} AS latest {where}"
+            f"AND a.session_id IN ({MULTI})) t WHERE t.latest = 1 AND {WRITTEN.format(t='t')}"
         )
         args = [*args, campaign_id, campaign_id] * 2
+        ordered = f"SELECT * FROM ({rows}) w ORDER BY 2"
     else:
-        rows = f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS} {where}) t WHERE {WRITTEN}"
+        rows = f"SELECT {TEXT_COLUMNS} {where}AND {WRITTEN.format(t='a')}"
+        ordered = f"{rows} ORDER BY a.respondent"
     count = store.execute(f"SELECT count(*) FROM ({rows}) w", args).fetchone()[0]
 
     def read() -> Iterator[AnswerRow]:
-        cursor = store.execute(f"SELECT * FROM ({rows}) w ORDER BY 2", args)
+        cursor = store.execute(ordered, args)
         while chunk := cursor.fetchmany(CHUNK):
             yield from _text_rows(chunk)
 
-    return TextAnswers(int(count), read)
+    def read_texts() -> Iterator[tuple[str, str]]:
+        cursor = store.execute(
+            f"SELECT w.respondent, w.raw, CASE WHEN w.raw IS NULL THEN w.value END "
+            f"FROM ({ordered}) w",
+            args,
+        )
+        while chunk := cursor.fetchmany(CHUNK):
+            for respondent, raw, value in chunk:
+                yield respondent, raw if raw is not None else str(json.loads(value) or "")
+
+    return TextAnswers(int(count), read, read_texts)
 
 
 def _text_rows(rows: list[tuple[Any, ...]]) -> list[AnswerRow]:
     out = []
     for question, respondent, channel, language, kind, value, status, confirmed, raw in rows:
-        if value is not None:
-            value = json.loads(value)
+        # The text listed is ``raw`` when there is one; ``value`` is decoded only without it.
+        value = json.loads(value) if raw is None and value is not None else None
         out.append(
             AnswerRow(
                 question, respondent, channel, language, kind, value, status, bool(confirmed), raw

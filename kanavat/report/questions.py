@@ -511,10 +511,9 @@ class Listed:
 
     def __iter__(self) -> Iterator[dict[str, str]]:
         cleaned: dict[str, str] = {}  # many people write the same words: redact each once
-        for a in self.texts.rows():
-            text = str(a.raw if a.raw is not None else a.value or "")
+        for respondent, text in self.texts.texts():
             if text not in cleaned:
                 if len(cleaned) > 10_000:
                     cleaned.clear()
                 cleaned[text] = redact(text, self.replacement).strip()
-            yield {"respondent": a.respondent, "text": cleaned[text]}
+            yield {"respondent": respondent, "text": cleaned[text]}
