@@ -297,6 +297,7 @@ def _closed_answers(
     pool: dict[str, int],
     stratify: list[str],
     several: bool = True,
+    one_profile: bool | None = None,
 ) -> tuple[list[AnswerRow], dict[str, Profile]]:
     """Answers counted in SQL by value, channel, language, input kind and profile; a free-text
     answer by all but its value (its text is read only when listed, see ``TextAnswers``).
@@ -304,10 +305,13 @@ def _closed_answers(
     The counts come from the covering index ``answers_counted``, whose columns are the ones
     grouped by. When none of the campaign's contacts has attributes or a stratum there is one
     profile and the counts stream out of the index in its order; otherwise each answer's
-    profile comes from its contact, and the counts need one sort."""
+    profile comes from its contact, and the counts need one sort. ``one_profile`` says which
+    (found out when None)."""
     marks = ",".join("?" * len(text_ids)) or "''"
     several_args = [campaign_id, campaign_id] if several else []
-    if _has_profiles(store, campaign_id):
+    if one_profile is None:
+        one_profile = not _has_profiles(store, campaign_id)
+    if not one_profile:
         profile = "c.attributes, cc.attributes, cc.stratum"
         source = (
             "FROM answers a JOIN sessions s ON s.id = a.session_id "
