@@ -6,6 +6,7 @@ Keys keep their order and the schema's ``version`` field says which shape this i
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,11 +40,16 @@ class _Encoder(json.JSONEncoder):
 
 
 def dumps(report: dict[str, Any]) -> str:
-    return json.dumps(report, ensure_ascii=False, indent=2, cls=_Encoder) + "\n"
+    out = io.StringIO()
+    write(out, report)
+    return out.getvalue()
 
 
 def write(out: IO[str], report: dict[str, Any]) -> None:
-    out.write(dumps(report))
+    """Written as it is encoded (``json.dumps`` would first hold every piece in a list)."""
+    for chunk in _Encoder(ensure_ascii=False, indent=2).iterencode(report):
+        out.write(chunk)
+    out.write("\n")
 
 
 def schema() -> dict[str, Any]:
