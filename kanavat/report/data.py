@@ -6,6 +6,7 @@ so nothing downstream can leak one by accident.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -400,6 +401,7 @@ TEXT_COLUMNS = (
 WRITTEN = "{t}.status = 'answered' AND trim(coalesce({t}.raw, {t}.value, '')) NOT IN ('', '\"\"')"
 """SQL over an answer ``{t}``: answered with a text that is not blank (``value`` is JSON)."""
 CHUNK = 2000
+"""Rows read at a time (a SQLite cursor steps through its rows; PostgreSQL's arrive whole)."""
 
 
 def _text_answers(store: Store, campaign_id: str, question: str, several: bool) -> TextAnswers:
@@ -428,18 +430,18 @@ def _text_answers(store: Store, campaign_id: str, question: str, several: bool) 
 
     def read() -> Iterator[AnswerRow]:
         cursor = store.execute(ordered, args)
-        while chunk := cursor.fetchmany(CHUNK):
+        rows = iter(cursor)
+        while chunk := list(itertools.islice(rows, CHUNK)):
             yield from _text_rows(chunk)
 
     def read_texts() -> Iterator[tuple[str, str]]:
         cursor = store.execute(
-            f"SELECT w.respondent, w.raw, CASE WHEN w.raw IS NULL THEN w.value END "
-            f"FROM ({ordered}) w",
+            "SELECT w.respondent, w.raw, CASE WHEN w.raw IS NULL THEN w.value END "
+            f"FROM ({rows}) w ORDER BY w.respondent",
             args,
         )
-        while chunk := cursor.fetchmany(CHUNK):
-            for respondent, raw, value in chunk:
-                yield respondent, raw if raw is not None else str(json.loads(value) or "")
+        for respondent, raw, value in cursor:
+            yield respondent, raw if raw is not None else str(json.loads(value) or "")
 
     return TextAnswers(int(count), read, read_texts)
 
