@@ -305,37 +305,38 @@ def _closed_answers(
 
     The counts come from the covering index ``answers_counted``, whose columns are the ones
     grouped by. When none of the campaign's contacts has attributes or a stratum there is one
-    profile and the counts stream out of the index in its order; otherwise each answer's
-    profile comes from its contact, and the counts need one sort. ``one_profile`` says which
+    profile and the counts stream out of the index in its order; otherwise each closed
+    answer's profile comes from its contact, and their counts need one sort. ``one_profile`` says which
     (found out when None)."""
     marks = ",".join("?" * len(text_ids)) or "''"
     several_args = [campaign_id, campaign_id] if several else []
     if one_profile is None:
         one_profile = not _has_profiles(store, campaign_id)
-    if not one_profile:
-        profile = "c.attributes, cc.attributes, cc.stratum"
-        source = (
-            "FROM answers a JOIN sessions s ON s.id = a.session_id "
-            "LEFT JOIN campaign_contacts cc ON cc.campaign_id = a.campaign_id "
-            "AND cc.contact_id = s.contact_id LEFT JOIN contacts c ON c.id = s.contact_id "
-            "WHERE a.campaign_id = ? AND s.status != 'restarted' "
-        )
-        source_args = [campaign_id]
-    else:  # no column of the session is needed: its status is checked against the few restarted
-        profile = "NULL, NULL, NULL"
-        source = f"FROM answers a WHERE a.campaign_id = ? AND a.session_id NOT IN ({RESTARTED}) "
-        source_args = [campaign_id, campaign_id]
+    # No column of the session needed: its status is checked against the few restarted ones.
+    plain = (
+        "NULL, NULL, NULL",
+        f"FROM answers a WHERE a.campaign_id = ? AND a.session_id NOT IN ({RESTARTED}) ",
+        [campaign_id, campaign_id],
+    )
+    joined = (
+        "c.attributes, cc.attributes, cc.stratum",
+        "FROM answers a JOIN sessions s ON s.id = a.session_id "
+        "LEFT JOIN campaign_contacts cc ON cc.campaign_id = a.campaign_id "
+        "AND cc.contact_id = s.contact_id LEFT JOIN contacts c ON c.id = s.contact_id "
+        "WHERE a.campaign_id = ? AND s.status != 'restarted' ",
+        [campaign_id],
+    )
     picked = "a.question, a.channel, a.language, a.input_kind, a.status, a.confirmed"
     outer = ", ".join(f"l.{c.removeprefix('a.')}" for c in picked.split(", "))
     rows: list[tuple[Any, ...]] = []
-    for value, which in (("a.value", "NOT IN"), ("NULL", "IN")):
+    # Free-text answers are counted only by status, channel and input kind: no profile.
+    for value, which, (profile, source, source_args) in (
+        ("a.value", "NOT IN", plain if one_profile else joined),
+        ("NULL", "IN", plain),
+    ):
         # Grouped in the index's order (value last; a constant among the grouped terms would
         # keep SQLite from reading that order).
-        grouped = (
-            [1, 2, 3, 4, 5, 6]
-            + [7] * (value != "NULL")
-            + [8, 9, 10] * (profile != "NULL, NULL, NULL")
-        )
+        grouped = [1, 2, 3, 4, 5, 6] + [7] * (value != "NULL") + [8, 9, 10] * (source != plain[1])
         # Everyone with one session: their answers as they are.
         rows += store.execute(
             f"SELECT {picked}, {value}, {profile}, count(*) {source}"
