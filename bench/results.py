@@ -382,8 +382,13 @@ def _verdicts(found: dict[str, Any]) -> list[str]:
     r = found.get("reports", {})
     if "html" in r:
         secs = r["html"]["seconds"]  # the full report: built and rendered
+        measured = f"{r['answers']:,} answers in {secs:.1f} s"
+        if "with_attributes" in r:  # the slower of the two stores decides
+            profiled = r["with_attributes"]["html"]["seconds"]
+            measured += f" ({profiled:.1f} s with contact attributes)"
+            secs = max(secs, profiled)
         rows.append(
-            f"| reports | 1,000,000 answers < 5 s | {r['answers']:,} answers in {secs:.1f} s | "
+            f"| reports | 1,000,000 answers < 5 s | {measured} | "
             f"{'met' if secs < 5 and r['answers'] >= 1_000_000 else 'missed' if secs >= 5 else 'not at full size'} |"
         )
     return [*rows, ""]
