@@ -61,3 +61,60 @@ def test_streamed_free_text_is_the_held_one(world):
         assert json_out.dumps(streamed) == json_out.dumps(held)
     finally:
         store.close()
+
+
+def test_free_text_lists_each_persons_latest_answer_and_skips_restarted_sessions(tmp_path):
+    """Person 7 wrote twice (a second session later): only the later text is listed; a
+    restarted session's text is not; the count is the list's length, in every format."""
+    from kanavat.report.render import render
+    from kanavat.store import Store
+
+    config = fixture.make_config(tmp_path)
+    store = Store(config.database_path, secret="texts")
+    conn = store.db.conn
+    cid = fixture.EARLIER
+    now = "2027-01-20T12:00:00.000Z"
+    conn.execute(
+        "INSERT INTO campaigns(id, questionnaire, council, status, updated_at) "
+        "VALUES (?, 'hyvinvointi', 'vanhusneuvosto', 'running', ?)",
+        [cid, now],
+    )
+    # (session, person, status, text, answered at)
+    sessions = [(i, i, "stopped", f"Teksti numero {i}", now) for i in range(1, 8)]
+    sessions.append((8, 7, "stopped", "Vanhempi ajatus", "2027-01-19T12:00:00.000Z"))
+    sessions.append((9, 6, "restarted", "Keskeytetty ajatus", "2027-01-19T12:00:00.000Z"))
+    for i in range(1, 8):
+        conn.execute(
+            "INSERT INTO contacts(id, phone, language, attributes, created_at, updated_at) "
+            "VALUES (?, ?, 'fi', '{}', ?, ?)",
+            [i, f"+3584000001{i:02d}", now, now],
+        )
+        conn.execute(
+            "INSERT INTO campaign_contacts(campaign_id, contact_id, respondent, disposition, "
+            "attempts, updated_at) VALUES (?, ?, ?, 'partial', 1, ?)",
+            [cid, i, f"r{i}", now],
+        )
+    for sid, person, status, text, at in sessions:
+        conn.execute(
+            "INSERT INTO sessions(id, campaign_id, respondent, contact_id, channel, language, "
+            "state, status, started_at, updated_at) VALUES (?, ?, ?, ?, 'sms', 'fi', '{}', "
+            "?, ?, ?)",
+            [sid, cid, f"r{person}", person, status, at, at],
+        )
+        conn.execute(
+            "INSERT INTO answers(session_id, campaign_id, question, respondent, channel, "
+            "language, input_kind, raw, value, confidence, confirmed, status, answered_at) "
+            "VALUES (?, ?, 'terveiset', ?, 'sms', 'fi', 'text', ?, ?, 1, 0, 'answered', ?)",
+            [sid, cid, f"r{person}", text, json.dumps(text), at],
+        )
+    conn.commit()
+    try:
+        page = render(store, config, cid, "json", now=NOW)
+        report = build_report(store, config, cid, now=NOW)
+    finally:
+        store.close()
+    for found in (json.loads(page), report):
+        q = next(q for q in found["questions"] if q["id"] == "terveiset")
+        assert q["n"] == len(q["answers"]) == 7
+        texts = [a["text"] for a in q["answers"]]
+        assert texts == [f"Teksti numero {i}" for i in range(1, 8)], texts
