@@ -22,13 +22,14 @@ the strata when a ``stratum`` breakdown publishes their n, each within its publi
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
+
+from .auditor_exact import exact_reach
 
 BIG = 10**7
 NPS_CLASSES = {"detractors": range(7), "passives": (7, 8), "promoters": (9, 10)}
@@ -172,8 +173,8 @@ def audit(*reports: dict[str, Any], rate_decimals: int | None = None) -> list[Fi
         and (name not in model.aux or high < model.min_cell - 0.5)
     }
     for report in reports:
-        for f in _exact_reach(model, report, ranges, rate_decimals):
-            found.setdefault(f.name, f)
+        for name, value in exact_reach(report, model.known, ranges, rate_decimals, _bounds):
+            found.setdefault(name, Finding(name, value, value))
     return list(found.values())
 
 
@@ -265,7 +266,7 @@ def _bounds(figure: dict[str, Any] | float | None, decimals: int | None, scale: 
 def _rr3(model: _Model, reach: dict[str, Any], cell, everyone: list[str], decimals) -> None:
     """e = E / (E + NE) and RR3 = I / (E + e U), linear bounds that hold for every e in its
     published bounds (never excluding the truth); the exact, non-linear relation, with *e*
-    estimated from the very same counts as AAPOR defines it, is checked by ``_exact_reach``.
+    estimated from the very same counts as AAPOR defines it, is checked by ``auditor_exact.exact_reach``.
 
     A pending case is a non-contact (eligible, E) if it was attempted and of unknown
     eligibility (U) if not; the report does not publish the split, so here a pending case
@@ -298,95 +299,6 @@ def _rr3(model: _Model, reach: dict[str, Any], cell, everyone: list[str], decima
     model.relate([(1.0, cell["complete"]), *((-high, cell[k]) for k in eligible),
                   *((-high * (1.0 if k == "pending" else e_high), cell[k]) for k in unknown)],
                  -BIG, 0.0)  # fmt: skip
-
-
-EXACT_LIMIT = 500_000
-"""Most fillings of a report's hidden dispositions the exact check walks through."""
-
-
-def aapor_rates(counts: dict[str, int], attempted_pending: int) -> dict[str, float | None]:
-    """RR1, RR2, RR3, COOP1, REF1 and e from disposition counts, as the AAPOR Standard
-    Definitions (10th ed.) give them, written here independently of ``kanavat.report.stats``.
-    *e*, the eligible share of the cases of unknown eligibility, is estimated from the same
-    cases (eligible / (eligible + not eligible)), and 1 when none is resolved (RR3 = RR1)."""
-    pending = counts.get("pending", 0)
-    i, p, r, o = (counts.get(k, 0) for k in ("complete", "partial", "refusal", "other"))
-    nc = counts.get("non_contact", 0) + attempted_pending
-    u = counts.get("unknown", 0) + pending - attempted_pending
-    ne = counts.get("not_eligible", 0)
-    eligible = i + p + r + nc + o
-    e = eligible / (eligible + ne) if eligible + ne else 1.0
-
-    def ratio(a: float, b: float) -> float | None:
-        return a / b if b > 0 else None
-
-    return {
-        "RR1": ratio(i, eligible + u),
-        "RR2": ratio(i + p, eligible + u),
-        "RR3": ratio(i, eligible + e * u),
-        "COOP1": ratio(i, i + p + r + o),
-        "REF1": ratio(r, eligible + u),
-        "e": e,
-    }
-
-
-def _exact_reach(
-    model: _Model,
-    report: dict[str, Any],
-    ranges: dict[Hashable, tuple[float, float]],
-    decimals: int | None,
-) -> list[Finding]:
-    """Hidden dispositions that the published rates pin down through AAPOR's exact formulas
-    (RR3 with *e* estimated from the same counts is not linear, so the MILP holds only its
-    relaxation): every integer filling of the hidden dispositions inside the MILP's ranges
-    that keeps the published total is checked against every published rate and *e*."""
-    reach = report["reach"]
-    if reach["kind"] != "contacts":
-        return []
-    d = reach["dispositions"]
-    names = [k for k in d if k != "total"]
-    total = model.known.get(("disposition", "total"))
-    if total is None:
-        return []
-    known = {
-        k: int(model.known[("disposition", k)]) for k in names if ("disposition", k) in model.known
-    }
-    hidden = [k for k in names if k not in known]
-    if not hidden:
-        return []
-    spans = [range(int(ranges[("disposition", k)][0]), int(ranges[("disposition", k)][1]) + 1)
-             if ("disposition", k) in ranges else range(0, int(total) + 1) for k in hidden]  # fmt: skip
-    size = 1
-    for span in spans[:-1]:
-        size *= len(span)
-    if size * (int(total) + 1) > EXACT_LIMIT:
-        return []
-    published = {name: _bounds(reach["rates"].get(name), decimals) for name in reach["rates"]}
-    published["e"] = _bounds(reach.get("e") if reach.get("e") is not None else
-                             ({"range": reach["e_range"]} if reach.get("e_range") else None),
-                             decimals)  # fmt: skip
-    rest = int(total) - sum(known.values())
-    seen: dict[str, set[int]] = {k: set() for k in hidden}
-    for head in itertools.product(*spans[:-1]):
-        last = rest - sum(head)
-        if last not in spans[-1]:
-            continue
-        counts = known | dict(zip(hidden, (*head, last), strict=True))
-        for attempted in range(counts.get("pending", 0) + 1):
-            rates = aapor_rates(counts, attempted)
-            if all(
-                bounds is None
-                or (rates[name] is not None and bounds[0] <= rates[name] <= bounds[1])
-                for name, bounds in published.items()
-            ):
-                for k in hidden:
-                    seen[k].add(counts[k])
-                break
-    return [
-        Finding(("disposition", k), min(v), max(v))
-        for k, v in seen.items()
-        if len(v) == 1 and max(v) >= 1
-    ]
 
 
 def _sample(model: _Model, report: dict[str, Any], decimals: int | None = None) -> None:
