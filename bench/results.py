@@ -286,8 +286,21 @@ def _reports(r: dict[str, Any]) -> list[str]:
     return [
         f"{r['answers']:,} answers (load avg {_load(r)}): `build_report` "
         f"**{b['seconds']:.1f} s** (peak RSS {b['peak_mb']:.0f} MB, report JSON "
-        f"{b['bytes'] / 1e6:.1f} MB); HTML rendering in all {h['seconds']:.1f} s "
-        f"(peak {h['peak_mb']:.0f} MB).",
+        f"{b['bytes'] / 1e6:.1f} MB); the full HTML report (built and rendered) "
+        f"**{h['seconds']:.1f} s** (peak {h['peak_mb']:.0f} MB, {h.get('base_mb', 0):.0f} MB "
+        "before)"
+        + (
+            f"; peak growth from 200,000 answers {r['peak_growth_mb']:.0f} MB."
+            if "peak_growth_mb" in r
+            else "."
+        )
+        + (
+            f" With contact attributes (65 profiles): full HTML report "
+            f"**{r['with_attributes']['html']['seconds']:.1f} s** "
+            f"(peak {r['with_attributes']['html']['peak_mb']:.0f} MB)."
+            if "with_attributes" in r
+            else ""
+        ),
         "",
     ]
 
@@ -372,10 +385,15 @@ def _verdicts(found: dict[str, Any]) -> list[str]:
             f"{'met' if x['rate'] >= 0.9 * x['configured_rate'] else 'missed'} |"
         )
     r = found.get("reports", {})
-    if "build" in r:
-        secs = r["build"]["seconds"]
+    if "html" in r:
+        secs = r["html"]["seconds"]  # the full report: built and rendered
+        measured = f"{r['answers']:,} answers in {secs:.1f} s"
+        if "with_attributes" in r:  # the slower of the two stores decides
+            profiled = r["with_attributes"]["html"]["seconds"]
+            measured += f" ({profiled:.1f} s with contact attributes)"
+            secs = max(secs, profiled)
         rows.append(
-            f"| reports | 1,000,000 answers < 5 s | {r['answers']:,} answers in {secs:.1f} s | "
+            f"| reports | 1,000,000 answers < 5 s | {measured} | "
             f"{'met' if secs < 5 and r['answers'] >= 1_000_000 else 'missed' if secs >= 5 else 'not at full size'} |"
         )
     return [*rows, ""]

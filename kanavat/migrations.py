@@ -515,3 +515,27 @@ def m010_conversations(db: Schema) -> None:
             votes_seen INTEGER NOT NULL,
             updated_at TEXT NOT NULL
         )""")
+
+
+@migration
+def m011_report_indexes(db: Schema) -> None:
+    """Covering indexes for the council report (issue 18): a million answers counted from
+    the index alone, without a look-up of each answer's row. ``answers_counted`` holds every
+    column the report groups closed answers by, in that order, so the counts stream out of
+    it; ``answers_given`` answers "did this session answer anything" without reading rows;
+    ``answers_listed`` gives a free-text question's answers in pseudonym order, unsorted;
+    ``sessions_by_status`` finds the few restarted sessions, ``sessions_by_respondent`` the
+    people with more than one, ``sessions_took_part`` a contact's sessions and their status.
+    PostgreSQL's b-tree entries are limited to about 2,700 bytes and a free-text ``value``
+    can be longer, so there the index leaves ``value`` out (its hash aggregation does not
+    need the order)."""
+    value = "value, " if db.dialect == "sqlite" else ""
+    db.execute(
+        "CREATE INDEX answers_counted ON answers(campaign_id, question, channel, language, "
+        f"input_kind, status, confirmed, {value}session_id)"
+    )
+    db.execute("CREATE INDEX answers_given ON answers(session_id, status)")
+    db.execute("CREATE INDEX sessions_by_status ON sessions(campaign_id, status)")
+    db.execute("CREATE INDEX sessions_by_respondent ON sessions(campaign_id, respondent, status)")
+    db.execute("CREATE INDEX sessions_took_part ON sessions(campaign_id, contact_id, status)")
+    db.execute("CREATE INDEX answers_listed ON answers(campaign_id, question, respondent)")

@@ -17,11 +17,18 @@ from kanavat.config import Config
 from kanavat.loop import report as loop_report
 from kanavat.report import data as report_data
 from kanavat.report import stats
-from kanavat.report.data import AnswerRow, CampaignData, ChannelReach, ContactCell, load
+from kanavat.report.data import (
+    AnswerRow,
+    CampaignData,
+    ChannelReach,
+    ContactCell,
+    TextAnswers,
+    load,
+)
 from kanavat.report.disclosure import Ledger
 from kanavat.report.questions import Context, build_question
 from kanavat.report.texts import report_language, texts
-from kanavat.report.themes import build_themes
+from kanavat.report.themes import build_themes, too_many_to_theme
 from kanavat.store import Store, iso, utc_now
 from kanavat.themes import named
 
@@ -41,19 +48,36 @@ def build_report(
     by: Iterable[str] | None = None,
     compare: str | None = None,
     now: datetime | None = None,
+    stream: bool = False,
 ) -> dict[str, Any]:
     """The report of one campaign, optionally with another run of the same questions beside it.
+
+    With ``stream`` a free-text question's listed answers are read from ``store`` while the
+    report is written (``render``), so the store must stay open until then; without, the
+    report is a self-contained dict.
 
     Raises ``kanavat.config.UnknownName`` for an unknown campaign.
     """
     language = report_language(language or config.default_language)
     breakdowns = list(by) if by else list(DEFAULT_BREAKDOWNS)
     report = _campaign_report(
-        config, load(store, config, campaign_id), language, breakdowns, now or utc_now(), store
+        config,
+        load(store, config, campaign_id),
+        language,
+        breakdowns,
+        now or utc_now(),
+        store,
+        stream=stream,
     )
     if compare:
         other = _campaign_report(
-            config, load(store, config, compare), language, breakdowns, now or utc_now(), store
+            config,
+            load(store, config, compare),
+            language,
+            breakdowns,
+            now or utc_now(),
+            store,
+            stream=stream,
         )
         attach_comparison(report, other)
     return report
@@ -66,6 +90,8 @@ def _campaign_report(
     breakdowns: list[str],
     now: datetime,
     store: Store | None = None,
+    *,
+    stream: bool = False,
 ) -> dict[str, Any]:
     campaign = config.campaign(data.campaign_id)
     questionnaire = config.questionnaire_of(data.campaign_id)
@@ -131,7 +157,9 @@ def _campaign_report(
         "input_kinds": _input_kinds(data.answers, campaign.channels, ledger),
         "breakdowns": breakdowns,
         "questions": [
-            build_question(q, i, by_question.get(q.id, []), ctx, ledger)
+            build_question(
+                q, i, by_question.get(q.id, []), ctx, ledger, data.texts.get(q.id), stream=stream
+            )
             for i, q in enumerate(questionnaire.questions, start=1)
         ],
         "comparison": None,
@@ -140,7 +168,11 @@ def _campaign_report(
     people: dict[str, dict[str, str]] | None = None
     for q in report["questions"]:
         if q["type"] == "text":  # free-text themes (issue 21), under the same ledger
-            rows = by_question.get(q["id"], [])
+            written = data.texts.get(q["id"]) or TextAnswers.of(by_question.get(q["id"], []))
+            if too_many_to_theme(q["id"], written.count):
+                q["themes"] = None
+                continue
+            rows = list(written.rows())
             saved = named.load(store, data.campaign_id, q["id"]) if store is not None else []
             if people is None:
                 people = report_data.people(store, data.campaign_id) if store is not None else {}

@@ -6,7 +6,9 @@ so nothing downstream can leak one by accident.
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -72,6 +74,39 @@ class ChannelReach:
     """Anyone with a session (a chat visitor has no attempts)."""
 
 
+@dataclass(frozen=True)
+class TextAnswers:
+    """A free-text question's written or spoken answers: how many, and the answers, read from
+    the store only while they are iterated, in pseudonym order (200,000 texts are never all in
+    memory at once)."""
+
+    count: int
+    """Answered with a text that is not blank."""
+    read: Callable[[], Iterator[AnswerRow]]
+    read_texts: Callable[[], Iterator[tuple[str, str]]] | None = None
+    """(pseudonym, text) only, for the report's list; else taken from ``read``."""
+
+    def rows(self) -> Iterator[AnswerRow]:
+        return self.read()
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        if self.read_texts is not None:
+            return self.read_texts()
+        return ((a.respondent, _text_of(a)) for a in self.read())
+
+    @classmethod
+    def of(cls, rows: Iterable[AnswerRow]) -> TextAnswers:
+        """From rows already in memory (tests, a handful of answers)."""
+        listed = sorted(
+            (a for a in rows if a.status == "answered" and _text_of(a)), key=lambda a: a.respondent
+        )
+        return cls(len(listed), lambda: iter(listed))
+
+
+def _text_of(a: AnswerRow) -> str:
+    return str(a.raw if a.raw is not None else a.value or "").strip()
+
+
 @dataclass
 class CampaignData:
     campaign_id: str
@@ -88,6 +123,9 @@ class CampaignData:
     """Profile key (an aggregated answer row's ``respondent``) -> its attributes and stratum."""
     loop: LoopCounts = field(default_factory=LoopCounts)
     """Outcomes told and suggestions to the council (issue 23)."""
+    texts: dict[str, TextAnswers] = field(default_factory=dict)
+    """Free-text question -> its answers' texts, read when listed (``answers`` holds their
+    counts by status, channel and input kind only)."""
 
     @property
     def has_contacts(self) -> bool:
@@ -127,7 +165,7 @@ def load(store: Store, config: Config, campaign_id: str) -> CampaignData:
     text_ids = [q.id for q in config.questionnaire_of(campaign_id).questions if q.type == "text"]
     several = _several_sessions(store, campaign_id)
     answers, profiles = _closed_answers(store, campaign_id, text_ids, pool, stratify, several)
-    answers += _text_answers(store, campaign_id, text_ids, several)
+    texts = {q: _text_answers(store, campaign_id, q, several) for q in text_ids}
     respondents = store.execute(
         "SELECT count(DISTINCT s.respondent) FROM sessions s WHERE s.campaign_id = ? "
         f"AND s.status != 'restarted' AND {ANSWERED}",
@@ -146,6 +184,7 @@ def load(store: Store, config: Config, campaign_id: str) -> CampaignData:
         status=status or {},
         profiles=profiles,
         loop=loop_report.load(store, config, campaign_id),
+        texts=texts,
     )
 
 
@@ -224,6 +263,8 @@ MULTI = (
 in its successor; a fallback channel may ask again). A session answers each question once,
 so only these need the latest answer per respondent and question picked out."""
 
+RESTARTED = "SELECT id FROM sessions WHERE campaign_id = ? AND status = 'restarted'"
+"""A campaign's restarted sessions (their answers were given again in the next one): few."""
 COLUMNS = "question, channel, language, input_kind, value, status, confirmed"
 LATEST = (
     "ROW_NUMBER() OVER (PARTITION BY a.respondent, a.question "
@@ -239,6 +280,17 @@ def _several_sessions(store: Store, campaign_id: str) -> bool:
     return store.execute(f"SELECT EXISTS ({MULTI})", [campaign_id, campaign_id]).fetchone()[0] == 1
 
 
+def _has_profiles(store: Store, campaign_id: str) -> bool:
+    """Whether any of the campaign's contacts has attributes or a stratum (else every answer
+    has the same, empty profile: a chat visitor's, or a bare phone list's)."""
+    return store.execute(
+        "SELECT EXISTS (SELECT 1 FROM campaign_contacts cc JOIN contacts c "
+        "ON c.id = cc.contact_id WHERE cc.campaign_id = ? AND (cc.stratum IS NOT NULL "
+        "OR coalesce(cc.attributes, '{}') != '{}' OR coalesce(c.attributes, '{}') != '{}'))",
+        [campaign_id],
+    ).fetchone()[0] in (1, True)
+
+
 def _closed_answers(
     store: Store,
     campaign_id: str,
@@ -246,37 +298,67 @@ def _closed_answers(
     pool: dict[str, int],
     stratify: list[str],
     several: bool = True,
+    one_profile: bool | None = None,
 ) -> tuple[list[AnswerRow], dict[str, Profile]]:
-    """Closed answers counted in SQL by value, channel, language, input kind and profile."""
+    """Answers counted in SQL by value, channel, language, input kind and profile; a free-text
+    answer by all but its value (its text is read only when listed, see ``TextAnswers``).
+
+    The counts come from the covering index ``answers_counted``, whose columns are the ones
+    grouped by. When none of the campaign's contacts has attributes or a stratum there is one
+    profile and the counts stream out of the index in its order; otherwise each closed
+    answer's profile comes from its contact, and their counts need one sort. ``one_profile`` says which
+    (found out when None)."""
     marks = ",".join("?" * len(text_ids)) or "''"
-    picked = ", ".join(f"a.{c}" for c in COLUMNS.split(", "))
-    # Everyone with one session: their answers as they are.
-    single = (
-        f"SELECT {picked}, c.attributes, cc.attributes, cc.stratum, count(*) "
+    several_args = [campaign_id, campaign_id] if several else []
+    if one_profile is None:
+        one_profile = not _has_profiles(store, campaign_id)
+    # No column of the session needed: its status is checked against the few restarted ones.
+    plain = (
+        "NULL, NULL, NULL",
+        f"FROM answers a WHERE a.campaign_id = ? AND a.session_id NOT IN ({RESTARTED}) ",
+        [campaign_id, campaign_id],
+    )
+    joined = (
+        "c.attributes, cc.attributes, cc.stratum",
         "FROM answers a JOIN sessions s ON s.id = a.session_id "
         "LEFT JOIN campaign_contacts cc ON cc.campaign_id = a.campaign_id "
         "AND cc.contact_id = s.contact_id LEFT JOIN contacts c ON c.id = s.contact_id "
-        f"WHERE a.campaign_id = ? AND s.status != 'restarted' AND a.question NOT IN ({marks}) "
-        f"{f'AND a.session_id NOT IN ({MULTI}) ' if several else ''}"
-        "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
+        "WHERE a.campaign_id = ? AND s.status != 'restarted' ",
+        [campaign_id],
     )
-    # The others: the latest answer per question (the last answered, the higher id on a tie).
-    latest = (
-        f"SELECT {', '.join(f'l.{c}' for c in COLUMNS.split(', '))}, c.attributes, "
-        "cc.attributes, cc.stratum, count(*) FROM ("
-        f"SELECT {picked}, a.campaign_id, s.contact_id, {LATEST} AS latest "
-        "FROM answers a JOIN sessions s ON s.id = a.session_id "
-        f"WHERE a.campaign_id = ? AND s.status != 'restarted' AND a.question NOT IN ({marks}) "
-        f"AND a.session_id IN ({MULTI})) l "
-        "LEFT JOIN campaign_contacts cc ON cc.campaign_id = l.campaign_id "
-        "AND cc.contact_id = l.contact_id LEFT JOIN contacts c ON c.id = l.contact_id "
-        "WHERE l.latest = 1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
-    )
-    args = [campaign_id, *text_ids, campaign_id, campaign_id]
-    if several:
-        rows = store.execute(single, args).fetchall() + store.execute(latest, args).fetchall()
-    else:
-        rows = store.execute(single, args[: 1 + len(text_ids)]).fetchall()
+    picked = "a.question, a.channel, a.language, a.input_kind, a.status, a.confirmed"
+    outer = ", ".join(f"l.{c.removeprefix('a.')}" for c in picked.split(", "))
+    rows: list[tuple[Any, ...]] = []
+    # Free-text answers are counted only by status, channel and input kind: no profile.
+    for value, which, (profile, source, source_args) in (
+        ("a.value", "NOT IN", plain if one_profile else joined),
+        ("NULL", "IN", plain),
+    ):
+        # Grouped in the index's order (value last; a constant among the grouped terms would
+        # keep SQLite from reading that order).
+        grouped = [1, 2, 3, 4, 5, 6] + [7] * (value != "NULL") + [8, 9, 10] * (source != plain[1])
+        # Everyone with one session: their answers as they are.
+        rows += store.execute(
+            f"SELECT {picked}, {value}, {profile}, count(*) {source}"
+            f"AND a.question {which} ({marks}) "
+            f"{f'AND a.session_id NOT IN ({MULTI}) ' if several else ''}"
+            f"GROUP BY {', '.join(map(str, grouped))}",
+            [*source_args, *text_ids, *several_args],
+        ).fetchall()
+        if not several:
+            continue
+        # The others: the latest answer per question (the last answered, the higher id on a tie).
+        rows += store.execute(
+            f"SELECT {outer}, l.value, c.attributes, cc.attributes, cc.stratum, count(*) FROM ("
+            f"SELECT {picked}, {value} AS value, a.campaign_id, s.contact_id, {LATEST} AS latest "
+            "FROM answers a JOIN sessions s ON s.id = a.session_id WHERE a.campaign_id = ? "
+            f"AND s.status != 'restarted' AND a.question {which} ({marks}) "
+            f"AND a.session_id IN ({MULTI})) l "
+            "LEFT JOIN campaign_contacts cc ON cc.campaign_id = l.campaign_id "
+            "AND cc.contact_id = l.contact_id LEFT JOIN contacts c ON c.id = l.contact_id "
+            "WHERE l.latest = 1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10",  # a few people only
+            [campaign_id, *text_ids, *several_args],
+        ).fetchall()
     profiles: dict[tuple[Any, ...], str] = {}
     by_key: dict[str, Profile] = {}
     decoded: dict[str, Any] = {}
@@ -286,9 +368,9 @@ def _closed_answers(
         channel,
         language,
         kind,
-        value,
         status,
         confirmed,
+        value,
         attrs,
         event,
         stratum,
@@ -313,44 +395,63 @@ def _closed_answers(
     return out, by_key
 
 
-def _text_answers(
-    store: Store, campaign_id: str, text_ids: list[str], several: bool = True
-) -> list[AnswerRow]:
-    """Free-text answers one per person: the report lists them."""
-    if not text_ids:
-        return []
-    marks = ",".join("?" * len(text_ids))
-    picked = (
-        "a.question, a.respondent, a.channel, a.language, a.input_kind, a.value, a.status, "
-        "a.confirmed, a.raw"
-    )
+TEXT_COLUMNS = (
+    "a.question, a.respondent, a.channel, a.language, a.input_kind, a.value, a.status, "
+    "a.confirmed, a.raw"
+)
+WRITTEN = "{t}.status = 'answered' AND trim(coalesce({t}.raw, {t}.value, '')) NOT IN ('', '\"\"')"
+"""SQL over an answer ``{t}``: answered with a text that is not blank (``value`` is JSON)."""
+CHUNK = 2000
+"""Rows read at a time (a SQLite cursor steps through its rows; PostgreSQL's arrive whole)."""
+
+
+def _text_answers(store: Store, campaign_id: str, question: str, several: bool) -> TextAnswers:
+    """A free-text question's answers, one per person: counted now, read when listed (in
+    pseudonym order, which ``answers_listed`` gives without a sort)."""
     where = (
-        "FROM answers a JOIN sessions s ON s.id = a.session_id WHERE a.campaign_id = ? "
-        f"AND s.status != 'restarted' AND a.question IN ({marks}) AND a.session_id "
+        "FROM answers a WHERE a.campaign_id = ? AND a.question = ? "
+        f"AND a.session_id NOT IN ({RESTARTED}) "
     )
-    args = [campaign_id, *text_ids, campaign_id, campaign_id]
-    if not several:
-        where = where.removesuffix("AND a.session_id ")
-        rows = store.execute(f"SELECT {picked}, NULL {where}", args[: 1 + len(text_ids)])
-        return _text_rows(rows.fetchall())
-    rows = store.execute(f"SELECT {picked}, NULL {where} NOT IN ({MULTI})", args).fetchall()
-    outer = ", ".join(f"t.{c.removeprefix('a.')}" for c in picked.split(", "))
-    rows += store.execute(
-        f"SELECT {outer}, NULL FROM (SELECT {picked}, {LATEST} AS latest {where} IN ({MULTI})) t "
-        "WHERE t.latest = 1",
-        args,
-    ).fetchall()
-    return _text_rows(rows)
+    args: list[Any] = [campaign_id, question, campaign_id]
+    if several:
+        # One session each: as they are; the others: the latest answer, then only if written.
+        outer = ", ".join(f"t.{c.removeprefix('a.')}" for c in TEXT_COLUMNS.split(", "))
+        rows = (
+            f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS} {where}"
+            f"AND a.session_id NOT IN ({MULTI})) t WHERE {WRITTEN.format(t='t')} UNION ALL "
+            f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS}, {LATEST} AS latest {where}"
+            f"AND a.session_id IN ({MULTI})) t WHERE t.latest = 1 AND {WRITTEN.format(t='t')}"
+        )
+        args = [*args, campaign_id, campaign_id] * 2
+        ordered = f"SELECT * FROM ({rows}) w ORDER BY 2"
+    else:
+        rows = f"SELECT {TEXT_COLUMNS} {where}AND {WRITTEN.format(t='a')}"
+        ordered = f"{rows} ORDER BY a.respondent"
+    count = store.execute(f"SELECT count(*) FROM ({rows}) w", args).fetchone()[0]
+
+    def read() -> Iterator[AnswerRow]:
+        cursor = store.execute(ordered, args)
+        rows = iter(cursor)
+        while chunk := list(itertools.islice(rows, CHUNK)):
+            yield from _text_rows(chunk)
+
+    def read_texts() -> Iterator[tuple[str, str]]:
+        cursor = store.execute(
+            "SELECT w.respondent, w.raw, CASE WHEN w.raw IS NULL THEN w.value END "
+            f"FROM ({rows}) w ORDER BY w.respondent",
+            args,
+        )
+        for respondent, raw, value in cursor:
+            yield respondent, raw if raw is not None else str(json.loads(value) or "")
+
+    return TextAnswers(int(count), read, read_texts)
 
 
 def _text_rows(rows: list[tuple[Any, ...]]) -> list[AnswerRow]:
-    decoded: dict[str, Any] = {}
     out = []
-    for question, respondent, channel, language, kind, value, status, confirmed, raw, _ in rows:
-        if value is not None:
-            if value not in decoded:
-                decoded[value] = json.loads(value)
-            value = decoded[value]
+    for question, respondent, channel, language, kind, value, status, confirmed, raw in rows:
+        # The text listed is ``raw`` when there is one; ``value`` is decoded only without it.
+        value = json.loads(value) if raw is None and value is not None else None
         out.append(
             AnswerRow(
                 question, respondent, channel, language, kind, value, status, bool(confirmed), raw

@@ -220,8 +220,18 @@ class Ledger:
 
     def _rate(self, r: _Rate) -> None:
         """Exact when every part is published; else the range over every filling of the hidden
-        counts that keeps the published total (a ratio of sums is extreme where one part takes
-        all the hidden mass)."""
+        counts that keeps the published total, found at the fillings where one part takes all
+        the hidden mass.
+
+        That is exact for a ratio of sums (RR1, RR2, COOP1, REF1, *e*: linear-fractional, so
+        extreme at a vertex), and for RR3 as AAPOR defines it with *e* estimated from the same
+        cases, RR3 = I / (E + e U) with e = E / (E + NE), E = I + P + R + NC + O, which is not
+        a ratio of sums: it rises with I and NE and falls with the other eligible and U, so a
+        maximum has the hidden mass only in I and NE and a minimum only in the other eligible
+        and U; along those edges it is monotone (moving a case from NE to I keeps E + NE, so
+        RR3 = I / E * (E + NE) / (E + NE + U) grows; moving one from U to the other eligible
+        grows E + e U by 1 - e + U NE / (E + NE)^2 > 0), so the extremes are vertices too.
+        ``tests/report/test_audit_relations.py`` checks this against every filling."""
         target = r.target
         hidden = [name for name, (key, _) in r.parts.items() if key in self.hidden]
         if not hidden:

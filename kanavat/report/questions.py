@@ -8,11 +8,11 @@ same sum in the other would undo the suppression.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from kanavat.privacy.redact import redact
 from kanavat.questions.dialog import value_label
 from kanavat.questions.model import (
     NumberQuestion,
@@ -23,7 +23,7 @@ from kanavat.questions.model import (
 )
 from kanavat.questions.normalise import DONT_KNOW
 from kanavat.report import stats, suppress
-from kanavat.report.data import AnswerRow
+from kanavat.report.data import AnswerRow, TextAnswers
 from kanavat.report.disclosure import Ledger, half_width_for, step_for, step_for_weighted
 from kanavat.report.texts import texts
 
@@ -38,11 +38,6 @@ NPS_CLASSES = {
 """An NPS question's breakdowns count these three classes, not the eleven scores: a service
 unit of 30 people has scores of 1-4 people that would hide its NPS, but not classes."""
 """Statuses that count as an answer to the question (the share base)."""
-
-PHONE_OR_EMAIL = re.compile(
-    r"(?<![\w/])\+?\d[\d \-().]{5,}\d|[\w.+-]+@[\w-]+(\.[\w-]+)+", re.UNICODE
-)
-"""Anything that looks like a phone number or an e-mail address, redacted from free text."""
 
 
 @dataclass(frozen=True)
@@ -106,13 +101,18 @@ def bin_of(value: Any, bins: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def redact(text: str, replacement: str) -> str:
-    return PHONE_OR_EMAIL.sub(replacement, text)
-
-
 def build_question(
-    q: Question, position: int, answers: list[AnswerRow], ctx: Context, ledger: Ledger
+    q: Question,
+    position: int,
+    answers: list[AnswerRow],
+    ctx: Context,
+    ledger: Ledger,
+    texts: TextAnswers | None = None,
+    *,
+    stream: bool = False,
 ) -> dict[str, Any]:
+    """One question's results. A free-text question lists ``texts`` (else its ``answers``'
+    own texts); with ``stream`` the list is read from the store as it is written out."""
     given = [a for a in answers if a.status in GIVEN]
     no_answer = sum(a.n for a in answers if a.status not in GIVEN)
     n_given = sum(a.n for a in given)
@@ -126,7 +126,7 @@ def build_question(
         "no_answer": ledger.cell(("q", q.id, "no_answer"), no_answer),
     }
     if isinstance(q, TextQuestion):
-        return out | _free_text(given, ctx)
+        return out | _free_text(texts or TextAnswers.of(answers), ctx, stream)
     categories = closed_categories(q, ctx.language, [a.value for a in given])
     keys = [k for k, _ in categories]
     bins = categories[:-1] if isinstance(q, NumberQuestion) else None
@@ -484,28 +484,36 @@ def _group(
     return group
 
 
-def _free_text(given: list[AnswerRow], ctx: Context) -> dict[str, Any]:
+def _free_text(texts: TextAnswers, ctx: Context, stream: bool) -> dict[str, Any]:
     """Free-text answers, redacted, ordered by pseudonym (not by time, which could link them
     to a call log); none listed if fewer than ``min_cell`` people wrote one."""
-    redacted: dict[str, str] = {}  # many people write the same words: redact each text once
-
-    def clean(text: str) -> str:
-        if text not in redacted:
-            redacted[text] = redact(text, ctx.redacted)
-        return redacted[text]
-
-    texts = [
-        (a.respondent, clean(str(a.raw if a.raw is not None else a.value or "")))
-        for a in given
-        if a.status == "answered"
-    ]
-    texts = [(r, t.strip()) for r, t in texts if t.strip()]
-    hidden = suppress.is_small(len(texts), ctx.min_cell)
+    hidden = suppress.is_small(texts.count, ctx.min_cell)
+    listed = Listed(texts, ctx.redacted)
     return {
-        "n": None if hidden else len(texts),
+        "n": None if hidden else texts.count,
         "suppressed": hidden,
         "weighted": False,
-        "answers": []
-        if hidden
-        else [{"respondent": r, "text": t} for r, t in sorted(texts, key=lambda x: x[0])],
+        "answers": [] if hidden else listed if stream else list(listed),
     }
+
+
+class Listed:
+    """A free-text question's answers as the report lists them, ``{"respondent", "text"}``
+    redacted, read from the store while they are iterated: writing 200,000 of them keeps
+    one chunk in memory, not all (``json_out`` writes it as a list)."""
+
+    def __init__(self, texts: TextAnswers, replacement: str) -> None:
+        self.texts = texts
+        self.replacement = replacement
+
+    def __len__(self) -> int:
+        return self.texts.count
+
+    def __iter__(self) -> Iterator[dict[str, str]]:
+        cleaned: dict[str, str] = {}  # many people write the same words: redact each once
+        for respondent, text in self.texts.texts():
+            if text not in cleaned:
+                if len(cleaned) > 10_000:
+                    cleaned.clear()
+                cleaned[text] = redact(text, self.replacement).strip()
+            yield {"respondent": respondent, "text": cleaned[text]}

@@ -22,9 +22,13 @@ def render(
     by: Iterable[str] | None = None,
     compare: str | None = None,
     now: datetime | None = None,
+    stream: bool = True,
 ) -> str:
+    """The report as text. With ``stream`` (when the store is this caller's own) free-text
+    answers are read from the store while written; a store shared with other threads (the
+    server's) should not have a read in progress between its statements: pass False."""
     report = build_report(
-        store, config, campaign, language=language, by=by, compare=compare, now=now
+        store, config, campaign, language=language, by=by, compare=compare, now=now, stream=stream
     )
     if fmt == "json":
         return json_out.dumps(report)

@@ -127,8 +127,8 @@ def add_routes(
 def _render(
     config: Config, store: Callable[[], Store] | None, campaign: str, fmt: str, options: dict
 ) -> str:
-    if store is not None:
-        return render(store(), config, campaign, fmt, **options)
+    if store is not None:  # the server's store: its free text read at once, not while written
+        return render(store(), config, campaign, fmt, stream=False, **options)
     own = Store(config.database, secret=config.server.secret)
     try:
         return render(own, config, campaign, fmt, **options)

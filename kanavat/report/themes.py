@@ -9,7 +9,7 @@ is published, per question:
   so a small cell, and any cell that would give one back, is hidden as everywhere else;
 - themes under ``min_cell`` and answers in no theme are folded into one "other" row;
 - quotes: a few of the theme's most representative answers, redacted (phone numbers, e-mail
-  addresses, names; :mod:`kanavat.themes.quotes`), only from themes whose count is published,
+  addresses, names; :mod:`kanavat.privacy.redact`), only from themes whose count is published,
   only answers whose group is at least ``min_cell`` in the theme under every attribute a
   report variant could break down by (so a quote's language or channel cannot single out its
   writer), never with a pseudonym.
@@ -23,11 +23,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kanavat.privacy.redact import redact
 from kanavat.report.data import AnswerRow
 from kanavat.report.disclosure import Ledger
 from kanavat.themes.analyse import Analysis, NamedTheme, analyse
 from kanavat.themes.commands import text_answers
-from kanavat.themes.quotes import redact
 
 log = logging.getLogger("kanavat.report.themes")
 QUOTES = 3
@@ -36,6 +36,16 @@ QUOTES = 3
 MAX_ANSWERS = 5_000
 OTHER = "other"
 N = "__n__"
+
+
+def too_many_to_theme(question_id: str, count: int) -> bool:
+    """Whether a question has more answers than a report themes on request (logged)."""
+    if count <= MAX_ANSWERS:
+        return False
+    log.warning(
+        "report.themes.skipped question=%s answers=%s limit=%s", question_id, count, MAX_ANSWERS
+    )
+    return True
 
 
 def build_themes(

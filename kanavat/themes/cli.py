@@ -89,8 +89,8 @@ def list_themes(ctx: click.Context, config_path: Path | None = None) -> None:
 
     Example: kanavat themes vanhukset-2027 parannettavaa list
     """
+    from kanavat.privacy.redact import redact
     from kanavat.report.texts import texts
-    from kanavat.themes.quotes import redact
 
     with _session(ctx, config_path) as s:
         analysis, k = s["analysis"], s["config"].privacy.min_cell

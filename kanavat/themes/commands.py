@@ -55,7 +55,8 @@ def check_question(config: Config, campaign_id: str, question: str) -> None:
 def current(store: Store, config: Config, campaign_id: str, question: str) -> Analysis:
     """The question's themes now: named ones with their new answers, and proposals."""
     check_question(config, campaign_id, question)
-    rows = [a for a in load(store, config, campaign_id).answers if a.question == question]
+    data = load(store, config, campaign_id)
+    rows = list(data.texts[question].rows()) if question in data.texts else []
     return analyse(text_answers(rows), named.load(store, campaign_id, question))
 
 
@@ -190,7 +191,8 @@ def overview(store: Store, config: Config, campaign_ids: Sequence[str], top: int
         for q in config.questionnaire_of(cid).questions:
             if not isinstance(q, TextQuestion):
                 continue
-            answers = text_answers([a for a in data.answers if a.question == q.id])
+            written = data.texts.get(q.id)
+            answers = text_answers(list(written.rows()) if written else [])
             if len(answers) < k:
                 lines.append(f"{cid} / {q.id}: {len(answers)} answers, too few for themes")
                 continue

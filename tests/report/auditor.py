@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from .auditor_exact import exact_reach
+
 BIG = 10**7
 NPS_CLASSES = {"detractors": range(7), "passives": (7, 8), "promoters": (9, 10)}
 """An NPS question's breakdowns count classes of the main table's scores."""
@@ -162,13 +164,18 @@ def audit(*reports: dict[str, Any], rate_decimals: int | None = None) -> list[Fi
         for q in report["questions"]:
             _question(model, report, q, rate_decimals)
     # A count determined as zero discloses no one (zero is never hidden for being small).
-    return [
-        Finding(name, low, high)
-        for name, (low, high) in model.ranges().items()
+    ranges = model.ranges()
+    found = {
+        name: Finding(name, low, high)
+        for name, (low, high) in ranges.items()
         if high - low < 0.5
         and high >= 0.5
         and (name not in model.aux or high < model.min_cell - 0.5)
-    ]
+    }
+    for report in reports:
+        for name, value in exact_reach(report, model.known, ranges, rate_decimals, _bounds):
+            found.setdefault(name, Finding(name, value, value))
+    return list(found.values())
 
 
 def hidden_counts(*reports: dict[str, Any]) -> int:
@@ -257,32 +264,41 @@ def _bounds(figure: dict[str, Any] | float | None, decimals: int | None, scale: 
 
 
 def _rr3(model: _Model, reach: dict[str, Any], cell, everyone: list[str], decimals) -> None:
-    """e = eligible / (eligible + NE), RR3 = I / (eligible + e U): linear once e is a number;
-    with e in a range, the two bounds that hold for every e in it (never excludes the truth)."""
-    eligible = [k for k in everyone if k not in ("unknown", "pending")]
+    """e = E / (E + NE) and RR3 = I / (E + e U), linear bounds that hold for every e in its
+    published bounds (never excluding the truth); the exact, non-linear relation, with *e*
+    estimated from the very same counts as AAPOR defines it, is checked by ``auditor_exact.exact_reach``.
+
+    A pending case is a non-contact (eligible, E) if it was attempted and of unknown
+    eligibility (U) if not; the report does not publish the split, so here a pending case
+    counts between the two: weight ``e`` in U at least, 1 in E at most."""
+    known = ("complete", "partial", "refusal", "non_contact", "other")
+    eligible = [k for k in everyone if k in known]
+    unknown = [k for k in everyone if k not in known]  # unknown and pending
     e = _bounds(reach.get("e") if reach.get("e") is not None else
                 ({"range": reach["e_range"]} if reach.get("e_range") else None), decimals)  # fmt: skip
     if e is not None:
         e_low, e_high = e
         ne = cell.get("not_eligible")
+        pending = [cell[k] for k in everyone if k == "pending"]
         if ne is not None:
-            terms = [(1.0, cell[k]) for k in eligible]
-            model.relate([*terms, *((-e_low, cell[k]) for k in eligible), (-e_low, ne)], 0.0, BIG)
-            model.relate(
-                [*terms, *((-e_high, cell[k]) for k in eligible), (-e_high, ne)], -BIG, 0.0
-            )
+            # e_low <= E / (E + NE): (1 - e_low) E >= e_low NE, E at most eligible + pending.
+            terms = [*((1 - e_low, cell[k]) for k in eligible), *((1 - e_low, p) for p in pending)]
+            model.relate([*terms, (-e_low, ne)], 0.0, BIG)
+            # E / (E + NE) <= e_high: (1 - e_high) E <= e_high NE, E at least eligible.
+            model.relate([*((1 - e_high, cell[k]) for k in eligible), (-e_high, ne)], -BIG, 0.0)
     else:
         e_low, e_high = 0.0, 1.0
     rr3 = _bounds(reach["rates"].get("RR3"), decimals)
     if rr3 is None:
         return
     low, high = rr3
-    unknown = [k for k in everyone if k not in eligible]
-    # I >= low (E + e U) >= low (E + e_low U);  I <= high (E + e U) <= high (E + e_high U).
+    # E + e U lies between eligible + e_low (unknown + pending) and eligible + pending + e_high
+    # unknown: I >= low (E + e U) >= low (that lower end); I <= high (the upper end).
     model.relate([(1.0, cell["complete"]), *((-low, cell[k]) for k in eligible),
                   *((-low * e_low, cell[k]) for k in unknown)], 0.0, BIG)  # fmt: skip
     model.relate([(1.0, cell["complete"]), *((-high, cell[k]) for k in eligible),
-                  *((-high * e_high, cell[k]) for k in unknown)], -BIG, 0.0)  # fmt: skip
+                  *((-high * (1.0 if k == "pending" else e_high), cell[k]) for k in unknown)],
+                 -BIG, 0.0)  # fmt: skip
 
 
 def _sample(model: _Model, report: dict[str, Any], decimals: int | None = None) -> None:

@@ -32,7 +32,8 @@ SMALL = "vanhukset-pieni-2027"
 """A small campaign: 24 residents, 23 answered everything and one refused."""
 TINY = "Pikkukylä"
 HOSTILE = "<script>alert('x')</script> & \"lainaus\""
-PHONE_IN_TEXT = "Soittakaa minulle numeroon 040 765 4321, kiitos"
+PHONE_IN_TEXT = "Soittakaa minulle numeroon 040 765 4321, kiitos. Hoitaja Sari Lindqvist auttoi"
+"""A phone number and a nurse's name (Finnish first name, Swedish surname): both redacted."""
 
 EXTRA = f"""
 [campaigns.{SAMPLED}]

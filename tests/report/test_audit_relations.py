@@ -90,6 +90,71 @@ def test_rr3_and_e_at_full_precision_give_away_unknown_and_ineligible():
     assert found[("disposition", "unknown")] == 3
 
 
+def test_rr3_with_e_estimated_from_the_same_counts_is_audited_exactly():
+    """RR3 published exactly beside *e* given only as a range: with *e* estimated from the
+    same dispositions (AAPOR), RR3 pins the hidden ones; a linear model that lets *e* be any
+    number in its range (as the auditor once did) finds nothing here."""
+    cases = [
+        ({"complete": 40, "refusal": 8, "unknown": 30, "not_eligible": 2},
+         {"refusal": 8, "not_eligible": 2}),
+        ({"complete": 40, "non_contact": 12, "unknown": 9, "not_eligible": 3},
+         {"unknown": 9, "not_eligible": 3}),
+    ]  # fmt: skip
+    for counts, leaked in cases:
+        report = _reach_report(_contacts_data(**counts))
+        assert report["reach"]["e"] is None and report["reach"]["e_range"]
+        assert auditor.audit(report) == []
+        o = stats.Outcomes(
+            I=counts["complete"],
+            R=counts.get("refusal", 0),
+            NC=counts.get("non_contact", 0),
+            U=counts["unknown"],
+            NE=counts["not_eligible"],
+        )
+        naive = copy.deepcopy(report)
+        naive["reach"]["rates"]["RR3"] = {"value": stats.rates(o)["RR3"], "range": None}
+        found = {f.name[-1]: f.low for f in auditor.audit(naive)}
+        assert found == leaked
+
+
+def test_a_rates_range_is_every_value_its_hidden_counts_allow():
+    """The report's range of a rate (RR3 with e estimated, e, RR1, COOP1) over the fillings
+    of its hidden dispositions is exactly the smallest and largest value any filling gives."""
+    import itertools
+    import random
+
+    from kanavat.report.build import _outcomes, counts_of
+
+    rng = random.Random(18)
+    names = ("complete", "partial", "refusal", "non_contact", "other", "unknown", "not_eligible")
+    for _ in range(300):
+        counts = {d: rng.choice([0, 1, 2, 3, 8, 20, 40]) for d in names}
+        hidden = rng.sample(names, rng.randint(1, 3))
+        parts = {d: (("d", d), n) for d, n in counts.items()}
+        total = sum(counts.values())
+        mass = sum(counts[d] for d in hidden)
+        for rate in ("RR1", "RR3", "COOP1", "e"):
+            ledger = Ledger(5)
+            target: dict[str, Any] = {"value": stats.rates(_outcomes(counts))[rate]}
+            ledger.rate(target, lambda c, r=rate: stats.rates(_outcomes(c))[r], parts, ("d", "t"))
+            ledger.values = {("d", d): n for d, n in counts.items()} | {("d", "t"): total}
+            ledger.hidden = {("d", d) for d in hidden}
+            ledger._rate(ledger.rates[0])
+            values = []
+            for fill in itertools.product(range(mass + 1), repeat=len(hidden)):
+                if sum(fill) == mass:
+                    c = counts_of(parts) | dict(zip(hidden, fill, strict=True))
+                    v = stats.rates(_outcomes(c))[rate]
+                    if v is not None:
+                        values.append(v)
+            if not values:
+                continue
+            if min(values) == max(values):
+                assert target["value"] == values[0]
+            else:
+                assert target["range"] == [min(values), max(values)], (rate, counts, hidden)
+
+
 NO_REACH = {
     "kind": "sessions",
     "sessions": {k: {"count": 0} for k in ("started", "completed", "not_completed")},

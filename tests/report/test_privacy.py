@@ -36,6 +36,13 @@ def test_phone_number_in_free_text_is_redacted(outputs):
     assert "numeroon [poistettu]" in outputs["html"]
 
 
+def test_personal_names_in_free_text_are_redacted(outputs):
+    """The free-text list goes through the same redaction as theme quotes: names too."""
+    for name, text in outputs.items():
+        assert "Sari" not in text and "Lindqvist" not in text, name
+    assert "Hoitaja [poistettu] [poistettu] auttoi" in outputs["html"]
+
+
 def test_script_answer_is_escaped(outputs):
     page = outputs["html"]
     assert "<script" not in page.lower()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kanavat.themes.quotes import redact
+from kanavat.privacy.redact import redact
 from kanavat.themes.words import baseform, characteristic_words
 
 R = "[poistettu]"

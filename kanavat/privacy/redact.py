@@ -1,0 +1,65 @@
+"""Free text as it may appear in a report: contact details and personal names taken out.
+
+One redaction for every place a resident's words are shown to officials (the report's
+free-text list, theme quotes). Phone numbers and e-mail addresses go by pattern. Names: a
+word libvoikko knows only as a first name or surname ("maija", "Korhonen"), a capitalised
+word inside a sentence that can be one ("Sari", "Matti"), and a capitalised word inside a
+sentence the Finnish dictionary does not know at all (Swedish and foreign names: "Karin",
+"Lindqvist"). Place names stay. This errs on taking out too much; a name at the start of a
+sentence that is also a common word can slip through, which is why quotes come only from
+themes of at least ``min_cell`` people and a listed answer is shown with a pseudonym only.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from kanavat.questions.morphology import finnish_analyses, voikko_available
+
+PHONE_OR_EMAIL = re.compile(
+    r"(?<![\w/])\+?\d[\d \-().]{5,}\d|[\w.+-]+@[\w-]+(\.[\w-]+)+", re.UNICODE
+)
+"""Anything that looks like a phone number or an e-mail address."""
+NAME_CLASSES = frozenset({"etunimi", "sukunimi"})
+WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
+SENTENCE_END = re.compile(r"[.!?:;]\s*$")
+
+
+def redact_contacts(text: str, replacement: str) -> str:
+    """``text`` with phone numbers and e-mail addresses replaced."""
+    return PHONE_OR_EMAIL.sub(replacement, text)
+
+
+@lru_cache(maxsize=200_000)
+def _classes(word: str) -> frozenset[str | None]:
+    """libvoikko's word classes of ``word`` (answers repeat their words: analyse each once)."""
+    return frozenset(a.get("CLASS") for a in finnish_analyses(word))
+
+
+def _is_name(word: str, starts_sentence: bool) -> bool:
+    classes = _classes(word)
+    if classes and classes <= NAME_CLASSES:
+        return True
+    capitalised = word[:1].isupper() and not word.isupper()
+    if not capitalised or starts_sentence:
+        return False
+    if classes & NAME_CLASSES:
+        return True
+    return not classes and voikko_available()
+
+
+def redact(text: str, replacement: str) -> str:
+    """``text`` with phone numbers, e-mail addresses and personal names replaced."""
+    text = redact_contacts(text, replacement)
+    out = []
+    last = 0
+    for match in WORD.finditer(text):
+        before = text[max(0, match.start() - 12) : match.start()]
+        starts = not text[: match.start()].strip() or bool(SENTENCE_END.search(before))
+        out.append(text[last : match.start()])
+        word = match.group(0)
+        out.append(replacement if _is_name(word, starts) else word)
+        last = match.end()
+    out.append(text[last:])
+    return "".join(out)
