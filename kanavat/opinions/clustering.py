@@ -145,9 +145,9 @@ def group(
     """Group clusterable participants (their projected points, their ids in the same order).
 
     With ``votes`` (their one-hot votes, ``latent.one_hot``) the Polis groups for each k are
-    refined by the latent class model and k is the one that best predicts held-out votes (see
-    ``latent``); ``deep`` (the participants on more principal components) gives EM a second
-    start. Without ``votes`` this is Polis as published: silhouette picks k, k-means assigns.
+    refined by the latent class model and k is the fewest groups that predict held-out votes
+    about as well as the best k (``KEEP_MARGIN``; see ``latent``); ``deep`` (the participants on
+    more principal components) gives EM a second start. Without ``votes`` this is Polis as published: silhouette picks k, k-means assigns.
     """
     history = history or GroupHistory()
     if not structured or len(points) < MIN_TO_GROUP:

@@ -4,10 +4,11 @@ Polis groups people by k-means in a two-dimensional map. Two principal component
 four or five distinct groups, and with only 7-10 votes a person's place on the map is noisy, so
 the bench (``python -m bench --only polis``) shows Polis's groups well below the best possible
 from the same votes. Here each group is instead a set of vote probabilities per statement
-(agree, disagree, pass; unseen statements simply missing), shrunk towards everyone's shares, fitted by expectation-maximisation
-starting from the Polis groups, each person assigned to the group that makes their votes most
-likely. The number of groups (2-5) is the one that best predicts votes held out of the fit, so
-adding a group must predict real votes better, not just fit noise.
+(agree, disagree, pass; unseen statements simply missing), shrunk towards everyone's shares,
+fitted by expectation-maximisation starting from the Polis groups, each person assigned to the
+group that makes their votes most likely. The number of groups (2-5) is the fewest that predict
+votes held out of the fit about as well as the best number does, so adding a group must predict
+real votes better, not just fit noise.
 """
 
 from __future__ import annotations
