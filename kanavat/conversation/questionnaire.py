@@ -25,6 +25,7 @@ from kanavat.conversation import groups, statements
 from kanavat.conversation.settings import Conversation
 from kanavat.questions.model import (
     ChoiceQuestion,
+    LocalText,
     Option,
     Questionnaire,
     TextQuestion,
@@ -76,9 +77,51 @@ def choose(
     return chosen
 
 
+class StatementQuestion(ChoiceQuestion):
+    """A vote on one statement. Its text is the counter and the statement together (what a
+    message shows); a call says them as two recordings, ``counter.N.TOTAL`` and
+    ``statement.KEY`` (a seed's id from the config, a resident's statement's number), and
+    every statement's options are the same ``option.statement.agree`` recordings, so a county
+    records each piece once (``kanavat voices build``), not once per session."""
+
+    counter: LocalText
+    statement: LocalText
+    statement_key: str
+    number: int
+    total: int
+
+    @property
+    def audio_key(self) -> str:
+        return "statement"
+
+    def spoken(self, language: str) -> list[tuple[str, str]]:
+        return [
+            (f"counter.{self.number}.{self.total}", self.counter[language]),
+            (f"statement.{self.statement_key}", self.statement[language]),
+        ]
+
+
 def vote_question(
     statement: statements.Statement, number: int, total: int, languages: list[str]
-) -> ChoiceQuestion:
+) -> StatementQuestion:
+    return _vote_question(
+        statement.id,
+        statement.seed_key or str(statement.id),
+        {lang: statement.text(lang) for lang in languages},
+        number,
+        total,
+        languages,
+    )
+
+
+def _vote_question(
+    statement_id: int | str,
+    key: str,
+    said: dict[str, str],
+    number: int,
+    total: int,
+    languages: list[str],
+) -> StatementQuestion:
     def options() -> list[Option]:
         return [
             Option(
@@ -90,13 +133,43 @@ def vote_question(
             for vote, key in (("agree", "1"), ("disagree", "2"), ("pass", "3"))
         ]
 
-    text = {
-        lang: texts(lang)["counter"].format(number=number, total=total) + " " + statement.text(lang)
-        for lang in languages
+    counter = {
+        lang: texts(lang)["counter"].format(number=number, total=total) for lang in languages
     }
-    return ChoiceQuestion(
-        id=f"{STATEMENT}{statement.id}", type="choice", text=text, options=options()
+    return StatementQuestion(
+        id=f"{STATEMENT}{statement_id}",
+        type="choice",
+        text={lang: f"{counter[lang]} {said[lang]}" for lang in languages},
+        options=options(),
+        counter=counter,
+        statement=said,
+        statement_key=key,
+        number=number,
+        total=total,
     )
+
+
+def recordable(
+    name: str, conversation: Conversation, base: Questionnaire, languages: list[str]
+) -> Questionnaire:
+    """Everything a call of this conversation says that the config knows, for the voices
+    folder: the topic intro, every seed statement, the counters of a round of the seeds, the
+    vote options, the offer to add a statement, then the campaign's questionnaire. Residents'
+    accepted statements (and counters of a round of another length) are spoken by placeholders
+    until recorded."""
+    total = min(conversation.offered, len(conversation.statements))
+    questions: list[Any] = [
+        _vote_question(
+            seed.id,
+            seed.id,
+            {lang: seed.text[lang] for lang in languages},
+            i % total + 1,
+            total,
+            languages,
+        )
+        for i, seed in enumerate(conversation.statements)
+    ]
+    return _with(f"conversation.{name}", conversation, base, languages, questions)
 
 
 def compose(
@@ -114,6 +187,17 @@ def compose(
         vote_question(statements.get(store, campaign_id, s), n, len(chosen), languages)
         for n, s in enumerate(chosen, start=1)
     ]
+    return _with(questionnaire_id, conversation, base, languages, questions)
+
+
+def _with(
+    questionnaire_id: str,
+    conversation: Conversation,
+    base: Questionnaire,
+    languages: list[str],
+    questions: list[Any],
+) -> Questionnaire:
+    """The statements' questions, the offer to add one's own, then the campaign's own."""
     if conversation.own_statements:
         questions.append(
             YesNoQuestion(

@@ -133,6 +133,15 @@ def submit(
         return Submitted(get(store, campaign_id, int(cursor.lastrowid or 0)), False)
 
 
+def by_text(store: Store, campaign_id: str, text: str) -> Statement | None:
+    """The statement stored with exactly these words (as ``submit`` cleans them), if any."""
+    row = store.one(
+        "SELECT * FROM conversation_statements WHERE campaign_id = ? AND dedup_key = ?",
+        [campaign_id, dedup_key(" ".join(text.split()))],
+    )
+    return None if row is None else _row(row)
+
+
 def listing(store: Store, campaign_id: str, status: Status | None = None) -> list[Statement]:
     sql = "SELECT * FROM conversation_statements WHERE campaign_id = ?"
     params: list[object] = [campaign_id]

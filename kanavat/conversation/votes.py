@@ -89,6 +89,19 @@ def all_votes(store: Store, campaign_id: str) -> list[Cast]:
     ]
 
 
+def latest_of(store: Store, campaign_id: str, respondent: str) -> dict[int, Vote]:
+    """One respondent's vote that counts on each statement (the latest), for their own view
+    of their data (``kanavat person show``, TIETONI)."""
+    found: dict[int, Vote] = {}
+    for r in store.query(
+        "SELECT statement_id, vote FROM conversation_votes "
+        "WHERE campaign_id = ? AND respondent = ? ORDER BY id",
+        [campaign_id, respondent],
+    ):
+        found[r["statement_id"]] = r["vote"]
+    return found
+
+
 def count(store: Store, campaign_id: str) -> int:
     row = store.one(
         "SELECT count(*) AS n FROM conversation_votes WHERE campaign_id = ?", [campaign_id]

@@ -133,7 +133,7 @@ def holdings(store: Store, config: Config, person: Person, language: str | None 
     campaigns = []
     for campaign_id in sorted(status):
         lang = language or (contact["language"] if contact else None) or config.default_language
-        mine = [s["id"] for s in sessions if s["campaign_id"] == campaign_id]
+        mine = [s for s in sessions if s["campaign_id"] == campaign_id]
         campaigns.append(_campaign(store, config, campaign_id, status[campaign_id], mine, lang))
     opted_at = optouts.opted_out_at(store, person.phone) if person.phone else None
     groups = (
@@ -161,23 +161,57 @@ def holdings(store: Store, config: Config, person: Person, language: str | None 
 
 
 def _campaign(
-    store: Store, config: Config, campaign_id: str, status: str, sessions: list[int], lang: str
+    store: Store,
+    config: Config,
+    campaign_id: str,
+    status: str,
+    sessions: list[dict[str, Any]],
+    lang: str,
 ) -> CampaignHeld:
     campaign = config.campaigns.get(campaign_id)
     questionnaire = config.questionnaires.get(campaign.questionnaire) if campaign else None
     title = (questionnaire.title.get(lang) or campaign_id) if questionnaire else campaign_id
     answers: list[AnswerHeld] = []
+    if campaign is not None and campaign.conversation is not None:
+        answers.extend(conversation_held(store, campaign_id, sessions, lang))
     if sessions:
-        marks = ",".join("?" * len(sessions))
+        ids = [s["id"] for s in sessions]
+        marks = ",".join("?" * len(ids))
         for row in store.query(
             f"SELECT question, raw, value FROM answers WHERE session_id IN ({marks}) "
             "ORDER BY answered_at, id",
-            sessions,
+            ids,
         ):
             answers.append(_answer(questionnaire, row, lang))
     return CampaignHeld(
         campaign_id, title, campaign.council if campaign else "-", status, tuple(answers)
     )
+
+
+def conversation_held(
+    store: Store, campaign_id: str, sessions: list[dict[str, Any]], lang: str
+) -> list[AnswerHeld]:
+    """A conversation's votes of this person (the one that counts per statement) and the
+    statements they wrote, as their sessions hold them; nobody else's votes or statements."""
+    from kanavat.conversation import statements, votes
+    from kanavat.conversation.questionnaire import OWN
+    from kanavat.conversation.questionnaire import texts as conversation_texts
+
+    t = texts(lang)["show"]
+    said = conversation_texts(lang)
+    held: list[AnswerHeld] = []
+    for respondent in dict.fromkeys(s["respondent"] for s in sessions):
+        for statement_id, vote in votes.latest_of(store, campaign_id, respondent).items():
+            try:
+                text = statements.get(store, campaign_id, statement_id).text(lang)
+            except statements.UnknownStatement:
+                text = str(statement_id)
+            held.append(AnswerHeld(text, said[vote]))
+    for session in sessions:
+        own = json.loads(session["state"] or "{}").get("answers", {}).get(OWN)
+        if isinstance(own, str) and own.strip():
+            held.append(AnswerHeld(t["own_statement"], own))
+    return held
 
 
 def _answer(questionnaire: Any, row: dict[str, Any], lang: str) -> AnswerHeld:

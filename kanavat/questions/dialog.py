@@ -194,13 +194,13 @@ def question_prompt(
     hint_text = t["hint"]["text"][question.type].format(**fmt)
     hint_voice = t["hint"]["voice"][question.type].format(**fmt)
     options = _choices(question, language)
-    parts = [*lead, Part(f"question.{question.id}", text)]
+    parts = [*lead, *(Part(key, said) for key, said in question.spoken(language))]
     if medium == "voice":
         parts.append(Part(f"hint.voice.{question.type}", hint_voice))
         if isinstance(question, ChoiceQuestion):
             for choice in options:
                 line = t["hint"]["voice"]["option"].format(label=choice.label, key=choice.key)
-                parts.append(Part(f"option.{question.id}.{choice.value}", line))
+                parts.append(Part(f"option.{question.audio_key}.{choice.value}", line))
     hint = hint_voice if medium == "voice" else hint_text
     if isinstance(question, ChoiceQuestion) and medium == "text":
         lines = [t["option_line"].format(key=c.key, label=c.label) for c in options]
@@ -274,7 +274,7 @@ def _confirm_prompt(question: Question, state: State) -> Prompt:
     label = value_label(question, state.pending["value"], state.language)
     text = t["reply"]["confirm"].format(value=label)
     hint = t["reply"]["confirm_hint_voice" if state.medium == "voice" else "confirm_hint_text"]
-    parts = [Part(f"confirm.{question.id}.{state.pending['value']}", text)]
+    parts = [Part(f"confirm.{question.audio_key}.{state.pending['value']}", text)]
     if state.medium == "voice":
         parts.append(Part("reply.confirm_hint_voice", hint))
     yes_no = lexicon(state.language)

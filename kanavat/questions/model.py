@@ -38,6 +38,16 @@ class QuestionBase(Model):
     when: dict[str, WhenValue] | None = None
     """Ask only if every named earlier answer has the given value (or one of a list)."""
 
+    @property
+    def audio_key(self) -> str:
+        """What names this question's recorded options and confirmations (``option.KEY.x``)."""
+        return self.id
+
+    def spoken(self, language: str) -> list[tuple[str, str]]:
+        """(recording key, text) of what a call says to ask this question: one recording of
+        the whole text; a question built from pieces recorded apart says them one by one."""
+        return [(f"question.{self.id}", self.text[language])]
+
 
 class YesNoQuestion(QuestionBase):
     type: Literal["yesno"]

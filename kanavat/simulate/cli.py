@@ -237,7 +237,7 @@ def print_summary(console: Console, result: Result) -> None:
 
 
 @click.command()
-@_options(240)
+@_options(320)
 @click.option(
     "--no-serve", is_flag=True, help="Stop after the reports instead of leaving the server running."
 )
@@ -261,7 +261,7 @@ def demo(
     Example: make demo (installs what it needs, then runs kanavat demo)
     """
     from kanavat.simulate.demo import run_demo
-    from kanavat.simulate.population import EVENT_VOLUME
+    from kanavat.simulate.population import CONVERSATION_VOLUME, EVENT_VOLUME
 
     out = console()
     plan = Plan(
@@ -274,6 +274,7 @@ def demo(
         speech=speech,
         clock_rate=pace * 3600,
         event_volume=EVENT_VOLUME,
+        conversation_volume=CONVERSATION_VOLUME,
     )
     try:
         asyncio.run(run_demo(plan, out, serve=not no_serve))

@@ -55,6 +55,10 @@ EVENT_VOLUME = 8
 """In ``kanavat demo`` an event-triggered (fast feedback) campaign, which asks after every
 visit, gets this many times its channel's share of residents: enough that its report shows
 NPS by unit (a county collects tens of thousands of such answers a year, a survey thousands)."""
+CONVERSATION_VOLUME = 4
+"""In ``kanavat demo`` a conversation campaign gets this many times its channel's share: opinion
+groups form only from residents with at least 7 votes, and the conversation math needs some
+tens of them before the groups stand out from chance (``kanavat.opinions.structure``)."""
 PHONE_BLOCK = 457_000_000  # +358 457 xxx xxx
 
 
@@ -92,13 +96,19 @@ def _pick(rng: random.Random, weights: dict[str, float]) -> Any:
 
 
 def split(
-    total: int, campaign_ids: Sequence[str], config: Config, event_volume: int = 1
+    total: int,
+    campaign_ids: Sequence[str],
+    config: Config,
+    event_volume: int = 1,
+    conversation_volume: int = 1,
 ) -> dict[str, int]:
     """``total`` residents shared among campaigns by first channel; at least one each. An
-    event-triggered campaign counts ``event_volume`` times (``kanavat demo``: EVENT_VOLUME)."""
+    event-triggered campaign counts ``event_volume`` times (``kanavat demo``: EVENT_VOLUME), a
+    conversation ``conversation_volume`` times (CONVERSATION_VOLUME)."""
     shares = {
         cid: CHANNEL_SHARE[config.campaign(cid).channels[0]]
         * (event_volume if config.campaign(cid).trigger == "event" else 1)
+        * (conversation_volume if config.campaign(cid).conversation else 1)
         for cid in campaign_ids
     }
     whole = sum(shares.values())
@@ -131,7 +141,12 @@ def intended_answers(config: Config, campaign_id: str, language: str, rng: rando
 
 
 def generate(
-    config: Config, campaign_ids: Iterable[str], total: int, seed: int, event_volume: int = 1
+    config: Config,
+    campaign_ids: Iterable[str],
+    total: int,
+    seed: int,
+    event_volume: int = 1,
+    conversation_volume: int = 1,
 ) -> list[Resident]:
     """``total`` residents over ``campaign_ids`` (contacts for audience campaigns, visitors
     for chat), each with a persona and intended answers, from ``seed``."""
@@ -139,7 +154,7 @@ def generate(
     ids = list(campaign_ids)
     residents: list[Resident] = []
     languages = {k: v for k, v in LANGUAGES.items() if k in config.county.languages}
-    for cid, count in split(total, ids, config, event_volume).items():
+    for cid, count in split(total, ids, config, event_volume, conversation_volume).items():
         campaign = config.campaign(cid)
         group = campaign.audience.group if campaign.audience else None
         for _ in range(count):

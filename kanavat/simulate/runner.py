@@ -59,6 +59,7 @@ class Plan:
     port: int = 8080  # preferred; another free pair is taken if it is busy
     speech: bool = True
     event_volume: int = 1  # residents of an event-triggered campaign, times its channel share
+    conversation_volume: int = 1  # residents of a conversation campaign, the same way
 
 
 class RehearsalClock:
@@ -144,7 +145,7 @@ class Rehearsal:
         config = configuration.load(path)
         self.config = config
         self.residents = population.generate(
-            config, ids, plan.respondents, plan.seed, plan.event_volume
+            config, ids, plan.respondents, plan.seed, plan.event_volume, plan.conversation_volume
         )
         store = Store(config.database, secret=config.server.secret)
         try:

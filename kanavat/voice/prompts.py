@@ -107,9 +107,25 @@ class Wanted:
 
 
 def voice_questionnaires(config: Config) -> list[Questionnaire]:
-    """Questionnaires some campaign may ask by phone (as first channel or as a fallback)."""
-    ids = dict.fromkeys(c.questionnaire for c in config.campaigns.values() if "voice" in c.channels)
-    return [config.questionnaires[i] for i in ids if i in config.questionnaires]
+    """Questionnaires some campaign may ask by phone (as first channel or as a fallback), and
+    each conversation such a campaign holds, as far as the config knows it (its seeds)."""
+    from kanavat.conversation.questionnaire import recordable
+
+    by_phone = [c for c in config.campaigns.values() if "voice" in c.channels]
+    ids = dict.fromkeys(c.questionnaire for c in by_phone)
+    found = [config.questionnaires[i] for i in ids if i in config.questionnaires]
+    for name in dict.fromkeys(c.conversation for c in by_phone if c.conversation):
+        base = next(c.questionnaire for c in by_phone if c.conversation == name)
+        if name in config.conversations and base in config.questionnaires:
+            found.append(
+                recordable(
+                    name,
+                    config.conversations[name],
+                    config.questionnaires[base],
+                    list(config.county.languages),
+                )
+            )
+    return found
 
 
 def _owner(qid: str, key: str) -> str:
@@ -119,6 +135,8 @@ def _owner(qid: str, key: str) -> str:
         return f"{qid}/{rest.split('.')[0]}"
     if head == "option" and rest.count(".") == 1:
         return f"{qid}/{rest.replace('.', '/')}"
+    if head == "statement" and rest:  # a conversation's seed statement
+        return f"{qid}/{rest}"
     if head == "reply" and rest.count(".") == 1:  # a reply naming its question's range
         return f"{qid}/{rest.split('.')[1]}"
     return qid

@@ -11,6 +11,7 @@ the audio and the keypad conventions (``*`` repeats, ``0`` helps, digits end wit
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -24,6 +25,8 @@ from aiohttp import WSMsgType, web
 
 from kanavat import attempts
 from kanavat.appkeys import AUTH_TOKEN, CONFIG, CONVERSATIONS, STORE, TURNS, WEBSOCKETS
+from kanavat.conversation import recordings as statement_recordings
+from kanavat.conversation.questionnaire import OWN as OWN_STATEMENT
 from kanavat.conversations import Conversations, Turn
 from kanavat.loop.voicecall import MODES as LOOP_MODES
 from kanavat.loop.voicecall import LoopCall
@@ -82,6 +85,7 @@ class Listening:
     digits: str = ""
     digit_frames: int = 0
     pcm: list[np.ndarray] = field(default_factory=list)
+    own_audio: bytearray | None = None  # a conversation statement's audio, if it is to be kept
 
 
 class Call:
@@ -197,6 +201,9 @@ class Call:
         except (binascii.Error, ValueError):
             raise StreamError("bad base64") from None
         listening = self.listening
+        own = listening.own_audio
+        if own is not None and (self.playing is None or listening.speaking):
+            own += ulaw[: max(0, statement_recordings.MAX_BYTES - len(own))]
         if listening.recogniser is not None:
             listening.pcm.append(ulaw_decode(ulaw))
             if len(listening.pcm) >= FEED_FRAMES:
@@ -276,6 +283,7 @@ class Call:
         if self.session_id is None:
             return
         self.answers += 1
+        own_audio, self.listening.own_audio = self.listening.own_audio, None
         message = Message(
             "voice",
             "turn",
@@ -288,9 +296,22 @@ class Call:
             confirm_below=self._confirm_below(),
         )
         reply = self.app[TURNS].take(message)
+        if own_audio and given.kind == "speech" and self.campaign_id is not None:
+            await self._keep_statement_audio(given.raw, bytes(own_audio))
         turn = reply.turn or self.conversations.current(self.session_id)
         log.info("voice.turn call=%s event=%s kind=%s", self.call_sid, turn.event, given.kind)
         await self.deliver(turn)
+
+    async def _keep_statement_audio(self, text: str, ulaw: bytes) -> None:
+        """With ``store_recordings`` on, a statement said by voice keeps its audio; a disk that
+        fails loses the audio, never the statement (stored already)."""
+        assert self.campaign_id is not None
+        try:
+            await asyncio.to_thread(
+                statement_recordings.keep, self.config, self.store, self.campaign_id, text, ulaw
+            )
+        except (OSError, RuntimeError):
+            log.exception("voice.statement_recording.failed call=%s", self.call_sid)
 
     async def deliver(self, turn: Turn) -> None:
         await self.play(list(turn.prompts), hang_up=turn.done)
@@ -326,6 +347,13 @@ class Call:
         expecting = next((p for p in reversed(prompts) if p.expects != "none"), None)
         self.stop_listening()
         self.listening = Listening(prompt=None if hang_up else expecting)
+        if (
+            expecting is not None
+            and not hang_up
+            and expecting.question_id == OWN_STATEMENT
+            and statement_recordings.wanted(self.config)
+        ):
+            self.listening.own_audio = bytearray()  # never buffered otherwise
         if expecting is not None and not hang_up and self.engine is not None:
             expected = None if expecting.free_text else list(expecting.listen_for)
             self.listening.recogniser = self.engine.recogniser(expected)

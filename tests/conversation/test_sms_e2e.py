@@ -80,6 +80,13 @@ async def test_a_resident_votes_and_adds_a_statement_by_text(tmp_path: Path) -> 
         groups = srv.cli("conversation", "groups", CAMPAIGN).output
         table = list(csv.DictReader(io.StringIO(groups)))
         assert [r["respondent"] for r in table] == [voted[0]["respondent"]]
+        # Their own data: the vote that counts on each of the 8 statements, and what they wrote.
+        shown = srv.cli("person", "show", PHONE, "--lang", "fi").output
+        lines = shown.splitlines()
+        assert sum(line.endswith("Vastauksesi: Samaa mieltä") for line in lines) == 3
+        assert sum(line.endswith("Vastauksesi: Eri mieltä") for line in lines) == 3
+        assert sum(line.endswith("Vastauksesi: En osaa sanoa") for line in lines) == 2
+        assert "Oma väitteesi" in shown and "Kirjastoauto pitää palauttaa kyliin." in shown
 
 
 async def test_residents_by_text_form_the_groups_the_report_shows(tmp_path: Path) -> None:

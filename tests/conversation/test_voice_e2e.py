@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import soundfile
 from harness import running_server
 from rapidfuzz import fuzz
 from speech_fixtures import pad, speak, to_telephone
@@ -23,7 +24,13 @@ def speech(text: str) -> bytes:
     return ulaw_encode(pad(to_telephone(speak(text, "fi", speed=130)), 0.3, 1.2))
 
 
-async def test_a_call_votes_by_speech_and_keypad_and_adds_a_statement(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store_recordings", [False, True])
+async def test_a_call_votes_by_speech_and_keypad_and_adds_a_statement(
+    tmp_path: Path, store_recordings: bool
+) -> None:
+    """The statement's audio is never kept unless ``[privacy] store_recordings`` is on; then
+    it lies under the campaign's recordings, named by the statement, as the call heard it."""
+    from kanavat.privacy.purge import recordings_dir
     from kanavat.voice.models import assemble_whisper_base
 
     model = assemble_whisper_base()
@@ -31,6 +38,7 @@ async def test_a_call_votes_by_speech_and_keypad_and_adds_a_statement(tmp_path: 
         (ROOT / "config.toml")
         .read_text(encoding="utf-8")
         .replace('model = "models/whisper-base"', f'model = "{model}"')
+        .replace("[privacy]\n", f"[privacy]\nstore_recordings = {str(store_recordings).lower()}\n")
     )
     agree, disagree = speech("samaa mieltä"), speech("eri mieltä")
     own = speech("Kirjastoauto pitää palauttaa kyliin.")
@@ -84,8 +92,18 @@ async def test_a_call_votes_by_speech_and_keypad_and_adds_a_statement(tmp_path: 
             "SELECT vote, input_kind, channel FROM conversation_votes ORDER BY id"
         )
         pending = srv.store.query(
-            "SELECT texts, status, channel FROM conversation_statements WHERE origin = 'resident'"
+            "SELECT id, texts, status, channel FROM conversation_statements "
+            "WHERE origin = 'resident'"
         )
+        config = srv.config
+    kept = sorted(p for p in recordings_dir(config).rglob("*") if p.is_file())
+    if store_recordings:
+        wanted = recordings_dir(config) / CAMPAIGN / "statements" / f"{pending[0]['id']}.wav"
+        assert kept == [wanted]
+        info = soundfile.info(str(wanted))
+        assert info.samplerate == 8000 and info.duration > 1.0  # the spoken sentence
+    else:
+        assert kept == []
     kinds = [(v["vote"], v["input_kind"]) for v in votes]
     assert kinds[:2] == [("agree", "speech"), ("disagree", "speech")], (marks, kinds)
     assert kinds[2:8] == [

@@ -51,6 +51,25 @@ def test_population_is_repeatable_and_spread_over_campaigns() -> None:
     assert all(r.phone is None for r in a if r.channel == "chat")
 
 
+def test_the_demo_gives_its_conversation_residents_enough_to_form_groups() -> None:
+    """``kanavat demo`` (320 residents): the conversation gets some ninety, so that after
+    those not reached and those who stop early some sixty have 7 votes and the groups stand
+    out (a run of the demo: 4 groups over 63 grouped residents; with 240 residents and no
+    volume, 22 residents and no groups)."""
+    config = configuration.load(EXAMPLE)
+    counts = population.split(
+        320,
+        list(config.campaigns),
+        config,
+        population.EVENT_VOLUME,
+        population.CONVERSATION_VOLUME,
+    )
+    talking = [cid for cid in counts if config.campaign(cid).conversation]
+    assert talking and all(counts[cid] >= 80 for cid in talking)
+    event = [cid for cid in counts if config.campaign(cid).trigger == "event"]
+    assert all(counts[cid] >= 160 for cid in event)  # the feedback report's units keep theirs
+
+
 def test_rehearsal_config_opens_windows_and_keeps_the_rest(tmp_path: Path) -> None:
     source = configuration.load(EXAMPLE)
     rehearsal.prepare_folder(tmp_path / "r")

@@ -281,3 +281,32 @@ async def test_audio_async_and_prewarm_keep_rendering_off_the_event_loop(tmp_pat
     assert ticks > 3  # the loop kept running while espeak-ng worked
     rendered = list((tmp_path / "voices" / ".cache" / "fi").glob("*.wav"))
     assert len(rendered) == len(P.wanted_parts(config))
+
+
+def test_a_conversation_by_phone_is_recorded_piece_by_piece_as_a_call_says_it() -> None:
+    """Its intro, every seed statement, the counters and the vote options are prompts of the
+    voices folder, and what a call says for a statement is exactly those pieces (key and text),
+    so a recording of each is played; a statement is no longer one text with its counter."""
+    from kanavat.conversation.questionnaire import vote_question
+    from kanavat.conversation.statements import Statement
+    from kanavat.questions.dialog import question_prompt
+
+    config = configuration.load(Path(__file__).resolve().parents[2] / "config.toml", env={})
+    conversation = config.conversations["lahipalvelut"]
+    wanted = {(w.language, w.key, w.text) for w in P.wanted_parts(config)}
+    for language in config.county.languages:
+        assert (language, "intro", conversation.intro[language]) in wanted
+        for seed in conversation.statements:
+            assert (language, f"statement.{seed.id}", seed.text[language]) in wanted
+        seed = conversation.statements[3]
+        statement = Statement(
+            7, "keskustelu-2027", "seed", seed.id, dict(seed.text), None, "accepted", ""
+        )
+        question = vote_question(statement, 4, conversation.offered, config.county.languages)
+        said = question_prompt(question, language, "voice").parts
+        assert [p.key for p in said[:2]] == [
+            f"counter.4.{conversation.offered}",
+            f"statement.{seed.id}",
+        ]
+        assert {(language, p.key, p.text) for p in said} <= wanted
+        assert "option.statement.agree" in {p.key for p in said}
