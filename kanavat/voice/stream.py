@@ -196,6 +196,8 @@ class Call:
             ulaw = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
             raise StreamError("bad base64") from None
+        if self.loop is not None:
+            self.loop.caller_audio(ulaw)
         listening = self.listening
         if listening.recogniser is not None:
             listening.pcm.append(ulaw_decode(ulaw))
