@@ -160,7 +160,8 @@ def _handle(
     suggesting = loop_texts.suggestion(text) is not None  # any day, open or not (issue 23)
     if not is_open and not suggesting and (existing is None or existing["status"] == "active"):
         assert reason is not None
-        return [output.say(sender, closed_text(config, campaign_id, reason, language))]
+        closed = [output.say(sender, closed_text(config, campaign_id, reason, language))]
+        return closed + _news(config, store, visitor, sender)
     given_id = metadata.get("message_id")
     message = Message(
         "chat",
@@ -176,7 +177,13 @@ def _handle(
     log.info("chat.rest.handled campaign=%s outcome=%s", campaign_id, reply.outcome)
     body = reply.bodies[0] if reply.bodies else None
     answered = [] if body is None else json.loads(body)  # None: a retried data request
-    # What came of their answers, the answer to their suggestion: as the page shows them at
-    # the next visit, a widget gets them with its next reply, once.
-    news = chatnews.frames(config, store, visitor)
-    return answered + [output.say(sender, n["text"]) for n in news]
+    return answered + _news(config, store, visitor, sender)
+
+
+def _news(config: Config, store: Any, visitor: str, sender: str) -> list[dict[str, Any]]:
+    """What came of their answers, the answer to their suggestion: as the page shows them at
+    the next visit, a widget gets them with its next reply (survey open or not), once."""
+    return [
+        output.say(sender, n["text"] if n["kind"] == "outcome" else f"{n['title']}: {n['text']}")
+        for n in chatnews.frames(config, store, visitor)
+    ]

@@ -91,6 +91,9 @@ def outcome_message(config: Config, outcome: Outcome, language: str, channel: st
 
 
 def answer_message(config: Config, answer: str, language: str, channel: str) -> str:
+    """A suggestion's answer; the chat page shows it under its own title (``answer_title``)."""
+    if channel == "chat":
+        return answer.strip()
     t = texts(language)["suggestion"]
     key = "answer_voice" if channel == "voice" else "answer_sms"
     return t[key].format(county=config.county.name, answer=answer.strip())

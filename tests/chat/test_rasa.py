@@ -338,15 +338,14 @@ async def test_suggestions_any_day_and_their_answer_with_the_next_reply(
     assert chat_server.store.query("SELECT id FROM sessions") == []  # no survey was begun
     cli("suggestions", "route", str(rows[0]["id"]), "nuorisovaltuusto", "--theme", "nuoret")
     assert "its writer will be told" in cli("suggestions", "answer", str(rows[0]["id"]), "Kyllä.")
+    chat_server.set_status("paused")  # told even while no survey is open
     _, body = await post(chat_server, {"sender": "s-idea", "message": "moi", "metadata": META})
-    assert isinstance(body, list)
-    told = [m for m in body if "Vastaus ehdotukseesi" in m["text"]]
-    assert told == [
-        {
-            "recipient_id": "s-idea",
-            "text": "Esimerkin hyvinvointialue: Vastaus ehdotukseesi: Kyllä.",
-        }
+    answer = "Vastaus ehdotukseesi: Kyllä."
+    assert body == [
+        {"recipient_id": "s-idea", "text": "Kysely on tauolla. Kokeile myöhemmin uudelleen."},
+        {"recipient_id": "s-idea", "text": answer},
     ]
+    chat_server.set_status("running")
     _, again = await post(chat_server, {"sender": "s-idea", "message": "1", "metadata": META})
     assert isinstance(again, list) and not [m for m in again if "ehdotukseesi" in m["text"]]
     _, other = await post(chat_server, {"sender": "s-idé", "message": "hej", "metadata": META})

@@ -181,7 +181,13 @@
 
   function onNotice(m) {
     // What came of the visitor's answers, or the answer to their suggestion (issue 23).
-    rendering = rendering.then(() => bubble("note", `${m.title}: ${m.text}`));
+    rendering = rendering.then(() => {
+      const el = bubble("note", m.text);
+      const title = document.createElement("p");
+      title.className = "notice-title";
+      title.textContent = m.title;
+      el.prepend(title);
+    });
   }
 
   function onError(m) {
