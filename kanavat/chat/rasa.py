@@ -41,6 +41,7 @@ from kanavat.config import Config
 from kanavat.loop import chatnews
 from kanavat.loop import texts as loop_texts
 from kanavat.outreach import campaigns
+from kanavat.privacy import commands as privacy_commands
 from kanavat.turn.chat import rest_visitor
 from kanavat.turn.message import Message
 
@@ -157,8 +158,9 @@ def _handle(
     if not app[LIMITS].allow(visitor, request.remote or "unknown"):
         return [output.say(sender, texts(language)["rate_limited"])]
     is_open, reason = campaigns.is_open(config, store, campaign_id, store.clock())
-    suggesting = loop_texts.suggestion(text) is not None  # any day, open or not (issue 23)
-    if not is_open and not suggesting and (existing is None or existing["status"] == "active"):
+    # A suggestion (issue 23) and a data request are taken any day, the survey open or not.
+    any_day = loop_texts.suggestion(text) is not None or privacy_commands.is_request(text)
+    if not is_open and not any_day and (existing is None or existing["status"] == "active"):
         assert reason is not None
         closed = [output.say(sender, closed_text(config, campaign_id, reason, language))]
         return closed + _news(config, store, visitor, sender)

@@ -345,6 +345,8 @@ async def test_suggestions_any_day_and_their_answer_with_the_next_reply(
         {"recipient_id": "s-idea", "text": "Kysely on tauolla. Kokeile myöhemmin uudelleen."},
         {"recipient_id": "s-idea", "text": answer},
     ]
+    _, mine = await post(chat_server, {"sender": "s-idea", "message": "TIETONI", "metadata": META})
+    assert isinstance(mine, list) and any("lisää iltavuoroja" in m["text"] for m in mine)
     chat_server.set_status("running")
     _, again = await post(chat_server, {"sender": "s-idea", "message": "1", "metadata": META})
     assert isinstance(again, list) and not [m for m in again if "ehdotukseesi" in m["text"]]

@@ -103,6 +103,12 @@ async def test_a_suggestion_any_day_from_the_chat_page(tmp_path: Path, browser) 
         await say(page, "EHDOTUS kuntosali nuorisotalolle")
         await bot(page, "Kiitos ehdotuksestasi")
         assert await page.locator("#start").is_hidden()  # the survey stays closed
+        await say(page, "TIETONI")  # a data request is taken any day too
+        await bot(page, "Ehdotuksesi")  # "Ehdotuksesi 4.12.2026: "kuntosali ..." (tila: ...)"
+        mine = await page.locator("#log .msg.bot", has_text="Ehdotuksesi").last.inner_text()
+        assert "kuntosali nuorisotalolle" in mine
+        await say(page, "moi")  # anything else waits for the survey
+        await page.locator("#log .msg", has_text="ei ole vielä auki").wait_for()
         srv.start_campaign(CHAT)
         opened = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="fi-FI")
         other = await opened.new_page()

@@ -28,6 +28,14 @@ async def took_part(srv: Server, number: str) -> None:
     await call.wait_ended(60)
 
 
+def add_outcome(srv: Server) -> str:
+    """``kanavat outcome add`` of the council's decision, as an official types it."""
+    return srv.cli(
+        "outcome", "add", CAMPAIGN, "--body", "Vanhusneuvosto", "--date", "2027-05-14",
+        "--fi", MESSAGE,
+    ).output  # fmt: skip
+
+
 def message_audio(srv: Server, outcome_id: int, language: str, text: str) -> bytes:
     """The outcome's audio as the prompt library has it (its placeholder until recorded)."""
     library = srv.app[VOICE_KEYS].prompts  # type: ignore[index]
@@ -46,18 +54,7 @@ async def test_outcome_heard_on_a_call_once(tmp_path: Path) -> None:
         hears.set_behaviour(
             script=[Wait("outcome.1"), Press("1"), Wait("outcome.1~2"), Press("9"), Wait()]
         )
-        out = srv.cli(
-            "outcome",
-            "add",
-            CAMPAIGN,
-            "--body",
-            "Vanhusneuvosto",
-            "--date",
-            "2027-05-14",
-            "--fi",
-            MESSAGE,
-        ).output
-        assert "1 residents to tell" in out
+        assert "1 residents to tell" in add_outcome(srv)
         call = await hears.wait_for_call(20)
         await call.wait_ended(60)
         assert call.marks[:2] == ["outcome.1", "outcome.1~2"]
@@ -100,17 +97,7 @@ async def test_outcome_call_not_answered_is_tried_again_later(tmp_path: Path) ->
         await took_part(srv, HEARS)
         hears = srv.emulator.handset(HEARS)
         hears.set_behaviour(call_outcome="no-answer")
-        srv.cli(
-            "outcome",
-            "add",
-            CAMPAIGN,
-            "--body",
-            "Vanhusneuvosto",
-            "--date",
-            "2027-05-14",
-            "--fi",
-            MESSAGE,
-        )
+        add_outcome(srv)
         await hears.wait_for_call(20)
         row = await srv.wait_until(
             lambda: srv.store.one(
@@ -213,17 +200,7 @@ async def test_recorded_outcome_message_is_what_the_call_plays(tmp_path: Path) -
         srv.start_campaign(CAMPAIGN)
         await took_part(srv, HEARS)
         await srv.stop()  # recorded before the server tells it
-        srv.cli(
-            "outcome",
-            "add",
-            CAMPAIGN,
-            "--body",
-            "Vanhusneuvosto",
-            "--date",
-            "2027-05-14",
-            "--fi",
-            MESSAGE,
-        )
+        add_outcome(srv)
         config = ["--config", str(srv.config_path), "--lang", "fi"]
         before = CliRunner().invoke(cli_main, ["voices", "check", *config]).output
         for missing in (
