@@ -6,7 +6,8 @@ records it once), acknowledged at once, and waits in a queue for the council or 
 concerns: ``new`` → ``routed`` (to a queue, with a theme) → ``answered`` (the answer is told
 to the writer in the same channel, through ``notices``) → ``closed``. Its text and the
 writer's number are personal data: shown to officials, never logged, dropped on erasure;
-the number is dropped as soon as the answer has its notice.
+the number is dropped as soon as the answer has its notice. The audio of one said by phone
+is kept only with ``store_recordings`` on, by ``recordings.py``.
 """
 
 from __future__ import annotations
