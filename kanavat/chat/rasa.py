@@ -18,7 +18,10 @@ kanavat reads ``metadata.campaign`` (optional when only one campaign is on chat)
 ``metadata.lang`` (the language a new session starts in; else the county's first language).
 A session's language stays what it started in. The first message of a new sender opens the
 session and is not taken as an answer (widgets send a greeting or ``/get_started``). Rasa
-intents as messages (``/affirm``, ``/restart``) are understood; see ``nlu.py``.
+intents as messages (``/affirm``, ``/restart``) are understood; see ``nlu.py``. A message
+starting EHDOTUS / FÖRSLAG / IDEA is a suggestion, whether the campaign is open or not, and
+what the visitor is to be told (an outcome, the answer to a suggestion) comes with the
+sender's next reply (issue 23).
 """
 
 from __future__ import annotations
@@ -35,7 +38,10 @@ from kanavat.chat.language import texts
 from kanavat.chat.limits import MAX_MESSAGE_CHARS
 from kanavat.chat.ws import LIMITS, chat_campaign, closed_text
 from kanavat.config import Config
+from kanavat.loop import chatnews
+from kanavat.loop import texts as loop_texts
 from kanavat.outreach import campaigns
+from kanavat.privacy import commands as privacy_commands
 from kanavat.turn.chat import rest_visitor
 from kanavat.turn.message import Message
 
@@ -152,9 +158,12 @@ def _handle(
     if not app[LIMITS].allow(visitor, request.remote or "unknown"):
         return [output.say(sender, texts(language)["rate_limited"])]
     is_open, reason = campaigns.is_open(config, store, campaign_id, store.clock())
-    if not is_open and (existing is None or existing["status"] == "active"):
+    # A suggestion (issue 23) and a data request are taken any day, the survey open or not.
+    any_day = loop_texts.suggestion(text) is not None or privacy_commands.is_request(text)
+    if not is_open and not any_day and (existing is None or existing["status"] == "active"):
         assert reason is not None
-        return [output.say(sender, closed_text(config, campaign_id, reason, language))]
+        closed = [output.say(sender, closed_text(config, campaign_id, reason, language))]
+        return closed + _news(config, store, visitor, sender)
     given_id = metadata.get("message_id")
     message = Message(
         "chat",
@@ -169,6 +178,14 @@ def _handle(
     reply = app[TURNS].take(message)
     log.info("chat.rest.handled campaign=%s outcome=%s", campaign_id, reply.outcome)
     body = reply.bodies[0] if reply.bodies else None
-    if body is None:  # a retried data request, whose answer is not kept
-        return []
-    return json.loads(body)
+    answered = [] if body is None else json.loads(body)  # None: a retried data request
+    return answered + _news(config, store, visitor, sender)
+
+
+def _news(config: Config, store: Any, visitor: str, sender: str) -> list[dict[str, Any]]:
+    """What came of their answers, the answer to their suggestion: as the page shows them at
+    the next visit, a widget gets them with its next reply (survey open or not), once."""
+    return [
+        output.say(sender, n["text"] if n["kind"] == "outcome" else f"{n['title']}: {n['text']}")
+        for n in chatnews.frames(config, store, visitor)
+    ]

@@ -154,6 +154,7 @@ def _render(config: Config, campaign_id: str, language: str, closed: str) -> str
         title=_e(title),
         intro=_e(questionnaire.intro.get(language, "")),
         anonymous=_e(t["anonymous"]),
+        suggest_hint=_e(t["suggest_hint"]),
         language_label=_e(t["language_label"]),
         languages="\n        ".join(links),
         start=_e(t["start"]),

@@ -27,6 +27,7 @@ from kanavat.config import Config
 from kanavat.loop import chatnews
 from kanavat.loop import texts as loop_texts
 from kanavat.outreach import campaigns
+from kanavat.privacy import commands as privacy_commands
 from kanavat.turn.message import Message
 
 log = logging.getLogger("kanavat.chat.ws")
@@ -193,7 +194,9 @@ def _act(app: web.Application, visit: Visit, frame: dict[str, Any]) -> dict[str,
         log.info("chat.ws.limited campaign=%s", visit.campaign_id)
         raise Refused("rate_limited")
     is_open, reason = _open(app, visit.campaign_id)
-    if not is_open and not (kind == "text" and loop_texts.suggestion(raw)):
+    # A suggestion and a data request are taken any day; anything else waits for the survey.
+    any_day = kind == "text" and (loop_texts.suggestion(raw) or privacy_commands.is_request(raw))
+    if not is_open and not any_day:
         assert reason is not None
         return _error(
             visit,

@@ -17,6 +17,7 @@ from typing import Any
 
 from kanavat import optouts
 from kanavat.attempts import BAD_DELIVERY, PROVIDER_ACCEPTED, in_sql
+from kanavat.loop.person import where_person
 from kanavat.outreach.reach import TOOK_PART
 from kanavat.store import Store, iso
 
@@ -97,6 +98,15 @@ def plan_answer(store: Store, suggestion: dict[str, Any]) -> bool:
             "language": suggestion["language"],
         },
     )
+
+
+def told_by_phone(store: Store) -> list[tuple[int, str]]:
+    """(outcome id, language) of every outcome some resident is told, or was, by a call."""
+    rows = store.query(
+        "SELECT DISTINCT ref_id, language FROM notices WHERE kind = 'outcome' "
+        "AND channel = 'voice' ORDER BY ref_id, language"
+    )
+    return [(int(r["ref_id"]), r["language"]) for r in rows]
 
 
 def planned(store: Store, kind: str, ref_id: int) -> int:
@@ -272,19 +282,9 @@ def shown(store: Store, notice_id: int, outbound_id: int) -> bool:
 def forget(store: Store, *, contact_id: int | None, phone: str | None, visitor: str | None) -> int:
     """An erased resident is told nothing more: their open notices are skipped and the
     number or visitor id they kept is dropped. How many were open."""
-    where, params = [], []
-    if contact_id is not None:
-        where.append("contact_id = ?")
-        params.append(contact_id)
-    if phone:
-        where.append("phone = ?")
-        params.append(phone)
-    if visitor:
-        where.append("visitor = ?")
-        params.append(visitor)
-    if not where:
+    who, params = where_person(contact_id, phone, visitor)
+    if not who:
         return 0
-    who = " OR ".join(where)
     cur = store.execute(
         f"UPDATE notices SET status = ?, reason = 'erased', lease_until = NULL, updated_at = ? "
         f"WHERE ({who}) AND status IN {in_sql(OPEN)}",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kanavat.config import Config
-from kanavat.loop import notices, suggestions
+from kanavat.loop import notices, recordings, suggestions
 from kanavat.loop.texts import campaign_title, day, texts
 from kanavat.store import Store
 
@@ -37,12 +37,15 @@ def describe(
     language: str,
 ) -> list[str]:
     t = texts(language)
-    out = [
-        t["privacy"]["suggestion"].format(
-            date=day(s["created_at"], language), text=s["text"], status=t["status"][s["status"]]
+    out = []
+    for s in mine:
+        out.append(
+            t["privacy"]["suggestion"].format(
+                date=day(s["created_at"], language), text=s["text"], status=t["status"][s["status"]]
+            )
         )
-        for s in mine
-    ]
+        if recordings.kept(config, s["id"]):
+            out.append(t["privacy"]["recording"])
     out += [
         t["privacy"]["outcome"].format(
             title=campaign_title(config, n["campaign_id"], language),
@@ -54,9 +57,13 @@ def describe(
     return out
 
 
-def forget(store: Store, contact_id: int | None, phone: str | None, visitor: str | None) -> bool:
-    """Erase the person's suggestions and stop every notice to them; whether any existed.
-    Joins the erasure's transaction."""
+def forget(
+    store: Store, config: Config, contact_id: int | None, phone: str | None, visitor: str | None
+) -> bool:
+    """Erase the person's suggestions (their audio too, if any was kept) and stop every
+    notice to them; whether any existed. Joins the erasure's transaction."""
+    mine = suggestions.of_person(store, contact_id=contact_id, phone=phone, visitor=visitor)
+    recordings.discard(config, (s["id"] for s in mine))
     erased = suggestions.forget(store, contact_id=contact_id, phone=phone, visitor=visitor)
     stopped = notices.forget(store, contact_id=contact_id, phone=phone, visitor=visitor)
     return bool(erased or stopped)

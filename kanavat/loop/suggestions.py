@@ -6,7 +6,8 @@ records it once), acknowledged at once, and waits in a queue for the council or 
 concerns: ``new`` → ``routed`` (to a queue, with a theme) → ``answered`` (the answer is told
 to the writer in the same channel, through ``notices``) → ``closed``. Its text and the
 writer's number are personal data: shown to officials, never logged, dropped on erasure;
-the number is dropped as soon as the answer has its notice.
+the number is dropped as soon as the answer has its notice. The audio of one said by phone
+is kept only with ``store_recordings`` on, by ``recordings.py``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from kanavat.loop import notices
+from kanavat.loop.person import where_person
 from kanavat.store import Store
 
 STATUSES = ("new", "routed", "answered", "closed")
@@ -59,9 +61,9 @@ def record(
     )
     if cur.rowcount:
         return int(cur.lastrowid)  # type: ignore[arg-type]
-    row = store.one("SELECT id FROM suggestions WHERE event_id = ?", [event_id])
-    assert row is not None
-    return int(row["id"])
+    found = by_event(store, event_id) if event_id is not None else None
+    assert found is not None
+    return found
 
 
 def get(store: Store, suggestion_id: int) -> dict[str, Any]:
@@ -69,6 +71,12 @@ def get(store: Store, suggestion_id: int) -> dict[str, Any]:
     if row is None:
         raise SuggestionError(f"no suggestion {suggestion_id}; see `kanavat suggestions list`")
     return row
+
+
+def by_event(store: Store, event_id: int) -> int | None:
+    """The suggestion an inbound event recorded, if it recorded one."""
+    row = store.one("SELECT id FROM suggestions WHERE event_id = ?", [event_id])
+    return int(row["id"]) if row else None
 
 
 def listed(
@@ -151,7 +159,7 @@ def of_person(
     store: Store, *, contact_id: int | None, phone: str | None, visitor: str | None
 ) -> list[dict[str, Any]]:
     """A resident's suggestions (a data request lists them)."""
-    where, params = _who(contact_id, phone, visitor)
+    where, params = where_person(contact_id, phone, visitor)
     if not where:
         return []
     return store.query(f"SELECT * FROM suggestions WHERE {where} ORDER BY id", params)
@@ -160,7 +168,7 @@ def of_person(
 def forget(store: Store, *, contact_id: int | None, phone: str | None, visitor: str | None) -> int:
     """Erasure: the text, the answer and whatever points to the writer go; the row stays
     (status and theme) so counts already reported still add up. How many there were."""
-    where, params = _who(contact_id, phone, visitor)
+    where, params = where_person(contact_id, phone, visitor)
     if not where:
         return 0
     cur = store.execute(
@@ -169,20 +177,6 @@ def forget(store: Store, *, contact_id: int | None, phone: str | None, visitor: 
         [store.now(), *params],
     )
     return cur.rowcount
-
-
-def _who(contact_id: int | None, phone: str | None, visitor: str | None) -> tuple[str, list]:
-    where, params = [], []
-    if contact_id is not None:
-        where.append("contact_id = ?")
-        params.append(contact_id)
-    if phone:
-        where.append("phone = ?")
-        params.append(phone)
-    if visitor:
-        where.append("visitor = ?")
-        params.append(visitor)
-    return " OR ".join(where), params
 
 
 def counts(store: Store, queue: str | None = None) -> dict[str, dict[str, int]]:

@@ -115,7 +115,7 @@ class NoticeLane:
         if busy or not self._line_free():
             notices.release(store, row["id"])  # stays due: one live call per person, free lines
             return WAIT
-        await dispatcher._pace("voice", campaign)
+        await dispatcher.pace("voice", campaign)
         if not notices.calling(store, row["id"]):
             return None
         return self._call(row, phone)
@@ -125,7 +125,7 @@ class NoticeLane:
     ) -> Awaitable[Any]:
         if row["kind"] == "outcome":
             text = f"{text}\n{system_texts(row['language'])['sms']['stop_hint']}"
-        await dispatcher._pace("sms", row["campaign_id"] or "", render.segments(text))
+        await dispatcher.pace("sms", row["campaign_id"] or "", render.segments(text))
         message = Outgoing(
             "sms",
             text,

@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from kanavat.config import Config
+from kanavat.loop import notices, outcomes
 from kanavat.loop.outcomes import Outcome
+from kanavat.questions.dialog import Part
+from kanavat.store import Store
 
 TEXTS = Path(__file__).parent / "texts"
 LANGUAGES = ("fi", "sv", "en")
@@ -88,6 +91,58 @@ def outcome_message(config: Config, outcome: Outcome, language: str, channel: st
 
 
 def answer_message(config: Config, answer: str, language: str, channel: str) -> str:
+    """A suggestion's answer; the chat page shows it under its own title (``answer_title``)."""
+    if channel == "chat":
+        return answer.strip()
     t = texts(language)["suggestion"]
     key = "answer_voice" if channel == "voice" else "answer_sms"
     return t[key].format(county=config.county.name, answer=answer.strip())
+
+
+# -- what a call says: the parts ``kanavat voices`` lists for recording --------------------
+
+# A loop call's fixed prompt keys and their texts (``[section] name`` of texts/<lang>.toml).
+CALL_TEXTS = {
+    "loop.repeat_hint": ("outcome", "repeat_hint"),
+    "loop.goodbye": ("outcome", "goodbye"),
+    "loop.suggestion_intro": ("suggestion", "voice_intro"),
+    "loop.suggestion_nothing": ("suggestion", "voice_nothing"),
+    "loop.suggestion_thanks": ("suggestion", "thanks"),
+}
+OUTCOME_CALL = ("loop.repeat_hint", "loop.goodbye")
+
+
+def call_part(config: Config, language: str, key: str) -> Part:
+    """One of :data:`CALL_TEXTS` as the call says it (recorded as ``voices/<lang>/<key>.wav``)."""
+    section, name = CALL_TEXTS[key]
+    return Part(key, texts(language)[section][name].format(county=config.county.name))
+
+
+def call_parts(config: Config, language: str, *, outcomes: bool, suggestions: bool) -> list[Part]:
+    """What a loop call may say besides its message: around an outcome or an answer told by
+    phone, and on the suggestion line."""
+    keys = [
+        k
+        for k in CALL_TEXTS
+        if (k in OUTCOME_CALL and outcomes) or (k not in OUTCOME_CALL and suggestions)
+    ]
+    return [call_part(config, language, k) for k in keys]
+
+
+def outcome_part(config: Config, outcome_id: int, outcome: Outcome, language: str) -> Part:
+    """An outcome as a call plays it: ``voices/<lang>/outcome.<id>.wav`` once recorded."""
+    return Part(f"outcome.{outcome_id}", outcome_message(config, outcome, language, "voice"))
+
+
+def outcomes_to_record(
+    config: Config, store: Store, languages: list[str]
+) -> list[tuple[str, Part, str]]:
+    """(language, part, belongs_to) of each outcome some resident is told by phone, in the
+    languages they are told it in: what ``kanavat voices`` asks the county to record."""
+    out = []
+    for outcome_id, language in notices.told_by_phone(store):
+        outcome = outcomes.get(store, outcome_id)
+        if outcome is not None and language in languages:
+            part = outcome_part(config, outcome_id, outcome, language)
+            out.append((language, part, f"{outcome.campaign_id}/outcome.{outcome_id}"))
+    return out

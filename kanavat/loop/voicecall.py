@@ -5,8 +5,9 @@
   questionnaire prompts are). Keypad 1 plays it again; silence or another key says goodbye.
   The notice is told once the message has played to its end.
 - ``suggestion``: a resident with no survey open calls the county's number and says a
-  suggestion; it is transcribed locally with the configured recogniser (the audio is not
-  kept), recorded through the turn entry, and acknowledged at once.
+  suggestion; it is transcribed locally with the configured recogniser, recorded through the
+  turn entry, and acknowledged at once. Its audio is kept only with ``[privacy]
+  store_recordings`` on (``recordings.py``); otherwise it is never even buffered.
 
 ``Call`` (``kanavat/voice/stream.py``) hands these modes to :class:`LoopCall`; the wire, the
 audio and barge-in stay the stream's.
@@ -14,14 +15,15 @@ audio and barge-in stay the stream's.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
 from kanavat import contacts, inbound
 from kanavat.appkeys import TURNS
-from kanavat.loop import notices
+from kanavat.loop import notices, recordings, suggestions
 from kanavat.loop.tell import message_for
-from kanavat.loop.texts import texts
+from kanavat.loop.texts import call_part
 from kanavat.questions.dialog import Part, Prompt
 from kanavat.questions.normalise import Input
 from kanavat.turn.message import Message
@@ -67,10 +69,8 @@ class LoopCall:
         self.message: Prompt | None = None
         self.phone: str | None = None
         self.event_id: int | None = None
+        self.audio: bytearray | None = None  # the caller's mu-law, if recordings are kept
         self.done = False
-
-    def _t(self) -> dict[str, Any]:
-        return texts(self.call.language)
 
     async def start(self, mode: str, attempt: str) -> None:
         if mode == "notice":
@@ -91,15 +91,9 @@ class LoopCall:
         text = message_for(self.config, self.store, row, "voice")
         if text is None:
             raise StreamError("nothing to tell")
-        hint = self._t()["outcome"]["repeat_hint"]
+        hint = call_part(self.config, row["language"], "loop.repeat_hint")
         key = f"{row['kind']}.{row['ref_id']}"  # outcome.<id>: its recording's name
-        self.message = Prompt(
-            key,
-            text,
-            (Part(key, text), Part("loop.repeat_hint", hint)),
-            expects="answer",
-            keypad="single",
-        )
+        self.message = Prompt(key, text, (Part(key, text), hint), expects="answer", keypad="single")
         await self.call.play([self.message])
 
     def marked(self, name: str) -> None:
@@ -118,20 +112,16 @@ class LoopCall:
         if event is None:
             raise StreamError("unknown suggestion call")
         self.event_id = event.id
+        self.audio = bytearray() if recordings.wanted(self.config) else None
         self.phone = (event.payload or {}).get("From")
         contact = contacts.by_phone(self.store, self.phone) if self.phone else None
         self.call.language = contact["language"] if contact else self.config.default_language
         engines = self.call.services.engines
         self.call.engine = engines.engine_for(self.call.language) if engines else None
         self.call.listen_frames = int(SUGGESTION_LISTEN_S / FRAME_S)
-        intro = self._t()["suggestion"]["voice_intro"].format(county=self.config.county.name)
+        intro = call_part(self.config, self.call.language, "loop.suggestion_intro")
         prompt = Prompt(
-            "loop.suggestion_intro",
-            intro,
-            (Part("loop.suggestion_intro", intro),),
-            expects="answer",
-            keypad="single",
-            free_text=True,
+            intro.key, intro.text, (intro,), expects="answer", keypad="single", free_text=True
         )
         await self.call.play([prompt])
 
@@ -144,18 +134,17 @@ class LoopCall:
             if given.kind == "keypad" and given.raw.startswith(REPEAT_KEY) and self.message:
                 await self.call.play([self.message])
                 return
-            await self._goodbye("loop.goodbye", self._t()["outcome"]["goodbye"])
+            await self._goodbye("loop.goodbye")
             return
         await self._suggested(given)
 
     async def _suggested(self, given: Input) -> None:
-        t = self._t()["suggestion"]
         text = given.raw.strip() if given.kind == "speech" else ""
         if given.kind == "keypad" and self.call.listening.recogniser is not None:
             final = await self.call.services.engines.run(self.call.listening.recogniser.finish)
             text = final.text.strip() if final is not None else ""
         if not text:
-            await self._goodbye("loop.suggestion_nothing", t["voice_nothing"])
+            await self._goodbye("loop.suggestion_nothing")
             return
         message = Message(
             "voice",
@@ -167,14 +156,33 @@ class LoopCall:
             language=self.call.language,
             confidence=given.confidence,
         )
-        self.call.app[TURNS].take(message)
+        reply = self.call.app[TURNS].take(message)
+        await self._keep_audio(reply.event_id)
         if self.event_id is not None:
             inbound.finish(self.store, self.event_id, "suggestion")
-        await self._goodbye("loop.suggestion_thanks", t["thanks"])
+        await self._goodbye("loop.suggestion_thanks")
 
-    async def _goodbye(self, key: str, text: str) -> None:
+    def caller_audio(self, ulaw: bytes) -> None:
+        """A media frame from the caller (the stream hands every one over)."""
+        if self.audio is not None and not self.done and len(self.audio) < recordings.MAX_BYTES:
+            self.audio += ulaw
+
+    async def _keep_audio(self, event_id: int) -> None:
+        """With ``store_recordings`` on, the suggestion's audio beside it; a disk that fails
+        loses the audio, never the suggestion (recorded already)."""
+        heard, self.audio = self.audio, None
+        suggestion_id = suggestions.by_event(self.store, event_id) if heard else None
+        if not heard or suggestion_id is None:
+            return
+        try:
+            await asyncio.to_thread(recordings.keep, self.config, suggestion_id, bytes(heard))
+        except (OSError, RuntimeError):
+            log.exception("loop.recording.failed suggestion=%s", suggestion_id)
+
+    async def _goodbye(self, key: str) -> None:
         self.done = True
-        await self.call.play([Prompt(key, text, (Part(key, text),))], hang_up=True)
+        part = call_part(self.config, self.call.language, key)
+        await self.call.play([Prompt(key, part.text, (part,))], hang_up=True)
 
     def hung_up(self) -> None:
         """The caller put the phone down: a notice not yet heard is tried again later."""

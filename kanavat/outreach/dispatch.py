@@ -273,7 +273,7 @@ class Dispatcher:
             note = Prompt("sms.reminder", reminder, (Part("sms.reminder", reminder),))
             prompts = (note, *turn.prompts[1:])
         bodies = render.messages(prompts, footer)
-        await self._pace("sms", cid, len(bodies))  # the provider's rate counts messages
+        await self.pace("sms", cid, len(bodies))  # the provider's rate counts messages
         return self._send_texts(item, attempt_id, turn.session_id, bodies, purpose)
 
     async def _send_texts(
@@ -347,7 +347,7 @@ class Dispatcher:
 
     async def call(self, item: Due) -> Awaitable[None] | None:
         """A claimed contact's call, at its turn; returns the placing of it."""
-        await self._pace("voice", item.campaign_id)
+        await self.pace("voice", item.campaign_id)
         attempt_id = self.take(item, None)
         if attempt_id is None:
             return None
@@ -381,8 +381,10 @@ class Dispatcher:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _pace(self, channel: str, campaign_id: str, weight: int = 1) -> None:
-        """Keep to the provider's rate (calls or messages per second), in real time."""
+    async def pace(self, channel: str, campaign_id: str, weight: int = 1) -> None:
+        """Wait for the next slot of the provider's rate (calls or messages per second), in
+        real time; ``weight`` is how many the contact counts for (a text's segments). Every
+        contact of a lane starts through here: invitations and the notice lane alike."""
         name = "calls_per_second" if channel == "voice" else "messages_per_second"
         rate = windows.setting(self.config, campaign_id, name) or DEFAULT_RATE[channel]
         loop = asyncio.get_running_loop()

@@ -59,6 +59,15 @@ def _matches(kind: str) -> dict[str, str]:
     }
 
 
+def is_request(text: str) -> bool:
+    """Whether ``text`` is a data request's word (MY DATA, DELETE, or YES confirming one):
+    channels take these even where nothing else is taken now (a closed survey's chat)."""
+    if not isinstance(text, str) or len(text) > MAX_COMMAND_CHARS:
+        return False
+    word = command_word(text)
+    return any(word in _matches(kind) for kind in ("show", "erase", "confirm"))
+
+
 def respond(
     store: Store, config: Config, person: Person, text: str, now: datetime | None = None
 ) -> Reply | None:

@@ -71,7 +71,7 @@ def erase(store: Store, config: Config, person: Person, source: str) -> ErasureR
         if person.visitor:
             events = _forget_visitor_events(store, person.visitor)
         # Suggestions and notices (issue 23): nothing more is told; texts and numbers go.
-        found_loop = loop_privacy.forget(store, contact_id, person.phone, person.visitor)
+        found_loop = loop_privacy.forget(store, config, contact_id, person.phone, person.visitor)
         store.execute("DELETE FROM privacy_requests WHERE who = ?", [request_key(store, person)])
         found = contact_id is not None or bool(sessions) or found_loop
         report = ErasureReport(mode, found, len(sessions), deleted, kept, events)

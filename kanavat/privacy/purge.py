@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from kanavat import contacts
 from kanavat.config import Config
+from kanavat.loop import recordings as suggestion_audio
 from kanavat.loop import suggestions
 from kanavat.privacy import scrub
 from kanavat.store import Store, iso
@@ -92,6 +93,7 @@ def purge(store: Store, config: Config, now: datetime) -> PurgeReport:
         recordings = _delete_recordings(config, expired)
         # A suggestion belongs to no campaign: its way back to the writer lasts retention_days.
         expired_suggestions = suggestions.expire(store, iso(cutoff))
+        recordings += suggestion_audio.expire(config, store, iso(cutoff))
         store.audit(
             "privacy.purge",
             cutoff=iso(cutoff),

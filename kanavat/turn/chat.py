@@ -1,7 +1,7 @@
 """A message from a chat visitor (the chat page's websocket, a Rasa REST widget): the policy.
 
-The visitor's data requests (MY DATA, DELETE + YES) come first, for both; then the frame's
-action: start (or resume), restart, stop, or an answer the conversation takes. A finished
+The visitor's data requests (MY DATA, DELETE + YES) come first, for both, then a suggestion
+(EHDOTUS / FÖRSLAG / IDEA, whether a survey is open or not); then the frame's action: start (or resume), restart, stop, or an answer the conversation takes. A finished
 visitor is shown where they are. A Rasa widget's first message opens the session and is no
 answer (widgets send a greeting or ``/get_started``); Rasa intents are understood (``nlu.py``).
 """
@@ -38,10 +38,10 @@ def handle(ctx: Context, message: Message, event_id: int) -> Result:
         if asked is not None:
             said = Said("privacy", asked.language, paragraphs=asked.paragraphs, key=asked.outcome)
             return Result(asked.outcome, (said,), _where(ctx, message), language=asked.language)
-        if message.kind == "ws":
-            suggested = loop_policy.chat_message(ctx, message, event_id, _where(ctx, message))
-            if suggested is not None:
-                return suggested
+        # A suggestion, any day, by the page or a Rasa widget alike (issue 23).
+        suggested = loop_policy.chat_message(ctx, message, event_id, _where(ctx, message))
+        if suggested is not None:
+            return suggested
     turn = _rest_turn(ctx, message) if message.kind == "rest" else _page_turn(ctx, message)
     if turn is None:
         return Result("bad_message", error="bad_message")

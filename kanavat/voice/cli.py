@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -64,6 +65,25 @@ def _summary(report: prompt_check.Report) -> str:
     )
 
 
+def _outcomes(config: configuration.Config, languages: list[str]) -> list[tuple[str, Any, str]]:
+    """Each outcome told by phone, from the store (none before the store exists): recorded
+    like any prompt, as voices/<lang>/outcome.<id>.wav."""
+    from kanavat.dialect import StoreUnavailable
+    from kanavat.loop.texts import outcomes_to_record
+    from kanavat.store import Store
+
+    if not config.server.is_postgres and not config.database_path.is_file():
+        return []
+    try:
+        store = Store(config.database, secret=config.server.secret)
+    except StoreUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        return outcomes_to_record(config, store, languages)
+    finally:
+        store.close()
+
+
 @click.group()
 def voices() -> None:
     """Recorded prompts in the voices folder: check them, render placeholders."""
@@ -85,7 +105,7 @@ def voices_check(config_path: Path | None, languages: tuple[str, ...], verbose: 
     config = load_config(config_path)
     langs = _languages(config, languages)
     voices_dir = config.resolve(config.server.voices)
-    report = prompt_check.check(config, langs)
+    report = prompt_check.check(config, langs, _outcomes(config, langs))
     _print_report(report, voices_dir, verbose)
     click.echo(f"{voices_dir}: {_summary(report)}")
     if report.errors:
@@ -117,7 +137,7 @@ def voices_build(
             "(apt-get install espeak-ng) or record the prompts"
         )
     try:
-        report = prompt_check.build(config, langs, force=force)
+        report = prompt_check.build(config, langs, force=force, extra=_outcomes(config, langs))
     except prompts_mod.ManifestError as exc:
         raise click.ClickException(
             f"{exc}\nFix it, or pass --force to rebuild the manifest from the files"

@@ -37,6 +37,7 @@ from kanavat.voice.prompts import (
 
 if TYPE_CHECKING:
     from kanavat.config import Config
+    from kanavat.questions.dialog import Part
 
 # -- check and build: what `kanavat voices` runs ---------------------------------------------
 
@@ -111,7 +112,11 @@ def _audio_files(voices_dir: Path, languages: Sequence[str]) -> list[str]:
     return sorted(found)
 
 
-def check(config: Config, languages: Sequence[str] | None = None) -> Report:
+def check(
+    config: Config,
+    languages: Sequence[str] | None = None,
+    extra: Sequence[tuple[str, Part, str]] = (),
+) -> Report:
     """Compare the voices folder with what the config can say; change nothing.
 
     Errors (exit 1): missing or unreadable audio, a rate below 8 kHz, an empty file, a
@@ -131,7 +136,7 @@ def check(config: Config, languages: Sequence[str] | None = None) -> Report:
         )
         return report
     entries = {f: e for f, e in entries.items() if e.language in languages}
-    wanted = wanted_parts(config, languages)
+    wanted = wanted_parts(config, languages, extra)
     report.wanted = len(wanted)
     by_text: dict[tuple[str, str, str], list[Entry]] = {}
     for e in entries.values():
@@ -268,6 +273,7 @@ def build(
     force: bool = False,
     espeak: str | None = None,
     workers: int | None = None,
+    extra: Sequence[tuple[str, Part, str]] = (),
 ) -> Report:
     """Bring the voices folder up to date with the config, then ``check`` it.
 
@@ -286,7 +292,7 @@ def build(
         if not force:
             raise
         entries = {}
-    wanted = wanted_parts(config, languages)
+    wanted = wanted_parts(config, languages, extra)
     by_stem = {w.stem: w for w in wanted}
     files = set(_audio_files(voices_dir, languages))
     report = Report()
@@ -369,6 +375,6 @@ def build(
             report.removed += 1
 
     save_manifest(voices_dir, entries.values())
-    after = check(config, languages)
+    after = check(config, languages, extra)
     after.rendered, after.added, after.removed = report.rendered, report.added, report.removed
     return after

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Literal
 
 import soundfile
 
+from kanavat.loop.texts import call_parts
 from kanavat.questions.dialog import Part, all_parts, system_parts
 from kanavat.voice import audio
 
@@ -57,6 +58,7 @@ PLACEHOLDER_SUFFIX = ".placeholder.wav"
 # Recordings may be any of these; placeholders are always WAV.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 SYSTEM = "system"
+LOOP = "loop"  # what an outcome call or the suggestion line says around its message
 # espeak-ng's default is 175 words a minute; elderly listeners on a phone line need slower.
 PLACEHOLDER_WPM = 130
 PLACEHOLDER_WORD_GAP = 2  # extra pause between words, in 10 ms units
@@ -142,8 +144,16 @@ def _owner(qid: str, key: str) -> str:
     return qid
 
 
-def wanted_parts(config: Config, languages: Sequence[str] | None = None) -> list[Wanted]:
-    """Every prompt part the configuration's phone campaigns and the call itself can say."""
+def wanted_parts(
+    config: Config,
+    languages: Sequence[str] | None = None,
+    extra: Iterable[tuple[str, Part, str]] = (),
+) -> list[Wanted]:
+    """Every prompt part the configuration's phone campaigns and the call itself can say,
+    the calls of closing the loop (issue 23) included; ``extra`` adds (language, part,
+    belongs_to) the store knows of, such as each outcome told by phone."""
+    extra = list(extra)
+    phone = bool(voice_questionnaires(config))
     out: list[Wanted] = []
     for lang in languages or config.county.languages:
         # key -> text -> owners, in the order the dialog says them
@@ -155,6 +165,12 @@ def wanted_parts(config: Config, languages: Sequence[str] | None = None) -> list
                 )
         for part in system_parts(lang):
             by_key.setdefault(part.key, {}).setdefault(part.text, []).append(SYSTEM)
+        suggestion_line = config.suggestions.voice
+        for part in call_parts(config, lang, outcomes=phone, suggestions=suggestion_line):
+            by_key.setdefault(part.key, {}).setdefault(part.text, []).append(LOOP)
+        for language, part, owner in extra:
+            if language == lang:
+                by_key.setdefault(part.key, {}).setdefault(part.text, []).append(owner)
         for key, texts in by_key.items():
             for text, owners in texts.items():
                 folder = lang if len(texts) == 1 else f"{lang}/{owners[0].split('/')[0]}"
@@ -192,7 +208,9 @@ MANIFEST_HEADER = """\
 #   file         the file, relative to this folder
 #   text         what it says, word for word (the config's text when it was recorded)
 #   belongs_to   questionnaire, questionnaire/question or questionnaire/question/option;
-#                "system" for what a call says outside any questionnaire
+#                "system" for what a call says outside any questionnaire, "loop" for what
+#                an outcome call or the suggestion line says, campaign/outcome.<id> for an
+#                outcome told by phone
 #   source       "recorded" (a person) or "placeholder" (espeak-ng; record it!)
 #   sample_rate  of the file, in Hz (calls play 8000 Hz; others are converted)
 #   text_sha256  of the text, so `kanavat voices check` notices when the config's text changes

@@ -200,6 +200,8 @@ class Call:
             ulaw = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
             raise StreamError("bad base64") from None
+        if self.loop is not None:
+            self.loop.caller_audio(ulaw)
         listening = self.listening
         own = listening.own_audio
         if own is not None and (self.playing is None or listening.speaking):

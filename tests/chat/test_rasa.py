@@ -295,3 +295,68 @@ async def test_closed_campaign_is_said_in_the_senders_language(chat_server: Chat
             "text": "Kysely ei ole vielä auki. Se aukeaa 1.3.2027 klo 8.00.",
         }
     ]
+
+
+async def test_suggestions_any_day_and_their_answer_with_the_next_reply(
+    chat_server: ChatServer,
+) -> None:
+    """EHDOTUS / FÖRSLAG through a Rasa widget, the survey closed or not: recorded and thanked
+    as on the chat page (one turn entry); the answer comes with the sender's next reply, once."""
+    from click.testing import CliRunner
+
+    from kanavat.cli import main as cli_main
+
+    def cli(*args: str) -> str:
+        result = CliRunner().invoke(cli_main, [*args, "--config", str(chat_server.config_path)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    chat_server.set_status("paused")  # no survey open: suggestions still come in
+    _, body = await post(
+        chat_server, {"sender": "s-idea", "message": "EHDOTUS: lisää iltavuoroja", "metadata": META}
+    )
+    assert body == [{"recipient_id": "s-idea", "text": THANKS_FI}]
+    chat_server.set_status("running")
+    sv = {
+        "sender": "s-idé",
+        "message": "FÖRSLAG fler kvällstider",
+        "metadata": {**META, "lang": "sv"},
+    }
+    _, body = await post(chat_server, sv)
+    assert body == [
+        {
+            "recipient_id": "s-idé",
+            "text": "Tack för ditt förslag! Det är registrerat och går vidare till "
+            "behandling. Du får svar samma väg.",
+        }
+    ]
+    rows = chat_server.store.query("SELECT * FROM suggestions ORDER BY id")
+    assert [(r["channel"], r["language"], r["text"]) for r in rows] == [
+        ("chat", "fi", "lisää iltavuoroja"),
+        ("chat", "sv", "fler kvällstider"),
+    ]
+    assert chat_server.store.query("SELECT id FROM sessions") == []  # no survey was begun
+    cli("suggestions", "route", str(rows[0]["id"]), "nuorisovaltuusto", "--theme", "nuoret")
+    assert "its writer will be told" in cli("suggestions", "answer", str(rows[0]["id"]), "Kyllä.")
+    chat_server.set_status("paused")  # told even while no survey is open
+    _, body = await post(chat_server, {"sender": "s-idea", "message": "moi", "metadata": META})
+    answer = "Vastaus ehdotukseesi: Kyllä."
+    assert body == [
+        {"recipient_id": "s-idea", "text": "Kysely on tauolla. Kokeile myöhemmin uudelleen."},
+        {"recipient_id": "s-idea", "text": answer},
+    ]
+    _, mine = await post(chat_server, {"sender": "s-idea", "message": "TIETONI", "metadata": META})
+    assert isinstance(mine, list) and any("lisää iltavuoroja" in m["text"] for m in mine)
+    chat_server.set_status("running")
+    _, again = await post(chat_server, {"sender": "s-idea", "message": "1", "metadata": META})
+    assert isinstance(again, list) and not [m for m in again if "ehdotukseesi" in m["text"]]
+    _, other = await post(chat_server, {"sender": "s-idé", "message": "hej", "metadata": META})
+    assert isinstance(other, list) and not [m for m in other if "ehdotukseesi" in m["text"]]
+    status = chat_server.store.query("SELECT kind, channel, status FROM notices")
+    assert status == [{"kind": "answer", "channel": "chat", "status": "told"}]
+
+
+THANKS_FI = (
+    "Kiitos ehdotuksestasi! Se on kirjattu ja menee käsiteltäväksi. Saat vastauksen tätä samaa "
+    "kautta."
+)

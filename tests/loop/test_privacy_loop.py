@@ -111,3 +111,41 @@ def test_an_open_suggestions_number_goes_after_retention(
         assert purge(store, config, made + timedelta(days=days + 2)).suggestions == 0
     finally:
         store.close()
+
+
+def test_a_kept_suggestion_recording_goes_after_retention(
+    tmp_path: Path, example_config_path: Path
+) -> None:
+    """With ``store_recordings`` on, a suggestion's audio is deleted by ``kanavat purge`` once
+    it is older than retention_days (its text stays for the council)."""
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from kanavat.loop import recordings
+    from kanavat.privacy.purge import purge
+    from kanavat.voice.audio import ulaw_encode
+
+    text = example_config_path.read_text("utf-8").replace(
+        'erasure = "anonymise"', 'erasure = "anonymise"\nstore_recordings = true'
+    )
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    config = configuration.load(tmp_path / "config.toml", env={})
+    tone = (8000 * np.sin(np.arange(8000) / 8000 * 2 * np.pi * 440)).astype(np.int16)
+    store = Store(tmp_path / "k.db")
+    try:
+        sid = suggestions.record(
+            store, event_id=None, channel="voice", language="fi", text="lisää penkkejä",
+            queue="kirjaamo", phone="+358401260022",
+        )  # fmt: skip
+        kept = recordings.keep(config, sid, ulaw_encode(tone))
+        assert kept == tmp_path / "recordings" / "_suggestions" / f"{sid}.wav"
+        made = datetime.fromisoformat(store.one("SELECT created_at FROM suggestions")["created_at"])
+        days = config.privacy.retention_days
+        assert purge(store, config, made.astimezone(UTC) + timedelta(days=days - 1)).recordings == 0
+        assert kept.is_file()
+        late = purge(store, config, made.astimezone(UTC) + timedelta(days=days, minutes=1))
+        assert late.recordings == 1 and not kept.exists()
+        assert suggestions.get(store, sid)["text"] == "lisää penkkejä"
+    finally:
+        store.close()

@@ -99,9 +99,10 @@
 
   function setPhase(next) {
     phase = next;
-    // Nothing to type before starting; after the end the box stays, so a visitor can still
-    // ask for their data (TIETONI / MINA UPPGIFTER / MY DATA) or its erasure.
-    const talking = next === "active" || next === "done";
+    // The box is there once connected, survey open or not: a visitor may write a suggestion
+    // (EHDOTUS / FÖRSLAG / IDEA) any day, and after the end still ask for their data
+    // (TIETONI / MINA UPPGIFTER / MY DATA) or its erasure.
+    const talking = next !== "connecting";
     input.disabled = !talking;
     sendButton.disabled = !talking;
     form.hidden = !talking;
@@ -173,12 +174,20 @@
   function onBot(m) {
     if (m.re) pending.delete(m.re);
     lastQuestion = m.question;
-    render(m.messages, () => setPhase(m.status));
+    // A suggestion on a closed survey's page is answered "welcome": the survey stays closed.
+    const closed = m.status === "welcome" && !closedNote.hidden;
+    render(m.messages, () => setPhase(closed ? "closed" : m.status));
   }
 
   function onNotice(m) {
     // What came of the visitor's answers, or the answer to their suggestion (issue 23).
-    rendering = rendering.then(() => bubble("note", `${m.title}: ${m.text}`));
+    rendering = rendering.then(() => {
+      const el = bubble("note", m.text);
+      const title = document.createElement("p");
+      title.className = "notice-title";
+      title.textContent = m.title;
+      el.prepend(title);
+    });
   }
 
   function onError(m) {
@@ -254,7 +263,7 @@
 
   function submitText() {
     const text = input.value.trim();
-    if (!text || (phase !== "active" && phase !== "done")) return;
+    if (!text || phase === "connecting") return;
     input.value = "";
     autoGrow();
     act("text", { text }, text);
