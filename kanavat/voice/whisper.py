@@ -126,7 +126,8 @@ def looping(text: str) -> bool:
     Two or three repeats ("ei ei ei") are ordinary speech; the text is kept as said and the
     answer normaliser collapses it.
     """
-    said = words_of(text)
+    # Parts of hyphened words count too: "BEE-EE-EE-EE" (a tone) is a loop of one syllable.
+    said = [part for word in words_of(text) for part in word.split("-")]
     for size in (1, 2, 3):
         # A phrase of several words said three times running is a loop too: "en osaa sanoa,
         # en osaa sanoa, en osaa sanoa" (speech set, dev: taken as an answer at 0.8).

@@ -236,6 +236,8 @@ def test_repetition_is_kept_but_a_loop_is_suspect() -> None:
     assert not looping("yksi kaksi kolme neljä")
     assert looping("en osaa sanoa, en osaa sanoa, en osaa sanoa")  # a phrase three times
     assert not looping("en osaa sanoa, en osaa sanoa")
+    assert looping("BEE-EE-EE-EE-EE-EE")  # a tone, written as one hyphened word
+    assert not looping("kotihoito-palvelu ja sosiaali-palvelu")
 
 
 @slow
