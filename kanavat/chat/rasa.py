@@ -10,9 +10,14 @@ answers one JSON object per line (``text/event-stream``), as Rasa's channel stre
 missing ``sender`` is ``"default"`` and any other its string; a ``message`` that is not a
 string is answered ``[]``, as Rasa answers it (its channel fails on it and logs).
 
-Each message is a turn (``kanavat/turn/``); ``metadata.message_id``, when a widget sends one,
-is its idempotency key: the same id again gets the same answer, never a second turn. The
-visitor's data requests (MY DATA, DELETE + YES) work here as on the chat page.
+Each message is a turn (``kanavat/turn/``). Its idempotency key is the widget's id for it:
+``metadata.message_id`` (a string or an integer, as its string), else an ``Idempotency-Key``
+header (the IETF HTTP API draft's, as Stripe and others take it); the same id from the same
+sender again gets the same answer, never a second turn. A message with neither has no key:
+Rasa keys nothing either (its ``UserMessage`` draws a fresh ``uuid4`` per POST), and no key
+can be made from the message itself, since a retry and the same words sent again ("1" to two
+questions in a row) look alike; such a retried POST is a second turn. The visitor's data
+requests (MY DATA, DELETE + YES) work here as on the chat page.
 
 kanavat reads ``metadata.campaign`` (optional when only one campaign is on chat) and
 ``metadata.lang`` (the language a new session starts in; else the county's first language).
@@ -48,6 +53,8 @@ from kanavat.turn.message import Message
 log = logging.getLogger("kanavat.chat.rasa")
 MAX_BODY_BYTES = 64 * 1024  # a 2,000-character message with metadata; anything larger is not chat
 MAX_SENDER_CHARS = 200
+MAX_MESSAGE_ID_CHARS = 200
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 DEFAULT_SENDER = "default"  # Rasa's UserMessage.DEFAULT_SENDER_ID
 
 
@@ -67,13 +74,14 @@ async def webhook(request: web.Request) -> web.StreamResponse:
     try:
         body = await _read(request)
         sender, message, metadata = _fields(body)
+        message_id = _message_id(metadata, request.headers.get(IDEMPOTENCY_HEADER))
         if message is None:
             messages: list[dict[str, Any]] = []
         else:
             config = request.app[CONFIG]
             campaign_id = _campaign(config, metadata)
             asked = metadata.get("lang") if isinstance(metadata.get("lang"), str) else None
-            messages = _handle(request, campaign_id, sender, message, asked, metadata)
+            messages = _handle(request, campaign_id, sender, message, asked, message_id)
     except BadRequest as bad:
         log.info("chat.rest.rejected status=%s reason=%s", bad.status, bad.message)
         return web.json_response({"error": bad.message}, status=bad.status)
@@ -127,6 +135,23 @@ def _fields(body: Any) -> tuple[str, str | None, dict[str, Any]]:
     return sender, message, metadata
 
 
+def _message_id(metadata: dict[str, Any], header: str | None) -> str | None:
+    """The widget's id for this message: ``metadata.message_id``, else the
+    ``Idempotency-Key`` header; None when it sent neither (see the module docstring)."""
+    given: Any = metadata.get("message_id")
+    where = "metadata.message_id"
+    if given is None or given == "":
+        given, where = header, IDEMPOTENCY_HEADER
+    if given is None:
+        return None
+    if isinstance(given, bool) or not isinstance(given, str | int):
+        raise BadRequest(400, f"{where} must be a string or an integer")
+    text = str(given)
+    if not text.strip() or len(text) > MAX_MESSAGE_ID_CHARS or not text.isprintable():
+        raise BadRequest(400, f"{where}: 1 to {MAX_MESSAGE_ID_CHARS} printable characters")
+    return text
+
+
 def _campaign(config: Config, metadata: dict[str, Any]) -> str:
     asked = metadata.get("campaign")
     if asked is None:
@@ -145,7 +170,7 @@ def _handle(
     sender: str,
     text: str,
     asked: str | None,
-    metadata: dict[str, Any],
+    message_id: str | None,
 ) -> list[dict[str, Any]]:
     app = request.app
     config, store = app[CONFIG], app[STORE]
@@ -164,11 +189,10 @@ def _handle(
         assert reason is not None
         closed = [output.say(sender, closed_text(config, campaign_id, reason, language))]
         return closed + _news(config, store, visitor, sender)
-    given_id = metadata.get("message_id")
     message = Message(
         "chat",
         "rest",
-        f"{visitor}:{given_id}" if isinstance(given_id, str) and given_id else None,
+        f"{visitor}:{message_id}" if message_id is not None else None,
         text=text[: MAX_MESSAGE_CHARS + 1],
         visitor=visitor,
         recipient=sender,

@@ -13,7 +13,7 @@ import binascii
 import contextlib
 import hmac
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -57,16 +57,27 @@ async def rest_middleware(request: web.Request, handler: Handler) -> web.StreamR
         resp = error_response(401, 20003, "Authenticate")
         resp.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
         return resp
-    if request.match_info.get("account") not in (None, settings.account_sid):
-        return _not_found(request)
     try:
+        if request.match_info.get("account") not in (None, settings.account_sid):
+            raise _not_found(request)
         return await handler(request)
     except RestError as exc:
         return error_response(exc.status, exc.code, exc.message)
 
 
-def _not_found(request: web.Request) -> web.Response:
-    return error_response(404, 20404, f"The requested resource {request.path} was not found")
+Record = TypeVar("Record")
+
+
+def _not_found(request: web.Request) -> RestError:
+    return RestError(404, 20404, f"The requested resource {request.path} was not found")
+
+
+def _by_sid(request: web.Request, records: dict[str, Record]) -> Record:
+    """The record the path's ``{sid}`` names, or Twilio's 404 for it."""
+    found = records.get(request.match_info["sid"])
+    if found is None:
+        raise _not_found(request)
+    return found
 
 
 def _page(request: web.Request, key: str, items: list[dict[str, Any]]) -> web.Response:
@@ -138,17 +149,14 @@ async def list_messages(request: web.Request) -> web.Response:
 @routes.get(PREFIX + "/Messages/{sid}.json")
 async def fetch_message(request: web.Request) -> web.Response:
     emu = request.app[EMULATOR]
-    msg = emu.messages.get(request.match_info["sid"])
-    if msg is None:
-        return _not_found(request)
+    msg = _by_sid(request, emu.messages)
     return web.json_response(msg.to_json(emu.settings.account_sid))
 
 
 @routes.delete(PREFIX + "/Messages/{sid}.json")
 async def delete_message(request: web.Request) -> web.Response:
     emu = request.app[EMULATOR]
-    if emu.messages.pop(request.match_info["sid"], None) is None:
-        return _not_found(request)
+    del emu.messages[_by_sid(request, emu.messages).sid]
     return web.Response(status=204)
 
 
@@ -221,18 +229,14 @@ async def list_calls(request: web.Request) -> web.Response:
 @routes.get(PREFIX + "/Calls/{sid}.json")
 async def fetch_call(request: web.Request) -> web.Response:
     emu = request.app[EMULATOR]
-    call = emu.calls.get(request.match_info["sid"])
-    if call is None:
-        return _not_found(request)
+    call = _by_sid(request, emu.calls)
     return web.json_response(call.to_json(emu.settings.account_sid))
 
 
 @routes.post(PREFIX + "/Calls/{sid}.json")
 async def update_call(request: web.Request) -> web.Response:
     emu = request.app[EMULATOR]
-    call = emu.calls.get(request.match_info["sid"])
-    if call is None:
-        return _not_found(request)
+    call = _by_sid(request, emu.calls)
     form = await request.post()
     status = str(form.get("Status", "")) or None
     if status not in (None, "completed", "canceled"):
@@ -248,9 +252,7 @@ async def update_call(request: web.Request) -> web.Response:
 @routes.delete(PREFIX + "/Calls/{sid}.json")
 async def delete_call(request: web.Request) -> web.Response:
     emu = request.app[EMULATOR]
-    call = emu.calls.get(request.match_info["sid"])
-    if call is None:
-        return _not_found(request)
+    call = _by_sid(request, emu.calls)
     if call.status not in calls_mod.TERMINAL:
         raise RestError(400, 20009, "Cannot delete a call in progress")
     del emu.calls[call.sid]

@@ -97,19 +97,8 @@ def _question(q: dict[str, Any], row) -> Iterator[dict[str, Any]]:
         yield row("free_text", question=qid, label=a["text"], suppressed=0)
     yield from _themes(q, row)
     for c in q.get("categories", []):
-        ci = c["ci"] or [None, None]
-        yield row(
-            "question",
-            question=qid,
-            category=c["value"],
-            label=c["label"],
-            count=c["count"],
-            share=c["share"],
-            estimate=c["estimate"],
-            ci_low=ci[0],
-            ci_high=ci[1],
-            suppressed=int(c["suppressed"]),
-        )
+        low, high = c["ci"] or (None, None)
+        yield _category_row(row("question", question=qid, ci_low=low, ci_high=high), c)
     for c in (q.get("compare") or {}).get("categories", []):
         ci = c["change_ci"] or [None, None]
         yield row(
@@ -122,54 +111,19 @@ def _question(q: dict[str, Any], row) -> Iterator[dict[str, Any]]:
             suppressed=int(c["change"] is None),
         )
     if "mean" in q:
-        mean = q["mean"]
-        yield row(
-            "mean",
-            question=qid,
-            share=None,
-            estimate=mean["estimate"] if mean else None,
-            suppressed=int(mean is None),
-        )
+        yield _mean_row(row("mean", question=qid), q["mean"])
     if "nps" in q:
         yield _nps_row(row("nps", question=qid), q["nps"])
     for b in q.get("breakdowns", []):
         for g in b["groups"]:
+            at = {"question": qid, "by": b["by"], "group": "" if g["group"] is None else g["group"]}
             if "nps" in g:
-                group = "" if g["group"] is None else g["group"]
-                yield _nps_row(
-                    row("breakdown_nps", question=qid, by=b["by"], group=group), g["nps"]
-                )
-            group = "" if g["group"] is None else g["group"]
-            yield row(
-                "breakdown_n",
-                question=qid,
-                by=b["by"],
-                group=group,
-                count=g["n"],
-                suppressed=int(g["suppressed"]),
-            )
+                yield _nps_row(row("breakdown_nps", **at), g["nps"])
+            yield row("breakdown_n", **at, count=g["n"], suppressed=int(g["suppressed"]))
             for c in g["cells"]:
-                yield row(
-                    "breakdown",
-                    question=qid,
-                    by=b["by"],
-                    group=group,
-                    category=c["value"],
-                    label=c["label"],
-                    count=c["count"],
-                    share=c["share"],
-                    estimate=c["estimate"],
-                    suppressed=int(c["suppressed"]),
-                )
+                yield _category_row(row("breakdown", **at), c)
             if "mean" in g:
-                yield row(
-                    "breakdown_mean",
-                    question=qid,
-                    by=b["by"],
-                    group=group,
-                    estimate=g["mean"]["estimate"] if g["mean"] else None,
-                    suppressed=int(g["mean"] is None),
-                )
+                yield _mean_row(row("breakdown_mean", **at), g["mean"])
 
 
 def _themes(q: dict[str, Any], row) -> Iterator[dict[str, Any]]:
@@ -205,6 +159,23 @@ def _themes(q: dict[str, Any], row) -> Iterator[dict[str, Any]]:
                 )
         for quote in item["quotes"]:
             yield row("theme_quote", question=qid, category=item["id"], label=quote, suppressed=0)
+
+
+def _category_row(base: dict[str, Any], c: dict[str, Any]) -> dict[str, Any]:
+    """One category of a question or of a breakdown's group: its count, share and estimate."""
+    return base | {
+        "category": c["value"],
+        "label": c["label"],
+        "count": c["count"],
+        "share": c["share"],
+        "estimate": c["estimate"],
+        "suppressed": int(c["suppressed"]),
+    }
+
+
+def _mean_row(base: dict[str, Any], mean: dict[str, Any] | None) -> dict[str, Any]:
+    """A mean, or an empty hidden row when it is not published."""
+    return base | {"estimate": mean["estimate"] if mean else None, "suppressed": int(mean is None)}
 
 
 def _nps_row(base: dict[str, Any], nps: dict[str, Any] | None) -> dict[str, Any]:

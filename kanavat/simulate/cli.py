@@ -162,21 +162,34 @@ def simulate(
 
 
 async def _simulate(plan: Plan, console: Console) -> Result:
+    rehearsal = prepared(plan)
+    try:
+        return await rehearse(rehearsal, console)
+    finally:
+        await rehearsal.close()
+
+
+def prepared(plan: Plan) -> Rehearsal:
+    """A rehearsal's folder, config copy and store made, its server log opened (a plan that
+    cannot run is the command's error)."""
     rehearsal = Rehearsal(plan)
     try:
         rehearsal.prepare()
     except RehearsalError as exc:
         raise click.ClickException(str(exc)) from None
     logs.setup_file(plan.folder / LOG_NAME)
-    try:
-        await rehearsal.start()
-        result = await _run(rehearsal, console)
-        from kanavat.simulate.loop import close_the_loop
+    return rehearsal
 
-        result.loop = await close_the_loop(rehearsal, plan.seed)
-        return result
-    finally:
-        await rehearsal.close()
+
+async def rehearse(rehearsal: Rehearsal, console: Console) -> Result:
+    """Start the server and emulator, run the residents to the end, then close the loop
+    (``result.loop``: what came of the campaigns, told to those who took part)."""
+    await rehearsal.start()
+    result = await _run(rehearsal, console)
+    from kanavat.simulate.loop import close_the_loop
+
+    result.loop = await close_the_loop(rehearsal, rehearsal.plan.seed)
+    return result
 
 
 async def _run(rehearsal: Rehearsal, console: Console) -> Result:

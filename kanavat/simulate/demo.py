@@ -14,15 +14,13 @@ import signal
 import time
 from pathlib import Path
 
-import click
 from rich.console import Console
 
-from kanavat import logs
 from kanavat.chat.cli import chat_link
 from kanavat.report.render import render
-from kanavat.simulate.cli import _run, print_summary
-from kanavat.simulate.loop import close_the_loop, print_loop
-from kanavat.simulate.rehearsal import LOG_NAME, RehearsalError
+from kanavat.simulate.cli import prepared, print_summary, rehearse
+from kanavat.simulate.loop import print_loop
+from kanavat.simulate.rehearsal import LOG_NAME
 from kanavat.simulate.runner import Plan, Rehearsal
 
 
@@ -40,21 +38,15 @@ def write_reports(rehearsal: Rehearsal, folder: Path) -> dict[str, Path]:
 
 
 async def run_demo(plan: Plan, console: Console, serve: bool = True) -> None:
-    rehearsal = Rehearsal(plan)
-    try:
-        rehearsal.prepare()
-    except RehearsalError as exc:
-        raise click.ClickException(str(exc)) from None
-    logs.setup_file(plan.folder / LOG_NAME)
+    rehearsal = prepared(plan)
     try:
         started = time.monotonic()
-        await rehearsal.start()
-        result = await _run(rehearsal, console)
-        told = await close_the_loop(rehearsal, plan.seed)
+        result = await rehearse(rehearsal, console)
         rehearsal.clock.slow_down()
         simulated = time.monotonic() - started
         print_summary(console, result)
-        print_loop(console, told)
+        assert result.loop is not None
+        print_loop(console, result.loop)
         reports = write_reports(rehearsal, plan.folder / "reports")
         config = rehearsal.config
         assert config is not None

@@ -220,6 +220,80 @@ async def test_a_message_id_is_answered_once(chat_server: ChatServer) -> None:
     assert len(answers) == 1
 
 
+def rest_answers(server: ChatServer, sender: str) -> list[tuple[str, object]]:
+    rows = server.store.query(
+        "SELECT a.question, a.value FROM answers a JOIN sessions s ON s.id = a.session_id "
+        "WHERE s.visitor_id LIKE ? ORDER BY a.id",
+        [f"rasa-{sender}:%"],
+    )
+    return [(r["question"], json.loads(r["value"])) for r in rows]
+
+
+def rest_events(server: ChatServer) -> list[str | None]:
+    rows = server.store.query("SELECT external_id FROM events WHERE kind = 'rest' ORDER BY id")
+    return [r["external_id"] for r in rows]
+
+
+async def test_an_idempotency_key_header_is_answered_once(chat_server: ChatServer) -> None:
+    """A widget that cannot add metadata sends the IETF Idempotency-Key header instead."""
+    await post(chat_server, {"sender": "hdr", "message": "hei", "metadata": META})
+    body = {"sender": "hdr", "message": "15", "metadata": META}
+    key = {"Idempotency-Key": "k-15"}
+    status, first = await post(chat_server, body, headers=key)
+    status_again, again = await post(chat_server, body, headers=key)
+    assert (status, status_again) == (200, 200) and first == again
+    assert "1 = " in first[-1]["text"]  # the next question, asked once
+    await post(chat_server, {**body, "message": "4"}, headers={"Idempotency-Key": "k-4"})
+    assert rest_answers(chat_server, "hdr") == [("ika", 15), ("vointi", 4)]
+    assert rest_events(chat_server) == [None, "rasa-hdr:k-15", "rasa-hdr:k-4"]
+
+
+async def test_metadata_message_id_wins_and_an_integer_is_its_string(
+    chat_server: ChatServer,
+) -> None:
+    """As Rasa's UserMessage takes an id: str(message_id). The metadata's id is the key even
+    when a header comes too; the same id from another sender is another message."""
+    await post(chat_server, {"sender": "num", "message": "hei", "metadata": META})
+    as_int = {"sender": "num", "message": "15", "metadata": {**META, "message_id": 7}}
+    as_str = {**as_int, "metadata": {**META, "message_id": "7"}}
+    _, first = await post(chat_server, as_int, headers={"Idempotency-Key": "other"})
+    _, again = await post(chat_server, as_str)
+    assert first == again
+    await post(chat_server, {**as_int, "sender": "num2", "message": "hei"})
+    assert rest_answers(chat_server, "num") == [("ika", 15)]
+    assert rest_events(chat_server) == [None, "rasa-num:7", "rasa-num2:7"]
+
+
+async def test_a_bad_message_id_is_refused_and_takes_no_turn(chat_server: ChatServer) -> None:
+    await post(chat_server, {"sender": "bad", "message": "hei", "metadata": META})
+    before = rest_events(chat_server)
+    for odd, error in (
+        ({"message_id": {"id": 1}}, "metadata.message_id must be a string or an integer"),
+        ({"message_id": True}, "metadata.message_id must be a string or an integer"),
+        ({"message_id": "x" * 201}, "metadata.message_id: 1 to 200 printable characters"),
+        ({"message_id": "a\nb"}, "metadata.message_id: 1 to 200 printable characters"),
+    ):
+        body = {"sender": "bad", "message": "15", "metadata": {**META, **odd}}
+        assert await post(chat_server, body) == (400, {"error": error})
+    body = {"sender": "bad", "message": "15", "metadata": META}
+    status, answer = await post(chat_server, body, headers={"Idempotency-Key": " "})
+    assert (status, answer) == (400, {"error": "Idempotency-Key: 1 to 200 printable characters"})
+    assert rest_events(chat_server) == before and rest_answers(chat_server, "bad") == []
+
+
+async def test_without_an_id_the_same_words_again_are_a_new_turn(chat_server: ChatServer) -> None:
+    """No key is made from the message itself: a resident may send the same words twice
+    (here "4" to two scale questions in a row would be two answers), so a retry without an
+    id cannot be told from them, in kanavat as in Rasa."""
+    await post(chat_server, {"sender": "same", "message": "hei", "metadata": META})
+    body = {"sender": "same", "message": "15", "metadata": META}
+    _, first = await post(chat_server, body)
+    _, second = await post(chat_server, body)
+    assert first != second  # the second "15" was taken at the next question (out of its range)
+    assert rest_answers(chat_server, "same") == [("ika", 15)]
+    assert rest_events(chat_server) == [None, None, None]
+
+
 async def test_data_requests_work_through_rest(chat_server: ChatServer) -> None:
     """MY DATA and DELETE + YES, as on the chat page and by SMS."""
     await post(chat_server, {"sender": "omadata", "message": "hei", "metadata": META})
@@ -244,7 +318,10 @@ async def test_data_requests_work_through_rest(chat_server: ChatServer) -> None:
 
 
 async def test_too_large_bodies_are_413(chat_server: ChatServer) -> None:
-    big = json.dumps({"sender": "s", "message": "a" * (10 * 1024 * 1024), "metadata": META})
+    # 1 MiB, 16 times the limit: the client has sent it all when the 413 comes back, so the
+    # server's lingering close drains it at once (with 10 MiB the client stops half-way and
+    # aiohttp lingers its full 10 s in the server's shutdown).
+    big = json.dumps({"sender": "s", "message": "a" * (1024 * 1024), "metadata": META})
     status, body = await post(chat_server, big)
     assert status == 413
     assert body == {"error": "body too large: at most 65536 bytes"}

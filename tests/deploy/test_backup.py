@@ -109,6 +109,9 @@ async def test_backup_while_serving_then_restore(tmp_path: Path) -> None:
             while writing:
                 await asyncio.gather(*(text(emulator, p, str(1 + sent % 5)) for p in PEOPLE))
                 sent += 1
+                # Up to 20 rounds a second: writes all through each backup, and CPU left for the
+                # backup processes themselves (flat out, the writer starved them on two cores).
+                await asyncio.sleep(0.05)
             return sent
 
         writer = asyncio.create_task(residents())

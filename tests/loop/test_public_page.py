@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from axe_playwright_python.async_playwright import Axe
 from browser import ARGS, CHROMIUM
 from harness import Server, free_port, write_config
@@ -18,7 +18,12 @@ from report import fixture
 from kanavat import config as configuration
 
 playwright_api = pytest.importorskip("playwright.async_api")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium"),
+    # One server (its store holds the report tests' 10,000 answers) and one browser for both
+    # widths: the pages only read.
+    pytest.mark.asyncio(loop_scope="module"),
+]
 PUBLIC = f"""[public]
 campaigns = ["{fixture.SAMPLED}", "{fixture.CHAT}", "{fixture.SMALL}"]
 results = ["{fixture.SAMPLED}", "{fixture.CHAT}"]
@@ -27,7 +32,7 @@ DECIDED = "Kotihoidon iltakäynnit lisääntyvät syksyllä."
 PRIVATE = "Tämä päätös ei näy julkisesti."
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[object]:
     async with playwright_api.async_playwright() as p:
         b = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -35,8 +40,9 @@ async def browser() -> AsyncIterator[object]:
         await b.close()
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Server]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
+    tmp_path = tmp_path_factory.mktemp("public")
     text = (fixture.REPO / "config.toml").read_text("utf-8") + fixture.EXTRA
     text = re.sub(r"(?ms)^\[public\]\n.*?(?=^\[|\Z)", "", text) + PUBLIC
     port = free_port()

@@ -105,6 +105,16 @@ async def until(predicate, what: str, timeout: float = 20) -> None:  # type: ign
         await asyncio.sleep(0.05)
 
 
+def settled(db: Path) -> bool:
+    """Nothing left for a sweep: no reply pending or being sent, no event unhandled."""
+    waiting = rows(
+        db,
+        "SELECT (SELECT count(*) FROM outbound WHERE status IN ('pending', 'sending')) "
+        "+ (SELECT count(*) FROM events WHERE handled_at IS NULL) AS n",
+    )
+    return waiting == [{"n": 0}]
+
+
 async def killed(proc: subprocess.Popen, log: Path) -> None:
     code = await asyncio.to_thread(proc.wait, 30)
     assert code == -signal.SIGKILL, f"the kill point was never reached:\n{log.read_text()}"
@@ -183,7 +193,10 @@ async def test_sms_turn_killed(tmp_path: Path, step: str, database: str) -> None
             await until(
                 lambda: any(NEXT_QUESTION in m.body for m in handset.inbox), "the next question"
             )
-            await asyncio.sleep(2.5)  # a sweep's time for any second copy to show up
+            # Any second copy would come from a row still to send or an event still to handle:
+            # once there are none (what a sweep would find), every copy has gone out.
+            await until(lambda: settled(db), "the outbox and the events settled")
+            await emulator.idle()  # type: ignore[attr-defined]
             retry = await handset.resend_last()  # and once more, after it was all handled
             assert retry.status == 200
             await emulator.idle()  # type: ignore[attr-defined]
