@@ -14,11 +14,29 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
 
 from kanavat.opinions import latent
+
+
+# scikit-learn and SciPy take about a second of CPU to import; every server and CLI process
+# imports this module, few of them group opinions: imported when first used.
+def _kmeans(**options: object):  # type: ignore[no-untyped-def]
+    from sklearn.cluster import KMeans
+
+    return KMeans(**options)
+
+
+def _silhouette(points: np.ndarray, labels: np.ndarray, **options: object) -> float:
+    from sklearn.metrics import silhouette_score
+
+    return float(silhouette_score(points, labels, **options))
+
+
+def _assignment(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.optimize import linear_sum_assignment
+
+    return linear_sum_assignment(cost)
+
 
 BASE_CLUSTERS = 100
 GROUP_COUNTS = range(2, 6)
@@ -55,7 +73,7 @@ def base_clusters(points: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray
     """Centres, sizes and each point's base cluster."""
     distinct = len(np.unique(points.round(9), axis=0))
     count = max(1, min(BASE_CLUSTERS, distinct))
-    model = KMeans(n_clusters=count, n_init=1, random_state=seed).fit(points)
+    model = _kmeans(n_clusters=count, n_init=1, random_state=seed).fit(points)
     sizes = np.bincount(model.labels_, minlength=count).astype(float)
     return model.cluster_centers_, sizes, model.labels_
 
@@ -64,9 +82,9 @@ def cluster_bases(
     centres: np.ndarray, sizes: np.ndarray, k: int, seed: int, start: np.ndarray | None = None
 ) -> np.ndarray:
     if start is not None and len(start) == k:
-        model = KMeans(n_clusters=k, init=start, n_init=1, random_state=seed)
+        model = _kmeans(n_clusters=k, init=start, n_init=1, random_state=seed)
     else:
-        model = KMeans(n_clusters=k, n_init=10, random_state=seed)
+        model = _kmeans(n_clusters=k, n_init=10, random_state=seed)
     return model.fit(centres, sample_weight=sizes).labels_
 
 
@@ -74,7 +92,7 @@ def silhouette(points: np.ndarray, labels: np.ndarray, seed: int) -> float:
     if len(set(labels.tolist())) < 2:
         return -1.0
     sample = min(len(points), SILHOUETTE_SAMPLE)
-    return float(silhouette_score(points, labels, sample_size=sample, random_state=seed))
+    return float(_silhouette(points, labels, sample_size=sample, random_state=seed))
 
 
 def choose_k(history: GroupHistory, best: int) -> GroupHistory:
@@ -116,7 +134,7 @@ def keep_labels(
         old = previous.get(participant)
         if old is not None:
             overlap[label, old] += 1
-    rows, columns = linear_sum_assignment(-overlap)
+    rows, columns = _assignment(-overlap)
     rename = dict(zip(rows.tolist(), columns.tolist(), strict=True))
     # Labels are 0..k-1: a group matched to a label >= k (the old count was larger) takes the
     # smallest free label instead.
@@ -130,7 +148,7 @@ def _starts(polis: np.ndarray, deep: np.ndarray | None, k: int, seed: int) -> li
     if deep is None or len(deep) <= k:
         return [polis]
     space = deep[:, : k + 1]
-    return [polis, KMeans(n_clusters=k, n_init=10, random_state=seed).fit(space).labels_]
+    return [polis, _kmeans(n_clusters=k, n_init=10, random_state=seed).fit(space).labels_]
 
 
 def group(
