@@ -37,6 +37,8 @@ class AnswerRow(NamedTuple):
     confirmed: bool
     raw: str | None
     n: int = 1
+    answer_id: int | None = None
+    """A free-text answer's id in the store (its embedding is kept under it)."""
 
 
 class Profile(NamedTuple):
@@ -322,7 +324,7 @@ def _text_answers(
     marks = ",".join("?" * len(text_ids))
     picked = (
         "a.question, a.respondent, a.channel, a.language, a.input_kind, a.value, a.status, "
-        "a.confirmed, a.raw"
+        "a.confirmed, a.raw, a.id"
     )
     where = (
         "FROM answers a JOIN sessions s ON s.id = a.session_id WHERE a.campaign_id = ? "
@@ -346,14 +348,25 @@ def _text_answers(
 def _text_rows(rows: list[tuple[Any, ...]]) -> list[AnswerRow]:
     decoded: dict[str, Any] = {}
     out = []
-    for question, respondent, channel, language, kind, value, status, confirmed, raw, _ in rows:
+    for row in rows:
+        question, respondent, channel, language, kind, value, status, confirmed, raw = row[:9]
+        answer_id = row[9]
         if value is not None:
             if value not in decoded:
                 decoded[value] = json.loads(value)
             value = decoded[value]
         out.append(
             AnswerRow(
-                question, respondent, channel, language, kind, value, status, bool(confirmed), raw
+                question,
+                respondent,
+                channel,
+                language,
+                kind,
+                value,
+                status,
+                bool(confirmed),
+                raw,
+                answer_id=int(answer_id) if answer_id is not None else None,
             )
         )
     return out
