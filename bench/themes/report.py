@@ -62,11 +62,15 @@ def section(found: dict[str, Any]) -> list[str]:
     if "scale" in found:
         sc = found["scale"]
         lines += [
-            f"Scale: {sc['answers']:,} different answers themed in {sc['total_seconds']:.0f} s "
-            f"({sc['embed_seconds']:.0f} s embedding, {sc['themes_seconds']:.0f} s clustering "
-            f"and words), peak memory {sc['peak_rss_mb']:.0f} MB, {sc['themes']} themes; load "
-            f"average {sc['load_at_start'][0]:.2f} at the start (a timing under load needs an "
-            "idle re-measure).",
+            f"Scale: {sc['answers']:,} different answers themed in {sc['total_seconds']:.0f} s: "
+            f"{sc['embed_seconds']:.0f} s embedding ({sc.get('embed_ms_per_answer', 0):.0f} ms "
+            f"an answer, {sc.get('embed_cpu_seconds', 0):.0f} CPU seconds), then kept in the "
+            f"store ({sc.get('store_seconds', 0):.1f} s), read back as a later report does "
+            f"({sc.get('read_seconds', 0):.1f} s) and themed ({sc['themes_seconds']:.1f} s "
+            f"clustering and words); peak memory {sc['peak_rss_mb']:.0f} MB, {sc['themes']} "
+            f"themes, {sc['strays']} strays. Load average {sc['load_at_start'][0]:.2f} at the "
+            "start (a timing under load needs an idle re-measure: "
+            "`python -m bench --only themes --output bench/RESULTS.md`).",
             "",
         ]
     return lines

@@ -36,7 +36,7 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def _encode(vector: np.ndarray) -> str:
+def encode(vector: np.ndarray) -> str:
     return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
 
 
@@ -70,9 +70,7 @@ def vectors(
             out[n] = vector
             answer_id = items[n][0]
             if answer_id is not None:
-                rows.append(
-                    (answer_id, campaign_id, question, keys[n], model, _encode(vector), now)
-                )
+                rows.append((answer_id, campaign_id, question, keys[n], model, encode(vector), now))
         with store.transaction():
             store.executemany(
                 "INSERT INTO answer_embeddings (answer_id, campaign_id, question, text_key, "
