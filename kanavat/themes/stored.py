@@ -3,7 +3,8 @@
 The only module that writes it. A report run or ``kanavat themes`` asks :func:`vectors` for
 its answers' embeddings: those stored are read back, the rest are embedded now and stored, so
 an answer is embedded once, not at every report (embedding is the slow part: ~10 ms an
-answer). A row is keyed by the answer's id and remembers a hash of the text it was made from
+answer). The server's daily job (:func:`embed_daily`) embeds the answers that arrived since,
+so a report usually only reads. A row is keyed by the answer's id and remembers a hash of the text it was made from
 and the model, so an answer whose text changed (or a new model) is embedded again.
 
 An embedding is derived from a resident's words: erasure (:func:`forget_session`, called by
@@ -15,11 +16,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
+from kanavat.config import Config
 from kanavat.store import Store
 from kanavat.themes.embed import DIM, embed
 
@@ -147,3 +150,75 @@ def forget_orphans(store: Store) -> int:
         "DELETE FROM answer_embeddings WHERE NOT EXISTS "
         "(SELECT 1 FROM answers a WHERE a.id = answer_embeddings.answer_id)"
     ).rowcount
+
+
+def pending(store: Store, config: Config, limit: int = 10_000) -> list[tuple[int, str, str, str]]:
+    """Free-text answers with no embedding yet, as (answer id, campaign, question, text)."""
+    from kanavat.questions.model import TextQuestion
+
+    out: list[tuple[int, str, str, str]] = []
+    for campaign_id, campaign in config.campaigns.items():
+        questionnaire = config.questionnaires.get(campaign.questionnaire)
+        questions = (
+            [q.id for q in questionnaire.questions if isinstance(q, TextQuestion)]
+            if (questionnaire)
+            else []
+        )
+        if not questions:
+            continue
+        marks = ",".join("?" * len(questions))
+        rows = store.query(
+            "SELECT a.id, a.question, a.raw, a.value FROM answers a WHERE a.campaign_id = ? "
+            f"AND a.question IN ({marks}) AND a.status = 'answered' AND NOT EXISTS "
+            "(SELECT 1 FROM answer_embeddings e WHERE e.answer_id = a.id) ORDER BY a.id",
+            [campaign_id, *questions],
+        )
+        for r in rows:
+            text = r["raw"] if r["raw"] is not None else _decoded(r["value"])
+            if text.strip():
+                out.append((int(r["id"]), campaign_id, r["question"], text.strip()))
+            if len(out) >= limit:
+                return out
+    return out
+
+
+def _decoded(value: str | None) -> str:
+    if value is None:
+        return ""
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return value
+    return decoded if isinstance(decoded, str) else str(decoded)
+
+
+def keep(store: Store, made: Sequence[tuple[int, str, str, str]], vectors: np.ndarray) -> None:
+    """Store embeddings made outside :func:`vectors` (the daily job embeds off the loop)."""
+    model = model_name()
+    now = store.now()
+    with store.transaction():
+        store.executemany(
+            "INSERT INTO answer_embeddings (answer_id, campaign_id, question, text_key, "
+            "model, vector, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (answer_id) DO UPDATE SET text_key = excluded.text_key, "
+            "model = excluded.model, vector = excluded.vector, "
+            "created_at = excluded.created_at",
+            [
+                (answer_id, campaign_id, question, text_key(text), model, encode(v), now)
+                for (answer_id, campaign_id, question, text), v in zip(made, vectors, strict=True)
+            ],
+        )
+
+
+async def embed_daily(store: Store, config: Config, batch: int = 256) -> int:
+    """The server's daily job: answers that arrived since are embedded and kept (off the event
+    loop, a batch at a time), so reports only read; embeddings of answers gone are dropped."""
+    import asyncio
+
+    forget_orphans(store)
+    todo = pending(store, config)
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        made = await asyncio.to_thread(embed, [text for *_, text in chunk])
+        keep(store, chunk, made)
+    return len(todo)

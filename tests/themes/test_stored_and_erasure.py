@@ -94,3 +94,18 @@ def test_orphaned_embeddings_go(config):
     assert stored.forget_orphans(store) == 1
     assert stored.count(store, world.CAMPAIGN) == 44
     store.close()
+
+
+def test_the_daily_job_embeds_new_answers_once(config):
+    import asyncio
+
+    store = _store(config)
+    assert len(stored.pending(store, config)) == 45
+    assert asyncio.run(stored.embed_daily(store, config, batch=16)) == 45
+    assert stored.pending(store, config) == []
+    assert asyncio.run(stored.embed_daily(store, config)) == 0
+    # What the job kept is what a report reads: the same vectors, nothing embedded again.
+    analysis = commands.current(store, config, world.CAMPAIGN, world.QUESTION)
+    direct = embed.embed([a.text for a in analysis.answers])
+    assert np.allclose(analysis.vectors, direct, atol=1e-5)
+    store.close()
