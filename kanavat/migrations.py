@@ -539,3 +539,36 @@ def m011_report_indexes(db: Schema) -> None:
     db.execute("CREATE INDEX sessions_by_respondent ON sessions(campaign_id, respondent, status)")
     db.execute("CREATE INDEX sessions_took_part ON sessions(campaign_id, contact_id, status)")
     db.execute("CREATE INDEX answers_listed ON answers(campaign_id, question, respondent)")
+
+
+@migration
+def m012_answer_embeddings(db: Schema) -> None:
+    """Free-text themes (issue 21): each answer's embedding kept, owned by
+    ``kanavat.themes.stored`` (computed once, read by reports and ``kanavat themes``); and
+    which answers make a named theme, owned by ``kanavat.themes.named``, so that a theme's
+    centre is derived from answers still held (erasure takes an answer out of it).
+
+    ``themes.example_sum`` now holds only the embeddings of an official's own example texts;
+    a theme named, merged or split before this migration keeps the sum it had (its answers
+    were not recorded then)."""
+    db.execute("""
+        CREATE TABLE answer_embeddings (
+            answer_id INTEGER NOT NULL,
+            campaign_id TEXT NOT NULL,
+            question TEXT NOT NULL,
+            text_key TEXT NOT NULL,
+            model TEXT NOT NULL,
+            vector TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (answer_id)
+        )""")
+    db.execute(
+        "CREATE INDEX answer_embeddings_by_question ON answer_embeddings(campaign_id, question)"
+    )
+    db.execute("""
+        CREATE TABLE theme_answers (
+            theme_id INTEGER NOT NULL REFERENCES themes(id),
+            answer_id INTEGER NOT NULL,
+            PRIMARY KEY (theme_id, answer_id)
+        )""")
+    db.execute("CREATE INDEX theme_answers_by_answer ON theme_answers(answer_id)")

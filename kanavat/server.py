@@ -100,6 +100,14 @@ def _daily_purge(store: Store, config: Config) -> None:
     )
 
 
+async def _daily_embeddings(store: Store, config: Config) -> None:
+    """Free-text themes (issue 21): new answers embedded once and kept, for reports to read."""
+    from kanavat.themes import stored
+
+    made = await stored.embed_daily(store, config)
+    log.info("themes.embeddings.done answers=%d", made)
+
+
 async def healthz(request: web.Request) -> web.Response:
     store = request.app[STORE]
     return web.json_response(
@@ -262,7 +270,7 @@ def _dispatcher_ctx(options: Options):
             store,
             dispatcher,
             tick=options.dispatch_interval,
-            daily=[_daily_purge],
+            daily=[_daily_purge, _daily_embeddings],
             leader_jobs=[app[SENDER].recover_stranded],
         )
         await scheduler.start()

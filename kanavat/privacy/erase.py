@@ -8,7 +8,8 @@
   counts under a fresh random respondent id that nothing links to the person; their raw
   words are dropped, and free-text answers are deleted (a sentence can name its writer).
 
-Either way the number, the contact's attributes and groups, any pending request and the
+Either way the embeddings of their answers and their place in officials' themes go
+(``kanavat.themes``), as do the number, the contact's attributes and groups, any pending request and the
 personal fields of stored events are removed. The contact row stays as a tombstone (no number,
 no attributes) because other rows refer to its id. An opt-out is kept: it is the record that
 this number must not be contacted, which the resident asked for. Reports already published
@@ -60,6 +61,7 @@ def erase(store: Store, config: Config, person: Person, source: str) -> ErasureR
         for session in sessions:
             free = _free_text_questions(config, session["campaign_id"])
             _conversation(store, session, None if mode == "delete" else "x" + secrets.token_hex(6))
+            _themes(store, session["id"])
             d, k = conversations.erase_session(store, session, free, mode)
             deleted, kept = deleted + d, kept + k
         if contact_id is not None:
@@ -102,6 +104,15 @@ def _conversation(store: Store, session: dict, stranger: str | None) -> None:
 
     votes.erase_respondent(store, session["campaign_id"], session["respondent"], stranger)
     groups.forget_member(store, session["campaign_id"], session["respondent"])
+
+
+def _themes(store: Store, session_id: int) -> None:
+    """Free-text themes (issue 21): the embeddings of the session's answers go, and no
+    official's theme is made of them any more (its centre is derived from answers held)."""
+    from kanavat.themes import named, stored
+
+    stored.forget_session(store, session_id)
+    named.forget_session(store, session_id)
 
 
 def _free_text_questions(config: Config, campaign_id: str) -> set[str]:

@@ -176,7 +176,9 @@ def _campaign_report(
             saved = named.load(store, data.campaign_id, q["id"]) if store is not None else []
             if people is None:
                 people = report_data.people(store, data.campaign_id) if store is not None else {}
-            q["themes"] = build_themes(q["id"], rows, saved, ctx, ledger, people)
+            q["themes"] = build_themes(
+                q["id"], rows, saved, ctx, ledger, people, store, data.campaign_id
+            )
     if campaign.conversation and store is not None:  # issue 20: opinion groups, same control
         from kanavat.report import conversation
 

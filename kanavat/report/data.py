@@ -39,6 +39,8 @@ class AnswerRow(NamedTuple):
     confirmed: bool
     raw: str | None
     n: int = 1
+    answer_id: int | None = None
+    """A free-text answer's id in the store (its embedding is kept under it)."""
 
 
 class Profile(NamedTuple):
@@ -397,7 +399,7 @@ def _closed_answers(
 
 TEXT_COLUMNS = (
     "a.question, a.respondent, a.channel, a.language, a.input_kind, a.value, a.status, "
-    "a.confirmed, a.raw"
+    "a.confirmed, a.raw, a.id"
 )
 WRITTEN = "{t}.status = 'answered' AND trim(coalesce({t}.raw, {t}.value, '')) NOT IN ('', '\"\"')"
 """SQL over an answer ``{t}``: answered with a text that is not blank (``value`` is JSON)."""
@@ -449,12 +451,23 @@ def _text_answers(store: Store, campaign_id: str, question: str, several: bool) 
 
 def _text_rows(rows: list[tuple[Any, ...]]) -> list[AnswerRow]:
     out = []
-    for question, respondent, channel, language, kind, value, status, confirmed, raw in rows:
+    for row in rows:
+        question, respondent, channel, language, kind, value, status, confirmed, raw = row[:9]
+        answer_id = row[9]
         # The text listed is ``raw`` when there is one; ``value`` is decoded only without it.
         value = json.loads(value) if raw is None and value is not None else None
         out.append(
             AnswerRow(
-                question, respondent, channel, language, kind, value, status, bool(confirmed), raw
+                question,
+                respondent,
+                channel,
+                language,
+                kind,
+                value,
+                status,
+                bool(confirmed),
+                raw,
+                answer_id=int(answer_id) if answer_id is not None else None,
             )
         )
     return out

@@ -26,13 +26,15 @@ from typing import Any
 from kanavat.privacy.redact import redact
 from kanavat.report.data import AnswerRow
 from kanavat.report.disclosure import Ledger
+from kanavat.themes import stored
 from kanavat.themes.analyse import Analysis, NamedTheme, analyse
 from kanavat.themes.commands import text_answers
 
 log = logging.getLogger("kanavat.report.themes")
 QUOTES = 3
 # A report is built on request (the officials' page, the CLI): embedding is about 10 ms an
-# answer, so past this many answers the report leaves themes to `kanavat themes` (a job).
+# answer, so past this many answers not yet embedded the report leaves themes to
+# `kanavat themes` (which embeds and keeps them; later reports read them back).
 MAX_ANSWERS = 5_000
 OTHER = "other"
 N = "__n__"
@@ -55,25 +57,32 @@ def build_themes(
     ctx: Any,
     ledger: Ledger,
     attributes_of: Mapping[str, Mapping[str, str]],
+    store: Any = None,
+    campaign_id: str = "",
 ) -> dict[str, Any] | None:
     """The ``themes`` object of a text question, or None when it has too few answers to say
     anything (fewer than ``min_cell``). ``attributes_of`` maps a respondent's pseudonym to
     their contact attributes: free-text rows carry the pseudonym, not an aggregated profile,
-    so ``ctx.group_of`` knows only their channel and language."""
+    so ``ctx.group_of`` knows only their channel and language. With ``store``, the answers'
+    embeddings are read from it (and those missing made and kept, :mod:`kanavat.themes.stored`)."""
     k = ctx.min_cell
     ctx = _PerPerson(ctx, attributes_of)
     answers = text_answers(rows)
     if len(answers) < k:
         return None
-    if len(answers) > MAX_ANSWERS:
+    items = [(a.answer_id, a.text) for a in answers]
+    to_embed = stored.missing(store, items) if store is not None else len(answers)
+    if to_embed > MAX_ANSWERS:
         log.warning(
-            "report.themes.skipped question=%s answers=%s limit=%s",
+            "report.themes.skipped question=%s answers=%s not_embedded=%s limit=%s",
             question_id,
             len(answers),
+            to_embed,
             MAX_ANSWERS,
         )
         return None
-    analysis = analyse(answers, named)
+    vectors = stored.vectors(store, campaign_id, question_id, items) if store is not None else None
+    analysis = analyse(answers, named, vectors)
     row_of = [rows[int(a.key)] for a in analysis.answers]
     shown = [t for t in analysis.themes if len(t.members) >= k]
     folded = [i for t in analysis.themes if len(t.members) < k for i in t.members]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kanavat.themes import cluster, seeded, words
-from kanavat.themes.embed import embed
+from kanavat.themes.embed import DIM, embed
 from kanavat.themes.space import Space, normalise
 
 PROPOSED = "new-"
@@ -28,8 +28,9 @@ class Answer:
     text: str
     language: str
     key: str = ""
-    """Whatever the caller uses to find the answer again (a pseudonym, a row id)."""
-    """Whatever the caller uses to find the answer again (a pseudonym, a row id)."""
+    """Whatever the caller uses to find the answer again (a pseudonym, a row's position)."""
+    answer_id: int | None = None
+    """The answer's id in the store, when it has one: its embedding is kept under it."""
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,19 @@ class Analysis:
         return {i: t.id for t in self.themes for i in t.members}
 
 
-def analyse(answers: Sequence[Answer], named: Sequence[NamedTheme] = ()) -> Analysis:
-    answers = [a for a in answers if a.text.strip()]
-    vectors = embed([a.text for a in answers]) if answers else np.zeros((0, 384), np.float32)
+def analyse(
+    answers: Sequence[Answer],
+    named: Sequence[NamedTheme] = (),
+    vectors: np.ndarray | None = None,
+) -> Analysis:
+    """``vectors``: the answers' embeddings when the caller has them (stored ones, see
+    :mod:`kanavat.themes.stored`), row for row; otherwise they are embedded here."""
+    keep = [i for i, a in enumerate(answers) if a.text.strip()]
+    if vectors is not None:
+        vectors = np.asarray(vectors, dtype=np.float32)[keep].reshape(len(keep), DIM)
+    answers = [answers[i] for i in keep]
+    if vectors is None:
+        vectors = embed([a.text for a in answers]) if answers else np.zeros((0, DIM), np.float32)
     space = Space.fit(vectors)
     points = space.apply(vectors)
     labels = np.full(len(answers), seeded.UNASSIGNED)

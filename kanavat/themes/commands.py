@@ -17,7 +17,7 @@ from kanavat.config import Config
 from kanavat.questions.model import TextQuestion
 from kanavat.report.data import AnswerRow, load
 from kanavat.store import Store
-from kanavat.themes import named
+from kanavat.themes import named, stored
 from kanavat.themes.analyse import Analysis, Answer, Theme, analyse
 from kanavat.themes.embed import embed
 
@@ -34,8 +34,14 @@ def text_answers(rows: Sequence[AnswerRow]) -> list[Answer]:
             continue
         text = str(a.raw if a.raw is not None else a.value or "").strip()
         if text:
-            out.append(Answer(text, a.language, str(i)))
+            out.append(Answer(text, a.language, str(i), a.answer_id))
     return out
+
+
+def analysed(store: Store, campaign_id: str, question: str, answers: Sequence[Answer]) -> Analysis:
+    """The answers' themes, their embeddings read from the store (made and kept once)."""
+    vectors = stored.vectors(store, campaign_id, question, [(a.answer_id, a.text) for a in answers])
+    return analyse(answers, named.load(store, campaign_id, question), vectors)
 
 
 def check_question(config: Config, campaign_id: str, question: str) -> None:
@@ -57,7 +63,7 @@ def current(store: Store, config: Config, campaign_id: str, question: str) -> An
     check_question(config, campaign_id, question)
     data = load(store, config, campaign_id)
     rows = list(data.texts[question].rows()) if question in data.texts else []
-    return analyse(text_answers(rows), named.load(store, campaign_id, question))
+    return analysed(store, campaign_id, question, text_answers(rows))
 
 
 def _theme(analysis: Analysis, theme_id: str) -> Theme:
@@ -72,19 +78,16 @@ def _stored_id(theme: Theme) -> int | None:
     return int(theme.id) if theme.named else None
 
 
-def _examples(
-    analysis: Analysis, store: Store, campaign: str, q: str, theme: Theme
-) -> tuple[np.ndarray, int]:
-    """A theme's examples as (sum, count): a named theme's stored examples and its members,
-    a proposed theme's members."""
-    total = analysis.vectors[theme.members].sum(axis=0, dtype=np.float32)
-    count = len(theme.members)
-    if theme.named:
-        for n in named.load(store, campaign, q):
-            if n.id == _stored_id(theme):
-                total = total + n.example_sum
-                count += n.example_count
-    return total, count
+def _examples(analysis: Analysis, store: Store, theme: Theme) -> tuple[np.ndarray, int, list[int]]:
+    """A theme's examples as kept: an official's own examples' sum and count (a named theme's
+    stored ones), and the ids of the residents' answers in it (its members, and a named
+    theme's stored answers). Answers are kept by id, never by their embedding: erasure then
+    takes an answer out of every theme."""
+    members = [a for i in theme.members if (a := analysis.answers[i].answer_id) is not None]
+    if not theme.named:
+        return np.zeros(analysis.vectors.shape[1], np.float32), 0, members
+    seed_sum, seed_count, kept = named.parts(store, int(theme.id))
+    return seed_sum, seed_count, list(dict.fromkeys([*kept, *members]))
 
 
 def name(store: Store, analysis: Analysis, campaign: str, q: str, theme_id: str, title: str) -> int:
@@ -95,8 +98,8 @@ def name(store: Store, analysis: Analysis, campaign: str, q: str, theme_id: str,
         if theme.named:
             named.rename(store, int(theme.id), title)
             return int(theme.id)
-        total, count = _examples(analysis, store, campaign, q, theme)
-        return named.add(store, campaign, q, title, total, count, "named")
+        total, count, answers = _examples(analysis, store, theme)
+        return named.add(store, campaign, q, title, total, count, "named", answers)
 
 
 def merge(
@@ -114,11 +117,19 @@ def merge(
     title = _clean(title or next((t.name for t in themes if t.name), None) or "")
     if not title:
         raise ThemeError("none of these themes has a name yet: give one with --name")
-    parts = [_examples(analysis, store, campaign, q, t) for t in themes]
+    parts = [_examples(analysis, store, t) for t in themes]
+    answers = list(dict.fromkeys(a for p in parts for a in p[2]))
     with store.transaction():
         named.delete(store, [int(t.id) for t in themes if t.named])
         return named.add(
-            store, campaign, q, title, sum(p[0] for p in parts), sum(p[1] for p in parts), "merged"
+            store,
+            campaign,
+            q,
+            title,
+            sum(p[0] for p in parts),
+            sum(p[1] for p in parts),
+            "merged",
+            answers,
         )
 
 
@@ -144,9 +155,14 @@ def split(
                 campaign,
                 q,
                 f"{base} ({part + 1})",
-                analysis.vectors[members[found == part]].sum(axis=0),
-                int((found == part).sum()),
+                np.zeros(analysis.vectors.shape[1], np.float32),
+                0,
                 "split",
+                [
+                    a
+                    for i in members[found == part]
+                    if (a := analysis.answers[int(i)].answer_id) is not None
+                ],
             )
             for part in range(parts)
         ]
@@ -196,7 +212,7 @@ def overview(store: Store, config: Config, campaign_ids: Sequence[str], top: int
             if len(answers) < k:
                 lines.append(f"{cid} / {q.id}: {len(answers)} answers, too few for themes")
                 continue
-            found = analyse(answers, named.load(store, cid, q.id))
+            found = analysed(store, cid, q.id, answers)
             shown = [t for t in found.themes if len(t.members) >= k][:top]
             lines.append(
                 f"{cid} / {q.id}: {len(answers)} answers, {len(found.themes)} themes"
