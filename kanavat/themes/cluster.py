@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering
 
 from kanavat.themes.space import normalise
 
@@ -69,6 +68,8 @@ def find_clusters(
 
 
 def _tree(points: np.ndarray, threshold: float) -> np.ndarray:
+    from sklearn.cluster import AgglomerativeClustering  # a second to import: only when clustering
+
     model = AgglomerativeClustering(
         n_clusters=None, distance_threshold=threshold, linkage="average", metric="cosine"
     )

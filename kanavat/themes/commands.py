@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from kanavat.config import Config
 from kanavat.questions.model import TextQuestion
@@ -144,6 +143,8 @@ def split(
             f"theme '{theme_id}' has {len(theme.members)} answers: too few to split in {parts}"
         )
     members = np.asarray(theme.members)
+    from sklearn.cluster import KMeans  # a second to import: only when clustering
+
     found = KMeans(parts, n_init=10, random_state=0).fit_predict(analysis.points[members])
     base = theme.name or f"{analysis.themes.index(theme) + 1}: " + ", ".join(theme.words[:2])
     with store.transaction():
