@@ -50,9 +50,24 @@ CHAT_STEPS = ["receiving", "event", "answer", "outbox", "handled"]
 PG_STEPS = {"sms": ["answer", "handled"], "chat": ["outbox"], "voice": ["answer"]}
 
 
+# A known defect, found when the kill points first ran on PostgreSQL (issue 22): a keypad
+# answer killed after its event was stored is not taken by the start-up sweep there (no
+# "turn.sweep" in the log), so the call-back asks the same question again. Nothing is
+# stored twice and nothing is promised, but the SQLite guarantee does not hold yet.
+PG_KNOWN = {("voice", "answer"): "PostgreSQL: the start-up sweep misses the stored keypad answer"}
+
+
 def cases(channel: str, steps: list[str]) -> list:
     return [pytest.param(s, "sqlite", id=s) for s in steps] + [
-        pytest.param(s, "postgresql", id=f"{s}-postgresql") for s in PG_STEPS[channel]
+        pytest.param(
+            s,
+            "postgresql",
+            id=f"{s}-postgresql",
+            marks=[pytest.mark.xfail(strict=True, reason=PG_KNOWN[(channel, s)])]
+            if (channel, s) in PG_KNOWN
+            else [],
+        )
+        for s in PG_STEPS[channel]
     ]
 
 
