@@ -12,11 +12,7 @@ audio: the audio would say someone else's statement. The only module that writes
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
-
-import soundfile
 
 from kanavat.config import Config
 from kanavat.conversation import statements
@@ -50,15 +46,6 @@ def keep(config: Config, store: Store, campaign_id: str, text: str, ulaw: bytes)
     out = path(config, campaign_id, found.id)
     if out.exists():  # the same words said before: the first saying stays
         return None
-    out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    pcm = audio.ulaw_decode(ulaw[:MAX_BYTES])
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".wav")
-    os.close(fd)
-    try:
-        soundfile.write(tmp, pcm, audio.SAMPLE_RATE, subtype="ULAW", format="WAV")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    log.info("conversation.recording.kept statement=%s seconds=%d", found.id, len(pcm) // 8000)
+    seconds = audio.keep_ulaw(out, ulaw[:MAX_BYTES])
+    log.info("conversation.recording.kept statement=%s seconds=%d", found.id, seconds)
     return out

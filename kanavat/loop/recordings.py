@@ -11,12 +11,8 @@ the suggestion's text, and retention deletes it with the way back to the writer
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-
-import soundfile
 
 from kanavat.config import Config
 from kanavat.store import Store
@@ -49,17 +45,8 @@ def keep(config: Config, suggestion_id: int, ulaw: bytes) -> Path | None:
     if not wanted(config) or not ulaw:
         return None
     out = path(config, suggestion_id)
-    out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    pcm = audio.ulaw_decode(ulaw[:MAX_BYTES])
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".wav")
-    os.close(fd)
-    try:
-        soundfile.write(tmp, pcm, audio.SAMPLE_RATE, subtype="ULAW", format="WAV")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    log.info("loop.recording.kept suggestion=%s seconds=%d", suggestion_id, len(pcm) // 8000)
+    seconds = audio.keep_ulaw(out, ulaw[:MAX_BYTES])
+    log.info("loop.recording.kept suggestion=%s seconds=%d", suggestion_id, seconds)
     return out
 
 

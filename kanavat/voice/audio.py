@@ -10,6 +10,8 @@ Knows nothing of websockets, calls or questions.
 from __future__ import annotations
 
 import base64
+import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,3 +175,19 @@ def ack_tone(ms: int = 120, freq: float = 660.0, level_db: float = -18.0) -> byt
     wave[:edge] *= ramp
     wave[n - edge :] *= ramp[::-1]
     return ulaw_encode(to_int16(wave))
+
+
+def keep_ulaw(out: Path, ulaw: bytes) -> float:
+    """Write caller audio (mu-law, 8 kHz) as a mu-law WAV at ``out``, atomically, in a folder
+    private to the server's user; its length in seconds."""
+    out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pcm = ulaw_decode(ulaw)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".wav")
+    os.close(fd)
+    try:
+        soundfile.write(tmp, pcm, SAMPLE_RATE, subtype="ULAW", format="WAV")
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return len(pcm) / SAMPLE_RATE
