@@ -77,15 +77,7 @@ def vectors(
             answer_id = items[n][0]
             if answer_id is not None:
                 rows.append((answer_id, campaign_id, question, keys[n], model, encode(vector), now))
-        with store.transaction():
-            store.executemany(
-                "INSERT INTO answer_embeddings (answer_id, campaign_id, question, text_key, "
-                "model, vector, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (answer_id) DO UPDATE SET text_key = excluded.text_key, "
-                "model = excluded.model, vector = excluded.vector, "
-                "created_at = excluded.created_at",
-                rows,
-            )
+        _put(store, rows)
     return out
 
 
@@ -199,18 +191,13 @@ def keep(store: Store, made: Sequence[tuple[int, str, str, str]], vectors: np.nd
     """Store embeddings made outside :func:`vectors` (the daily job embeds off the loop)."""
     model = model_name()
     now = store.now()
-    with store.transaction():
-        store.executemany(
-            "INSERT INTO answer_embeddings (answer_id, campaign_id, question, text_key, "
-            "model, vector, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (answer_id) DO UPDATE SET text_key = excluded.text_key, "
-            "model = excluded.model, vector = excluded.vector, "
-            "created_at = excluded.created_at",
-            [
-                (answer_id, campaign_id, question, text_key(text), model, encode(v), now)
-                for (answer_id, campaign_id, question, text), v in zip(made, vectors, strict=True)
-            ],
-        )
+    _put(
+        store,
+        [
+            (answer_id, campaign_id, question, text_key(text), model, encode(v), now)
+            for (answer_id, campaign_id, question, text), v in zip(made, vectors, strict=True)
+        ],
+    )
 
 
 async def embed_daily(store: Store, config: Config, batch: int = 256) -> int:
@@ -225,3 +212,17 @@ async def embed_daily(store: Store, config: Config, batch: int = 256) -> int:
         made = await asyncio.to_thread(embed, [text for *_, text in chunk])
         keep(store, chunk, made)
     return len(todo)
+
+
+def _put(store: Store, rows: Sequence[tuple[object, ...]]) -> None:
+    """Insert or replace embeddings: (answer_id, campaign_id, question, text_key, model,
+    vector, created_at) each."""
+    with store.transaction():
+        store.executemany(
+            "INSERT INTO answer_embeddings (answer_id, campaign_id, question, text_key, "
+            "model, vector, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (answer_id) DO UPDATE SET text_key = excluded.text_key, "
+            "model = excluded.model, vector = excluded.vector, "
+            "created_at = excluded.created_at",
+            rows,
+        )
