@@ -86,6 +86,7 @@ class Level:
     generator_cores: float = float("nan")
     machine_busy: float = float("nan")
     profile: list[tuple[str, float, float]] = field(default_factory=list)
+    by_question: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def cpu_per_call(self) -> float:
@@ -108,6 +109,12 @@ class Level:
             "load_at_start": self.load,
             "generator_cores": self.generator_cores,
             "machine_busy": self.machine_busy,
+            # Which turns are slow: a free-text answer is decoded only after it ends.
+            "by_question": {
+                q: {"turns": len(ms), "p50_ms": pct(ms, 50), "max_ms": max(ms)}
+                for q, ms in self.by_question.items()
+                if ms
+            },
         }
 
 
@@ -257,6 +264,10 @@ def run_level(
         profile=prof.top if prof is not None else [],
         generator_cores=results[0].get("generator_cores", float("nan")),
         machine_busy=results[0].get("machine_busy", float("nan")),
+        by_question={
+            q: [x for r in results for x in r.get("speech_ms_by_question", {}).get(q, [])]
+            for q in {q for r in results for q in r.get("speech_ms_by_question", {})}
+        },
     )
 
 

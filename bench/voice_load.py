@@ -58,6 +58,8 @@ class Caller:
     pressed: float | None = None
     received_bytes: int = 0
     speech_ms: list[float] = field(default_factory=list)
+    answering: str = ""  # the question whose answer is being spoken
+    by_question: dict[str, list[float]] = field(default_factory=dict)  # speech turns' ms
     keypad_ms: list[float] = field(default_factory=list)
     marks: dict[str, int] = field(default_factory=dict)
     calls_done: int = 0
@@ -125,7 +127,9 @@ class Caller:
         now = time.monotonic()
         if event == "media":
             if self.ended_speech is not None:
-                self.speech_ms.append((now - self.ended_speech) * 1000)
+                ms = (now - self.ended_speech) * 1000
+                self.speech_ms.append(ms)
+                self.by_question.setdefault(self.answering, []).append(ms)
                 self.ended_speech = None
             if self.pressed is not None:
                 self.keypad_ms.append((now - self.pressed) * 1000)
@@ -156,6 +160,7 @@ class Caller:
             frames = self.payloads.get(question)
             if frames:
                 self.queue = list(frames)
+                self.answering = question
         elif kind == "confirm":
             self.pressed = time.monotonic()
             dtmf = {"event": "dtmf", "streamSid": self.stream_sid, "dtmf": {"digit": "1"}}
@@ -226,6 +231,10 @@ async def main(spec: Spec) -> dict[str, Any]:
     return {
         "speech_ms": [x for c in callers for x in c.speech_ms],
         "keypad_ms": [x for c in callers for x in c.keypad_ms],
+        "speech_ms_by_question": {
+            q: [x for c in callers for x in c.by_question.get(q, [])]
+            for q in sorted({q for c in callers for q in c.by_question})
+        },
         "calls": sum(c.calls_done for c in callers),
         "marks": {
             k: sum(c.marks.get(k, 0) for c in callers)
