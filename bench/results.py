@@ -132,7 +132,30 @@ def _whisper(w: dict[str, Any]) -> list[str]:
         *_voice_table(levels),
         f"Most concurrent calls with turn p95 under 1.5 s: **{best if best else 'none'}**.",
         "",
+        *_by_question(levels),
     ]
+
+
+def _by_question(levels: list[dict[str, Any]]) -> list[str]:
+    """Turn times per question at each level: which kind of answer is slow."""
+    rows = [r for r in levels if r.get("by_question")]
+    if not rows:
+        return []
+    questions = sorted({q for r in rows for q in r["by_question"]})
+    out = [
+        "Turn p50 / slowest by question (the free-text answer `terveiset` is decoded only "
+        "once it has ended; closed answers are decoded during the end silence):",
+        "",
+        "| calls | " + " | ".join(f"`{q}`" for q in questions) + " |",
+        "|---|" + "---|" * len(questions),
+    ]
+    for r in rows:
+        cells = []
+        for q in questions:
+            g = r["by_question"].get(q)
+            cells.append(f"{_f(g['p50_ms'])} / {_f(g['max_ms'])} ms" if g else "–")
+        out.append(f"| {r['calls']} | " + " | ".join(cells) + " |")
+    return [*out, ""]
 
 
 def _held_out(h: dict[str, Any]) -> list[str]:

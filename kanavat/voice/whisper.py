@@ -419,6 +419,11 @@ def to_whisper_rate(pcm: np.ndarray, speed: float = 1.0) -> np.ndarray:
 HOLD_SILENCE = 1.7
 # The pause inside a held answer is shortened to this when the pieces are heard together.
 JOIN_GAP = 0.25
+# A free-text answer is decoded in its pause too while it is this short (a greeting, a
+# sentence: then the next question follows the end silence, not the end silence and a
+# decode); a longer one pauses often, and each guess would be a long decode queued ahead of
+# other calls' answers.
+FREE_SPECULATE_SECONDS = 6.0
 
 
 class WhisperRecogniser:
@@ -426,9 +431,9 @@ class WhisperRecogniser:
 
     It is done after its first non-empty transcript (one recogniser per answer); audio fed
     after that is ignored. A segment Whisper finds empty (a cough the VAD let through) keeps
-    it listening. A closed answer is decoded speculatively once the caller has been quiet for
-    ``Decoding.speculate_after``, in the engine's pool; the guess is used if the answer then
-    ends where it was taken, and dropped if the caller goes on.
+    it listening. An answer (free text only while short) is decoded speculatively once the
+    caller has been quiet for ``Decoding.speculate_after``, in the engine's pool; the guess
+    is used if the answer then ends where it was taken, and dropped if the caller goes on.
     """
 
     def __init__(
@@ -508,13 +513,13 @@ class WhisperRecogniser:
         return np.concatenate([self._held[0].pcm, gap, segment.pcm])
 
     def _speculate(self) -> None:
-        # Closed answers only: free text is long and paused often, and every guess at it
-        # would be a long decode queued ahead of the answers of other calls.
         after = self.engine.decoding.speculate_after
-        if self.expected is None or after is None or self.segmenter.silence < after:
+        if after is None or self.segmenter.silence < after:
             return
         segment = self.segmenter.peek()
         if segment is None or (self._guess is not None and self._guess[0] == segment.end):
+            return
+        if self.expected is None and segment.end - segment.start > FREE_SPECULATE_SECONDS:
             return
         self.close()
         future = self.engine.pool.submit(

@@ -27,6 +27,7 @@ from kanavat.voice import models
 from kanavat.voice.recognise import SpeechStarted, Transcript
 from kanavat.voice.vad import Segmenter, VadConfig
 from kanavat.voice.whisper import (
+    FREE_SPECULATE_SECONDS,
     Decoding,
     Hypothesis,
     WhisperEngine,
@@ -371,21 +372,31 @@ def test_caller_going_on_after_a_pause_drops_the_guess(engine: WhisperEngine) ->
 
 @slow
 @needs_tools
-def test_free_text_is_not_decoded_speculatively(engine: WhisperEngine) -> None:
+def test_short_free_text_is_decoded_in_its_pause(engine: WhisperEngine) -> None:
     counting = CountingEngine(engine)
     recogniser = WhisperRecogniser(counting, None, Segmenter(engine.free_vad))
     pcm = np.concatenate(
-        [
-            silence(0.3),
-            trimmed(Clip("kotihoito käy", "fi", 140)),
-            silence(0.45),
-            trimmed(Clip("aamulla", "fi", 140)),
-            silence(1.5),
-        ]
+        [silence(0.3), speech(Clip("kiitos hyvää päivää", "fi", 140)), silence(1.5)]
     )
     got = [e for chunk in chunks(pcm, 800) for e in recogniser.feed(chunk)]
     assert len([e for e in got if isinstance(e, Transcript)]) == 1
-    assert len(counting.decoded) == 1
+    assert len(counting.decoded) == 1  # the speculative decode, used
+
+
+@slow
+@needs_tools
+def test_long_free_text_is_not_decoded_in_its_pauses(engine: WhisperEngine) -> None:
+    counting = CountingEngine(engine)
+    recogniser = WhisperRecogniser(counting, None, Segmenter(engine.free_vad))
+    words = "kotihoito käy aamulla ja illalla mutta päivällä olen yksin kotona enkä jaksa lähteä kauppaan"
+    sentence = trimmed(Clip(words, "fi", 130))
+    assert len(sentence) / 8000 > FREE_SPECULATE_SECONDS
+    pcm = np.concatenate(
+        [silence(0.3), sentence, silence(0.45), trimmed(Clip("aamulla", "fi", 140)), silence(1.5)]
+    )
+    got = [e for chunk in chunks(pcm, 800) for e in recogniser.feed(chunk)]
+    assert len([e for e in got if isinstance(e, Transcript)]) == 1
+    assert len(counting.decoded) == 1  # only the whole answer, once it ended
 
 
 def test_speeds_must_start_with_the_answer_as_said() -> None:
