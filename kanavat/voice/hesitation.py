@@ -79,13 +79,20 @@ def only_hesitation(text: str, answers: Answers) -> bool:
     return bool(words) and all(w in answers.hesitant for w in words)
 
 
-def no_answer_yet(text: str, voiced: float, expected: Sequence[str], language: str) -> str | None:
+def no_answer_yet(
+    text: str,
+    voiced: float,
+    expected: Sequence[str],
+    language: str,
+    readings: Sequence[str] = (),
+) -> str | None:
     """Why a closed answer's first piece is no answer yet, or None if it may be one:
     ``"filled-pause"`` (hesitation words only: the rest is heard alone) or ``"no-answer"``
-    (a short piece saying no listed answer: heard again with the rest)."""
+    (a short piece saying no listed answer in ``text`` nor in any of the engine's other
+    likely ``readings`` of it: heard again with the rest)."""
     answers = answers_of(tuple(expected), language)
     if only_hesitation(text, answers):
         return "filled-pause"
-    if voiced <= SHORT_PIECE and not says_an_answer(text, answers):
+    if voiced <= SHORT_PIECE and not any(says_an_answer(t, answers) for t in (text, *readings)):
         return "no-answer"
     return None

@@ -417,6 +417,9 @@ def to_whisper_rate(pcm: np.ndarray, speed: float = 1.0) -> np.ndarray:
 # listed answer: hesitation.py) is held this long after its last voiced moment for the rest;
 # the speech set's hesitations pause 0.5-1.5 s. Other answers end after ``end_silence``.
 HOLD_SILENCE = 1.7
+# A reading of the first piece with at least this share of the pooled hypotheses' weight
+# that says an answer makes the piece an answer (not held).
+HOLD_READING = 0.3
 # The pause inside a held answer is shortened to this when the pieces are heard together.
 JOIN_GAP = 0.25
 # A free-text answer is decoded in its pause too while it is this short (a greeting, a
@@ -489,6 +492,9 @@ class WhisperRecogniser:
             segment.end - segment.start,
             self.expected,
             self.engine.language,
+            # Heard otherwise as said but as an answer by most of the beam ("kolme" slowed,
+            # "todemaa" as said): an answer, not the start of one.
+            [text for text, weight in transcript.alternatives if weight >= HOLD_READING],
         )
         if why is None:
             return False
