@@ -1,6 +1,9 @@
-"""The ``[suggestions]`` and ``[public]`` sections of config.toml (issue 23).
+"""The ``[outcomes]``, ``[suggestions]`` and ``[public]`` sections of config.toml (issue 23).
 
 ```toml
+[outcomes]
+calls_wait_for_recording = true  # an outcome's calls wait for its recording in each language
+
 [suggestions]
 queues = { palvelut = "Sosiaali- ja terveyspalvelut", vanhusneuvosto = "Vanhusneuvosto" }
 default_queue = "palvelut"   # where a new suggestion waits until an official routes it
@@ -20,6 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Outcomes(_Model):
+    """``calls_wait_for_recording``: residents told by phone hear the official's recording of
+    the message, not espeak-ng: an outcome's calls in a language start once
+    ``voices/<lang>/outcome.<id>.wav`` is built in (``kanavat voices build``). An outcome may
+    say otherwise (``kanavat outcome add --no-wait-for-recording``)."""
+
+    calls_wait_for_recording: bool = False
 
 
 class Suggestions(_Model):
