@@ -26,9 +26,13 @@ from kanavat.voice import prompts
 FI, SV, ERASED, TEXTED = "+358401270001", "+358401270002", "+358401270003", "+358401270004"
 
 
+pytestmark = pytest.mark.both_backends
+
+
 @pytest.fixture
-def config_path(tmp_path: Path) -> Path:
-    return write_config(tmp_path, 1)  # the example county: calls wait for recordings
+def config_path(tmp_path: Path, database: str) -> Path:
+    """The example county (calls wait for recordings), its store SQLite or PostgreSQL."""
+    return write_config(tmp_path, 1, database=database)
 
 
 def took_part(store: Store, people: list[tuple[str, str, str]]) -> None:
@@ -51,7 +55,7 @@ def took_part(store: Store, people: list[tuple[str, str, str]]) -> None:
 def record(config: configuration.Config, outcome_id: int, language: str) -> None:
     """A person's recording of the message, in the manifest as `kanavat voices build` writes
     it (the build itself: test_held_calls.py)."""
-    store = Store(config.database_path)
+    store = Store(config.database)
     try:
         outcome = outcomes.get(store, outcome_id)
     finally:
@@ -75,7 +79,7 @@ def due_calls(store: Store) -> list[int]:
 
 def test_held_calls_start_language_by_language(config_path: Path) -> None:
     config = configuration.load(config_path, env={})
-    store = Store(config.database_path)
+    store = Store(config.database)
     try:
         took_part(store, [(FI, "fi", "voice"), (SV, "sv", "voice"), (ERASED, "fi", "voice")])
         outcome = outcomes.Outcome(SMS_CAMPAIGN, "Neuvosto", "2027-05-14", {"fi": "Päätös."})
@@ -107,7 +111,7 @@ def test_held_calls_start_language_by_language(config_path: Path) -> None:
 
 def test_texts_are_never_held(config_path: Path) -> None:
     config = configuration.load(config_path, env={})
-    store = Store(config.database_path)
+    store = Store(config.database)
     try:
         took_part(store, [(TEXTED, "fi", "sms"), (FI, "fi", "voice")])
         outcome = outcomes.Outcome(
