@@ -13,6 +13,7 @@ import click
 
 from kanavat.cliutil import config_option, load_config, open_store
 from kanavat.loop import holds, notices, outcomes, suggestions
+from kanavat.loop.texts import outcome_message
 
 
 @click.group()
@@ -302,10 +303,13 @@ def outcome_show(outcome_id: int, as_json: bool, config_path: Path | None) -> No
             raise click.ClickException(f"no outcome {outcome_id}; see `kanavat outcome list`")
         told = notices.counts(store, "outcome", [outcome_id])
         waits = holds.waiting(config, store, outcome_id)
+        by_phone = [lang for ref, lang in notices.told_by_phone(store) if ref == outcome_id]
     finally:
         store.close()
+    said = {lang: outcome_message(config, o, lang, "voice") for lang in by_phone}
     if as_json:
-        out = _as_dict(outcome_id, o, told, waits) | {"texts": o.texts, "minutes": o.minutes_url}
+        out = _as_dict(outcome_id, o, told, waits)
+        out |= {"texts": o.texts, "minutes": o.minutes_url, "call_says": said}
         click.echo(json.dumps(out, ensure_ascii=False))
         return
     about = f"question {o.question}" if o.question else "the whole campaign"
@@ -320,6 +324,10 @@ def outcome_show(outcome_id: int, as_json: bool, config_path: Path | None) -> No
     for language, text in o.texts.items():
         click.echo(f"{language}: {text}")
     click.echo(f"told: {_counts_line(told) or 'nobody to tell'}")
+    for language, words in said.items():
+        place = holds.recording_place(config, outcome_id, language)
+        click.echo(f"the call says in {holds.language_name(language)} (recorded as {place}):")
+        click.echo(f"    {words}")
     if waits:
         click.echo("waiting:")
         _echo_waiting(waits, outcome_id)
