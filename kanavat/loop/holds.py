@@ -6,8 +6,10 @@ outcome add --wait-for-recording``) has the residents it tells by phone hear an 
 voice, not espeak-ng: an outcome's calls are ``held`` notices until its recording,
 ``voices/<lang>/outcome.<id>.wav``, is built in with ``kanavat voices build``. The server's
 notice lane then starts them by itself (:func:`sweep`), language by language, with no other
-command. ``--hold-calls`` holds them until ``kanavat outcome release``, which also starts
-calls still waiting for a recording (a language not recorded then hears the placeholder).
+command; with ``[outcomes] calls_wait_days`` a language still not recorded by then is told
+with the placeholder voice. ``--hold-calls`` holds them until ``kanavat outcome release``,
+which also starts calls still waiting for a recording (a language not recorded then hears the
+placeholder).
 Texts and chat notices are never held. :func:`waiting` says what waits and why, for
 ``kanavat outcome list|show`` and ``add``.
 
@@ -19,7 +21,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from kanavat.config import Config
 from kanavat.loop import notices, outcomes
@@ -53,6 +57,17 @@ def recorded(
     return prompts.recorded(language, outcome_part(config, outcome_id, outcome, language))
 
 
+def deadline(config: Config, outcome: Outcome) -> datetime | None:
+    """When calls still waiting for a recording go with the placeholder (``calls_wait_days``
+    after the outcome was added); None: they wait until recorded or released."""
+    days = config.outcomes.calls_wait_days
+    if days is None or outcome.calls_wait != outcomes.CALLS_WAIT_RECORDING:
+        return None
+    if not outcome.created_at:
+        return None
+    return datetime.fromisoformat(outcome.created_at) + timedelta(days=days)
+
+
 @dataclass(frozen=True)
 class Waiting:
     """An outcome's calls in one language, held, and why."""
@@ -64,6 +79,7 @@ class Waiting:
     place: Path  # where the recording goes
     found: Path | None  # a file in its place (maybe not yet built in)
     recorded: bool  # built in: the running server starts the calls at its next round
+    until: str | None = None  # "28.5.2027 14:00": then they go with the placeholder voice
 
     @property
     def why(self) -> str:
@@ -74,13 +90,14 @@ class Waiting:
             return f"{calls} ({name}) held until `kanavat outcome release {self.outcome_id}`"
         if self.recorded:
             return f"{calls}: the {name} recording is in; the server starts them"
+        until = f" (until {self.until}, then with a placeholder voice)" if self.until else ""
         if self.found is not None:
             return (
-                f"{calls} wait for the {name} recording: {self.found} is there, "
+                f"{calls} wait for the {name} recording{until}: {self.found} is there, "
                 "run `kanavat voices build`"
             )
         return (
-            f"{calls} wait for the {name} recording: record {self.place}, then run "
+            f"{calls} wait for the {name} recording{until}: record {self.place}, then run "
             "`kanavat voices build`"
         )
 
@@ -94,6 +111,10 @@ def waiting(
     if outcome is None:
         return []
     prompts = prompts or library(config)
+    ends = deadline(config, outcome)
+    zone = ZoneInfo(config.county.timezone)
+    local = ends.astimezone(zone) if ends else None
+    until = f"{local.day}.{local.month}.{local.year} {local:%H:%M}" if local else None
     out = []
     for (_, language), residents in held.items():
         place = recording_place(config, outcome_id, language)
@@ -109,6 +130,7 @@ def waiting(
                 place,
                 found,
                 recorded(config, prompts, outcome_id, outcome, language),
+                until,
             )
         )
     return out
@@ -116,18 +138,32 @@ def waiting(
 
 def sweep(config: Config, store: Store, prompts: PromptLibrary) -> int:
     """Start the held calls of every outcome waiting for a recording that is now built in,
-    language by language (the notice lane runs this); how many calls were started."""
+    language by language, or whose wait is over (``calls_wait_days``); the notice lane runs
+    this. How many calls were started."""
     started = 0
+    now = store.clock()
     for (outcome_id, language), _ in notices.held_calls(store).items():
         outcome = outcomes.get(store, outcome_id)
         if outcome is None or outcome.calls_wait != outcomes.CALLS_WAIT_RECORDING:
             continue
-        if not recorded(config, prompts, outcome_id, outcome, language):
+        if recorded(config, prompts, outcome_id, outcome, language):
+            because = "recorded"
+        elif (ends := deadline(config, outcome)) is not None and now >= ends:
+            because = "waited"
+        else:
             continue
         with store.transaction():
             n = notices.unhold(store, outcome_id, language)
-            store.audit("outcome.calls_start", outcome=outcome_id, language=language, calls=n)
-        log.info("loop.holds.recorded outcome=%s lang=%s calls=%d", outcome_id, language, n)
+            store.audit(
+                "outcome.calls_start", outcome=outcome_id, language=language, calls=n, why=because
+            )
+        log.info(
+            "loop.holds.started outcome=%s lang=%s calls=%d why=%s",
+            outcome_id,
+            language,
+            n,
+            because,
+        )
         started += n
     return started
 

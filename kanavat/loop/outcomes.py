@@ -47,6 +47,7 @@ class Outcome:
     public: bool = True
     source: str | None = None  # a TOML entry's key: the same entry is recorded once
     calls_wait: str | None = None  # CALLS_*; None: the county's [outcomes] setting
+    created_at: str | None = None  # when it was recorded (ISO UTC; from the store)
 
     @property
     def calls_waiting(self) -> bool:
@@ -165,6 +166,7 @@ def _outcome(row: dict[str, Any]) -> Outcome:
         bool(row["public"]),
         row["source"],
         row["calls_wait"],
+        row["created_at"],
     )
 
 

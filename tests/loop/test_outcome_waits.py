@@ -85,7 +85,8 @@ def test_held_calls_start_language_by_language(config_path: Path) -> None:
         outcome = outcomes.Outcome(SMS_CAMPAIGN, "Neuvosto", "2027-05-14", {"fi": "Päätös."})
         outcome_id, planned, _ = outcomes.add(store, config, outcome)
         assert planned == 3
-        assert outcomes.get(store, outcome_id) == outcomes.with_calls_wait(config, outcome)
+        stored = outcomes.get(store, outcome_id)
+        assert stored is not None and stored.calls_wait == "recording"  # the county's setting
         assert notices.held_calls(store) == {(outcome_id, "fi"): 2, (outcome_id, "sv"): 1}
         erase.erase(store, config, Person(phone=ERASED), "cli")
         assert store.one("SELECT status FROM notices WHERE contact_id = 3") == {"status": "skipped"}
@@ -105,6 +106,32 @@ def test_held_calls_start_language_by_language(config_path: Path) -> None:
         assert notices.held_calls(store) == {}
         with pytest.raises(outcomes.OutcomeError, match="were released already"):
             holds.release(store, outcome_id)
+    finally:
+        store.close()
+
+
+def test_calls_not_recorded_in_calls_wait_days_go_with_the_placeholder(
+    config_path: Path,
+) -> None:
+    config = configuration.load(config_path, env={})
+    assert config.outcomes.calls_wait_days == 14
+    store = Store(config.database)
+    try:
+        took_part(store, [(FI, "fi", "voice")])
+        outcome = outcomes.Outcome(SMS_CAMPAIGN, "N", "2027-05-14", {"fi": "P."})
+        outcome_id, _, _ = outcomes.add(store, config, outcome)
+        added = store.clock()
+        (wait,) = holds.waiting(config, store, outcome_id)
+        assert "wait for the Finnish recording (until " in wait.why
+        assert "then with a placeholder voice)" in wait.why
+        library = holds.library(config)
+        store.clock = lambda: added + timedelta(days=13, hours=23)
+        assert holds.sweep(config, store, library) == 0
+        store.clock = lambda: added + timedelta(days=14, seconds=1)
+        assert holds.sweep(config, store, library) == 1
+        assert due_calls(store) == [1]
+        audit = store.one("SELECT detail FROM audit WHERE action = 'outcome.calls_start'")
+        assert audit is not None and json.loads(audit["detail"])["why"] == "waited"
     finally:
         store.close()
 

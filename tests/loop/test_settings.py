@@ -22,7 +22,9 @@ def test_example_sections_load() -> None:
 
 
 def test_outcome_calls_go_at_once_without_the_section() -> None:
-    config = load("[outcomes]\ncalls_wait_for_recording = true\n", "")
+    config = load(
+        "[outcomes]\ncalls_wait_for_recording = true\ncalls_wait_days", "# calls_wait_days"
+    )
     assert config.outcomes.calls_wait_for_recording is False
 
 
@@ -42,6 +44,11 @@ def test_outcome_calls_go_at_once_without_the_section() -> None:
             "calls_wait_for_recording = true",
             "calls_wait_for_recordings = true",
             "outcomes.calls_wait_for_recordings: unknown key",
+        ),
+        (
+            "calls_wait_days = 14",
+            "calls_wait_days = 0",
+            "outcomes.calls_wait_days: Input should be",
         ),
     ],
 )
