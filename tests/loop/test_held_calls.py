@@ -100,7 +100,7 @@ async def test_calls_wait_for_each_recording_texts_go_at_once(tmp_path: Path) ->
         out = add(srv)
         assert "3 residents to tell" in out
         fi_place = tmp_path / "voices" / "fi" / "outcome.1.wav"
-        assert f"wait for the Finnish recording: record {fi_place}" in out, out
+        assert "wait for the Finnish recording (until " in out and f"record {fi_place}, then" in out
         assert "wait for the Swedish recording" in out, out
 
         # The text goes at once; no call is placed.
@@ -124,7 +124,9 @@ async def test_calls_wait_for_each_recording_texts_go_at_once(tmp_path: Path) ->
         fi_recording = record(srv, "fi", f"Vammaisneuvosto päätti: {MESSAGE}")
         shown = srv.cli("outcome", "show", "1").output
         assert f"{fi_recording} is there, run `kanavat voices build`" in shown, shown
-        assert "1 recordings added" in srv.cli("voices", "build", "--lang", "fi").output
+        built = srv.cli("voices", "build", "--lang", "fi").output
+        assert "1 recordings added" in built, built
+        assert "outcome 1: the Finnish recording is in: calls to 1 waiting resident start" in built
         call = await srv.emulator.handset(FI).wait_for_call(20)
         await call.wait_ended(60)
         assert call.marks[0] == "outcome.1"
