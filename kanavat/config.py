@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from kanavat import tomlpos
 from kanavat.conversation import settings as conversation_settings
-from kanavat.loop.settings import Public, Suggestions
+from kanavat.loop.settings import Outcomes, Public, Suggestions
 from kanavat.questions.lexicon import has_language
 from kanavat.questions.model import (
     ID_PATTERN,
@@ -220,7 +220,8 @@ class Config(Model):
     privacy: Privacy = Privacy()
     questionnaires: dict[str, Questionnaire] = Field(min_length=1)
     campaigns: dict[str, Campaign] = Field(default_factory=dict)
-    suggestions: Suggestions = Suggestions()  # issue 23: kanavat/loop/settings.py
+    outcomes: Outcomes = Outcomes()  # issue 23: kanavat/loop/settings.py
+    suggestions: Suggestions = Suggestions()
     public: Public = Public()
     conversations: dict[str, conversation_settings.Conversation] = Field(default_factory=dict)
     path: Path | None = Field(default=None, exclude=True)

@@ -572,3 +572,13 @@ def m012_answer_embeddings(db: Schema) -> None:
             PRIMARY KEY (theme_id, answer_id)
         )""")
     db.execute("CREATE INDEX theme_answers_by_answer ON theme_answers(answer_id)")
+
+
+@migration
+def m013_outcome_calls_wait(db: Schema) -> None:
+    """Outcome calls that wait (issue 23): ``calls_wait`` says whether an outcome's calls start
+    at once (``none``), wait for the message's recording in each resident's language
+    (``recording``), wait for an official's ``kanavat outcome release`` (``release``), or were
+    released by one (``released``). Its waiting calls are ``notices`` with status ``held``;
+    texts and chat notices are never held."""
+    db.execute("ALTER TABLE campaign_outcomes ADD COLUMN calls_wait TEXT NOT NULL DEFAULT 'none'")

@@ -7,7 +7,8 @@ ones with a lease, as the dispatcher claims invitations, and delivers them throu
 
 Statuses: ``pending`` (due at ``due_at``), ``queued`` (a text in the outbox: told once the
 provider took it), ``calling`` (a call placed or being placed), ``told``, ``unreached`` (a
-call never answered after every try), ``skipped`` (opted out or erased meanwhile), ``failed``.
+call never answered after every try), ``skipped`` (opted out or erased meanwhile), ``failed``,
+``held`` (an outcome's call waiting for its recording or an official's release: ``holds.py``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from kanavat.outreach.reach import TOOK_PART
 from kanavat.store import Store, iso
 
 PENDING, QUEUED, CALLING, TOLD = "pending", "queued", "calling", "told"
-UNREACHED, SKIPPED, FAILED = "unreached", "skipped", "failed"
-OPEN = (PENDING, QUEUED, CALLING)
+UNREACHED, SKIPPED, FAILED, HELD = "unreached", "skipped", "failed", "held"
+OPEN = (PENDING, QUEUED, CALLING, HELD)
 MAX_CALLS = 3  # a notice call tried this often and never answered is given up
 RETRY_CALL_AFTER = timedelta(hours=2)
 
@@ -44,10 +45,18 @@ def _insert(store: Store, values: dict[str, Any]) -> bool:
     return bool(cur.rowcount)
 
 
-def plan_outcome(store: Store, outcome_id: int, campaign_id: str, question: str | None) -> int:
+def plan_outcome(
+    store: Store,
+    outcome_id: int,
+    campaign_id: str,
+    question: str | None,
+    *,
+    hold_calls: bool = False,
+) -> int:
     """Everyone who took part in the campaign (answered ``question``, if given) and has not
     opted out or been erased, once each, in the channel and language of their latest
-    session. Joins the caller's transaction; how many were planned."""
+    session; with ``hold_calls``, those told by phone are ``held``. Joins the caller's
+    transaction; how many were planned."""
     about = "AND EXISTS (SELECT 1 FROM answers q WHERE q.session_id = s.id AND q.question = ?)"
     params: list[Any] = [campaign_id, *([question] if question else [])]
     rows = store.query(
@@ -68,9 +77,11 @@ def plan_outcome(store: Store, outcome_id: int, campaign_id: str, question: str 
     planned = 0
     for (who, key), r in people.items():
         channel = r["channel"] if r["channel"] in ("voice", "sms", "chat") else "sms"
+        held = hold_calls and who == "contact" and channel == "voice"
         planned += _insert(
             store,
             {
+                **({"status": HELD} if held else {}),
                 "kind": "outcome",
                 "ref_id": outcome_id,
                 "campaign_id": campaign_id,
@@ -107,6 +118,33 @@ def told_by_phone(store: Store) -> list[tuple[int, str]]:
         "AND channel = 'voice' ORDER BY ref_id, language"
     )
     return [(int(r["ref_id"]), r["language"]) for r in rows]
+
+
+def held_calls(store: Store, outcome_id: int | None = None) -> dict[tuple[int, str], int]:
+    """``{(outcome id, language): residents}`` whose outcome call is held (of one outcome)."""
+    where, params = "", []
+    if outcome_id is not None:
+        where, params = " AND ref_id = ?", [outcome_id]
+    rows = store.query(
+        "SELECT ref_id, language, count(*) AS n FROM notices WHERE kind = 'outcome' "
+        f"AND status = ?{where} GROUP BY ref_id, language ORDER BY ref_id, language",
+        [HELD, *params],
+    )
+    return {(int(r["ref_id"]), r["language"]): int(r["n"]) for r in rows}
+
+
+def unhold(store: Store, outcome_id: int, language: str | None = None) -> int:
+    """An outcome's held calls (in one language, or all) become due now; how many."""
+    where, params = "", []
+    if language is not None:
+        where, params = " AND language = ?", [language]
+    now = store.now()
+    cur = store.execute(
+        "UPDATE notices SET status = ?, due_at = ?, updated_at = ? "
+        f"WHERE kind = 'outcome' AND ref_id = ? AND status = ?{where}",
+        [PENDING, now, now, outcome_id, HELD, *params],
+    )
+    return cur.rowcount
 
 
 def planned(store: Store, kind: str, ref_id: int) -> int:

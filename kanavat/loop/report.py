@@ -15,7 +15,7 @@ from kanavat.loop import notices, outcomes, suggestions
 from kanavat.store import Store
 
 TOLD_STATES = ("told", "waiting", "not_told")
-WAITING = (notices.PENDING, notices.QUEUED, notices.CALLING)
+WAITING = (notices.PENDING, notices.QUEUED, notices.CALLING, notices.HELD)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,10 @@
-"""The ``[suggestions]`` and ``[public]`` sections of config.toml (issue 23).
+"""The ``[outcomes]``, ``[suggestions]`` and ``[public]`` sections of config.toml (issue 23).
 
 ```toml
+[outcomes]
+calls_wait_for_recording = true  # an outcome's calls wait for its recording in each language
+calls_wait_days = 14             # at most this long; then they go with the placeholder voice
+
 [suggestions]
 queues = { palvelut = "Sosiaali- ja terveyspalvelut", vanhusneuvosto = "Vanhusneuvosto" }
 default_queue = "palvelut"   # where a new suggestion waits until an official routes it
@@ -20,6 +24,19 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Outcomes(_Model):
+    """``calls_wait_for_recording``: residents told by phone hear the official's recording of
+    the message, not espeak-ng: an outcome's calls in a language start once
+    ``voices/<lang>/outcome.<id>.wav`` is built in (``kanavat voices build``). An outcome may
+    say otherwise (``kanavat outcome add --no-wait-for-recording``). ``calls_wait_days``: a
+    language still not recorded that many days after the outcome was added is told with the
+    placeholder voice rather than not at all (absent: the calls wait until recorded or
+    released)."""
+
+    calls_wait_for_recording: bool = False
+    calls_wait_days: int | None = Field(default=None, ge=1, le=365)
 
 
 class Suggestions(_Model):

@@ -6,12 +6,15 @@ hours, and started at the provider's rate with the same pacing slots as invitati
 becomes an outbox row in one transaction with its notice (the sender delivers it once); a
 call is marked ``calling`` before the provider is asked, and its stream plays the message
 (``voicecall.py``). Chat notices are not sent: the chat page shows them at the next visit.
+Before its calls, the voice lane starts the held calls of outcomes whose recording has been
+built in since (``holds.sweep``, every :data:`SWEEP_SECONDS`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from kanavat import attempts, optouts
 from kanavat.attempts import OutboundStatus, Outgoing
 from kanavat.config import Config
-from kanavat.loop import notices, outcomes, suggestions
+from kanavat.loop import holds, notices, outcomes, suggestions
 from kanavat.loop.texts import answer_message, outcome_message
 from kanavat.outreach import windows
 from kanavat.provider import InvalidNumber, ProviderError
@@ -37,6 +40,7 @@ PROVIDER_PAUSE = timedelta(minutes=10)
 CHANNELS = {"voice": ("voice",), "sms": ("sms",)}
 DEFAULT_MAX_CALLS = 10
 WAIT: Any = object()  # a notice left due (no free line): not progress for the lane's loop
+SWEEP_SECONDS = 2.0  # how often the voice lane looks for outcome recordings built in
 
 
 def message_for(config: Config, store: Store, notice: dict[str, Any], channel: str) -> str | None:
@@ -56,6 +60,21 @@ class NoticeLane:
         self.sender = sender
         self.provider = sender.provider
         self.ring_seconds = ring_seconds
+        self.prompts = holds.library(config)
+        self._swept_at: float | None = None
+
+    def start_recorded(self) -> int:
+        """Held outcome calls whose recording is now built in become due (at most every
+        :data:`SWEEP_SECONDS`); how many."""
+        now = time.monotonic()
+        if self._swept_at is not None and now - self._swept_at < SWEEP_SECONDS:
+            return 0
+        self._swept_at = now
+        try:
+            return holds.sweep(self.config, self.store, self.prompts)
+        except Exception:  # a bad manifest or store hiccup: the calls wait, the lane goes on
+            log.exception("tell.sweep_failed")
+            return 0
 
     async def run(self, dispatcher: Dispatcher, lane: str, sending: set[asyncio.Task]) -> int:
         """One batch of a lane's due notices, paced by ``dispatcher``; how many were dealt
@@ -63,6 +82,8 @@ class NoticeLane:
         channels = CHANNELS.get(lane, ())
         if not channels:
             return 0
+        if lane == "voice":
+            self.start_recorded()
         rows = notices.claim(self.store, channels, LEASE, dispatcher.batch)
         dealt = 0
         for row in rows:

@@ -4,7 +4,9 @@ After the campaigns, each rehearsed campaign's council records what came of it (
 in every county language), a few residents text a suggestion with their language's keyword,
 officials route and answer them, and the server tells everyone in their channel: texts
 through the outbox, calls that play the message (the virtual resident listens, then presses
-a key), chat visitors at their next visit (they stay waiting in a rehearsal). Returns what
+a key), chat visitors at their next visit (they stay waiting in a rehearsal). Calls that
+wait for the message's recording (``[outcomes] calls_wait_for_recording``) are released, as
+an official would who has no recording: a rehearsal has nobody to record it. Returns what
 was told, by channel, and the suggestions by status.
 """
 
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from kanavat import attempts
 from kanavat.appkeys import EMULATOR
 from kanavat.emulator import Press, Wait
-from kanavat.loop import notices, outcomes, suggestions
+from kanavat.loop import holds, notices, outcomes, suggestions
 from kanavat.loop.texts import texts as loop_texts
 from kanavat.simulate.runner import Rehearsal
 
@@ -40,6 +42,7 @@ SETTLE_SECONDS = 120.0
 @dataclass
 class LoopSummary:
     outcomes: int = 0
+    released: int = 0  # calls that waited for a recording, released (placeholder voice)
     told: dict[str, dict[str, int]] = field(default_factory=dict)
     suggestions: dict[str, int] = field(default_factory=dict)
     timed_out: bool = False
@@ -58,12 +61,15 @@ async def close_the_loop(rehearsal: Rehearsal, seed: int) -> LoopSummary:
     ids = sorted({r.campaign_id for r in rehearsal.residents})
     langs = {lang: DECIDED.get(lang, DECIDED["en"]) for lang in config.county.languages}
     outcome_ids = []
+    released = 0
     for cid in ids:
         outcome = outcomes.Outcome(
             cid, config.campaign(cid).council, store.now()[:10], langs, source=f"rehearsal:{cid}"
         )
         outcome_id, _, _ = outcomes.add(store, config, outcome)
         outcome_ids.append(outcome_id)
+        if holds.waiting(config, store, outcome_id):
+            released += holds.release(store, outcome_id)
     suggesters = rng.sample(phones, min(SUGGESTERS, len(phones)))
     for r in suggesters:
         keyword = loop_texts(r.language)["words"]["suggest"][0]
@@ -76,6 +82,7 @@ async def close_the_loop(rehearsal: Rehearsal, seed: int) -> LoopSummary:
     timed_out = not await _settled(rehearsal, SETTLE_SECONDS)
     return LoopSummary(
         len(outcome_ids),
+        released,
         notices.counts(store, "outcome", outcome_ids),
         suggestions.counts(store)["status"],
         timed_out,
@@ -99,6 +106,11 @@ async def _settled(rehearsal: Rehearsal, seconds: float) -> bool:
 
 def print_loop(console, summary: LoopSummary) -> None:  # type: ignore[no-untyped-def]
     console.print(f"\nwhat came of it: {summary.outcomes} outcomes recorded; residents told:")
+    if summary.released:
+        console.print(
+            f"  ({summary.released} calls waited for the message's recording; with none in a "
+            "rehearsal they were released: `kanavat outcome release`)"
+        )
     for channel, by in sorted(summary.told.items()):
         parts = ", ".join(f"{status} {n}" for status, n in sorted(by.items()))
         note = " (shown at their next visit)" if channel == "chat" else ""

@@ -84,6 +84,32 @@ def _outcomes(config: configuration.Config, languages: list[str]) -> list[tuple[
         store.close()
 
 
+def _calls_to_start(config: configuration.Config) -> list[str]:
+    """What outcome calls waited for a recording now built in: the running server starts
+    them within seconds (``kanavat.loop.holds``), so the official hears the build worked."""
+    from kanavat.loop import holds, notices
+    from kanavat.store import Store
+
+    if not config.server.is_postgres and not config.database_path.is_file():
+        return []
+    store = Store(config.database, secret=config.server.secret)
+    try:
+        prompts = holds.library(config)
+        lines = []
+        for outcome_id in sorted({ref for ref, _ in notices.held_calls(store)}):
+            for wait in holds.waiting(config, store, outcome_id, prompts):
+                if wait.recorded and wait.calls_wait == "recording":
+                    lines.append(
+                        f"outcome {outcome_id}: the {holds.language_name(wait.language)} "
+                        f"recording is in: calls to {wait.residents} waiting "
+                        f"resident{'s' if wait.residents != 1 else ''} start (the running "
+                        "server places them within call hours)"
+                    )
+        return lines
+    finally:
+        store.close()
+
+
 @click.group()
 def voices() -> None:
     """Recorded prompts in the voices folder: check them, render placeholders."""
@@ -149,6 +175,8 @@ def voices_build(
         f"{voices_dir}: {report.rendered} placeholders rendered, {report.added} recordings "
         f"added, {report.removed} placeholders removed; {_summary(report)}"
     )
+    for line in _calls_to_start(config):
+        click.echo(line)
     if report.errors:
         raise SystemExit(1)
 

@@ -422,6 +422,12 @@ class PromptLibrary:
                     return data
         return self._placeholder(language, part, reason)
 
+    def recorded(self, language: str, part: Part) -> bool:
+        """Whether ``part`` has a person's recording of its current text, built into the
+        manifest and on disk (what ``audio`` then plays, not a placeholder)."""
+        found = self._lookup(language, part)
+        return found is not None and found[1] == "recorded" and found[0].is_file()
+
     async def audio_async(self, language: str, part: Part) -> bytes:
         """``audio`` off the event loop: a cold placeholder takes an espeak-ng run."""
         return await asyncio.to_thread(self.audio, language, part)

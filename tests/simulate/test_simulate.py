@@ -147,6 +147,9 @@ def test_simulate_reaches_every_channel_and_its_summary_matches_the_store(tmp_pa
         # Closing the loop (issue 23): every campaign's outcome told by text and by a call,
         # once per resident and outcome; each suggestion routed, answered and its answer told.
         assert "what came of it:" in out and "still on their way" not in out
+        # The example county's calls wait for a recording; a rehearsal has none: released.
+        assert "calls waited for the message's recording" in out
+        assert _n(store, "SELECT * FROM notices WHERE status = 'held'", None) == 0
         told = {
             r["channel"]: r["n"]
             for r in store.query(
