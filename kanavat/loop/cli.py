@@ -190,9 +190,23 @@ def outcome_add(
                 raise click.ClickException(str(exc)) from None
             verb = "recorded" if new else "already recorded"
             click.echo(f"outcome {outcome_id} {verb}: {told} residents to tell")
+            _warn_untranslated(config.county.languages, item)
             _echo_waiting(holds.waiting(config, store, outcome_id), outcome_id)
     finally:
         store.close()
+
+
+def _warn_untranslated(languages: list[str], item: outcomes.Outcome) -> None:
+    """A county language without a text hears another's words in its own call's frame."""
+    fallback = next(iter(item.texts))
+    for language in languages:
+        if language not in item.texts:
+            click.echo(
+                f"  warning: no {holds.language_name(language)} text: residents who speak "
+                f"{holds.language_name(language)} are told the "
+                f"{holds.language_name(fallback)} one (give --{language}, or {language} in the file)",
+                err=True,
+            )
 
 
 def _echo_waiting(waits: list[holds.Waiting], outcome_id: int, indent: str = "  ") -> None:

@@ -195,3 +195,11 @@ def test_options_and_toml_keys(config_path: Path, tmp_path: Path) -> None:
     assert code == 1 and "no outcome 9" in out
     code, out = cli(config_path, "outcome", "release", "3")
     assert code == 0 and "outcome 3: 0 calls released" in out
+
+
+def test_a_county_language_without_a_text_is_warned_of(config_path: Path) -> None:
+    code, out = cli(config_path, *ADD)
+    assert code == 0, out
+    assert "warning: no Swedish text: residents who speak Swedish are told the Finnish one" in out
+    code, out = cli(config_path, *ADD[:-2], "--fi", "Q.", "--sv", "Q sv.", "--en", "Q en.")
+    assert code == 0 and "warning" not in out
