@@ -70,7 +70,7 @@ def build_themes(
     answers = text_answers(rows)
     if len(answers) < k:
         return None
-    items = [(a.answer_id, a.text) for a in answers]
+    items = [(a.answer_id, a.text, a.language) for a in answers]
     to_embed = stored.missing(store, items) if store is not None else len(answers)
     if to_embed > MAX_ANSWERS:
         log.warning(
