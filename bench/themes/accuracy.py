@@ -4,13 +4,20 @@ Unaided: :func:`kanavat.themes.analyse.analyse` with no named themes. Scored on 
 that have a label (``-`` answers take part but are not scored): adjusted Rand index with all
 strays counted as one more group (so leaving an answer out is never free), purity over the
 answers put in a theme (the share whose theme's main label is theirs) and coverage (the share
-put in a theme). The baseline is scikit-learn's ``KMeans`` on the same raw E5 embeddings,
-told the true number of themes (an advantage the method does not get), and once more on the
-centred space of :mod:`kanavat.themes.space` to show what the space alone gives.
+put in a theme). Beside it, in the same run: scikit-learn's ``KMeans`` told the true number of
+themes (an advantage the method does not get) on E5 embeddings of the whole texts (the plain
+baseline, ``kmeans``), on the method's own embeddings (content words, ``kmeans_content``) and
+on those in the centred space (``kmeans_space``); and the previous method (whole texts, cut at
+0.93, ``previous``).
 
-Seeded: for each theme, three answers drawn at random become an official's examples, with the
-theme's name (``corpus.THEME_NAMES``); accuracy is the share of the other labelled answers
-that land in their own theme (an unassigned answer counts as wrong), over ``DRAWS`` draws.
+Seeded: for each theme, three answers of the same part drawn at random become an official's
+examples, with the theme's name (``corpus.THEME_NAMES``); accuracy is the share of the other
+labelled answers that land in their own theme (an unassigned answer counts as wrong; ``-``
+answers are not scored), over ``DRAWS`` draws, assigned as the product does
+(:func:`kanavat.themes.seeded.assign`: centres that move with their members, an answer under
+``ASSIGN_MIN`` of every centre left for unaided themes). Beside it, to tell the space from the
+method: ``nearest_example`` (each answer takes the theme of its nearest example) and
+``no_threshold`` (the same rounds with no "fits none").
 
     python -m bench.themes.accuracy --part dev       # while tuning: the development part only
 """
@@ -27,11 +34,14 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
-from bench.themes.corpus import NONE, THEME_NAMES, load
-from kanavat.themes import seeded
+from bench.themes.corpus import NONE, PARTS, THEME_NAMES, load
+from kanavat.themes import cluster, seeded
 from kanavat.themes.analyse import Answer, NamedTheme, analyse, anchors
-from kanavat.themes.embed import embed
+from kanavat.themes.embed import DIM, _load, embed
 from kanavat.themes.space import Space
+
+PREVIOUS_THRESHOLD = 0.93
+"""The cut of the previous method (whole texts embedded)."""
 
 DRAWS = 10
 EXAMPLES = 3
@@ -70,10 +80,13 @@ def unaided(part: str) -> dict[str, Any]:
         for i in theme.members:
             found[int(result.answers[i].key)] = number
     k = len(set(truth) - {NONE})
-    raw = embed([r.text for r in rows])
-    baseline = KMeans(k, n_init=10, random_state=0).fit_predict(raw).tolist()
+    raw = _embed(rows)
+    whole = whole_texts([r.text for r in rows])
+    baseline = KMeans(k, n_init=10, random_state=0).fit_predict(whole).tolist()
+    baseline_content = KMeans(k, n_init=10, random_state=0).fit_predict(raw).tolist()
     centred = _space(rows, raw).apply(raw)
     baseline_space = KMeans(k, n_init=10, random_state=0).fit_predict(centred).tolist()
+    previous = cluster.find_clusters(Space.fit(whole).apply(whole), threshold=PREVIOUS_THRESHOLD)
     themes = []
     for theme in result.themes:
         labels = Counter(rows[int(result.answers[i].key)].label for i in theme.members)
@@ -91,7 +104,9 @@ def unaided(part: str) -> dict[str, Any]:
         "labels": k,
         "themes_found": scores(found, truth),
         "kmeans": scores(baseline, truth),
+        "kmeans_content": scores(baseline_content, truth),
         "kmeans_space": scores(baseline_space, truth),
+        "previous": scores(previous.tolist(), truth),
         "seconds": seconds,
         "themes": themes,
     }
@@ -104,12 +119,12 @@ def seeded_accuracy(
     figure of interest is ``precision``: the share of answers joining a seeded theme that
     belong to it (nothing else competes for them)."""
     rows = load(part)
-    raw = embed([r.text for r in rows])
+    raw = _embed(rows)
     space = _space(rows, raw)
     points = space.apply(raw)
     topics = sorted(set(r.label for r in rows) - {NONE})
     rng = np.random.default_rng(21)
-    accuracies, coverages, precisions = [], [], []
+    accuracies, coverages, precisions, nearest, unthresholded = [], [], [], [], []
     for _ in range(draws):
         chosen = (
             sorted(rng.choice(topics, seeded_themes, replace=False)) if seeded_themes else topics
@@ -130,6 +145,12 @@ def seeded_accuracy(
         scored = [i for i, r in enumerate(rows) if r.label in chosen and i not in used]
         right = sum(1 for i in scored if labels[i] >= 0 and chosen[labels[i]] == rows[i].label)
         accuracies.append(right / len(scored))
+        examples = np.concatenate([picks[t] for t in chosen])
+        of_example = np.repeat(np.arange(len(chosen)), EXAMPLES)
+        nearest_theme = of_example[(points @ points[examples].T).argmax(axis=1)]
+        nearest.append(np.mean([chosen[nearest_theme[i]] == rows[i].label for i in scored]))
+        loose = seeded.assign(points, pulls, least=-2.0)
+        unthresholded.append(np.mean([chosen[loose[i]] == rows[i].label for i in scored]))
         coverages.append(sum(1 for i in scored if labels[i] >= 0) / len(scored))
         joined = [i for i, r in enumerate(rows) if labels[i] >= 0 and i not in used]
         precisions.append(
@@ -143,8 +164,22 @@ def seeded_accuracy(
         "worst": float(np.min(accuracies)),
         "coverage": float(np.mean(coverages)),
         "precision": float(np.mean(precisions)),
+        "nearest_example": float(np.mean(nearest)),
+        "no_threshold": float(np.mean(unthresholded)),
         "seeded_themes": len(chosen),
     }
+
+
+def _embed(rows: list) -> np.ndarray:
+    """The method's embeddings: each answer's content words, read in its language."""
+    return embed([r.text for r in rows], [r.language for r in rows])
+
+
+def whole_texts(texts: list[str]) -> np.ndarray:
+    """Plain E5 embeddings of the whole texts (the baseline's and the previous method's)."""
+    model = _load()
+    vectors = np.asarray(model.query(texts), dtype=np.float32)  # type: ignore[attr-defined]
+    return vectors.reshape(len(texts), DIM)
 
 
 def _space(rows: list, raw: np.ndarray) -> Space:
@@ -161,7 +196,7 @@ def run_part(part: str) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=["dev", "heldout"], default="dev")
+    parser.add_argument("--part", choices=sorted(PARTS), default="dev")
     args = parser.parse_args()
     print(json.dumps(run_part(args.part), indent=1, ensure_ascii=False))
 

