@@ -572,3 +572,22 @@ def m012_answer_embeddings(db: Schema) -> None:
             PRIMARY KEY (theme_id, answer_id)
         )""")
     db.execute("CREATE INDEX theme_answers_by_answer ON theme_answers(answer_id)")
+
+
+@migration
+def m013_workers(db: Schema) -> None:
+    """Several workers on one store (issue 22): each ``kanavat serve`` has a row and beats in
+    it (owned by ``kanavat.workers``), and an inbound event names the worker holding it
+    (``events.held_by``, written by ``kanavat.inbound``), so a sweep takes over at once what
+    a dead worker left and never what a live one is handling."""
+    db.execute("""
+        CREATE TABLE workers (
+            id TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            machine TEXT,
+            process TEXT,
+            started_at TEXT NOT NULL,
+            beat_at TEXT NOT NULL,
+            beats INTEGER NOT NULL DEFAULT 0
+        )""")
+    db.execute("ALTER TABLE events ADD COLUMN held_by TEXT")
