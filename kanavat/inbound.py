@@ -5,11 +5,17 @@ channel's idempotency key (a MessageSid, a chat client's frame id, a CallSid and
 *handled* when its outcome is written, in the same transaction as what it caused. So a key
 seen again is one of two things: a handled event (answer as before, do nothing again) or an
 unhandled one (the process died, or handling failed): handle it now.
+
+A turn's event names the worker holding it (``held_by``, ``kanavat.workers``) from the
+moment it is stored: a sweep takes over an event whose holder is gone with a conditional
+UPDATE (:func:`claim`), so of two workers sweeping at once one gets it, and leaves alone an
+event a live worker holds.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,15 +41,21 @@ class Recorded:
 
 
 def record(
-    store: Store, channel: str, kind: str, key: str | None, payload: dict[str, Any]
+    store: Store,
+    channel: str,
+    kind: str,
+    key: str | None,
+    payload: dict[str, Any],
+    *,
+    holder: str | None = None,
 ) -> Recorded:
-    """Store an event (committed at once unless inside a transaction); a key seen before
-    returns the stored event, handled or not."""
+    """Store an event (committed at once unless inside a transaction), held by the worker
+    ``holder`` if given; a key seen before returns the stored event, handled or not."""
     with store.transaction(locks.event(channel, kind, key)):
         cur = store.execute(
-            "INSERT INTO events(received_at, channel, kind, external_id, payload) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel, kind, external_id) DO NOTHING",
-            [store.now(), channel, kind, key, json.dumps(payload, ensure_ascii=False)],
+            "INSERT INTO events(received_at, channel, kind, external_id, payload, held_by) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel, kind, external_id) DO NOTHING",
+            [store.now(), channel, kind, key, json.dumps(payload, ensure_ascii=False), holder],
         )
         if cur.rowcount:
             return Recorded(int(cur.lastrowid), None, True, payload)  # type: ignore[arg-type]
@@ -75,23 +87,55 @@ def received_at(store: Store, event_id: int) -> str | None:
     return row["received_at"] if row else None
 
 
+@dataclass(frozen=True)
+class Unhandled:
+    """An event never handled, and the worker that held it (None: nobody)."""
+
+    id: int
+    holder: str | None
+    payload: dict[str, Any]
+
+
 def unhandled(
-    store: Store, channel: str, kinds: tuple[str, ...], before: str, limit: int = 200
-) -> list[Recorded]:
-    """Events of these kinds stored before ``before`` and never handled, oldest first."""
+    store: Store,
+    channel: str,
+    kinds: tuple[str, ...],
+    *,
+    not_held_by: Collection[str] = (),
+    limit: int = 200,
+) -> list[Unhandled]:
+    """Events of these kinds never handled, oldest first, but those a worker in
+    ``not_held_by`` holds."""
     marks = ",".join("?" * len(kinds))
+    others = sorted(not_held_by)
+    held = f"AND (held_by IS NULL OR held_by NOT IN ({','.join('?' * len(others))})) "
     rows = store.query(
-        "SELECT id, payload FROM events WHERE handled_at IS NULL AND channel = ? "
-        f"AND kind IN ({marks}) AND received_at < ? ORDER BY id LIMIT ?",
-        [channel, *kinds, before, limit],
+        "SELECT id, held_by, payload FROM events WHERE handled_at IS NULL AND channel = ? "
+        f"AND kind IN ({marks}) {held if others else ''}ORDER BY id LIMIT ?",
+        [channel, *kinds, *others, limit],
     )
-    return [Recorded(int(r["id"]), None, False, json.loads(r["payload"])) for r in rows]
+    return [Unhandled(int(r["id"]), r["held_by"], json.loads(r["payload"])) for r in rows]
+
+
+def claim(store: Store, event_id: int, holder: str | None, worker: str) -> bool:
+    """Take an unhandled event over from ``holder`` (None: nobody held it) for ``worker``;
+    False if it was handled or taken by another meanwhile (the UPDATE's condition: of two
+    workers claiming at once, PostgreSQL's row lock lets one through)."""
+    held = "held_by IS NULL" if holder is None else "held_by = ?"
+    cur = store.execute(
+        f"UPDATE events SET held_by = ? WHERE id = ? AND handled_at IS NULL AND {held}",
+        [worker, event_id, *([] if holder is None else [holder])],
+    )
+    return cur.rowcount == 1
 
 
 def failed_once(store: Store, event_id: int) -> bool:
-    """Count a failed handling; True (and the event set aside as failed) at MAX_TRIES."""
+    """Count a failed handling and let the event go (any worker's next sweep tries it
+    again); True (and the event set aside as failed) at MAX_TRIES."""
     with store.transaction(f"event:{event_id}"):
-        store.execute("UPDATE events SET tries = tries + 1 WHERE id = ?", [event_id])
+        store.execute(
+            "UPDATE events SET tries = tries + 1, held_by = NULL WHERE id = ?", [event_id]
+        )
         row = store.one("SELECT tries FROM events WHERE id = ?", [event_id])
         if row is not None and row["tries"] >= MAX_TRIES:
             finish(store, event_id, FAILED)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, web
 
-from kanavat import __version__
+from kanavat import __version__, workers
 from kanavat.appkeys import (
     AUTH_TOKEN,
     CONFIG,
@@ -115,6 +115,7 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "ok",
             "version": __version__,
             "schema": store.schema_version,
+            "worker": request.app[TURNS].worker.id,
             "twilio": "emulator" if request.app[CONFIG].twilio is None else "twilio",
         }
     )
@@ -127,11 +128,27 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     conversations = Conversations(config, store)
     app[CONVERSATIONS] = conversations
-    app[TURNS] = Turns(Context(config, store, conversations), turn_channels())
+    worker = workers.register(store)
+    app[TURNS] = Turns(Context(config, store, conversations), turn_channels(), worker)
     log.info("store.opened schema=%s", store.schema_version)
+    beating = asyncio.get_running_loop().create_task(_beat_forever(store, worker))
     yield
+    beating.cancel()
+    await asyncio.gather(beating, return_exceptions=True)
+    with contextlib.suppress(Exception):  # a store gone: the others find the worker stale
+        workers.retire(store, worker)
     store.close()
     log.info("store.closed")
+
+
+async def _beat_forever(store: Store, worker: workers.Worker) -> None:
+    """This worker's heartbeat (``kanavat/workers.py``): the others leave what it holds."""
+    while True:
+        await asyncio.sleep(workers.BEAT)
+        try:
+            workers.beat(store, worker)
+        except Exception as exc:
+            log.warning("worker.beat.failed reason=%s", type(exc).__name__)
 
 
 def _twilio_ctx(options: Options):
@@ -189,9 +206,9 @@ async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     """Before any request: handle what a previous process stored and never handled, and
     deliver what it queued and never sent; then keep doing so every few seconds."""
     turns, sender = app[TURNS], app[SENDER]
-    # With several workers (PostgreSQL) a young unhandled event may be another live
-    # worker's request in progress: left to it, as the running sweep does.
-    for reply in turns.sweep(startup=not app[STORE].is_postgres):
+    # What a dead worker held (this one's predecessor, on this machine, is known dead at
+    # once) or nobody holds; never what a live worker is handling (turn/entry.py).
+    for reply in turns.sweep():
         sender.kick(reply.outbox)
     await sender.start()
     task = asyncio.get_running_loop().create_task(_sweep_forever(turns, sender))
@@ -205,7 +222,7 @@ async def _sweep_forever(turns: Turns, sender: Sender) -> None:
     while True:
         await asyncio.sleep(SWEEP_EVERY)
         try:
-            for reply in turns.sweep(startup=False):
+            for reply in turns.sweep():
                 sender.kick(reply.outbox)
             await sender.sweep()
         except Exception:

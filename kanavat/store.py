@@ -2,7 +2,7 @@
 
 SQLite (a file path, the embedded default) or PostgreSQL (a ``postgresql://`` URL, for
 several workers sharing one database); the differences live in ``dialect.py`` and owners
-write one SQL for both. Every schema change is a migration (``migrations.py``). Respondents are known by pseudonyms: an HMAC
+write one SQL for both. Every schema change is a migration (``kanavat/migrations``). Respondents are known by pseudonyms: an HMAC
 of the campaign and the contact's internal id under a secret key, never the phone number.
 """
 

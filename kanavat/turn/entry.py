@@ -9,6 +9,12 @@ on the provider's retry or by the sweep: nothing was done) or a handled one whos
 are in the outbox (the sender will deliver them). A key seen again is answered with what it
 was answered before, never handled twice.
 
+Each event is held by this worker from the moment it is stored (``kanavat/workers.py``). The
+sweep, at start-up and every few seconds, handles the unhandled events nobody holds, this
+worker's own (a turn runs on the event loop, so none of its own is mid-way when the sweep
+runs) and those of workers gone (killed, hung, stopped), each claimed first so that two
+sweeping workers never both take one; it never touches what a live worker is handling.
+
 Channels register a :class:`Channel`: their policy (``kanavat/turn/text.py``, ``chat.py``,
 ``voice.py``) and their renderer (prompts into SMS bodies, chat frames, ...).
 """
@@ -19,20 +25,18 @@ import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
-from kanavat import attempts, inbound, locks
+from kanavat import attempts, inbound, locks, workers
 from kanavat.attempts import OutboundStatus, Outgoing
 from kanavat.conversations import Turn
 from kanavat.dialect import StoreUnavailable
-from kanavat.store import Store, iso
+from kanavat.store import Store
 from kanavat.turn.context import Context
 from kanavat.turn.message import Message, Result
 
 log = logging.getLogger("kanavat.turn")
 Policy = Callable[[Context, Message, int], Result]
 Render = Callable[[Message, Result], list[Outgoing]]
-SETTLE = timedelta(seconds=5)  # the running sweep leaves younger events to their request
 
 
 @dataclass(frozen=True)
@@ -67,14 +71,25 @@ class Reply:
 
 
 class Turns:
-    def __init__(self, ctx: Context, channels: Sequence[Channel]):
+    def __init__(
+        self, ctx: Context, channels: Sequence[Channel], worker: workers.Worker | None = None
+    ):
+        """``worker``: this process, registered (``workers.register``); one is registered
+        here if not given."""
         self.ctx = ctx
         self.channels = {c.name: c for c in channels}
+        self.worker = worker or workers.register(ctx.store)
+        self.liveness = workers.Liveness(self.worker)
 
     def take(self, message: Message) -> Reply:
         """Record and handle one inbound message (see the module docstring)."""
         recorded = inbound.record(
-            self.ctx.store, message.channel, message.kind, message.key, message.payload()
+            self.ctx.store,
+            message.channel,
+            message.kind,
+            message.key,
+            message.payload(),
+            holder=self.worker.id,
         )
         if recorded.handled:
             return self._again(recorded.id, recorded.outcome or "")
@@ -133,30 +148,38 @@ class Turns:
         rows = attempts.of_event(self.ctx.store, event_id)
         return Reply(event_id, outcome, (), tuple(r["body"] for r in rows), None, again=True)
 
-    def unhandled(self, *, startup: bool) -> list[tuple[int, Message]]:
-        """Stored events never handled (a crash, a failure), oldest first. At start-up all of
-        them; while running, those older than :data:`SETTLE`."""
+    def unhandled(self) -> list[tuple[inbound.Unhandled, Message]]:
+        """Stored events never handled that this worker may take: held by nobody, by it, or
+        by a worker gone (whose row is then forgotten), oldest first."""
         store = self.ctx.store
-        before = store.now() if startup else iso(store.clock() - SETTLE)
+        alive, gone = self.liveness.judge(store)
+        others = alive - {self.worker.id}
         found = []
         for channel in self.channels.values():
-            for event in inbound.unhandled(store, channel.name, channel.kinds, before):
+            for event in inbound.unhandled(store, channel.name, channel.kinds, not_held_by=others):
                 try:
-                    found.append((event.id, Message.from_payload(event.payload)))
+                    found.append((event, Message.from_payload(event.payload)))
                 except TypeError:  # stored before turns had one shape: nothing to redo
                     inbound.finish(store, event.id, "error:unreadable")
-        return sorted(found, key=lambda e: e[0])
+        if gone:
+            workers.forget(store, gone)
+        return sorted(found, key=lambda e: e[0].id)
 
-    def sweep(self, *, startup: bool) -> list[Reply]:
-        """Handle every unhandled event; the replies to deliver are in the returned rows."""
+    def sweep(self) -> list[Reply]:
+        """Handle every unhandled event this worker may take (see the module docstring);
+        the replies to deliver are in the returned rows."""
         replies = []
-        for event_id, message in self.unhandled(startup=startup):
+        for event, message in self.unhandled():
+            if not inbound.claim(self.ctx.store, event.id, event.holder, self.worker.id):
+                continue  # handled, or claimed by another worker, meanwhile
+            if event.holder not in (None, self.worker.id):
+                log.info("turn.taken_over event=%s from=%s", event.id, event.holder)
             try:
-                replies.append(self.handle(event_id, message))
+                replies.append(self.handle(event.id, message))
             except Exception:
                 continue  # counted and logged by handle(); tried again by the next sweep
         if replies:
-            log.info("turn.sweep handled=%s startup=%s", len(replies), startup)
+            log.info("turn.sweep handled=%s", len(replies))
         return replies
 
 

@@ -34,6 +34,7 @@ import pytest
 from click.testing import CliRunner
 from harness import SMS_CAMPAIGN, free_port, write_config
 
+from bench.pg_cluster import PostgresServer
 from kanavat.cli import main
 from kanavat.emulator import EmulatorSettings, HangUp, Press, Wait, running_emulator
 from kanavat.store import Store
@@ -47,30 +48,12 @@ SMS_STEPS = ["receiving", "event", "answer", "outbox", "handled", "rest", "sent"
 CHAT_STEPS = ["receiving", "event", "answer", "outbox", "handled"]
 # On PostgreSQL a few representative steps (the suite's time): inside the turn's transaction
 # (the server rolls it back when the connection dies), and right after its commit.
-PG_STEPS = {"sms": ["answer", "handled"], "chat": ["outbox"], "voice": ["answer"]}
-
-
-# A known gap, found when the kill points first ran on PostgreSQL (issue 22): with several
-# workers a young unhandled event may be another live worker's request in progress, so a
-# restarted worker leaves events younger than ``turn.entry.SETTLE`` (5 s) to the running
-# sweep (``server._outbox_ctx``). A resident who calls back within those seconds is asked
-# the killed question again, and the stored answer is handled by the sweep afterwards (that
-# it then lands on the question it answered is not yet tested). The fix is to know which
-# worker holds an event (a worker id and heartbeat on it), not a delay.
-PG_KNOWN = {("voice", "answer"): "PostgreSQL: a restarted worker leaves events under 5 s old"}
+PG_STEPS = {"sms": ["answer", "handled"], "chat": ["outbox"], "voice": ["event", "answer"]}
 
 
 def cases(channel: str, steps: list[str]) -> list:
     return [pytest.param(s, "sqlite", id=s) for s in steps] + [
-        pytest.param(
-            s,
-            "postgresql",
-            id=f"{s}-postgresql",
-            marks=[pytest.mark.xfail(strict=True, reason=PG_KNOWN[(channel, s)])]
-            if (channel, s) in PG_KNOWN
-            else [],
-        )
-        for s in PG_STEPS[channel]
+        pytest.param(s, "postgresql", id=f"{s}-postgresql") for s in PG_STEPS[channel]
     ]
 
 
@@ -329,3 +312,77 @@ async def test_voice_turn_killed(tmp_path: Path, step: str, database: str) -> No
     assert asked[:1] == ["question.apu"], f"call-back after a kill at {step}: {back.marks}"
     assert answers == [{"question": "arki", "raw": "4"}]
     assert rows(db, "SELECT id FROM events WHERE handled_at IS NULL AND kind = 'turn'") == []
+
+
+async def test_sms_turn_killed_mid_handling_taken_over_by_the_other_worker(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    """Two workers on one PostgreSQL. The one the resident's answer reaches is killed inside
+    the turn's transaction (the event stored and held by it, nothing else), and Twilio does
+    not retry. The other worker's sweep sees the holder's process gone and handles the event:
+    the next question is sent once. The killed worker, started again, and a late retry of the
+    same MessageSid at it change nothing."""
+    url = postgres_server.fresh_database()
+    logs = [tmp_path / "killed.log", tmp_path / "other.log"]
+    other_port = free_port()
+    async with county(tmp_path, url) as (config, port, emulator):
+        (tmp_path / "people.csv").write_text(f"phone,language\n{RESIDENT},fi\n")
+        cli(
+            config,
+            "contacts",
+            "import",
+            str(tmp_path / "people.csv"),
+            "--group",
+            "palvelunkayttajat",
+        )
+        killed_one = serve(config, port, logs[0], ("answer", "sms", "inbound", "0"))
+        other = serve(config, other_port, logs[1])
+        try:
+            await wait_up(port, killed_one, logs[0])
+            await wait_up(other_port, other, logs[1])
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(f"http://127.0.0.1:{other_port}/healthz") as resp,
+            ):
+                other_worker = (await resp.json())["worker"]
+            cli(config, "campaign", "start", SMS_CAMPAIGN)
+            handset = emulator.handset(RESIDENT)  # type: ignore[attr-defined]
+            await until(lambda: any("1 = hyvin" in m.body for m in handset.inbox), "invitation")
+
+            answered = asyncio.create_task(handset.send_sms("4"))  # to the first worker
+            await killed(killed_one, logs[0])
+            killed_at = time.monotonic()
+            await asyncio.gather(answered, return_exceptions=True)  # cut off: no retry
+            held = rows(url, "SELECT held_by FROM events WHERE kind = 'inbound'")
+            assert len(held) == 1 and held[0]["held_by"] not in (None, other_worker), held
+            await until(
+                lambda: any(NEXT_QUESTION in m.body for m in handset.inbox),
+                "the other worker to take the answer over",
+                timeout=60,
+            )
+            took = time.monotonic() - killed_at
+            await until(lambda: settled(url), "the outbox and the events settled")
+            assert "turn.taken_over event=" in logs[1].read_text()
+
+            restarted = serve(config, port, logs[0])  # the killed one, back: nothing to redo
+            try:
+                await wait_up(port, restarted, logs[0])
+                retry = await handset.resend_last()  # Twilio's late retry, at the first worker
+                assert retry.status == 200
+                await until(lambda: settled(url), "the retry answered as a duplicate")
+                await emulator.idle()  # type: ignore[attr-defined]
+            finally:
+                await stop(restarted)
+        finally:
+            for proc in (killed_one, other):
+                if proc.poll() is None:
+                    await stop(proc)
+
+    print(f"the other worker sent the next question {took:.1f} s after the kill")
+    nexts = [m.body for m in handset.inbox if NEXT_QUESTION in m.body]
+    assert len(nexts) == 1, f"the next question arrived {len(nexts)} times"
+    assert rows(url, "SELECT question, raw FROM answers") == [{"question": "asiointi", "raw": "4"}]
+    assert rows(url, "SELECT held_by FROM events WHERE kind = 'inbound'") == [
+        {"held_by": other_worker}
+    ]
+    postgres_server.drop(url)
