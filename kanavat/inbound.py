@@ -4,7 +4,9 @@ Every inbound event is stored before it is acted on, in its own commit, keyed by
 channel's idempotency key (a MessageSid, a chat client's frame id, a CallSid and turn). It is
 *handled* when its outcome is written, in the same transaction as what it caused. So a key
 seen again is one of two things: a handled event (answer as before, do nothing again) or an
-unhandled one (the process died, or handling failed): handle it now.
+unhandled one (the process died, or handling failed): handle it now. A delivery status
+callback, whose handling is one row's update, is stored in the transaction that applies it
+(``sender.status_callback``): never applied without being stored.
 """
 
 from __future__ import annotations

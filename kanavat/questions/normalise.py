@@ -322,15 +322,24 @@ def _period_table(lex: Lexicon) -> list[tuple[str, Value, str]]:
 
 def _free_text(question: TextQuestion, text: str, tokens: list[str], lex: Lexicon) -> Result:
     joined = " ".join(tokens)
-    for command, phrases in lex.commands.items():
-        if joined in {clean(p) for p in phrases}:
-            return Result("command", command, 1.0)
-    for special, phrases in ((DONT_KNOW, lex.dont_know), (SKIP, lex.skip)):
-        if joined in {clean(p) for p in phrases}:
-            return Result("answer", special, 1.0)
+    for kind, value, phrases in memo("free-text", lex, lex, lambda: _whole_messages(lex)):
+        if joined in phrases:
+            return Result(kind, value, 1.0)
     if len(text) > question.max_length:
         return no_match("too_long")
     return Result("answer", " ".join(text.split()), 1.0)
+
+
+def _whole_messages(lex: Lexicon) -> list[tuple[ResultKind, str, frozenset[str]]]:
+    """What a whole free-text message may be instead of an answer, in the order it is
+    tried: each command, then "don't know" and skip; their phrases cleaned once."""
+    found: list[tuple[ResultKind, str, frozenset[str]]] = [
+        ("command", command, frozenset(clean(p) for p in phrases))
+        for command, phrases in lex.commands.items()
+    ]
+    for special, phrases in ((DONT_KNOW, lex.dont_know), (SKIP, lex.skip)):
+        found.append(("answer", special, frozenset(clean(p) for p in phrases)))
+    return found
 
 
 def _answers(question: Question, matches: list[_Match]) -> list[tuple[Value, float, str]] | Result:
