@@ -72,6 +72,12 @@ def get(store: Store, event_id: int) -> Recorded | None:
     return Recorded(int(row["id"]), row["outcome"], False, json.loads(row["payload"]))
 
 
+def outcome(store: Store, event_id: int) -> str | None:
+    """A stored event's outcome: None while it is unhandled (or unknown)."""
+    row = store.one("SELECT outcome FROM events WHERE id = ?", [event_id])
+    return row["outcome"] if row else None
+
+
 def received_at(store: Store, event_id: int) -> str | None:
     row = store.one("SELECT received_at FROM events WHERE id = ?", [event_id])
     return row["received_at"] if row else None

@@ -13,7 +13,7 @@ import base64
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -173,11 +173,15 @@ class RewritingHttpClient(AsyncTwilioHttpClient):
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
             headers["Authorization"] = f"Basic {token}"
+        body: dict[str, object] | bytes | None = data
+        if isinstance(data, dict) and "Content-Type" in headers:
+            # The bytes aiohttp's FormData would make of the library's form, without it.
+            body = urlencode(list(data.items()), doseq=True).encode()
         return await super().request(
             method,
             rewrite_url(url, self.api_base),
             params=params,
-            data=data,
+            data=body,  # type: ignore[arg-type]
             headers=headers,
             auth=None,
             timeout=timeout if timeout is not None else self.timeout,

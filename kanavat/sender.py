@@ -130,7 +130,8 @@ class Sender:
             log.warning("sender.error outbound=%s reason=unknown_answer", row_id)
             return None
         attempts.sent(self.store, row_id, result.sid, result.status, result.num_segments)
-        log.info("sender.sent outbound=%s sid=%s purpose=%s", row_id, result.sid, row["purpose"])
+        # Routine, and kept on the row (its sid and status): a refusal or error is a warning.
+        log.debug("sender.sent outbound=%s sid=%s purpose=%s", row_id, result.sid, row["purpose"])
         return None
 
     # -- sweeping ------------------------------------------------------------------------

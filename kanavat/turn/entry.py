@@ -93,9 +93,9 @@ class Turns:
         channel = self.channels[message.channel]
 
         def work() -> Reply | tuple[Result, list[Outgoing], list[int]]:
-            stored = inbound.get(store, event_id)
-            if stored is not None and stored.handled:
-                return self._again(event_id, stored.outcome or "")
+            outcome = inbound.outcome(store, event_id)
+            if outcome is not None:
+                return self._again(event_id, outcome)
             result = channel.policy(self.ctx, message, event_id)
             outgoing = channel.render(message, result)
             ids = attempts.enqueue(
