@@ -572,3 +572,14 @@ def m012_answer_embeddings(db: Schema) -> None:
             PRIMARY KEY (theme_id, answer_id)
         )""")
     db.execute("CREATE INDEX theme_answers_by_answer ON theme_answers(answer_id)")
+
+
+@migration
+def m013_unhandled_events_index(db: Schema) -> None:
+    """Only unhandled events in the index the sweep reads (``inbound.unhandled``): every
+    event left a row in the old one for good, and handling an event moved its row across
+    the index (a second page written per event, three events per SMS answer)."""
+    db.execute("DROP INDEX events_unhandled")
+    db.execute(
+        "CREATE INDEX events_unhandled_only ON events(channel, kind, id) WHERE handled_at IS NULL"
+    )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -42,6 +43,7 @@ class Sender:
         self.config = config
         self.store = store
         self.provider = provider
+        self.statuses = StatusCallbacks(store)
         self._tasks: set[asyncio.Task[list[ProviderError | None]]] = set()
 
     @property
@@ -203,9 +205,18 @@ class Sender:
             await asyncio.wait(set(self._tasks), timeout=10)
 
 
-def status_callback(
-    store: Store, key: str, fields: dict[str, str], sid: str, status: str, code: int | None
-) -> str | None:
+@dataclass(frozen=True)
+class StatusCallback:
+    """A delivery status callback as the webhook gave it (``key``: its idempotency key)."""
+
+    key: str
+    fields: dict[str, str]
+    sid: str
+    status: str
+    code: int | None
+
+
+def status_callback(store: Store, callback: StatusCallback) -> str | None:
     """A delivery status callback, stored and applied to its row in one transaction; the
     outcome, or None for a callback already applied. A 21610 (the resident replied STOP to
     Twilio) opts the contact's number out.
@@ -215,15 +226,59 @@ def status_callback(
     stored, nor stored without being applied; a crash or failure before the commit stores
     neither and answers Twilio no 200, so its retry brings the callback again. (Two commits
     per callback, two callbacks per reply, were a fifth of an SMS answer's cost.)"""
-    with store.transaction(f"message:{sid}"):
-        recorded = inbound.record(store, "sms", "status", key, fields)
-        if recorded.handled:
-            return None
-        row = attempts.message_status(store, sid, status, code)
-        outcome = "ignored:unknown_sid" if row is None else f"status:{status}"
-        if row is not None and code == OPTED_OUT and row["contact_id"]:
-            phone = contacts.phone_of(store, row["contact_id"])
-            if phone:
-                optouts.opt_out(store, phone, optouts.PROVIDER)
-        inbound.finish(store, recorded.id, outcome)
+    with store.transaction(f"message:{callback.sid}"):
+        return _apply(store, callback)
+
+
+def _apply(store: Store, c: StatusCallback) -> str | None:
+    recorded = inbound.record(store, "sms", "status", c.key, c.fields)
+    if recorded.handled:
+        return None
+    row = attempts.message_status(store, c.sid, c.status, c.code)
+    outcome = "ignored:unknown_sid" if row is None else f"status:{c.status}"
+    if row is not None and c.code == OPTED_OUT and row["contact_id"]:
+        phone = contacts.phone_of(store, row["contact_id"])
+        if phone:
+            optouts.opt_out(store, phone, optouts.PROVIDER)
+    inbound.finish(store, recorded.id, outcome)
     return outcome
+
+
+class StatusCallbacks:
+    """Delivery status callbacks applied together: those that arrive in one turn of the
+    event loop are stored and applied in one transaction (a group commit), and each is
+    answered after that commit, as if alone. Every reply brings two callbacks back, so at
+    load a commit per callback is most of their cost. If the batch fails, each is tried
+    again in its own transaction, so one callback's failure is its own."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._waiting: list[tuple[StatusCallback, asyncio.Future[str | None]]] = []
+
+    async def take(self, callback: StatusCallback) -> str | None:
+        """Store and apply ``callback``; its outcome, or None if it was applied before."""
+        loop = asyncio.get_running_loop()
+        if not self._waiting:
+            loop.call_soon(self._commit)
+        future: asyncio.Future[str | None] = loop.create_future()
+        self._waiting.append((callback, future))
+        return await future
+
+    def _commit(self) -> None:
+        batch, self._waiting = self._waiting, []
+        names = sorted({f"message:{c.sid}" for c, _ in batch})  # one order in every worker
+        try:
+            with self.store.transaction(*names):
+                outcomes = [_apply(self.store, c) for c, _ in batch]
+        except Exception:
+            for callback, future in batch:
+                if future.done():
+                    continue
+                try:
+                    future.set_result(status_callback(self.store, callback))
+                except Exception as exc:
+                    future.set_exception(exc)
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)

@@ -406,27 +406,47 @@ def _candidates(
     return found + periods
 
 
-_Compiled = list[tuple[str, Value, tuple[str, ...], tuple[frozenset[str], ...]]]
+_Entry = tuple[str, Value, tuple[str, ...], tuple[frozenset[str], ...], bool]
+
+
+class _Compiled:
+    """A phrase table's entries (category, value, words, their keys, typos forgiven), in
+    table order, and per message length the entries no longer than it: most messages are a
+    word or two, and a phrase longer than the message cannot match."""
+
+    def __init__(self, entries: list[_Entry]):
+        self.entries = entries
+        self._fitting: dict[int, list[_Entry]] = {}
+
+    def fitting(self, length: int) -> list[_Entry]:
+        found = self._fitting.get(length)
+        if found is None:
+            found = [e for e in self.entries if len(e[2]) <= length]
+            if length <= MAX_KEPT_LENGTH:
+                self._fitting[length] = found
+        return found
+
+
+MAX_KEPT_LENGTH = 64  # message lengths (in words) whose fitting entries are kept
 
 
 def _compile(table: list[tuple[str, Value, str]], lex: Lexicon) -> _Compiled:
     """Each phrase's cleaned words and their keys, worked out once per question."""
-    out: _Compiled = []
+    out: list[_Entry] = []
     for category, value, phrase in table:
         words = tuple(clean(phrase).split())
         if words:
             keys = tuple(word_keys(w, lex.language, lex.stemmer) for w in words)
-            out.append((category, value, words, keys))
-    return out
+            out.append((category, value, words, keys, category not in _NO_TYPOS))
+    return _Compiled(out)
 
 
 def _phrase_matches(
     table: _Compiled, tokens: list[str], keys: list[frozenset[str]]
 ) -> list[_Match]:
     found: list[_Match] = []
-    for category, value, words, phrase_keys in table:
+    for category, value, words, phrase_keys, fuzzy in table.fitting(len(tokens)):
         n = len(words)
-        fuzzy = category not in _NO_TYPOS
         for start in range(len(tokens) - n + 1):
             quality = 1.0
             for offset in range(n):

@@ -15,7 +15,7 @@ import re
 from aiohttp import web
 
 from kanavat import sender as sending
-from kanavat.appkeys import SENDER, STORE, TURNS
+from kanavat.appkeys import SENDER, TURNS
 from kanavat.attempts import OutboundStatus, Outgoing
 from kanavat.privacy.data import pack
 from kanavat.sms import render
@@ -102,9 +102,8 @@ async def status(request: web.Request) -> web.Response:
     if not sid or not state:
         raise web.HTTPBadRequest(text="missing field MessageSid or MessageStatus")
     code = int(fields["ErrorCode"]) if fields.get("ErrorCode", "").isdigit() else None
-    outcome = sending.status_callback(
-        request.app[STORE], f"{sid}:{state}", fields, sid, state, code
-    )
+    callback = sending.StatusCallback(f"{sid}:{state}", fields, sid, state, code)
+    outcome = await request.app[SENDER].statuses.take(callback)
     if outcome is None:
         return web.Response(text="duplicate")
     # Two callbacks come back for every message sent: a delivery is routine, the rest news.
