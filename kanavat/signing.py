@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlparse, urlsplit, urlunsplit
 
 from multidict import MultiDict
@@ -44,12 +45,20 @@ def is_valid(token: str, url: str, params: Params, signature: str | None) -> boo
     written in is the one Twilio signed (a form: its signature is the whole check)."""
     if not signature:
         return False
-    validator, form, parsed = RequestValidator(token), _multidict(params), urlparse(url)
+    validator, form = RequestValidator(token), _multidict(params)
+    return any(
+        compare(validator.compute_signature(candidate, form), signature)
+        for candidate in _url_forms(url)
+    )
+
+
+@lru_cache(maxsize=256)
+def _url_forms(url: str) -> tuple[str, str]:
+    """The URL with and without its port, the form it is written in first (a server is
+    called on a few URLs, so each is worked out once)."""
+    parsed = urlparse(url)
     forms = (add_port(parsed), remove_port(parsed))
-    for candidate in forms if parsed.port else reversed(forms):
-        if compare(validator.compute_signature(candidate, form), signature):
-            return True
-    return False
+    return forms if parsed.port else (forms[1], forms[0])
 
 
 def body_sha256(body: str) -> str:
