@@ -147,22 +147,31 @@ def _sms(found: dict[str, Any]) -> list[str]:
                 f"{r.get('generator_cores', float('nan')):.2f}; the machine was "
                 f"{r['machine_busy']:.0%} busy)"
             )
+        cpu = r.get("server_cpu_s_per_1000")
+        if cpu is not None:
+            per = (
+                cpu  # CPU-seconds per 1,000 answers = ms per answer, measured to the last callback
+            )
         out.append(
-            f"- **Answers**: {per:.1f} ms of server CPU per inbound answer, the server one "
-            f"process at {r['server_cores']:.2f} cores{others}. The webhook no longer waits "
-            "for the reply's REST call (the turn writes it to the outbox in its transaction "
-            "and `kanavat/sender.py` delivers it after the commit), but the same process "
-            "still does all of an answer's work: the signed inbound webhook, the turn (event, "
-            "answer, state, outbox row, outcome: two commits), the REST call through the "
-            "`twilio` library, and the two signed delivery-status callbacks that every reply "
-            "brings back (sent, delivered), each stored as an event and applied to its row. "
-            "Four HTTP exchanges per answer on one event loop: at this cost one process tops "
-            f"out near {1000 / max(0.01, per):.0f} answers/s. Done in "
-            "this work: statements straight to the SQLite connection (sqlite-utils wrapped "
-            "each SELECT in a savepoint, three statements for one) and the sender's number "
-            "parsed once: a turn in process 2.0 -> 1.35 ms. Next: several server processes "
-            "sharing the store (issue 22), which this machine's two cores, shared with the "
-            "emulator and the generators, cannot show."
+            f"- **Answers**: {per:.2f} ms of server CPU per inbound answer (CPU-seconds per "
+            "1,000, counted until every reply's status callbacks were in: the figure to compare "
+            "changes by on a busy machine), the server one process at "
+            f"{r['server_cores']:.2f} cores{others}. One process does all of an answer's work: "
+            "the signed inbound webhook, the turn (the event's own commit, then answer, state, "
+            "outbox row and outcome in one transaction), the REST call through the `twilio` "
+            "library after the commit, and the two signed delivery-status callbacks every "
+            "reply brings back (sent, delivered). Four HTTP exchanges per answer on one event "
+            f"loop: at this cost one process tops out near {1000 / max(0.01, per):.0f} "
+            "answers/s, and the emulator and the generators need the other core. Cut in issue "
+            "17's last step (per answer, from 8 commits to 3 and a share of one): a status "
+            "callback stored and applied in one transaction, and the callbacks that arrive "
+            "together in one (a group commit, each answered after it); on SQLite a reply "
+            "written `sending`, claimed by the request that sends it (no claim transaction); "
+            "one HMAC per signature check; uvloop; the number guard's verdict kept per "
+            "number; the `twilio` library's request/response log formatting only when its "
+            "log is on; routine lines (a delivery, a reply sent) at DEBUG; the phrase table "
+            "cut to the phrases no longer than the message. Next: the engine's own work and "
+            "the `twilio` library's per-request objects are most of what is left."
         )
     if floor:
         r = max(floor, key=lambda r: r["per_second"])

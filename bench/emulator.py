@@ -12,6 +12,8 @@ import asyncio
 import signal
 import sys
 
+import uvloop
+
 from bench.common import ACCOUNT_SID, CALLER_ID
 
 
@@ -33,4 +35,4 @@ async def main(port: int, token: str, sms_url: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))
+    uvloop.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))

@@ -233,15 +233,16 @@ def _sms(s: dict[str, Any]) -> list[str]:
         return [f"Failed: {s['error']}", ""]
     out = [
         "| traffic | in flight | load avg | messages | per second | p50 | p99 | server cores |"
-        " emulator cores | generators' cores | machine busy | stored/acknowledged |"
-        " HTTP statuses |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        " server CPU-s per 1,000 | emulator cores | generators' cores | machine busy |"
+        " stored/acknowledged | HTTP statuses |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in s["rows"]:
         out.append(
             f"| {r['scenario']} | {r['workers']} | {_load(r)} | {r['messages']} | "
             f"{r['per_second']:.0f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | "
-            f"{r['server_cores']:.2f} | {r.get('emulator_cores', float('nan')):.2f} | "
+            f"{r['server_cores']:.2f} | {r.get('server_cpu_s_per_1000', float('nan')):.2f} | "
+            f"{r.get('emulator_cores', float('nan')):.2f} | "
             f"{r.get('generator_cores', float('nan')):.2f} | "
             f"{r.get('machine_busy', float('nan')):.0%} | "
             f"{r['stored_events']}/{r['messages']} | {r['statuses']} |"

@@ -16,6 +16,7 @@ After the run the store is checked: every acknowledged message is an event.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,30 @@ def events(server: Server) -> int:
         store.close()
 
 
+def replies_left(server: Server) -> int:
+    """Replies not yet delivered (still to send, or sent and not yet confirmed)."""
+    from kanavat.store import Store
+
+    config = server.config()
+    store = Store(config.database, secret=config.server.secret)
+    try:
+        row = store.one(
+            "SELECT count(*) AS n FROM outbound WHERE channel = 'sms' "
+            "AND status IN ('pending', 'sending', 'accepted', 'queued', 'sent')"
+        )
+        return int(row["n"]) if row else 0
+    finally:
+        store.close()
+
+
+def settle(server: Server, timeout: float = 30.0) -> int:
+    """Wait until every reply is delivered (its status callbacks in); how many were not."""
+    deadline = time.monotonic() + timeout
+    while (left := replies_left(server)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
 def scenario(
     server: Server,
     name: str,
@@ -111,6 +136,7 @@ def scenario(
         specs.append(["bench.sms_load", str(path)])
     before = events(server)
     load = load_average()
+    cpu_before = server.stat.cpu_seconds()
     window = Window(server.stat)
     emulator_window = Window(emulator) if emulator else None
     prof = Profile(server.stat.pid, duration * 0.6, server.workdir / f"profile-{name}.raw")
@@ -121,6 +147,11 @@ def scenario(
         results = run_generators(specs, timeout=duration + 60)
     cores = window.cores()
     emulator_cores = emulator_window.cores() if emulator_window else float("nan")
+    undelivered = settle(server)
+    # The server's CPU for all of these messages' work (the replies' REST calls and their
+    # status callbacks included, which end after the last answer): load-independent enough
+    # to compare changes on a busy machine, where rates and latencies are not.
+    cpu = server.stat.cpu_seconds() - cpu_before
     latencies = [x for r in results for x in r["latencies_ms"]]
     wall = max(r["wall"] for r in results)
     statuses: dict[str, int] = {}
@@ -136,6 +167,8 @@ def scenario(
         "p50_ms": pct(latencies, 50),
         "p99_ms": pct(latencies, 99),
         "server_cores": cores,
+        "server_cpu_s_per_1000": 1000 * cpu / len(latencies) if latencies else float("nan"),
+        "undelivered": undelivered,
         "emulator_cores": emulator_cores,
         "generator_cores": results[0].get("generator_cores", float("nan")),
         "machine_busy": results[0].get("machine_busy", float("nan")),
@@ -186,7 +219,10 @@ def run(
                 print(
                     f"  sms {name}, {workers} in flight: {row['per_second']:.0f}/s, p50 "
                     f"{row['p50_ms']:.1f} ms p99 {row['p99_ms']:.1f} ms, server "
-                    f"{row['server_cores']:.2f} cores, emulator {row['emulator_cores']:.2f}, "
+                    f"{row['server_cores']:.2f} cores "
+                    f"({row['server_cpu_s_per_1000']:.2f} CPU-s per 1,000, "
+                    f"{row['undelivered']} replies undelivered), "
+                    f"emulator {row['emulator_cores']:.2f}, "
                     f"generators {row['generator_cores']:.2f}, machine "
                     f"{row['machine_busy']:.0%} busy, {row['stored_events']}/{row['messages']}"
                     f" stored, statuses {row['statuses']}",

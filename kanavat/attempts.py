@@ -273,17 +273,20 @@ def enqueue(
 ) -> list[int]:
     """Write messages to the outbox (join the caller's transaction); their row ids, in order.
 
-    ``status`` ``sending`` is for a caller that delivers them itself at once (the
-    dispatcher's invitations, whose attempt start-up reconciles); ``pending`` ones are the
-    sender's to deliver, from the request and from its sweep.
+    ``status`` ``sending`` is for a caller that delivers them itself at once, claimed as they
+    are written (its first try): a turn's replies, which the request sends after its commit,
+    and the dispatcher's invitations, whose attempt start-up reconciles. A dead process's
+    ``sending`` rows are recovered (``stranded``). ``pending`` ones are the sender's sweep's
+    to claim and deliver.
     """
     now = store.now()
+    tries = 1 if status == M.SENDING else 0
     ids = []
     for m in messages:
         cur = store.execute(
             "INSERT INTO outbound(channel, campaign_id, contact_id, session_id, attempt_id, "
-            "event_id, purpose, status, to_number, body, segments, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "event_id, purpose, status, to_number, body, segments, tries, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 m.channel,
                 m.campaign_id,
@@ -296,6 +299,7 @@ def enqueue(
                 m.to,
                 m.body,
                 m.segments,
+                tries,
                 now,
                 now,
             ],
@@ -315,6 +319,28 @@ def claim(store: Store, row_id: int) -> dict[str, Any] | None:
         if not cur.rowcount:
             return None
         return store.one("SELECT * FROM outbound WHERE id = ?", [row_id])
+
+
+def to_send(store: Store) -> str:
+    """The status a turn writes the replies it sends in. On SQLite, where one process holds
+    the store, ``sending``: claimed as written, by the request that delivers them after its
+    commit (no second transaction to claim them); a crash's are recovered at the next start.
+    With several workers (PostgreSQL) ``pending``, claimed before sending: a dead worker's
+    are then another worker's sweep's within seconds, where a ``sending`` row would wait
+    until no request could still be in flight (``sender.STRANDED_AFTER``)."""
+    return M.PENDING if store.is_postgres else M.SENDING
+
+
+def claimed(store: Store, row_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Rows their writer claimed as it wrote them (``sending``, no sid yet), in order: what
+    is still to send of them (an erasure may have abandoned one since)."""
+    if not row_ids:
+        return []
+    marks = ",".join("?" * len(row_ids))
+    return store.query(
+        f"SELECT * FROM outbound WHERE id IN ({marks}) AND status = ? AND sid IS NULL ORDER BY id",
+        [*row_ids, M.SENDING],
+    )
 
 
 def due(store: Store, channel: str, before: str, limit: int = 500) -> list[dict[str, Any]]:

@@ -64,18 +64,11 @@ class Conversations:
         )
 
     def open_text_session(self, contact_id: int) -> dict[str, Any] | None:
-        """The contact's conversation by text: the most recent one still open.
-
-        ``campaign_id IN (campaigns)`` changes nothing in what is found (every session belongs
-        to a campaign row, and campaign rows are never deleted) but lets SQLite search the
-        ``sessions(campaign_id, contact_id)`` index once per campaign instead of scanning all
-        of it: without it every inbound text read every session in the store
-        (bench/RESULTS.md).
-        """
+        """The contact's conversation by text: the most recent one still open (one step in
+        the ``sessions_open`` index: every inbound text asks)."""
         return self.store.one(
-            "SELECT * FROM sessions WHERE campaign_id IN (SELECT id FROM campaigns) "
-            "AND contact_id = ? AND channel = 'sms' AND status = 'active' "
-            "ORDER BY updated_at DESC, id DESC LIMIT 1",
+            "SELECT * FROM sessions WHERE contact_id = ? AND channel = 'sms' "
+            "AND status = 'active' ORDER BY updated_at DESC, id DESC LIMIT 1",
             [contact_id],
         )
 

@@ -103,7 +103,12 @@ def connect(location: str) -> Backend:
 
 
 class Sqlite:
-    """WAL mode so the server, the scheduler and CLI commands read while one writes."""
+    """WAL mode so the server, the scheduler and CLI commands read while one writes.
+
+    ``synchronous=NORMAL``: a commit is written to the WAL but not fsynced (the WAL is, at
+    each checkpoint). A committed turn survives the process being killed (``kill -9``, a
+    crash); a power cut or kernel crash may roll back the commits since the last checkpoint.
+    ``FULL`` would fsync every commit, three and a share per SMS answer."""
 
     name = "sqlite"
     migrations_table = "_sqlite_migrations"  # sqlite_utils' name, kept for deployed stores

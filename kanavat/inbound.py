@@ -4,7 +4,9 @@ Every inbound event is stored before it is acted on, in its own commit, keyed by
 channel's idempotency key (a MessageSid, a chat client's frame id, a CallSid and turn). It is
 *handled* when its outcome is written, in the same transaction as what it caused. So a key
 seen again is one of two things: a handled event (answer as before, do nothing again) or an
-unhandled one (the process died, or handling failed): handle it now.
+unhandled one (the process died, or handling failed): handle it now. A delivery status
+callback, whose handling is one row's update, is stored in the transaction that applies it
+(``sender.status_callback``): never applied without being stored.
 
 A turn's event names the worker holding it (``held_by``, ``kanavat.workers``) from the
 moment it is stored: a sweep takes over an event whose holder is gone with a conditional
@@ -80,6 +82,12 @@ def get(store: Store, event_id: int) -> Recorded | None:
     if row is None:
         return None
     return Recorded(int(row["id"]), row["outcome"], False, json.loads(row["payload"]))
+
+
+def outcome(store: Store, event_id: int) -> str | None:
+    """A stored event's outcome: None while it is unhandled (or unknown)."""
+    row = store.one("SELECT outcome FROM events WHERE id = ?", [event_id])
+    return row["outcome"] if row else None
 
 
 def received_at(store: Store, event_id: int) -> str | None:

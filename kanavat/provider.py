@@ -12,8 +12,8 @@ import asyncio
 import base64
 import logging
 from dataclasses import dataclass
-from typing import Literal, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Literal, Protocol
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -30,6 +30,7 @@ OPTED_OUT = 21610  # recipient replied STOP: never retry, mark the contact opted
 INVALID_NUMBER = 21211  # 'To' is not a valid phone number: fix the contact list
 TOO_MANY_REQUESTS = 20429  # REST concurrency limit: safe to retry with backoff
 
+MAX_REMEMBERED = 100_000  # numbers the guard passed, kept per provider (then forgotten)
 MachineDetection = Literal["Enable", "DetectMessageEnd"]
 
 
@@ -146,6 +147,17 @@ class RewritingHttpClient(AsyncTwilioHttpClient):
         super().__init__(timeout=timeout)
         self.api_base = api_base
 
+    # The library formats every request's and response's headers for its INFO log whether
+    # or not that log is on (``kanavat.logs`` keeps the ``twilio`` loggers at WARNING): a
+    # tenth of a reply's cost. Formatted only when someone listens.
+    def log_request(self, kwargs: dict[str, Any]) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_request(kwargs)
+
+    def log_response(self, status_code: int, response: Any) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_response(status_code, response)
+
     async def request(  # type: ignore[override]
         self,
         method: str,
@@ -161,11 +173,15 @@ class RewritingHttpClient(AsyncTwilioHttpClient):
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
             headers["Authorization"] = f"Basic {token}"
+        body: dict[str, object] | bytes | None = data
+        if isinstance(data, dict) and "Content-Type" in headers:
+            # The bytes aiohttp's FormData would make of the library's form, without it.
+            body = urlencode(list(data.items()), doseq=True).encode()
         return await super().request(
             method,
             rewrite_url(url, self.api_base),
             params=params,
-            data=data,
+            data=body,  # type: ignore[arg-type]
             headers=headers,
             auth=None,
             timeout=timeout if timeout is not None else self.timeout,
@@ -198,6 +214,7 @@ class TwilioProvider:
         self._timeout = timeout
         self._http: RewritingHttpClient | None = None
         self._client: Client | None = None
+        self._allowed: set[str] = set()  # numbers the guard passed (a resident gets several)
 
     def _rest(self) -> Client:
         if self._client is None:
@@ -222,14 +239,25 @@ class TwilioProvider:
     async def send_sms(
         self, to: str, body: str, status_callback: str | None = None
     ) -> MessageResult:
-        check_number(to, self.allowed_country_codes)  # number guard, before any request
+        self._check(to)  # number guard, before any request
         kwargs: dict[str, object] = {"to": to, "from_": self.caller_id, "body": body}
         if status_callback:
             kwargs["status_callback"] = status_callback
         msg = await self._call(self._rest().messages.create_async(**kwargs))
         segments = int(msg.num_segments) if msg.num_segments not in (None, "") else None
-        log.info("provider.sms.created sid=%s status=%s", msg.sid, msg.status)
+        log.debug("provider.sms.created sid=%s status=%s", msg.sid, msg.status)
         return MessageResult(msg.sid, msg.status, segments)
+
+    def _check(self, to: str) -> None:
+        """The number guard, remembering the numbers it passed: a resident answering a
+        questionnaire gets a reply per answer, and parsing the number is a fifth of a send.
+        A refusal is never remembered (it is logged each time)."""
+        if to in self._allowed:
+            return
+        check_number(to, self.allowed_country_codes)
+        if len(self._allowed) >= MAX_REMEMBERED:
+            self._allowed.clear()
+        self._allowed.add(to)
 
     async def place_call(
         self,
@@ -246,7 +274,7 @@ class TwilioProvider:
         timeout: int | None = None,
     ) -> CallResult:
         """Start an outbound call whose TwiML comes from ``url`` (or inline ``twiml``)."""
-        check_number(to, self.allowed_country_codes)  # number guard, before any request
+        self._check(to)  # number guard, before any request
         kwargs: dict[str, object] = {"to": to, "from_": self.caller_id}
         if url:
             kwargs["url"] = url

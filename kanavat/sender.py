@@ -1,11 +1,13 @@
-"""The outbox sender: delivers ``pending`` SMS rows after the transaction that wrote them.
+"""The outbox sender: delivers SMS rows after the transaction that wrote them.
 
-A turn's replies are rows before they are requests. The sender claims a row (``sending``),
-makes the REST call, and records what the provider answered: a sid and status, a refusal
-(``failed``, with Twilio's code; 21610 is also an opt-out), a hiccup (``pending`` again after
-a pause), or an answer it does not understand (``error`` on that row, never an exception to
-the webhook that queued it). Rows are delivered at once (``kick``, from the request, without
-making the webhook wait), and by a sweep every few seconds and at start-up.
+A turn's replies are rows before they are requests. The turn writes them ``sending``: claimed
+by the request whose transaction wrote them, which delivers them at once after its commit
+(``kick``, without making the webhook wait). The sender makes the REST call and records what
+the provider answered: a sid and status, a refusal (``failed``, with Twilio's code; 21610 is
+also an opt-out), a hiccup (``pending`` again after a pause), or an answer it does not
+understand (``error`` on that row, never an exception to the webhook that queued it).
+``pending`` rows (a retry's, a notice's) are claimed and delivered by a sweep every few
+seconds and at start-up.
 
 At start-up a row left ``sending`` without a sid died during its REST call: if the provider
 has a message to that number with that text which the store does not know, it left and is
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -40,6 +43,7 @@ class Sender:
         self.config = config
         self.store = store
         self.provider = provider
+        self.statuses = StatusCallbacks(store)
         self._tasks: set[asyncio.Task[list[ProviderError | None]]] = set()
 
     @property
@@ -49,12 +53,23 @@ class Sender:
     # -- delivering ----------------------------------------------------------------------
 
     def kick(self, row_ids: Sequence[int]) -> None:
-        """Deliver these rows soon, without waiting (the request that queued them returns)."""
+        """Deliver a turn's replies (written as ``attempts.to_send`` says), soon, without
+        waiting (the request that queued them returns)."""
         if not row_ids:
             return
-        task = asyncio.get_running_loop().create_task(self.deliver(row_ids))
+        sending = (
+            self.deliver_claimed
+            if attempts.to_send(self.store) == OutboundStatus.SENDING
+            else self.deliver
+        )
+        task = asyncio.get_running_loop().create_task(sending(row_ids))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def deliver_claimed(self, row_ids: Sequence[int]) -> list[ProviderError | None]:
+        """Send rows claimed as they were written, in order. No second claim: no other
+        sender takes a ``sending`` row, and one a crash leaves is recovered (``recover``)."""
+        return [await self._send(row) for row in attempts.claimed(self.store, row_ids)]
 
     async def deliver(self, row_ids: Iterable[int]) -> list[ProviderError | None]:
         """Send each row this sender can claim, in order; per row, the provider's refusal
@@ -117,7 +132,8 @@ class Sender:
             log.warning("sender.error outbound=%s reason=unknown_answer", row_id)
             return None
         attempts.sent(self.store, row_id, result.sid, result.status, result.num_segments)
-        log.info("sender.sent outbound=%s sid=%s purpose=%s", row_id, result.sid, row["purpose"])
+        # Routine, and kept on the row (its sid and status): a refusal or error is a warning.
+        log.debug("sender.sent outbound=%s sid=%s purpose=%s", row_id, result.sid, row["purpose"])
         return None
 
     # -- sweeping ------------------------------------------------------------------------
@@ -162,12 +178,11 @@ class Sender:
         await asyncio.gather(*(one(ids) for ids in by_number.values()))
         return len(rows)
 
-    async def start(self) -> None:
-        """At start-up: recover rows stranded mid-call (on SQLite, where this process is the
-        only one: see ``recover``), then send everything pending."""
+    async def recover_at_start(self) -> None:
+        """At start-up, before this process writes any row: rows stranded mid-call (on
+        SQLite, where this process is the only one: see ``recover``)."""
         if not self.store.is_postgres:
             await self.recover()
-        await self.sweep(settle=timedelta(0))
 
     async def recover_stranded(self) -> None:
         """The scheduler leader's periodic job: rows stranded longer than any request."""
@@ -190,21 +205,80 @@ class Sender:
             await asyncio.wait(set(self._tasks), timeout=10)
 
 
-def status_callback(
-    store: Store, key: str, fields: dict[str, str], sid: str, status: str, code: int | None
-) -> str | None:
-    """A delivery status callback, stored and applied to its row in one go; the outcome, or
-    None for a callback already applied. A 21610 (the resident replied STOP to Twilio)
-    opts the contact's number out."""
-    recorded = inbound.record(store, "sms", "status", key, fields)
+@dataclass(frozen=True)
+class StatusCallback:
+    """A delivery status callback as the webhook gave it (``key``: its idempotency key)."""
+
+    key: str
+    fields: dict[str, str]
+    sid: str
+    status: str
+    code: int | None
+
+
+def status_callback(store: Store, callback: StatusCallback) -> str | None:
+    """A delivery status callback, stored and applied to its row in one transaction; the
+    outcome, or None for a callback already applied. A 21610 (the resident replied STOP to
+    Twilio) opts the contact's number out.
+
+    One transaction, not the event's own commit first as a turn's: applying a status is one
+    row's update with nothing after it to lose, so the event is never applied without being
+    stored, nor stored without being applied; a crash or failure before the commit stores
+    neither and answers Twilio no 200, so its retry brings the callback again. (Two commits
+    per callback, two callbacks per reply, were a fifth of an SMS answer's cost.)"""
+    with store.transaction(f"message:{callback.sid}"):
+        return _apply(store, callback)
+
+
+def _apply(store: Store, c: StatusCallback) -> str | None:
+    recorded = inbound.record(store, "sms", "status", c.key, c.fields)
     if recorded.handled:
         return None
-    with store.transaction(f"message:{sid}"):
-        row = attempts.message_status(store, sid, status, code)
-        outcome = "ignored:unknown_sid" if row is None else f"status:{status}"
-        if row is not None and code == OPTED_OUT and row["contact_id"]:
-            phone = contacts.phone_of(store, row["contact_id"])
-            if phone:
-                optouts.opt_out(store, phone, optouts.PROVIDER)
-        inbound.finish(store, recorded.id, outcome)
+    row = attempts.message_status(store, c.sid, c.status, c.code)
+    outcome = "ignored:unknown_sid" if row is None else f"status:{c.status}"
+    if row is not None and c.code == OPTED_OUT and row["contact_id"]:
+        phone = contacts.phone_of(store, row["contact_id"])
+        if phone:
+            optouts.opt_out(store, phone, optouts.PROVIDER)
+    inbound.finish(store, recorded.id, outcome)
     return outcome
+
+
+class StatusCallbacks:
+    """Delivery status callbacks applied together: those that arrive in one turn of the
+    event loop are stored and applied in one transaction (a group commit), and each is
+    answered after that commit, as if alone. Every reply brings two callbacks back, so at
+    load a commit per callback is most of their cost. If the batch fails, each is tried
+    again in its own transaction, so one callback's failure is its own."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._waiting: list[tuple[StatusCallback, asyncio.Future[str | None]]] = []
+
+    async def take(self, callback: StatusCallback) -> str | None:
+        """Store and apply ``callback``; its outcome, or None if it was applied before."""
+        loop = asyncio.get_running_loop()
+        if not self._waiting:
+            loop.call_soon(self._commit)
+        future: asyncio.Future[str | None] = loop.create_future()
+        self._waiting.append((callback, future))
+        return await future
+
+    def _commit(self) -> None:
+        batch, self._waiting = self._waiting, []
+        names = sorted({f"message:{c.sid}" for c, _ in batch})  # one order in every worker
+        try:
+            with self.store.transaction(*names):
+                outcomes = [_apply(self.store, c) for c, _ in batch]
+        except Exception:
+            for callback, future in batch:
+                if future.done():
+                    continue
+                try:
+                    future.set_result(status_callback(self.store, callback))
+                except Exception as exc:
+                    future.set_exception(exc)
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)

@@ -143,3 +143,17 @@ def m014_workers(db: Schema) -> None:
             beats INTEGER NOT NULL DEFAULT 0
         )""")
     db.execute("ALTER TABLE events ADD COLUMN held_by TEXT")
+
+
+@migration
+def m015_turn_indexes(db: Schema) -> None:
+    """The SMS turn's lookups (issue 17's throughput goal). Only unhandled events in the
+    index the sweep reads (``inbound.unhandled``): every event left a row in the old one
+    for good, and handling an event moved its row across the index (a second page written
+    per event, three events per SMS answer). A contact's open text session found in one
+    step (``Conversations.open_text_session``), not one search per campaign and a sort."""
+    db.execute("DROP INDEX events_unhandled")
+    db.execute(
+        "CREATE INDEX events_unhandled_only ON events(channel, kind, id) WHERE handled_at IS NULL"
+    )
+    db.execute("CREATE INDEX sessions_open ON sessions(contact_id, channel, status)")

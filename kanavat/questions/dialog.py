@@ -10,7 +10,7 @@ only thing it knows of the medium is whether hints are read ("Vastaa numerolla 1
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from kanavat.questions.lexicon import Lexicon, lexicon, texts
@@ -93,7 +93,9 @@ class State:
     status: Literal["active", "completed", "stopped"] = "active"
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The state's fields for ``json.dumps``: plain values already (``asdict`` would
+        deep-copy them all, a tenth of an SMS turn); the dicts are the state's own."""
+        return dict(vars(self))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> State:

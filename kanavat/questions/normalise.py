@@ -322,15 +322,24 @@ def _period_table(lex: Lexicon) -> list[tuple[str, Value, str]]:
 
 def _free_text(question: TextQuestion, text: str, tokens: list[str], lex: Lexicon) -> Result:
     joined = " ".join(tokens)
-    for command, phrases in lex.commands.items():
-        if joined in {clean(p) for p in phrases}:
-            return Result("command", command, 1.0)
-    for special, phrases in ((DONT_KNOW, lex.dont_know), (SKIP, lex.skip)):
-        if joined in {clean(p) for p in phrases}:
-            return Result("answer", special, 1.0)
+    for kind, value, phrases in memo("free-text", lex, lex, lambda: _whole_messages(lex)):
+        if joined in phrases:
+            return Result(kind, value, 1.0)
     if len(text) > question.max_length:
         return no_match("too_long")
     return Result("answer", " ".join(text.split()), 1.0)
+
+
+def _whole_messages(lex: Lexicon) -> list[tuple[ResultKind, str, frozenset[str]]]:
+    """What a whole free-text message may be instead of an answer, in the order it is
+    tried: each command, then "don't know" and skip; their phrases cleaned once."""
+    found: list[tuple[ResultKind, str, frozenset[str]]] = [
+        ("command", command, frozenset(clean(p) for p in phrases))
+        for command, phrases in lex.commands.items()
+    ]
+    for special, phrases in ((DONT_KNOW, lex.dont_know), (SKIP, lex.skip)):
+        found.append(("answer", special, frozenset(clean(p) for p in phrases)))
+    return found
 
 
 def _answers(question: Question, matches: list[_Match]) -> list[tuple[Value, float, str]] | Result:
@@ -397,27 +406,47 @@ def _candidates(
     return found + periods
 
 
-_Compiled = list[tuple[str, Value, tuple[str, ...], tuple[frozenset[str], ...]]]
+_Entry = tuple[str, Value, tuple[str, ...], tuple[frozenset[str], ...], bool]
+
+
+class _Compiled:
+    """A phrase table's entries (category, value, words, their keys, typos forgiven), in
+    table order, and per message length the entries no longer than it: most messages are a
+    word or two, and a phrase longer than the message cannot match."""
+
+    def __init__(self, entries: list[_Entry]):
+        self.entries = entries
+        self._fitting: dict[int, list[_Entry]] = {}
+
+    def fitting(self, length: int) -> list[_Entry]:
+        found = self._fitting.get(length)
+        if found is None:
+            found = [e for e in self.entries if len(e[2]) <= length]
+            if length <= MAX_KEPT_LENGTH:
+                self._fitting[length] = found
+        return found
+
+
+MAX_KEPT_LENGTH = 64  # message lengths (in words) whose fitting entries are kept
 
 
 def _compile(table: list[tuple[str, Value, str]], lex: Lexicon) -> _Compiled:
     """Each phrase's cleaned words and their keys, worked out once per question."""
-    out: _Compiled = []
+    out: list[_Entry] = []
     for category, value, phrase in table:
         words = tuple(clean(phrase).split())
         if words:
             keys = tuple(word_keys(w, lex.language, lex.stemmer) for w in words)
-            out.append((category, value, words, keys))
-    return out
+            out.append((category, value, words, keys, category not in _NO_TYPOS))
+    return _Compiled(out)
 
 
 def _phrase_matches(
     table: _Compiled, tokens: list[str], keys: list[frozenset[str]]
 ) -> list[_Match]:
     found: list[_Match] = []
-    for category, value, words, phrase_keys in table:
+    for category, value, words, phrase_keys, fuzzy in table.fitting(len(tokens)):
         n = len(words)
-        fuzzy = category not in _NO_TYPOS
         for start in range(len(tokens) - n + 1):
             quality = 1.0
             for offset in range(n):

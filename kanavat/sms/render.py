@@ -14,6 +14,7 @@ GSM7_BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = set("^{}\\[~]|€\f")
+GSM7 = frozenset(GSM7_BASIC | GSM7_EXTENDED)
 PLAIN = str.maketrans(
     {"–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "…": "...", "\u00a0": " "}
 )
@@ -25,16 +26,16 @@ def plain(text: str) -> str:
 
 
 def is_gsm7(text: str) -> bool:
-    return all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in text)
+    return GSM7.issuperset(text)
 
 
 def segments(text: str) -> int:
     """How many SMS parts a body takes (Twilio bills and paces per part)."""
     if is_gsm7(text):
-        units = sum(2 if c in GSM7_EXTENDED else 1 for c in text)
+        units = len(text) + sum(text.count(c) for c in GSM7_EXTENDED)  # escape + character
         single, part = 160, 153
     else:
-        units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)  # UTF-16 code units
+        units = len(text.encode("utf-16-le")) // 2  # UTF-16 code units
         single, part = 70, 67
     if units <= single:
         return 1

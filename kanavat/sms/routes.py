@@ -15,8 +15,8 @@ import re
 from aiohttp import web
 
 from kanavat import sender as sending
-from kanavat.appkeys import SENDER, STORE, TURNS
-from kanavat.attempts import Outgoing
+from kanavat.appkeys import SENDER, TURNS
+from kanavat.attempts import OutboundStatus, Outgoing
 from kanavat.privacy.data import pack
 from kanavat.sms import render
 from kanavat.turn import text
@@ -26,6 +26,7 @@ from kanavat.turn.message import Message, Result
 log = logging.getLogger("kanavat.sms")
 routes = web.RouteTableDef()
 SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
+ROUTINE_STATUSES = frozenset({"accepted", "queued", "sending", "sent", "delivered"})
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
@@ -58,7 +59,14 @@ async def inbound(request: web.Request) -> web.Response:
     )
     reply = request.app[TURNS].take(message)
     request.app[SENDER].kick(reply.outbox)
-    log.info("sms.inbound.handled sid=%s outcome=%s again=%s", sid, reply.outcome, reply.again)
+    # The turn logged its outcome (``turn.handled``, by event id); a repeat is news.
+    log.log(
+        logging.INFO if reply.again else logging.DEBUG,
+        "sms.inbound.handled sid=%s outcome=%s again=%s",
+        sid,
+        reply.outcome,
+        reply.again,
+    )
     return twiml_ok()
 
 
@@ -83,7 +91,7 @@ def render_result(message: Message, result: Result) -> list[Outgoing]:
     return out
 
 
-CHANNEL = Channel("sms", ("inbound",), text.handle, render_result)
+CHANNEL = Channel("sms", ("inbound",), text.handle, render_result, OutboundStatus.SENDING)
 
 
 @routes.post("/twilio/sms/status")
@@ -94,10 +102,17 @@ async def status(request: web.Request) -> web.Response:
     if not sid or not state:
         raise web.HTTPBadRequest(text="missing field MessageSid or MessageStatus")
     code = int(fields["ErrorCode"]) if fields.get("ErrorCode", "").isdigit() else None
-    outcome = sending.status_callback(
-        request.app[STORE], f"{sid}:{state}", fields, sid, state, code
-    )
+    callback = sending.StatusCallback(f"{sid}:{state}", fields, sid, state, code)
+    outcome = await request.app[SENDER].statuses.take(callback)
     if outcome is None:
         return web.Response(text="duplicate")
-    log.info("sms.status sid=%s status=%s code=%s", sid, state, code)
+    # Two callbacks come back for every message sent: a delivery is routine, the rest news.
+    routine = state in ROUTINE_STATUSES and code is None and not outcome.startswith("ignored")
+    log.log(
+        logging.DEBUG if routine else logging.INFO,
+        "sms.status sid=%s status=%s code=%s",
+        sid,
+        state,
+        code,
+    )
     return web.Response(text="ignored: unknown sid" if outcome.startswith("ignored") else "ok")

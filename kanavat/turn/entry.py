@@ -43,14 +43,21 @@ Render = Callable[[Message, Result], list[Outgoing]]
 class Channel:
     """A channel as the turn sees it: the event kinds it stores, its policy, its renderer.
 
-    ``outbox`` is the status its replies are written in: ``pending`` for the sender to
-    deliver (SMS), ``shown`` for replies the request's own response carries (chat)."""
+    ``outbox`` says where its replies go: ``sending`` for the sender to deliver after the
+    commit (SMS; written as ``attempts.to_send`` says: on SQLite claimed as they are
+    written, so no second transaction claims them), ``shown`` for replies the request's own
+    response carries (chat)."""
 
     name: str
     kinds: tuple[str, ...]
     policy: Policy
     render: Render
-    outbox: str = OutboundStatus.PENDING
+    outbox: str = OutboundStatus.SENDING
+
+    @property
+    def sends(self) -> bool:
+        """Its replies go out through the sender (SMS), not in the request's response."""
+        return self.outbox in (OutboundStatus.SENDING, OutboundStatus.PENDING)
 
 
 @dataclass(frozen=True)
@@ -101,13 +108,13 @@ class Turns:
         channel = self.channels[message.channel]
 
         def work() -> Reply | tuple[Result, list[Outgoing], list[int]]:
-            stored = inbound.get(store, event_id)
-            if stored is not None and stored.handled:
-                return self._again(event_id, stored.outcome or "")
+            outcome = inbound.outcome(store, event_id)
+            if outcome is not None:
+                return self._again(event_id, outcome)
             result = channel.policy(self.ctx, message, event_id)
             outgoing = channel.render(message, result)
             ids = attempts.enqueue(
-                store, _kept(channel, outgoing), event_id=event_id, status=channel.outbox
+                store, _kept(channel, outgoing), event_id=event_id, status=_written(channel, store)
             )
             inbound.finish(store, event_id, result.outcome)
             return result, outgoing, ids
@@ -141,7 +148,7 @@ class Turns:
             result.outcome,
             len(ids),
         )
-        to_send = tuple(ids) if channel.outbox == OutboundStatus.PENDING else ()
+        to_send = tuple(ids) if channel.sends else ()
         return Reply(event_id, result.outcome, to_send, tuple(m.body for m in outgoing), result)
 
     def _again(self, event_id: int, outcome: str) -> Reply:
@@ -196,10 +203,16 @@ def _resident(store: Store, message: Message) -> str:
     return locks.event(message.channel, message.kind, message.key)
 
 
+def _written(channel: Channel, store: Store) -> str:
+    """The status its replies are written in: a sending channel's as the store's backend
+    wants them claimed (``attempts.to_send``)."""
+    return attempts.to_send(store) if channel.sends else channel.outbox
+
+
 def _kept(channel: Channel, outgoing: list[Outgoing]) -> list[Outgoing]:
     """A data request's answer shown in the response is not kept: it lists what the store
     holds about the person (a retried request gets where the conversation stands instead).
     One to send keeps its text until the provider has it."""
-    if channel.outbox == OutboundStatus.PENDING:
+    if channel.sends:
         return outgoing
     return [dataclasses.replace(m, body=None) if m.purpose == "privacy" else m for m in outgoing]

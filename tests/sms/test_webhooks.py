@@ -8,6 +8,7 @@ Numbers in the fixtures are invented; +358401000001 is the one contact, mid-ques
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -281,3 +282,41 @@ async def test_status_callbacks_out_of_order_never_regress(srv: Server) -> None:
     # delivered and undelivered are both final; whichever came first stays.
     assert seen == ["delivered"] * 5
     assert srv.count("SELECT id FROM events WHERE kind = 'status'") == len(order)
+
+
+async def test_status_callbacks_arriving_together_are_each_applied_once(srv: Server) -> None:
+    """Callbacks that arrive at once share a commit (``sender.StatusCallbacks``): each is
+    still stored once, applied to its own row, and answered as if it came alone."""
+    now = srv.store.now()
+    sids = [STATUS_SID] + ["SM" + f"{0xD0 + n:032x}" for n in range(5)]
+    for sid in sids[1:]:
+        srv.store.execute(
+            "INSERT INTO outbound(sid, channel, campaign_id, contact_id, purpose, status, "
+            "created_at, updated_at) VALUES (?, 'sms', 'vammaispalvelut-2027', 1, 'fixture', "
+            "'queued', ?, ?)",
+            [sid, now, now],
+        )
+
+    def callback(sid: str, state: str) -> list[tuple[str, str]]:
+        fields = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": state, "SmsStatus": state}
+        return [(k, fields.get(k, v)) for k, v in load_form("status_sent")]
+
+    unknown = "SM" + f"{0xEE:032x}"
+    forms = [callback(sid, state) for sid in sids for state in ("sent", "delivered")]
+    forms += [callback(sids[0], "delivered"), callback(unknown, "sent")]  # a retry, a stranger
+    answers = await asyncio.gather(*(srv.post_twilio("/twilio/sms/status", f) for f in forms))
+
+    assert [status for status, _ in answers] == [200] * len(forms)
+    texts = sorted(text for _, text in answers)
+    assert texts.count("duplicate") == 1 and texts.count("ignored: unknown sid") == 1
+    assert texts.count("ok") == len(forms) - 2
+    statuses = srv.store.query(
+        f"SELECT sid, status FROM outbound WHERE sid IN ({','.join('?' * len(sids))})", sids
+    )
+    assert {r["sid"]: r["status"] for r in statuses} == dict.fromkeys(sids, "delivered")
+    stored = srv.store.query(
+        "SELECT external_id, count(*) AS n FROM events WHERE kind = 'status' "
+        "AND outcome IS NOT NULL GROUP BY external_id"
+    )
+    assert len(stored) == len(sids) * 2 + 1 and {r["n"] for r in stored} == {1}
+    assert srv.count("SELECT id FROM events WHERE outcome IS NULL") == 0
