@@ -137,13 +137,14 @@ def held_out_scores(votes: np.ndarray, labels: np.ndarray, k: int, seed: int) ->
     return totals[held]
 
 
-def simplest_as_good(scores: dict[int, np.ndarray], margin: float = 1.0) -> int:
+def simplest_as_good(scores: dict[int, np.ndarray], margin: float = 1.0, floor: float = 0.0) -> int:
     """The fewest groups whose held-out votes are predicted as well as the best k's, within
-    ``margin`` standard errors of the participant-by-participant difference: a further group
-    must earn its place by more than the noise of which votes happened to be held out."""
+    ``margin`` standard errors of the participant-by-participant difference or within
+    ``floor`` nats a participant, whichever is larger: a further group must earn its place by
+    more than the noise of which votes happened to be held out, and by enough to matter."""
     best = max(scores, key=lambda k: scores[k].mean())
     for k in sorted(scores):
         gap = scores[best] - scores[k]
-        if gap.mean() <= margin * gap.std() / np.sqrt(len(gap)):
+        if gap.mean() <= max(margin * gap.std() / np.sqrt(len(gap)), floor):
             return k
     return best

@@ -184,3 +184,5 @@ def test_held_out_votes_are_scored_participant_by_participant() -> None:
     lucky = scores.copy()
     lucky[:3] += 5.0
     assert latent.simplest_as_good({2: scores, 3: lucky}, margin=2.0) == 2
+    # A lead too small to matter keeps the fewer groups, however many participants show it.
+    assert latent.simplest_as_good({2: scores, 3: scores + 0.004}, margin=0.5, floor=0.008) == 2
