@@ -33,6 +33,7 @@ ITERATIONS = 200
 TOLERANCE = 1e-6
 FOLDS = 3
 HELD_OUT_SHARE = 0.1
+FOLDS_COVER = False
 
 
 @dataclass(frozen=True)
@@ -103,21 +104,25 @@ def best_fit(votes: np.ndarray, starts: list[np.ndarray], k: int) -> tuple[Fit, 
 
 
 def held_out_likelihood(votes: np.ndarray, labels: np.ndarray, k: int, seed: int) -> float:
-    """Mean log-probability of votes left out of the fit, over a few random folds."""
+    """Mean log-probability of the votes left out of the fit, per participant."""
     return float(held_out_scores(votes, labels, k, seed).mean())
 
 
 def held_out_scores(votes: np.ndarray, labels: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Log-probability of each vote left out of the fit, over a few random folds; the same
-    votes are left out for every k (the folds come from ``seed``), so two k compare vote by
-    vote."""
+    """Per participant, the log-probability of their votes left out of the fit, summed over
+    the folds. The same votes are left out for every k (the folds come from ``seed``), so two
+    k compare participant by participant: a participant's held-out votes all hang on the one
+    group they are placed in, so they are one observation, not several."""
     voted = np.argwhere(votes.sum(axis=2) > 0)
     rng = np.random.default_rng(seed)
-    scores = []
-    for _ in range(FOLDS):
-        chosen = voted[rng.random(len(voted)) < HELD_OUT_SHARE]
-        if len(chosen) == 0:
-            return np.zeros(1)
+    totals = np.zeros(len(votes))
+    held = np.zeros(len(votes), dtype=bool)
+    if FOLDS_COVER:
+        fold_of = rng.permutation(len(voted)) % FOLDS
+        folds = [voted[fold_of == fold] for fold in range(FOLDS)]
+    else:
+        folds = [voted[rng.random(len(voted)) < HELD_OUT_SHARE] for _ in range(FOLDS)]
+    for chosen in folds:
         training = votes.copy()
         training[chosen[:, 0], chosen[:, 1]] = 0.0
         model = fit(training, labels, k)
@@ -127,17 +132,19 @@ def held_out_scores(votes: np.ndarray, labels: np.ndarray, k: int, seed: int) ->
             model.responsibilities[chosen[:, 0]],
             model.probabilities[:, chosen[:, 1], outcome].T,
         )
-        scores.append(np.log(predicted))
-    return np.concatenate(scores)
+        np.add.at(totals, chosen[:, 0], np.log(predicted))
+        held[chosen[:, 0]] = True
+    return totals[held]
 
 
-def simplest_as_good(scores: dict[int, np.ndarray], margin: float = 1.0) -> int:
+def simplest_as_good(scores: dict[int, np.ndarray], margin: float = 1.0, floor: float = 0.0) -> int:
     """The fewest groups whose held-out votes are predicted as well as the best k's, within
-    ``margin`` standard errors of the vote-by-vote difference: a further group must earn its
-    place by more than the noise of which votes happened to be held out."""
+    ``margin`` standard errors of the participant-by-participant difference or within
+    ``floor`` nats a participant, whichever is larger: a further group must earn its place by
+    more than the noise of which votes happened to be held out, and by enough to matter."""
     best = max(scores, key=lambda k: scores[k].mean())
     for k in sorted(scores):
         gap = scores[best] - scores[k]
-        if gap.mean() <= margin * gap.std() / np.sqrt(len(gap)):
+        if gap.mean() <= max(margin * gap.std() / np.sqrt(len(gap)), floor):
             return k
     return best

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
-from kanavat.opinions import clustering, priority, structure
+from kanavat.opinions import clustering, latent, priority, structure
 from kanavat.opinions.analysis import analyse
 from kanavat.opinions.clustering import GroupHistory
 from kanavat.opinions.matrix import VoteMatrix
@@ -166,3 +166,23 @@ def test_new_statements_come_first_and_passed_ones_last() -> None:
     drawn = [priority.next_statement(found, [1, 2, 3], rng) for _ in range(200)]
     assert drawn.count(3) > drawn.count(1) > drawn.count(2)
     assert priority.next_statement(found, [], rng) is None
+
+
+def test_held_out_votes_are_scored_participant_by_participant() -> None:
+    votes, truth = population(200, 8, seed=8)
+    matrix = VoteMatrix.from_votes(votes, statements=range(STATEMENTS))
+    one_hot = latent.one_hot(matrix.values)
+    labels = truth[[int(p) for p in matrix.participants]]
+    scores = latent.held_out_scores(one_hot, labels, 3, seed=0)
+    # One total per participant who had a vote held out (3 folds of 10 % of 8 votes: most did).
+    assert 150 < len(scores) <= 200
+    assert (scores < 0).all()
+    # The k that predicts best wins when its lead is clear participant by participant...
+    better = scores + 0.5
+    assert latent.simplest_as_good({2: scores, 3: better}, margin=0.5) == 3
+    # ...and not when the lead comes from a handful of participants.
+    lucky = scores.copy()
+    lucky[:3] += 5.0
+    assert latent.simplest_as_good({2: scores, 3: lucky}, margin=2.0) == 2
+    # A lead too small to matter keeps the fewer groups, however many participants show it.
+    assert latent.simplest_as_good({2: scores, 3: scores + 0.004}, margin=0.5, floor=0.008) == 2
