@@ -143,8 +143,9 @@ def _by_question(levels: list[dict[str, Any]]) -> list[str]:
         return []
     questions = sorted({q for r in rows for q in r["by_question"]})
     out = [
-        "Turn p50 / slowest by question (the free-text answer `terveiset` is decoded only "
-        "once it has ended; closed answers are decoded during the end silence):",
+        "Turn p50 / slowest by question (each answer, the short free-text `terveiset` too, "
+        "is decoded in its end silence, from 0.2 s after the last word; the turn waits for "
+        "the rest of the 0.7 s silence and any decode still running):",
         "",
         "| calls | " + " | ".join(f"`{q}`" for q in questions) + " |",
         "|---|" + "---|" * len(questions),
