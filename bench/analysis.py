@@ -356,6 +356,24 @@ def _speechset_quarter(found: dict[str, Any]) -> list[str]:
     ]
 
 
+def _postgres(found: dict[str, Any]) -> list[str]:
+    return [
+        "What limits it (read from the code, not yet profiled): SMS answers on PostgreSQL are "
+        "bound by round trips, not by the database's work. A worker holds one connection "
+        "per store, as with SQLite, so its requests take turns on it; an answer is about 28 "
+        "statements and three transactions (each `BEGIN`, an advisory lock, `COMMIT`), "
+        "each a round trip of a few hundred microseconds where SQLite's statement costs "
+        "microseconds in process: about 6 ms of one connection per answer, some 150 answers "
+        "a second, as measured. Next: a small pool of connections per worker (a transaction "
+        "takes one), and fewer statements per turn. Two Whisper workers on this machine "
+        "hold fewer calls than one: each decodes on two CTranslate2 threads, so two "
+        "workers put four threads on two cores; speech grows by adding machines (or "
+        "`cpu_threads` = cores / workers), which the ratio on one 2-core machine cannot "
+        "show.",
+        "",
+    ]
+
+
 NOTES = {
     "speechset": _speechset,
     "speechset_quarter": _speechset_quarter,
@@ -366,6 +384,7 @@ NOTES = {
     "sms": _sms,
     "dispatch": _dispatch,
     "reports": _reports,
+    "postgres": _postgres,
 }
 
 
