@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from kanavat.config import Config
 from kanavat.loop import report as loop_report
 from kanavat.loop.report import LoopCounts
@@ -306,10 +308,11 @@ def _closed_answers(
     answer by all but its value (its text is read only when listed, see ``TextAnswers``).
 
     The counts come from the covering index ``answers_counted``, whose columns are the ones
-    grouped by. When none of the campaign's contacts has attributes or a stratum there is one
-    profile and the counts stream out of the index in its order; otherwise each closed
-    answer's profile comes from its contact, and their counts need one sort. ``one_profile`` says which
-    (found out when None)."""
+    grouped by, so they stream out of it in its order without a sort. When none of the
+    campaign's contacts has attributes or a stratum there is one profile and that is all;
+    otherwise each group lists its sessions (``id_list``), and the sessions' profiles, read
+    once per session, count them by profile (numpy): no join and no sort over a million
+    answers. ``one_profile`` says which (found out when None)."""
     marks = ",".join("?" * len(text_ids)) or "''"
     several_args = [campaign_id, campaign_id] if several else []
     if one_profile is None:
@@ -320,33 +323,26 @@ def _closed_answers(
         f"FROM answers a WHERE a.campaign_id = ? AND a.session_id NOT IN ({RESTARTED}) ",
         [campaign_id, campaign_id],
     )
-    joined = (
-        "c.attributes, cc.attributes, cc.stratum",
-        "FROM answers a JOIN sessions s ON s.id = a.session_id "
-        "LEFT JOIN campaign_contacts cc ON cc.campaign_id = a.campaign_id "
-        "AND cc.contact_id = s.contact_id LEFT JOIN contacts c ON c.id = s.contact_id "
-        "WHERE a.campaign_id = ? AND s.status != 'restarted' ",
-        [campaign_id],
-    )
     picked = "a.question, a.channel, a.language, a.input_kind, a.status, a.confirmed"
     outer = ", ".join(f"l.{c.removeprefix('a.')}" for c in picked.split(", "))
     rows: list[tuple[Any, ...]] = []
     # Free-text answers are counted only by status, channel and input kind: no profile.
-    for value, which, (profile, source, source_args) in (
-        ("a.value", "NOT IN", plain if one_profile else joined),
-        ("NULL", "IN", plain),
-    ):
-        # Grouped in the index's order (value last; a constant among the grouped terms would
-        # keep SQLite from reading that order).
-        grouped = [1, 2, 3, 4, 5, 6] + [7] * (value != "NULL") + [8, 9, 10] * (source != plain[1])
-        # Everyone with one session: their answers as they are.
-        rows += store.execute(
-            f"SELECT {picked}, {value}, {profile}, count(*) {source}"
-            f"AND a.question {which} ({marks}) "
-            f"{f'AND a.session_id NOT IN ({MULTI}) ' if several else ''}"
-            f"GROUP BY {', '.join(map(str, grouped))}",
-            [*source_args, *text_ids, *several_args],
-        ).fetchall()
+    for value, which in (("a.value", "NOT IN"), ("NULL", "IN")):
+        if value != "NULL" and not one_profile:
+            rows += _by_profile(store, campaign_id, picked, which, marks, text_ids, several)
+        else:
+            # Grouped in the index's order (value last; a constant among the grouped terms
+            # would keep SQLite from reading that order). Everyone with one session: their
+            # answers as they are.
+            profile, source, source_args = plain
+            grouped = [1, 2, 3, 4, 5, 6] + [7] * (value != "NULL")
+            rows += store.execute(
+                f"SELECT {picked}, {value}, {profile}, count(*) {source}"
+                f"AND a.question {which} ({marks}) "
+                f"{f'AND a.session_id NOT IN ({MULTI}) ' if several else ''}"
+                f"GROUP BY {', '.join(map(str, grouped))}",
+                [*source_args, *text_ids, *several_args],
+            ).fetchall()
         if not several:
             continue
         # The others: the latest answer per question (the last answered, the higher id on a tie).
@@ -395,6 +391,60 @@ def _closed_answers(
             )
         )
     return out, by_key
+
+
+def _ids(text: str | None) -> np.ndarray:
+    """An ``id_list`` as an array of ids."""
+    if not text:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromstring(text, dtype=np.int64, sep=",")
+
+
+def _by_profile(
+    store: Store,
+    campaign_id: str,
+    picked: str,
+    which: str,
+    marks: str,
+    text_ids: list[str],
+    several: bool,
+) -> list[tuple[Any, ...]]:
+    """Closed answers of everyone with one session, counted by ``picked``, value and profile
+    (contact attributes, event attributes, stratum), as the joined GROUP BY would give them
+    (and in its order), from two index scans: each counted session's profile, and each
+    answer group's sessions."""
+    several_args = [campaign_id, campaign_id] if several else []
+    ids = store.backend.id_list
+    profiles = store.execute(
+        f"SELECT c.attributes, cc.attributes, cc.stratum, {ids('s.id')} FROM sessions s "
+        "LEFT JOIN campaign_contacts cc ON cc.campaign_id = s.campaign_id "
+        "AND cc.contact_id = s.contact_id LEFT JOIN contacts c ON c.id = s.contact_id "
+        "WHERE s.campaign_id = ? AND s.status != 'restarted' "
+        f"{f'AND s.id NOT IN ({MULTI}) ' if several else ''}GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        [campaign_id, *several_args],
+    ).fetchall()
+    sessions = [_ids(listed) for *_, listed in profiles]
+    low = min((int(s.min()) for s in sessions if len(s)), default=0)
+    top = max((int(s.max()) for s in sessions if len(s)), default=-1)
+    # Session id - low -> profile; the last slot (-1) stands for any session not counted here.
+    profile_at = np.full(max(top - low, -1) + 2, -1, dtype=np.int32)
+    for k, listed in enumerate(sessions):
+        profile_at[listed - low] = k
+    beyond = len(profile_at) - 1
+    out: list[tuple[Any, ...]] = []
+    # In the index's order, as the joined GROUP BY gave them (SQLite): the answer's columns,
+    # then each profile in the order of its columns.
+    for *key, listed in store.execute(
+        f"SELECT {picked}, a.value, {ids('a.session_id')} FROM answers a "
+        f"WHERE a.campaign_id = ? AND a.question {which} ({marks}) GROUP BY 1, 2, 3, 4, 5, 6, 7",
+        [campaign_id, *text_ids],
+    ):
+        at = _ids(listed) - low
+        found = profile_at[np.where((at >= 0) & (at < beyond), at, beyond)]
+        counts = np.bincount(found[found >= 0], minlength=len(profiles))
+        for k in np.flatnonzero(counts):
+            out.append((*key, *profiles[k][:3], int(counts[k])))
+    return out
 
 
 TEXT_COLUMNS = (
