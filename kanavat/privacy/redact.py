@@ -37,6 +37,7 @@ def _classes(word: str) -> frozenset[str | None]:
     return frozenset(a.get("CLASS") for a in finnish_analyses(word))
 
 
+@lru_cache(maxsize=200_000)
 def _is_name(word: str, starts_sentence: bool) -> bool:
     classes = _classes(word)
     if classes and classes <= NAME_CLASSES:
@@ -52,14 +53,13 @@ def _is_name(word: str, starts_sentence: bool) -> bool:
 def redact(text: str, replacement: str) -> str:
     """``text`` with phone numbers, e-mail addresses and personal names replaced."""
     text = redact_contacts(text, replacement)
-    out = []
-    last = 0
-    for match in WORD.finditer(text):
-        before = text[max(0, match.start() - 12) : match.start()]
-        starts = not text[: match.start()].strip() or bool(SENTENCE_END.search(before))
-        out.append(text[last : match.start()])
+    first = len(text) - len(text.lstrip())  # words up to here start the text
+
+    def checked(match: re.Match[str]) -> str:
+        start = match.start()
+        # A sentence starts at the text's start or after an end mark (within 12 characters).
+        starts = start <= first or bool(SENTENCE_END.search(text[max(0, start - 12) : start]))
         word = match.group(0)
-        out.append(replacement if _is_name(word, starts) else word)
-        last = match.end()
-    out.append(text[last:])
-    return "".join(out)
+        return replacement if _is_name(word, starts) else word
+
+    return WORD.sub(checked, text)

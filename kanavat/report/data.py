@@ -278,6 +278,14 @@ LATEST = (
 bare columns beside max())."""
 
 
+FEW_SESSIONS = (
+    "FROM sessions s CROSS JOIN answers a WHERE s.campaign_id = ? AND s.status != 'restarted' "
+    f"AND s.id IN ({MULTI}) AND a.session_id = s.id AND a.campaign_id = s.campaign_id "
+)
+"""The answers of sessions in ``MULTI`` (arguments: the campaign three times), found from
+those few sessions (the join's order is fixed: not by reading every answer of the campaign)."""
+
+
 def _several_sessions(store: Store, campaign_id: str) -> bool:
     """Whether anyone has more than one session; most campaigns have nobody, and then no
     answer needs the latest-answer filter (a million rows spared a look-up each)."""
@@ -349,13 +357,11 @@ def _closed_answers(
         rows += store.execute(
             f"SELECT {outer}, l.value, c.attributes, cc.attributes, cc.stratum, count(*) FROM ("
             f"SELECT {picked}, {value} AS value, a.campaign_id, s.contact_id, {LATEST} AS latest "
-            "FROM answers a JOIN sessions s ON s.id = a.session_id WHERE a.campaign_id = ? "
-            f"AND s.status != 'restarted' AND a.question {which} ({marks}) "
-            f"AND a.session_id IN ({MULTI})) l "
+            f"{FEW_SESSIONS}AND a.question {which} ({marks})) l "
             "LEFT JOIN campaign_contacts cc ON cc.campaign_id = l.campaign_id "
             "AND cc.contact_id = l.contact_id LEFT JOIN contacts c ON c.id = l.contact_id "
             "WHERE l.latest = 1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10",  # a few people only
-            [campaign_id, *text_ids, *several_args],
+            [campaign_id, *several_args, *text_ids],
         ).fetchall()
     profiles: dict[tuple[Any, ...], str] = {}
     by_key: dict[str, Profile] = {}
@@ -471,10 +477,11 @@ def _text_answers(store: Store, campaign_id: str, question: str, several: bool) 
         rows = (
             f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS} {where}"
             f"AND a.session_id NOT IN ({MULTI})) t WHERE {WRITTEN.format(t='t')} UNION ALL "
-            f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS}, {LATEST} AS latest {where}"
-            f"AND a.session_id IN ({MULTI})) t WHERE t.latest = 1 AND {WRITTEN.format(t='t')}"
+            f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS}, {LATEST} AS latest {FEW_SESSIONS}"
+            "AND a.question = ?) t "
+            f"WHERE t.latest = 1 AND {WRITTEN.format(t='t')}"
         )
-        args = [*args, campaign_id, campaign_id] * 2
+        args = [*args, campaign_id, campaign_id, campaign_id, campaign_id, campaign_id, question]
         ordered = f"SELECT * FROM ({rows}) w ORDER BY 2"
     else:
         rows = f"SELECT {TEXT_COLUMNS} {where}AND {WRITTEN.format(t='a')}"
