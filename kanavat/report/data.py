@@ -195,22 +195,30 @@ def load(store: Store, config: Config, campaign_id: str) -> CampaignData:
 def _contacts(
     store: Store, campaign_id: str, pool: dict[str, int], stratify: list[str]
 ) -> list[ContactCell]:
-    """The campaign's contacts counted by stratum, disposition, attempted and answered."""
-    rows = store.execute(
-        "SELECT cc.stratum, c.attributes, cc.attributes, cc.disposition, "
+    """The campaign's contacts counted by stratum, disposition, attempted and answered.
+
+    The stored stratum is the design's truth; only if one cannot be matched to the pool
+    (another label format) are the contacts counted again by their attributes too, to use
+    the stratum computed from them (most reports sort no attribute texts)."""
+    flags = (
+        "cc.disposition, "
         "CASE WHEN cc.attempts > 0 OR EXISTS (SELECT 1 FROM attempts t WHERE "
         "t.campaign_id = cc.campaign_id AND t.contact_id = cc.contact_id) THEN 1 ELSE 0 END, "
         "CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.campaign_id = cc.campaign_id "
         f"AND s.contact_id = cc.contact_id AND s.status != 'restarted' AND {ANSWERED}) "
         "THEN 1 ELSE 0 END, count(*) FROM campaign_contacts cc "
         "JOIN contacts c ON c.id = cc.contact_id WHERE cc.campaign_id = ? "
-        "GROUP BY 1, 2, 3, 4, 5, 6",
-        [campaign_id],
+    )
+    rows = store.execute(
+        f"SELECT cc.stratum, NULL, NULL, {flags}GROUP BY 1, 4, 5, 6", [campaign_id]
     ).fetchall()
+    if stratify and any(stratum not in pool for stratum, *_ in rows):
+        rows = store.execute(
+            f"SELECT cc.stratum, c.attributes, cc.attributes, {flags}GROUP BY 1, 2, 3, 4, 5, 6",
+            [campaign_id],
+        ).fetchall()
     out = []
     for stratum, attrs, event, disposition, attempted, answered, n in rows:
-        # The stored stratum is the design's truth; if it cannot be matched to the pool
-        # (another label format), use the one computed from the same attributes.
         if stratify and stratum not in pool:
             stratum = stratum_of(_attributes(attrs) | _attributes(event), stratify)
         out.append(ContactCell(stratum, disposition, bool(attempted), bool(answered), n))
