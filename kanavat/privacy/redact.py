@@ -50,16 +50,27 @@ def _is_name(word: str, starts_sentence: bool) -> bool:
     return not classes and voikko_available()
 
 
+@lru_cache(maxsize=200_000)
+def _verdicts(word: str) -> tuple[bool, bool]:
+    """Whether ``word`` is taken for a name inside a sentence, and at its start."""
+    return _is_name(word, False), _is_name(word, True)
+
+
 def redact(text: str, replacement: str) -> str:
     """``text`` with phone numbers, e-mail addresses and personal names replaced."""
     text = redact_contacts(text, replacement)
+    if not any(any(_verdicts(word)) for word in WORD.findall(text)):
+        return text  # most answers name nobody: each word looked up once, nothing rebuilt
     first = len(text) - len(text.lstrip())  # words up to here start the text
 
     def checked(match: re.Match[str]) -> str:
-        start = match.start()
-        # A sentence starts at the text's start or after an end mark (within 12 characters).
-        starts = start <= first or bool(SENTENCE_END.search(text[max(0, start - 12) : start]))
         word = match.group(0)
-        return replacement if _is_name(word, starts) else word
+        inside, opening = _verdicts(word)
+        if inside != opening:
+            # A sentence starts at the text's start or after an end mark (within 12 characters).
+            start = match.start()
+            starts = start <= first or bool(SENTENCE_END.search(text[max(0, start - 12) : start]))
+            inside = opening if starts else inside
+        return replacement if inside else word
 
     return WORD.sub(checked, text)
