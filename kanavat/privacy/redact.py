@@ -26,8 +26,14 @@ WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
 SENTENCE_END = re.compile(r"[.!?:;]\s*$")
 
 
+CONTACT_MARK = re.compile(r"[\d@]", re.UNICODE)
+"""What every phone number (a digit) and e-mail address (an @) has: most texts have neither."""
+
+
 def redact_contacts(text: str, replacement: str) -> str:
     """``text`` with phone numbers and e-mail addresses replaced."""
+    if not CONTACT_MARK.search(text):
+        return text
     return PHONE_OR_EMAIL.sub(replacement, text)
 
 
@@ -56,11 +62,26 @@ def _verdicts(word: str) -> tuple[bool, bool]:
     return _is_name(word, False), _is_name(word, True)
 
 
+_PLAIN: set[str] = set()
+"""Words seen that are no name wherever they stand (most words of most answers)."""
+
+
+def _no_names(words: list[str]) -> bool:
+    """Whether none of ``words`` is taken for a name, wherever it stands."""
+    unseen = set(words).difference(_PLAIN)
+    if any(any(_verdicts(word)) for word in unseen):
+        return False
+    if len(_PLAIN) > 200_000:
+        _PLAIN.clear()
+    _PLAIN.update(unseen)
+    return True
+
+
 def redact(text: str, replacement: str) -> str:
     """``text`` with phone numbers, e-mail addresses and personal names replaced."""
     text = redact_contacts(text, replacement)
-    if not any(any(_verdicts(word)) for word in WORD.findall(text)):
-        return text  # most answers name nobody: each word looked up once, nothing rebuilt
+    if _no_names(WORD.findall(text)):
+        return text  # most answers name nobody: nothing rebuilt
     first = len(text) - len(text.lstrip())  # words up to here start the text
 
     def checked(match: re.Match[str]) -> str:
