@@ -197,26 +197,64 @@ def _contacts(
 ) -> list[ContactCell]:
     """The campaign's contacts counted by stratum, disposition, attempted and answered.
 
-    The stored stratum is the design's truth; only if one cannot be matched to the pool
-    (another label format) are the contacts counted again by their attributes too, to use
-    the stratum computed from them (most reports sort no attribute texts)."""
-    flags = (
-        "cc.disposition, "
+    Counted from three index scans: the contacts by stratum and disposition, each listing its
+    contacts (``id_list``); the few with no attempt counted on their row that have an attempt
+    recorded; and the contacts whose sessions answered something. The stored stratum is the
+    design's truth; only if one cannot be matched to the pool (another label format) are the
+    contacts counted by their attributes too (``_contacts_by_attributes``)."""
+    ids = store.backend.id_list
+    rows = store.execute(
+        f"SELECT cc.stratum, cc.disposition, CASE WHEN cc.attempts > 0 THEN 1 ELSE 0 END, "
+        f"{ids('cc.contact_id')} FROM campaign_contacts cc JOIN contacts c "
+        "ON c.id = cc.contact_id WHERE cc.campaign_id = ? GROUP BY 1, 2, 3",
+        [campaign_id],
+    ).fetchall()
+    if stratify and any(stratum not in pool for stratum, *_ in rows):
+        return _contacts_by_attributes(store, campaign_id, pool, stratify)
+    tried = _ids(
+        store.execute(
+            f"SELECT {ids('cc.contact_id')} FROM campaign_contacts cc WHERE cc.campaign_id = ? "
+            "AND cc.attempts <= 0 AND EXISTS (SELECT 1 FROM attempts t WHERE "
+            "t.campaign_id = cc.campaign_id AND t.contact_id = cc.contact_id)",
+            [campaign_id],
+        ).fetchone()[0]
+    )
+    answered = _ids(
+        store.execute(
+            f"SELECT {ids('s.contact_id')} FROM sessions s WHERE s.campaign_id = ? "
+            f"AND s.contact_id IS NOT NULL AND s.status != 'restarted' AND {ANSWERED}",
+            [campaign_id],
+        ).fetchone()[0]
+    )
+    counted: dict[tuple[str | None, str, bool, bool], int] = {}
+    for stratum, disposition, attempts, listed in rows:
+        contacts = _ids(listed)
+        attempted = np.isin(contacts, tried) | bool(attempts)
+        took_part = np.isin(contacts, answered)
+        for a in (False, True):
+            for b in (False, True):
+                n = int(np.count_nonzero((attempted == a) & (took_part == b)))
+                if n:
+                    key = (stratum, disposition, a, b)
+                    counted[key] = counted.get(key, 0) + n
+    return [ContactCell(*key, n) for key, n in counted.items()]
+
+
+def _contacts_by_attributes(
+    store: Store, campaign_id: str, pool: dict[str, int], stratify: list[str]
+) -> list[ContactCell]:
+    """As ``_contacts``, a stratum not in the pool taken from the contact's attributes."""
+    rows = store.execute(
+        "SELECT cc.stratum, c.attributes, cc.attributes, cc.disposition, "
         "CASE WHEN cc.attempts > 0 OR EXISTS (SELECT 1 FROM attempts t WHERE "
         "t.campaign_id = cc.campaign_id AND t.contact_id = cc.contact_id) THEN 1 ELSE 0 END, "
         "CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.campaign_id = cc.campaign_id "
         f"AND s.contact_id = cc.contact_id AND s.status != 'restarted' AND {ANSWERED}) "
         "THEN 1 ELSE 0 END, count(*) FROM campaign_contacts cc "
         "JOIN contacts c ON c.id = cc.contact_id WHERE cc.campaign_id = ? "
-    )
-    rows = store.execute(
-        f"SELECT cc.stratum, NULL, NULL, {flags}GROUP BY 1, 4, 5, 6", [campaign_id]
+        "GROUP BY 1, 2, 3, 4, 5, 6",
+        [campaign_id],
     ).fetchall()
-    if stratify and any(stratum not in pool for stratum, *_ in rows):
-        rows = store.execute(
-            f"SELECT cc.stratum, c.attributes, cc.attributes, {flags}GROUP BY 1, 2, 3, 4, 5, 6",
-            [campaign_id],
-        ).fetchall()
     out = []
     for stratum, attrs, event, disposition, attempted, answered, n in rows:
         if stratify and stratum not in pool:
