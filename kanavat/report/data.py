@@ -170,18 +170,19 @@ def load(store: Store, config: Config, campaign_id: str) -> CampaignData:
     several = _several_sessions(store, campaign_id)
     answers, profiles = _closed_answers(store, campaign_id, text_ids, pool, stratify, several)
     texts = {q: _text_answers(store, campaign_id, q, several) for q in text_ids}
-    respondents = store.execute(
-        "SELECT count(DISTINCT s.respondent) FROM sessions s WHERE s.campaign_id = ? "
-        f"AND s.status != 'restarted' AND {ANSWERED}",
+    # One pass over the sessions that answered: how many people, and which contacts.
+    respondents, answered = store.execute(
+        f"SELECT count(DISTINCT s.respondent), {store.backend.id_list('s.contact_id')} "
+        f"FROM sessions s WHERE s.campaign_id = ? AND s.status != 'restarted' AND {ANSWERED}",
         [campaign_id],
-    ).fetchone()[0]
+    ).fetchone()
     status = store.one(
         "SELECT status, started_at, finished_at FROM campaigns WHERE id = ?", [campaign_id]
     )
     return CampaignData(
         campaign_id=campaign_id,
         answers=answers,
-        contacts=_contacts(store, campaign_id, pool, stratify),
+        contacts=_contacts(store, campaign_id, pool, stratify, _ids(answered)),
         reach=_reach(store, campaign_id, list(campaign.channels)),
         respondents=respondents,
         pool=pool,
@@ -193,13 +194,13 @@ def load(store: Store, config: Config, campaign_id: str) -> CampaignData:
 
 
 def _contacts(
-    store: Store, campaign_id: str, pool: dict[str, int], stratify: list[str]
+    store: Store, campaign_id: str, pool: dict[str, int], stratify: list[str], answered: np.ndarray
 ) -> list[ContactCell]:
     """The campaign's contacts counted by stratum, disposition, attempted and answered.
 
     Counted from three index scans: the contacts by stratum and disposition, each listing its
     contacts (``id_list``); the few with no attempt counted on their row that have an attempt
-    recorded; and the contacts whose sessions answered something. The stored stratum is the
+    recorded; and ``answered``, the contacts whose sessions answered something. The stored stratum is the
     design's truth; only if one cannot be matched to the pool (another label format) are the
     contacts counted by their attributes too (``_contacts_by_attributes``)."""
     ids = store.backend.id_list
@@ -216,13 +217,6 @@ def _contacts(
             f"SELECT {ids('cc.contact_id')} FROM campaign_contacts cc WHERE cc.campaign_id = ? "
             "AND cc.attempts <= 0 AND EXISTS (SELECT 1 FROM attempts t WHERE "
             "t.campaign_id = cc.campaign_id AND t.contact_id = cc.contact_id)",
-            [campaign_id],
-        ).fetchone()[0]
-    )
-    answered = _ids(
-        store.execute(
-            f"SELECT {ids('s.contact_id')} FROM sessions s WHERE s.campaign_id = ? "
-            f"AND s.contact_id IS NOT NULL AND s.status != 'restarted' AND {ANSWERED}",
             [campaign_id],
         ).fetchone()[0]
     )
@@ -283,14 +277,7 @@ def _reach(store: Store, campaign_id: str, channels: list[str]) -> dict[str | No
         [*(ch for ch in channels for _ in range(3)), campaign_id],
     ).fetchone()
     row = [int(v or 0) for v in row]
-    contacted = dict(
-        store.execute(
-            "SELECT a.channel, count(DISTINCT a.contact_id) FROM attempts a "
-            "JOIN campaign_contacts cc ON cc.campaign_id = a.campaign_id "
-            "AND cc.contact_id = a.contact_id WHERE a.campaign_id = ? GROUP BY a.channel",
-            [campaign_id],
-        ).fetchall()
-    )
+    contacted = _contacted(store, campaign_id, channels)
     everyone = store.execute(
         "SELECT count(*) FROM campaign_contacts cc WHERE cc.campaign_id = ? AND "
         "(cc.attempts > 0 OR EXISTS (SELECT 1 FROM attempts t WHERE "
@@ -302,6 +289,31 @@ def _reach(store: Store, campaign_id: str, channels: list[str]) -> dict[str | No
         reached, completed, started = row[3 + 3 * i : 6 + 3 * i]
         out[channel] = ChannelReach(contacted.get(channel, 0), reached, completed, started)
     return out
+
+
+def _contacted(store: Store, campaign_id: str, channels: list[str]) -> dict[str, int]:
+    """Channel -> the campaign's contacts with an attempt on it, each once: every attempt
+    listed as one number (contact and channel) in one index scan, counted with numpy."""
+    ids = store.backend.id_list
+    kinds = len(channels) + 1  # the last: a channel the campaign no longer has
+    which = " ".join(f"WHEN ? THEN {i}" for i in range(len(channels)))
+    code = f"a.contact_id * {kinds} + CASE a.channel {which} ELSE {kinds - 1} END"
+    tried = np.unique(
+        _ids(
+            store.execute(
+                f"SELECT {ids(code)} FROM attempts a WHERE a.campaign_id = ?",
+                [*channels, campaign_id],
+            ).fetchone()[0]
+        )
+    )
+    enrolled = _ids(
+        store.execute(
+            f"SELECT {ids('cc.contact_id')} FROM campaign_contacts cc WHERE cc.campaign_id = ?",
+            [campaign_id],
+        ).fetchone()[0]
+    )
+    tried = tried[np.isin(tried // kinds, enrolled)]
+    return {ch: int(np.count_nonzero(tried % kinds == i)) for i, ch in enumerate(channels)}
 
 
 MULTI = (
