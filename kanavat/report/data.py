@@ -220,11 +220,12 @@ def _contacts(
             [campaign_id],
         ).fetchone()[0]
     )
+    tried, answered = np.sort(tried), np.sort(answered)
     counted: dict[tuple[str | None, str, bool, bool], int] = {}
     for stratum, disposition, attempts, listed in rows:
         contacts = _ids(listed)
-        attempted = np.isin(contacts, tried) | bool(attempts)
-        took_part = np.isin(contacts, answered)
+        attempted = _among(contacts, tried) | bool(attempts)
+        took_part = _among(contacts, answered)
         for a in (False, True):
             for b in (False, True):
                 n = int(np.count_nonzero((attempted == a) & (took_part == b)))
@@ -310,11 +311,11 @@ def _contacts_reach(store: Store, campaign_id: str, channels: list[str]) -> list
             [*channels, campaign_id],
         ).fetchone()[0]
     )
-    person, rest = np.divmod(codes, 4 * kinds)
+    person, rest = np.divmod(np.sort(codes), 4 * kinds)  # in person order
     channel, took_part, completed = rest // 4, (rest & 2) > 0, (rest & 1) > 0
 
     def people(mask: np.ndarray) -> int:
-        return len(np.unique(person[mask]))
+        return _distinct(person[mask])
 
     everyone = np.ones(len(codes), dtype=bool)
     out = [people(took_part), people(completed), people(everyone)]
@@ -331,7 +332,7 @@ def _contacted(store: Store, campaign_id: str, channels: list[str]) -> dict[str,
     kinds = len(channels) + 1  # the last: a channel the campaign no longer has
     which = " ".join(f"WHEN ? THEN {i}" for i in range(len(channels)))
     code = f"a.contact_id * {kinds} + CASE a.channel {which} ELSE {kinds - 1} END"
-    tried = np.unique(
+    tried = np.sort(
         _ids(
             store.execute(
                 f"SELECT {ids(code)} FROM attempts a WHERE a.campaign_id = ?",
@@ -339,13 +340,16 @@ def _contacted(store: Store, campaign_id: str, channels: list[str]) -> dict[str,
             ).fetchone()[0]
         )
     )
-    enrolled = _ids(
-        store.execute(
-            f"SELECT {ids('cc.contact_id')} FROM campaign_contacts cc WHERE cc.campaign_id = ?",
-            [campaign_id],
-        ).fetchone()[0]
+    tried = tried[np.concatenate(([True], tried[1:] != tried[:-1]))] if len(tried) else tried
+    enrolled = np.sort(
+        _ids(
+            store.execute(
+                f"SELECT {ids('cc.contact_id')} FROM campaign_contacts cc WHERE cc.campaign_id = ?",
+                [campaign_id],
+            ).fetchone()[0]
+        )
     )
-    tried = tried[np.isin(tried // kinds, enrolled)]
+    tried = tried[_among(tried // kinds, enrolled)]
     return {ch: int(np.count_nonzero(tried % kinds == i)) for i, ch in enumerate(channels)}
 
 
@@ -490,6 +494,19 @@ def _closed_answers(
     return out, by_key
 
 
+def _among(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Which of ``values`` are in ``sorted_set`` (sorted: searched, not sorted again)."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
+
+
+def _distinct(ordered: np.ndarray) -> int:
+    """How many different values a sorted array holds."""
+    return int(len(ordered) > 0) + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
+
+
 def _ids(text: str | None) -> np.ndarray:
     """An ``id_list`` as an array of ids."""
     if not text:
@@ -528,6 +545,7 @@ def _by_profile(
     for k, listed in enumerate(sessions):
         profile_at[listed - low] = k
     beyond = len(profile_at) - 1
+    columns = [tuple(p[:3]) for p in profiles]
     out: list[tuple[Any, ...]] = []
     # In the index's order, as the joined GROUP BY gave them (SQLite): the answer's columns,
     # then each profile in the order of its columns.
@@ -538,9 +556,8 @@ def _by_profile(
     ):
         at = _ids(listed) - low
         found = profile_at[np.where((at >= 0) & (at < beyond), at, beyond)]
-        counts = np.bincount(found[found >= 0], minlength=len(profiles))
-        for k in np.flatnonzero(counts):
-            out.append((*key, *profiles[k][:3], int(counts[k])))
+        counts = np.bincount(found[found >= 0], minlength=len(profiles)).tolist()
+        out += [(*key, *columns[k], n) for k, n in enumerate(counts) if n]
     return out
 
 
