@@ -483,14 +483,17 @@ def _group(
     ledger: Ledger,
 ) -> dict[str, Any]:
     n = sum(a.n for a in rows)
-    total_weight = sum(weights.get(a.respondent, 0.0) * a.n for a in rows) if weights else 0.0
+    # Each row's weight and weighted count, found once (summed in row order, as always).
+    each = [weights.get(a.respondent, 0.0) for a in rows] if weights is not None else []
+    weighted = [w * a.n for w, a in zip(each, rows, strict=True)] if each else []
+    total_weight = sum(weighted) if weights else 0.0
     step = step_for(half_width_for(n))
     if weights is not None:
-        step = step_for_weighted(half_width_for(n), *_heaviest(rows, weights))
-    terms: dict[Any, list[float]] = {}  # category -> its rows' weights, in row order
+        step = step_for_weighted(half_width_for(n), max(each, default=0.0), sum(weighted))
+    terms: dict[Any, list[float]] = {}  # category -> its rows' weighted counts, in row order
     if weights is not None and total_weight:
-        for a in rows:
-            terms.setdefault(category(a), []).append(weights.get(a.respondent, 0.0) * a.n)
+        for a, w in zip(rows, weighted, strict=True):
+            terms.setdefault(category(a), []).append(w)
     cells = []
     for value, label in categories:
         cell = _category(key(row, value), label, ledger)
