@@ -19,6 +19,7 @@ from kanavat.config import Config
 from kanavat.loop import report as loop_report
 from kanavat.loop.report import LoopCounts
 from kanavat.outreach.reach import TOOK_PART
+from kanavat.report import id_lists
 from kanavat.store import Store
 
 STRATUM_SEPARATOR = "|"
@@ -182,7 +183,7 @@ def load(store: Store, config: Config, campaign_id: str) -> CampaignData:
     return CampaignData(
         campaign_id=campaign_id,
         answers=answers,
-        contacts=_contacts(store, campaign_id, pool, stratify, _ids(answered)),
+        contacts=_contacts(store, campaign_id, pool, stratify, id_lists.ids_of(answered)),
         reach=_reach(store, campaign_id, list(campaign.channels)),
         respondents=respondents,
         pool=pool,
@@ -212,7 +213,7 @@ def _contacts(
     ).fetchall()
     if stratify and any(stratum not in pool for stratum, *_ in rows):
         return _contacts_by_attributes(store, campaign_id, pool, stratify)
-    tried = _ids(
+    tried = id_lists.ids_of(
         store.execute(
             f"SELECT {ids('cc.contact_id')} FROM campaign_contacts cc WHERE cc.campaign_id = ? "
             "AND cc.attempts <= 0 AND EXISTS (SELECT 1 FROM attempts t WHERE "
@@ -223,9 +224,9 @@ def _contacts(
     tried, answered = np.sort(tried), np.sort(answered)
     counted: dict[tuple[str | None, str, bool, bool], int] = {}
     for stratum, disposition, attempts, listed in rows:
-        contacts = _ids(listed)
-        attempted = _among(contacts, tried) | bool(attempts)
-        took_part = _among(contacts, answered)
+        contacts = id_lists.ids_of(listed)
+        attempted = id_lists.among(contacts, tried) | bool(attempts)
+        took_part = id_lists.among(contacts, answered)
         for a in (False, True):
             for b in (False, True):
                 n = int(np.count_nonzero((attempted == a) & (took_part == b)))
@@ -262,7 +263,7 @@ def _reach(store: Store, campaign_id: str, channels: list[str]) -> dict[str | No
     """Per channel and overall: people contacted, reached, completed and started (a person on
     two channels counts once overall). Contacts' sessions are read in one index scan, each as
     one number, and counted per person with numpy; chat visitors' (no contact) in SQL."""
-    row = _contacts_reach(store, campaign_id, channels)
+    row = id_lists.contacts_reach(store, campaign_id, channels)
     sums = ", ".join(f"sum(f{i})" for i in range(3 + 3 * len(channels)))
     columns = ["max(p.took_part)", "max(p.completed)", "1"] + [
         f"max(CASE WHEN p.channel = ? THEN p.{flag} ELSE 0 END)"
@@ -280,7 +281,7 @@ def _reach(store: Store, campaign_id: str, channels: list[str]) -> dict[str | No
         [*(ch for ch in channels for _ in range(3)), campaign_id],
     ).fetchone()
     row = [n + int(v or 0) for n, v in zip(row, visitors, strict=True)]
-    contacted = _contacted(store, campaign_id, channels)
+    contacted = id_lists.contacted(store, campaign_id, channels)
     everyone = store.execute(
         "SELECT count(*) FROM campaign_contacts cc WHERE cc.campaign_id = ? AND "
         "(cc.attempts > 0 OR EXISTS (SELECT 1 FROM attempts t WHERE "
@@ -292,65 +293,6 @@ def _reach(store: Store, campaign_id: str, channels: list[str]) -> dict[str | No
         reached, completed, started = row[3 + 3 * i : 6 + 3 * i]
         out[channel] = ChannelReach(contacted.get(channel, 0), reached, completed, started)
     return out
-
-
-def _contacts_reach(store: Store, campaign_id: str, channels: list[str]) -> list[int]:
-    """As the sums of ``_reach``'s query over contacts' sessions: everyone's took part,
-    completed and started, then each channel's."""
-    kinds = len(channels) + 1  # the last: a channel the campaign no longer has
-    which = " ".join(f"WHEN ? THEN {i}" for i in range(len(channels)))
-    code = (
-        f"s.contact_id * {4 * kinds} + 4 * (CASE s.channel {which} ELSE {kinds - 1} END) "
-        f"+ CASE WHEN {TOOK_PART} THEN 2 ELSE 0 END "
-        "+ CASE WHEN s.status = 'completed' THEN 1 ELSE 0 END"
-    )
-    codes = _ids(
-        store.execute(
-            f"SELECT {store.backend.id_list(code)} FROM sessions s WHERE s.campaign_id = ? "
-            "AND s.status != 'restarted' AND s.contact_id IS NOT NULL",
-            [*channels, campaign_id],
-        ).fetchone()[0]
-    )
-    person, rest = np.divmod(np.sort(codes), 4 * kinds)  # in person order
-    channel, took_part, completed = rest // 4, (rest & 2) > 0, (rest & 1) > 0
-
-    def people(mask: np.ndarray) -> int:
-        return _distinct(person[mask])
-
-    everyone = np.ones(len(codes), dtype=bool)
-    out = [people(took_part), people(completed), people(everyone)]
-    for i in range(len(channels)):
-        on = channel == i
-        out += [people(on & took_part), people(on & completed), people(on)]
-    return out
-
-
-def _contacted(store: Store, campaign_id: str, channels: list[str]) -> dict[str, int]:
-    """Channel -> the campaign's contacts with an attempt on it, each once: every attempt
-    listed as one number (contact and channel) in one index scan, counted with numpy."""
-    ids = store.backend.id_list
-    kinds = len(channels) + 1  # the last: a channel the campaign no longer has
-    which = " ".join(f"WHEN ? THEN {i}" for i in range(len(channels)))
-    code = f"a.contact_id * {kinds} + CASE a.channel {which} ELSE {kinds - 1} END"
-    tried = np.sort(
-        _ids(
-            store.execute(
-                f"SELECT {ids(code)} FROM attempts a WHERE a.campaign_id = ?",
-                [*channels, campaign_id],
-            ).fetchone()[0]
-        )
-    )
-    tried = tried[np.concatenate(([True], tried[1:] != tried[:-1]))] if len(tried) else tried
-    enrolled = np.sort(
-        _ids(
-            store.execute(
-                f"SELECT {ids('cc.contact_id')} FROM campaign_contacts cc WHERE cc.campaign_id = ?",
-                [campaign_id],
-            ).fetchone()[0]
-        )
-    )
-    tried = tried[_among(tried // kinds, enrolled)]
-    return {ch: int(np.count_nonzero(tried % kinds == i)) for i, ch in enumerate(channels)}
 
 
 MULTI = (
@@ -432,7 +374,9 @@ def _closed_answers(
     # Free-text answers are counted only by status, channel and input kind: no profile.
     for value, which in (("a.value", "NOT IN"), ("NULL", "IN")):
         if value != "NULL" and not one_profile:
-            rows += _by_profile(store, campaign_id, picked, which, marks, text_ids, several)
+            rows += id_lists.by_profile(
+                store, campaign_id, picked, which, marks, text_ids, MULTI if several else None
+            )
         else:
             # Grouped in the index's order (value last; a constant among the grouped terms
             # would keep SQLite from reading that order). Everyone with one session: their
@@ -492,73 +436,6 @@ def _closed_answers(
             )
         )
     return out, by_key
-
-
-def _among(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """Which of ``values`` are in ``sorted_set`` (sorted: searched, not sorted again)."""
-    if not len(sorted_set):
-        return np.zeros(len(values), dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return sorted_set[at] == values
-
-
-def _distinct(ordered: np.ndarray) -> int:
-    """How many different values a sorted array holds."""
-    return int(len(ordered) > 0) + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
-
-
-def _ids(text: str | None) -> np.ndarray:
-    """An ``id_list`` as an array of ids."""
-    if not text:
-        return np.zeros(0, dtype=np.int64)
-    return np.fromstring(text, dtype=np.int64, sep=",")
-
-
-def _by_profile(
-    store: Store,
-    campaign_id: str,
-    picked: str,
-    which: str,
-    marks: str,
-    text_ids: list[str],
-    several: bool,
-) -> list[tuple[Any, ...]]:
-    """Closed answers of everyone with one session, counted by ``picked``, value and profile
-    (contact attributes, event attributes, stratum), as the joined GROUP BY would give them
-    (and in its order), from two index scans: each counted session's profile, and each
-    answer group's sessions."""
-    several_args = [campaign_id, campaign_id] if several else []
-    ids = store.backend.id_list
-    profiles = store.execute(
-        f"SELECT c.attributes, cc.attributes, cc.stratum, {ids('s.id')} FROM sessions s "
-        "LEFT JOIN campaign_contacts cc ON cc.campaign_id = s.campaign_id "
-        "AND cc.contact_id = s.contact_id LEFT JOIN contacts c ON c.id = s.contact_id "
-        "WHERE s.campaign_id = ? AND s.status != 'restarted' "
-        f"{f'AND s.id NOT IN ({MULTI}) ' if several else ''}GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-        [campaign_id, *several_args],
-    ).fetchall()
-    sessions = [_ids(listed) for *_, listed in profiles]
-    low = min((int(s.min()) for s in sessions if len(s)), default=0)
-    top = max((int(s.max()) for s in sessions if len(s)), default=-1)
-    # Session id - low -> profile; the last slot (-1) stands for any session not counted here.
-    profile_at = np.full(max(top - low, -1) + 2, -1, dtype=np.int32)
-    for k, listed in enumerate(sessions):
-        profile_at[listed - low] = k
-    beyond = len(profile_at) - 1
-    columns = [tuple(p[:3]) for p in profiles]
-    out: list[tuple[Any, ...]] = []
-    # In the index's order, as the joined GROUP BY gave them (SQLite): the answer's columns,
-    # then each profile in the order of its columns.
-    for *key, listed in store.execute(
-        f"SELECT {picked}, a.value, {ids('a.session_id')} FROM answers a "
-        f"WHERE a.campaign_id = ? AND a.question {which} ({marks}) GROUP BY 1, 2, 3, 4, 5, 6, 7",
-        [campaign_id, *text_ids],
-    ):
-        at = _ids(listed) - low
-        found = profile_at[np.where((at >= 0) & (at < beyond), at, beyond)]
-        counts = np.bincount(found[found >= 0], minlength=len(profiles)).tolist()
-        out += [(*key, *columns[k], n) for k, n in enumerate(counts) if n]
-    return out
 
 
 TEXT_COLUMNS = (
