@@ -316,11 +316,12 @@ bare columns beside max())."""
 
 
 FEW_SESSIONS = (
-    "FROM sessions s CROSS JOIN answers a WHERE s.campaign_id = ? AND s.status != 'restarted' "
-    f"AND s.id IN ({MULTI}) AND a.session_id = s.id AND a.campaign_id = s.campaign_id "
+    f"FROM sessions s CROSS JOIN answers a WHERE s.id IN ({MULTI}) "
+    "AND a.session_id = s.id AND a.campaign_id = s.campaign_id "
 )
-"""The answers of sessions in ``MULTI`` (arguments: the campaign three times), found from
-those few sessions (the join's order is fixed: not by reading every answer of the campaign)."""
+"""The answers of sessions in ``MULTI`` (arguments: the campaign twice; its sessions are the
+campaign's, none restarted), found from those few sessions by id (the join's order is fixed:
+not by reading every answer or session of the campaign)."""
 
 
 def _several_sessions(store: Store, campaign_id: str) -> bool:
@@ -400,7 +401,7 @@ def _closed_answers(
             "LEFT JOIN campaign_contacts cc ON cc.campaign_id = l.campaign_id "
             "AND cc.contact_id = l.contact_id LEFT JOIN contacts c ON c.id = l.contact_id "
             "WHERE l.latest = 1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10",  # a few people only
-            [campaign_id, *several_args, *text_ids],
+            [*several_args, *text_ids],
         ).fetchall()
     profiles: dict[tuple[Any, ...], str] = {}
     by_key: dict[str, Profile] = {}
@@ -466,7 +467,7 @@ def _text_answers(store: Store, campaign_id: str, question: str, several: bool) 
             "AND a.question = ?) t "
             f"WHERE t.latest = 1 AND {WRITTEN.format(t='t')}"
         )
-        args = [*args, campaign_id, campaign_id, campaign_id, campaign_id, campaign_id, question]
+        args = [*args, campaign_id, campaign_id, campaign_id, campaign_id, question]
         ordered = f"SELECT * FROM ({rows}) w ORDER BY 2"
     else:
         rows = f"SELECT {TEXT_COLUMNS} {where}AND {WRITTEN.format(t='a')}"
