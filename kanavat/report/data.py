@@ -315,13 +315,31 @@ LATEST = (
 bare columns beside max())."""
 
 
-FEW_SESSIONS = (
-    f"FROM sessions s CROSS JOIN answers a WHERE s.id IN ({MULTI}) "
-    "AND a.session_id = s.id AND a.campaign_id = s.campaign_id "
-)
-"""The answers of sessions in ``MULTI`` (arguments: the campaign twice; its sessions are the
-campaign's, none restarted), found from those few sessions by id (the join's order is fixed:
-not by reading every answer or session of the campaign)."""
+def _few_sessions(multi: str) -> str:
+    """The answers of the sessions ``multi`` lists (``MULTI``'s: the campaign's, none
+    restarted), found from those few sessions by id (the join's order is fixed: not by
+    reading every answer or session of the campaign)."""
+    return (
+        f"FROM sessions s CROSS JOIN answers a WHERE s.id IN ({multi}) "
+        "AND a.session_id = s.id AND a.campaign_id = s.campaign_id "
+    )
+
+
+LISTED_IDS = 20_000
+"""Up to this many sessions of people with several are written into a report's statements
+as their ids (``MULTI`` evaluated once); beyond, each statement evaluates ``MULTI``."""
+
+
+def _several_of(store: Store, campaign_id: str) -> tuple[str, list[Any]]:
+    """``MULTI`` as SQL and its arguments: its session ids, found once, when they are few."""
+    found = id_lists.ids_of(
+        store.execute(
+            f"SELECT {store.backend.id_list('m.id')} FROM ({MULTI}) m", [campaign_id, campaign_id]
+        ).fetchone()[0]
+    )
+    if len(found) > LISTED_IDS:
+        return MULTI, [campaign_id, campaign_id]
+    return ",".join(str(int(i)) for i in found) or "-1", []  # -1: no session's id
 
 
 def _several_sessions(store: Store, campaign_id: str) -> bool:
@@ -360,7 +378,7 @@ def _closed_answers(
     once per session, count them by profile (numpy): no join and no sort over a million
     answers. ``one_profile`` says which (found out when None)."""
     marks = ",".join("?" * len(text_ids)) or "''"
-    several_args = [campaign_id, campaign_id] if several else []
+    multi, several_args = _several_of(store, campaign_id) if several else ("", [])
     if one_profile is None:
         one_profile = not _has_profiles(store, campaign_id)
     # No column of the session needed: its status is checked against the few restarted ones.
@@ -376,7 +394,13 @@ def _closed_answers(
     for value, which in (("a.value", "NOT IN"), ("NULL", "IN")):
         if value != "NULL" and not one_profile:
             rows += id_lists.by_profile(
-                store, campaign_id, picked, which, marks, text_ids, MULTI if several else None
+                store,
+                campaign_id,
+                picked,
+                which,
+                marks,
+                text_ids,
+                (multi, several_args) if several else None,
             )
         else:
             # Grouped in the index's order (value last; a constant among the grouped terms
@@ -387,7 +411,7 @@ def _closed_answers(
             rows += store.execute(
                 f"SELECT {picked}, {value}, {profile}, count(*) {source}"
                 f"AND a.question {which} ({marks}) "
-                f"{f'AND a.session_id NOT IN ({MULTI}) ' if several else ''}"
+                f"{f'AND a.session_id NOT IN ({multi}) ' if several else ''}"
                 f"GROUP BY {', '.join(map(str, grouped))}",
                 [*source_args, *text_ids, *several_args],
             ).fetchall()
@@ -397,7 +421,7 @@ def _closed_answers(
         rows += store.execute(
             f"SELECT {outer}, l.value, c.attributes, cc.attributes, cc.stratum, count(*) FROM ("
             f"SELECT {picked}, {value} AS value, a.campaign_id, s.contact_id, {LATEST} AS latest "
-            f"{FEW_SESSIONS}AND a.question {which} ({marks})) l "
+            f"{_few_sessions(multi)}AND a.question {which} ({marks})) l "
             "LEFT JOIN campaign_contacts cc ON cc.campaign_id = l.campaign_id "
             "AND cc.contact_id = l.contact_id LEFT JOIN contacts c ON c.id = l.contact_id "
             "WHERE l.latest = 1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10",  # a few people only
@@ -458,16 +482,18 @@ def _text_answers(store: Store, campaign_id: str, question: str, several: bool) 
     )
     args: list[Any] = [campaign_id, question, campaign_id]
     if several:
+        multi, several_args = _several_of(store, campaign_id)
         # One session each: as they are; the others: the latest answer, then only if written.
         outer = ", ".join(f"t.{c.removeprefix('a.')}" for c in TEXT_COLUMNS.split(", "))
         rows = (
             f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS} {where}"
-            f"AND a.session_id NOT IN ({MULTI})) t WHERE {WRITTEN.format(t='t')} UNION ALL "
-            f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS}, {LATEST} AS latest {FEW_SESSIONS}"
+            f"AND a.session_id NOT IN ({multi})) t WHERE {WRITTEN.format(t='t')} UNION ALL "
+            f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS}, {LATEST} AS latest "
+            f"{_few_sessions(multi)}"
             "AND a.question = ?) t "
             f"WHERE t.latest = 1 AND {WRITTEN.format(t='t')}"
         )
-        args = [*args, campaign_id, campaign_id, campaign_id, campaign_id, question]
+        args = [*args, *several_args, *several_args, question]
         ordered = f"SELECT * FROM ({rows}) w ORDER BY 2"
     else:
         rows = f"SELECT {TEXT_COLUMNS} {where}AND {WRITTEN.format(t='a')}"

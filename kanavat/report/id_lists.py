@@ -43,21 +43,21 @@ def by_profile(
     which: str,
     marks: str,
     text_ids: list[str],
-    several: str | None,
+    several: tuple[str, list[Any]] | None,
 ) -> list[tuple[Any, ...]]:
     """Closed answers of everyone with one session, counted by ``picked``, value and profile
     (contact attributes, event attributes, stratum), as the joined GROUP BY would give them
     (and in its order), from two index scans: each counted session's profile, and each
     answer group's sessions. ``several``: SQL of the sessions left to the latest-answer
-    query (arguments: the campaign twice), if any."""
-    several_args = [campaign_id, campaign_id] if several else []
+    query and its arguments, if any."""
+    multi, several_args = several or ("", [])
     ids = store.backend.id_list
     profiles = store.execute(
         f"SELECT c.attributes, cc.attributes, cc.stratum, {ids('s.id')} FROM sessions s "
         "LEFT JOIN campaign_contacts cc ON cc.campaign_id = s.campaign_id "
         "AND cc.contact_id = s.contact_id LEFT JOIN contacts c ON c.id = s.contact_id "
         "WHERE s.campaign_id = ? AND s.status != 'restarted' "
-        f"{f'AND s.id NOT IN ({several}) ' if several else ''}GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        f"{f'AND s.id NOT IN ({multi}) ' if several else ''}GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         [campaign_id, *several_args],
     ).fetchall()
     sessions = [ids_of(listed) for *_, listed in profiles]
