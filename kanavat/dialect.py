@@ -20,7 +20,10 @@ ON CONFLICT``, ISO text for times. This module is the only place the dialects di
 - a claim's row locks (``FOR UPDATE ... SKIP LOCKED`` on PostgreSQL);
 - DDL types: ``INTEGER PRIMARY KEY`` is an identity column, ``INTEGER`` is ``BIGINT`` and
   ``REAL`` is ``DOUBLE PRECISION`` (PostgreSQL's ``REAL`` is single precision);
-- the integrity check and the list of tables.
+- the integrity check and the list of tables;
+- an aggregate listing a group's integer ids as one comma-separated text (``id_list``:
+  ``group_concat`` on SQLite, ``string_agg`` on PostgreSQL), so a million ids arrive as a few
+  hundred rows.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ class Backend(Protocol):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
     def ddl(self, sql: str) -> str: ...
     def claim_rows(self, alias: str) -> str: ...
+    def id_list(self, column: str) -> str: ...
     def tables(self) -> list[str]: ...
     def integrity_ok(self) -> bool: ...
     def refresh(self) -> None: ...
@@ -156,6 +160,10 @@ class Sqlite:
     def claim_rows(self, alias: str) -> str:
         """A claim's row locks: none needed, the write transaction holds the whole file."""
         return ""
+
+    def id_list(self, column: str) -> str:
+        """A group's integer ``column`` as one text, comma-separated, in no set order."""
+        return f"group_concat({column}, ',')"
 
     def tables(self) -> list[str]:
         rows = self.conn.execute(
@@ -327,6 +335,10 @@ class Postgres:
     def claim_rows(self, alias: str) -> str:
         """A claim's rows are locked until it commits and skipped by any other claimer."""
         return f" FOR UPDATE OF {alias} SKIP LOCKED"
+
+    def id_list(self, column: str) -> str:
+        """A group's integer ``column`` as one text, comma-separated, in no set order."""
+        return f"string_agg(CAST({column} AS TEXT), ',')"
 
     def tables(self) -> list[str]:
         rows = self.conn.execute(

@@ -17,18 +17,27 @@ from functools import lru_cache
 
 from kanavat.questions.morphology import finnish_analyses, voikko_available
 
-PHONE_OR_EMAIL = re.compile(
-    r"(?<![\w/])\+?\d[\d \-().]{5,}\d|[\w.+-]+@[\w-]+(\.[\w-]+)+", re.UNICODE
-)
+PHONE = r"(?<![\w/])\+?\d[\d \-().]{5,}\d"
+PHONE_OR_EMAIL = re.compile(rf"{PHONE}|[\w.+-]+@[\w-]+(\.[\w-]+)+", re.UNICODE)
 """Anything that looks like a phone number or an e-mail address."""
+PHONE_ONLY = re.compile(PHONE, re.UNICODE)
+"""The same without e-mail addresses, for a text with no @ (the e-mail part is the slow one)."""
 NAME_CLASSES = frozenset({"etunimi", "sukunimi"})
 WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
 SENTENCE_END = re.compile(r"[.!?:;]\s*$")
 
 
+CONTACT_MARK = re.compile(r"[\d@]", re.UNICODE)
+"""What every phone number (a digit) and e-mail address (an @) has: most texts have neither."""
+
+
 def redact_contacts(text: str, replacement: str) -> str:
     """``text`` with phone numbers and e-mail addresses replaced."""
-    return PHONE_OR_EMAIL.sub(replacement, text)
+    if "@" in text:
+        return PHONE_OR_EMAIL.sub(replacement, text)
+    if not CONTACT_MARK.search(text):
+        return text
+    return PHONE_ONLY.sub(replacement, text)
 
 
 @lru_cache(maxsize=200_000)
@@ -37,6 +46,7 @@ def _classes(word: str) -> frozenset[str | None]:
     return frozenset(a.get("CLASS") for a in finnish_analyses(word))
 
 
+@lru_cache(maxsize=200_000)
 def _is_name(word: str, starts_sentence: bool) -> bool:
     classes = _classes(word)
     if classes and classes <= NAME_CLASSES:
@@ -49,17 +59,42 @@ def _is_name(word: str, starts_sentence: bool) -> bool:
     return not classes and voikko_available()
 
 
+@lru_cache(maxsize=200_000)
+def _verdicts(word: str) -> tuple[bool, bool]:
+    """Whether ``word`` is taken for a name inside a sentence, and at its start."""
+    return _is_name(word, False), _is_name(word, True)
+
+
+_PLAIN: set[str] = set()
+"""Words seen that are no name wherever they stand (most words of most answers)."""
+
+
+def _no_names(words: list[str]) -> bool:
+    """Whether none of ``words`` is taken for a name, wherever it stands."""
+    unseen = set(words).difference(_PLAIN)
+    if any(any(_verdicts(word)) for word in unseen):
+        return False
+    if len(_PLAIN) > 200_000:
+        _PLAIN.clear()
+    _PLAIN.update(unseen)
+    return True
+
+
 def redact(text: str, replacement: str) -> str:
     """``text`` with phone numbers, e-mail addresses and personal names replaced."""
     text = redact_contacts(text, replacement)
-    out = []
-    last = 0
-    for match in WORD.finditer(text):
-        before = text[max(0, match.start() - 12) : match.start()]
-        starts = not text[: match.start()].strip() or bool(SENTENCE_END.search(before))
-        out.append(text[last : match.start()])
+    if _no_names(WORD.findall(text)):
+        return text  # most answers name nobody: nothing rebuilt
+    first = len(text) - len(text.lstrip())  # words up to here start the text
+
+    def checked(match: re.Match[str]) -> str:
         word = match.group(0)
-        out.append(replacement if _is_name(word, starts) else word)
-        last = match.end()
-    out.append(text[last:])
-    return "".join(out)
+        inside, opening = _verdicts(word)
+        if inside != opening:
+            # A sentence starts at the text's start or after an end mark (within 12 characters).
+            start = match.start()
+            starts = start <= first or bool(SENTENCE_END.search(text[max(0, start - 12) : start]))
+            inside = opening if starts else inside
+        return replacement if inside else word
+
+    return WORD.sub(checked, text)

@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from kanavat.config import Config
 from kanavat.loop import report as loop_report
 from kanavat.loop.report import LoopCounts
 from kanavat.outreach.reach import TOOK_PART
+from kanavat.report import id_lists
 from kanavat.store import Store
 
 STRATUM_SEPARATOR = "|"
@@ -168,18 +171,19 @@ def load(store: Store, config: Config, campaign_id: str) -> CampaignData:
     several = _several_sessions(store, campaign_id)
     answers, profiles = _closed_answers(store, campaign_id, text_ids, pool, stratify, several)
     texts = {q: _text_answers(store, campaign_id, q, several) for q in text_ids}
-    respondents = store.execute(
-        "SELECT count(DISTINCT s.respondent) FROM sessions s WHERE s.campaign_id = ? "
-        f"AND s.status != 'restarted' AND {ANSWERED}",
+    # One pass over the sessions that answered: how many people, and which contacts.
+    respondents, answered = store.execute(
+        f"SELECT count(DISTINCT s.respondent), {store.backend.id_list('s.contact_id')} "
+        f"FROM sessions s WHERE s.campaign_id = ? AND s.status != 'restarted' AND {ANSWERED}",
         [campaign_id],
-    ).fetchone()[0]
+    ).fetchone()
     status = store.one(
         "SELECT status, started_at, finished_at FROM campaigns WHERE id = ?", [campaign_id]
     )
     return CampaignData(
         campaign_id=campaign_id,
         answers=answers,
-        contacts=_contacts(store, campaign_id, pool, stratify),
+        contacts=_contacts(store, campaign_id, pool, stratify, id_lists.ids_of(answered)),
         reach=_reach(store, campaign_id, list(campaign.channels)),
         respondents=respondents,
         pool=pool,
@@ -191,9 +195,51 @@ def load(store: Store, config: Config, campaign_id: str) -> CampaignData:
 
 
 def _contacts(
+    store: Store, campaign_id: str, pool: dict[str, int], stratify: list[str], answered: np.ndarray
+) -> list[ContactCell]:
+    """The campaign's contacts counted by stratum, disposition, attempted and answered.
+
+    Counted from three index scans: the contacts by stratum and disposition, each listing its
+    contacts (``id_list``); the few with no attempt counted on their row that have an attempt
+    recorded; and ``answered``, the contacts whose sessions answered something. The stored stratum is the
+    design's truth; only if one cannot be matched to the pool (another label format) are the
+    contacts counted by their attributes too (``_contacts_by_attributes``)."""
+    ids = store.backend.id_list
+    rows = store.execute(
+        f"SELECT cc.stratum, cc.disposition, CASE WHEN cc.attempts > 0 THEN 1 ELSE 0 END, "
+        f"{ids('cc.contact_id')} FROM campaign_contacts cc JOIN contacts c "
+        "ON c.id = cc.contact_id WHERE cc.campaign_id = ? GROUP BY 1, 2, 3",
+        [campaign_id],
+    ).fetchall()
+    if stratify and any(stratum not in pool for stratum, *_ in rows):
+        return _contacts_by_attributes(store, campaign_id, pool, stratify)
+    tried = id_lists.ids_of(
+        store.execute(
+            f"SELECT {ids('cc.contact_id')} FROM campaign_contacts cc WHERE cc.campaign_id = ? "
+            "AND cc.attempts <= 0 AND EXISTS (SELECT 1 FROM attempts t WHERE "
+            "t.campaign_id = cc.campaign_id AND t.contact_id = cc.contact_id)",
+            [campaign_id],
+        ).fetchone()[0]
+    )
+    tried, answered = np.sort(tried), np.sort(answered)
+    counted: dict[tuple[str | None, str, bool, bool], int] = {}
+    for stratum, disposition, attempts, listed in rows:
+        contacts = id_lists.ids_of(listed)
+        attempted = id_lists.among(contacts, tried) | bool(attempts)
+        took_part = id_lists.among(contacts, answered)
+        for a in (False, True):
+            for b in (False, True):
+                n = int(np.count_nonzero((attempted == a) & (took_part == b)))
+                if n:
+                    key = (stratum, disposition, a, b)
+                    counted[key] = counted.get(key, 0) + n
+    return [ContactCell(*key, n) for key, n in counted.items()]
+
+
+def _contacts_by_attributes(
     store: Store, campaign_id: str, pool: dict[str, int], stratify: list[str]
 ) -> list[ContactCell]:
-    """The campaign's contacts counted by stratum, disposition, attempted and answered."""
+    """As ``_contacts``, a stratum not in the pool taken from the contact's attributes."""
     rows = store.execute(
         "SELECT cc.stratum, c.attributes, cc.attributes, cc.disposition, "
         "CASE WHEN cc.attempts > 0 OR EXISTS (SELECT 1 FROM attempts t WHERE "
@@ -207,8 +253,6 @@ def _contacts(
     ).fetchall()
     out = []
     for stratum, attrs, event, disposition, attempted, answered, n in rows:
-        # The stored stratum is the design's truth; if it cannot be matched to the pool
-        # (another label format), use the one computed from the same attributes.
         if stratify and stratum not in pool:
             stratum = stratum_of(_attributes(attrs) | _attributes(event), stratify)
         out.append(ContactCell(stratum, disposition, bool(attempted), bool(answered), n))
@@ -216,8 +260,10 @@ def _contacts(
 
 
 def _reach(store: Store, campaign_id: str, channels: list[str]) -> dict[str | None, ChannelReach]:
-    """Per channel and overall: people contacted, reached, completed and started, in one
-    pass over the sessions grouped by person (a person on two channels counts once overall)."""
+    """Per channel and overall: people contacted, reached, completed and started (a person on
+    two channels counts once overall). Contacts' sessions are read in one index scan, each as
+    one number, and counted per person with numpy; chat visitors' (no contact) in SQL."""
+    row = id_lists.contacts_reach(store, campaign_id, channels)
     sums = ", ".join(f"sum(f{i})" for i in range(3 + 3 * len(channels)))
     columns = ["max(p.took_part)", "max(p.completed)", "1"] + [
         f"max(CASE WHEN p.channel = ? THEN p.{flag} ELSE 0 END)"
@@ -225,24 +271,17 @@ def _reach(store: Store, campaign_id: str, channels: list[str]) -> dict[str | No
         for flag in ("took_part", "completed", "started")
     ]
     inner = ", ".join(f"{c} AS f{i}" for i, c in enumerate(columns))
-    row = store.execute(
+    visitors = store.execute(
         f"SELECT {sums} FROM (SELECT {inner} FROM ("
         f"SELECT {PERSON} AS who, s.channel AS channel, "
         f"CASE WHEN {TOOK_PART} THEN 1 ELSE 0 END AS took_part, "
         "CASE WHEN s.status = 'completed' THEN 1 ELSE 0 END AS completed, 1 AS started "
-        "FROM sessions s WHERE s.campaign_id = ? AND s.status != 'restarted') p "
-        "GROUP BY p.who) q",
+        "FROM sessions s WHERE s.campaign_id = ? AND s.status != 'restarted' "
+        "AND s.contact_id IS NULL) p GROUP BY p.who) q",
         [*(ch for ch in channels for _ in range(3)), campaign_id],
     ).fetchone()
-    row = [int(v or 0) for v in row]
-    contacted = dict(
-        store.execute(
-            "SELECT a.channel, count(DISTINCT a.contact_id) FROM attempts a "
-            "JOIN campaign_contacts cc ON cc.campaign_id = a.campaign_id "
-            "AND cc.contact_id = a.contact_id WHERE a.campaign_id = ? GROUP BY a.channel",
-            [campaign_id],
-        ).fetchall()
-    )
+    row = [n + int(v or 0) for n, v in zip(row, visitors, strict=True)]
+    contacted = id_lists.contacted(store, campaign_id, channels)
     everyone = store.execute(
         "SELECT count(*) FROM campaign_contacts cc WHERE cc.campaign_id = ? AND "
         "(cc.attempts > 0 OR EXISTS (SELECT 1 FROM attempts t WHERE "
@@ -276,6 +315,33 @@ LATEST = (
 bare columns beside max())."""
 
 
+def _few_sessions(multi: str) -> str:
+    """The answers of the sessions ``multi`` lists (``MULTI``'s: the campaign's, none
+    restarted), found from those few sessions by id (the join's order is fixed: not by
+    reading every answer or session of the campaign)."""
+    return (
+        f"FROM sessions s CROSS JOIN answers a WHERE s.id IN ({multi}) "
+        "AND a.session_id = s.id AND a.campaign_id = s.campaign_id "
+    )
+
+
+LISTED_IDS = 20_000
+"""Up to this many sessions of people with several are written into a report's statements
+as their ids (``MULTI`` evaluated once); beyond, each statement evaluates ``MULTI``."""
+
+
+def _several_of(store: Store, campaign_id: str) -> tuple[str, list[Any]]:
+    """``MULTI`` as SQL and its arguments: its session ids, found once, when they are few."""
+    found = id_lists.ids_of(
+        store.execute(
+            f"SELECT {store.backend.id_list('m.id')} FROM ({MULTI}) m", [campaign_id, campaign_id]
+        ).fetchone()[0]
+    )
+    if len(found) > LISTED_IDS:
+        return MULTI, [campaign_id, campaign_id]
+    return ",".join(str(int(i)) for i in found) or "-1", []  # -1: no session's id
+
+
 def _several_sessions(store: Store, campaign_id: str) -> bool:
     """Whether anyone has more than one session; most campaigns have nobody, and then no
     answer needs the latest-answer filter (a million rows spared a look-up each)."""
@@ -306,12 +372,13 @@ def _closed_answers(
     answer by all but its value (its text is read only when listed, see ``TextAnswers``).
 
     The counts come from the covering index ``answers_counted``, whose columns are the ones
-    grouped by. When none of the campaign's contacts has attributes or a stratum there is one
-    profile and the counts stream out of the index in its order; otherwise each closed
-    answer's profile comes from its contact, and their counts need one sort. ``one_profile`` says which
-    (found out when None)."""
+    grouped by, so they stream out of it in its order without a sort. When none of the
+    campaign's contacts has attributes or a stratum there is one profile and that is all;
+    otherwise each group lists its sessions (``id_list``), and the sessions' profiles, read
+    once per session, count them by profile (numpy): no join and no sort over a million
+    answers. ``one_profile`` says which (found out when None)."""
     marks = ",".join("?" * len(text_ids)) or "''"
-    several_args = [campaign_id, campaign_id] if several else []
+    multi, several_args = _several_of(store, campaign_id) if several else ("", [])
     if one_profile is None:
         one_profile = not _has_profiles(store, campaign_id)
     # No column of the session needed: its status is checked against the few restarted ones.
@@ -320,46 +387,45 @@ def _closed_answers(
         f"FROM answers a WHERE a.campaign_id = ? AND a.session_id NOT IN ({RESTARTED}) ",
         [campaign_id, campaign_id],
     )
-    joined = (
-        "c.attributes, cc.attributes, cc.stratum",
-        "FROM answers a JOIN sessions s ON s.id = a.session_id "
-        "LEFT JOIN campaign_contacts cc ON cc.campaign_id = a.campaign_id "
-        "AND cc.contact_id = s.contact_id LEFT JOIN contacts c ON c.id = s.contact_id "
-        "WHERE a.campaign_id = ? AND s.status != 'restarted' ",
-        [campaign_id],
-    )
     picked = "a.question, a.channel, a.language, a.input_kind, a.status, a.confirmed"
     outer = ", ".join(f"l.{c.removeprefix('a.')}" for c in picked.split(", "))
     rows: list[tuple[Any, ...]] = []
     # Free-text answers are counted only by status, channel and input kind: no profile.
-    for value, which, (profile, source, source_args) in (
-        ("a.value", "NOT IN", plain if one_profile else joined),
-        ("NULL", "IN", plain),
-    ):
-        # Grouped in the index's order (value last; a constant among the grouped terms would
-        # keep SQLite from reading that order).
-        grouped = [1, 2, 3, 4, 5, 6] + [7] * (value != "NULL") + [8, 9, 10] * (source != plain[1])
-        # Everyone with one session: their answers as they are.
-        rows += store.execute(
-            f"SELECT {picked}, {value}, {profile}, count(*) {source}"
-            f"AND a.question {which} ({marks}) "
-            f"{f'AND a.session_id NOT IN ({MULTI}) ' if several else ''}"
-            f"GROUP BY {', '.join(map(str, grouped))}",
-            [*source_args, *text_ids, *several_args],
-        ).fetchall()
+    for value, which in (("a.value", "NOT IN"), ("NULL", "IN")):
+        if value != "NULL" and not one_profile:
+            rows += id_lists.by_profile(
+                store,
+                campaign_id,
+                picked,
+                which,
+                marks,
+                text_ids,
+                (multi, several_args) if several else None,
+            )
+        else:
+            # Grouped in the index's order (value last; a constant among the grouped terms
+            # would keep SQLite from reading that order). Everyone with one session: their
+            # answers as they are.
+            profile, source, source_args = plain
+            grouped = [1, 2, 3, 4, 5, 6] + [7] * (value != "NULL")
+            rows += store.execute(
+                f"SELECT {picked}, {value}, {profile}, count(*) {source}"
+                f"AND a.question {which} ({marks}) "
+                f"{f'AND a.session_id NOT IN ({multi}) ' if several else ''}"
+                f"GROUP BY {', '.join(map(str, grouped))}",
+                [*source_args, *text_ids, *several_args],
+            ).fetchall()
         if not several:
             continue
         # The others: the latest answer per question (the last answered, the higher id on a tie).
         rows += store.execute(
             f"SELECT {outer}, l.value, c.attributes, cc.attributes, cc.stratum, count(*) FROM ("
             f"SELECT {picked}, {value} AS value, a.campaign_id, s.contact_id, {LATEST} AS latest "
-            "FROM answers a JOIN sessions s ON s.id = a.session_id WHERE a.campaign_id = ? "
-            f"AND s.status != 'restarted' AND a.question {which} ({marks}) "
-            f"AND a.session_id IN ({MULTI})) l "
+            f"{_few_sessions(multi)}AND a.question {which} ({marks})) l "
             "LEFT JOIN campaign_contacts cc ON cc.campaign_id = l.campaign_id "
             "AND cc.contact_id = l.contact_id LEFT JOIN contacts c ON c.id = l.contact_id "
             "WHERE l.latest = 1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10",  # a few people only
-            [campaign_id, *text_ids, *several_args],
+            [*several_args, *text_ids],
         ).fetchall()
     profiles: dict[tuple[Any, ...], str] = {}
     by_key: dict[str, Profile] = {}
@@ -416,15 +482,18 @@ def _text_answers(store: Store, campaign_id: str, question: str, several: bool) 
     )
     args: list[Any] = [campaign_id, question, campaign_id]
     if several:
+        multi, several_args = _several_of(store, campaign_id)
         # One session each: as they are; the others: the latest answer, then only if written.
         outer = ", ".join(f"t.{c.removeprefix('a.')}" for c in TEXT_COLUMNS.split(", "))
         rows = (
             f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS} {where}"
-            f"AND a.session_id NOT IN ({MULTI})) t WHERE {WRITTEN.format(t='t')} UNION ALL "
-            f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS}, {LATEST} AS latest {where}"
-            f"AND a.session_id IN ({MULTI})) t WHERE t.latest = 1 AND {WRITTEN.format(t='t')}"
+            f"AND a.session_id NOT IN ({multi})) t WHERE {WRITTEN.format(t='t')} UNION ALL "
+            f"SELECT {outer} FROM (SELECT {TEXT_COLUMNS}, {LATEST} AS latest "
+            f"{_few_sessions(multi)}"
+            "AND a.question = ?) t "
+            f"WHERE t.latest = 1 AND {WRITTEN.format(t='t')}"
         )
-        args = [*args, campaign_id, campaign_id] * 2
+        args = [*args, *several_args, *several_args, question]
         ordered = f"SELECT * FROM ({rows}) w ORDER BY 2"
     else:
         rows = f"SELECT {TEXT_COLUMNS} {where}AND {WRITTEN.format(t='a')}"

@@ -131,20 +131,38 @@ def build_question(
     keys = [k for k, _ in categories]
     bins = categories[:-1] if isinstance(q, NumberQuestion) else None
 
-    def category(a: AnswerRow) -> Any:
-        if a.status == "dont_know" or a.value == DONT_KNOW:
+    def category_of(status: str, value: Any) -> Any:
+        if status == "dont_know" or value == DONT_KNOW:
             return DONT_KNOW
-        return bin_of(a.value, bins) if bins is not None else a.value
+        return bin_of(value, bins) if bins is not None else value
+
+    seen: dict[tuple[str, Any, type], Any] = {}  # a few distinct values among many rows
+
+    def category(a: AnswerRow) -> Any:
+        try:
+            return seen[(a.status, a.value, type(a.value))]
+        except KeyError:
+            found = seen[(a.status, a.value, type(a.value))] = category_of(a.status, a.value)
+            return found
+        except TypeError:  # an unhashable value
+            return category_of(a.status, a.value)
 
     def key(row: Any, column: Any) -> tuple[Any, ...]:
         return ("q", q.id, row, column)
 
     weights = _weights(given, ctx)
     rows: dict[Any, list[AnswerRow]] = {ALL: given}
-    for attribute in ctx.universe:
-        groups: dict[str | None, list[AnswerRow]] = {}
-        for a in given:
-            groups.setdefault(ctx.group_of(attribute, a), []).append(a)
+    # Rows alike in profile, channel and language fall in the same groups: found once.
+    groups_of: dict[tuple[str, str, str], tuple[str | None, ...]] = {}
+    by_attribute: list[dict[str | None, list[AnswerRow]]] = [{} for _ in ctx.universe]
+    for a in given:
+        alike = (a.respondent, a.channel, a.language)
+        found = groups_of.get(alike)
+        if found is None:
+            found = groups_of[alike] = tuple(ctx.group_of(x, a) for x in ctx.universe)
+        for groups, g in zip(by_attribute, found, strict=True):
+            groups.setdefault(g, []).append(a)
+    for attribute, groups in zip(ctx.universe, by_attribute, strict=True):
         if len(groups) > 1:
             for g in sorted(groups, key=lambda x: (x is None, str(x))):
                 rows[(attribute, g)] = groups[g]
@@ -372,10 +390,18 @@ def _estimates(
     """Each category's estimate and 95 % interval (post-stratified if a sample, then rounded
     to the step its interval supports)."""
     n = sum(a.n for a in given)
-    per_stratum: dict[str | None, list[AnswerRow]] = {}
-    if weights is not None:
+    # Stratum -> its respondents, and its respondents by category.
+    per_stratum: dict[str | None, tuple[list[int], dict[Any, int]]] = {}
+    if weights is not None and n:
         for a in given:
-            per_stratum.setdefault(ctx.stratum_of(a.respondent), []).append(a)
+            h = ctx.stratum_of(a.respondent)
+            if h not in per_stratum:
+                per_stratum[h] = ([0], {})
+            total_n, hits = per_stratum[h]
+            total_n[0] += a.n
+            c = category(a)
+            hits[c] = hits.get(c, 0) + a.n
+        heaviest, total = _heaviest(given, weights)
     for c in categories:
         if not n:
             continue
@@ -385,17 +411,16 @@ def _estimates(
         strata = [
             stats.Stratum(
                 pool=(ctx.pool or {}).get(h or "", 0),
-                respondents=sum(a.n for a in rows),
-                hits=sum(a.n for a in rows if category(a) == c["value"]),
+                respondents=total_n[0],
+                hits=hits.get(c["value"], 0),
             )
-            for h, rows in per_stratum.items()
+            for h, (total_n, hits) in per_stratum.items()
         ]
         result = stats.stratified_share(strata)
         if result:
             c["estimate"], interval = result
             c["ci"] = list(interval)
             half = max(interval[1] - c["estimate"], c["estimate"] - interval[0])
-            heaviest, total = _heaviest(given, weights)
             step = step_for_weighted(max(half, half_width_for(n) / 2), heaviest, total)
             ledger.round(c, ("estimate", "ci"), step)
 
@@ -458,16 +483,23 @@ def _group(
     ledger: Ledger,
 ) -> dict[str, Any]:
     n = sum(a.n for a in rows)
-    total_weight = sum(weights.get(a.respondent, 0.0) * a.n for a in rows) if weights else 0.0
+    # Each row's weight and weighted count, found once (summed in row order, as always).
+    each = [weights.get(a.respondent, 0.0) for a in rows] if weights is not None else []
+    weighted = [w * a.n for w, a in zip(each, rows, strict=True)] if each else []
+    total_weight = sum(weighted) if weights else 0.0
     step = step_for(half_width_for(n))
     if weights is not None:
-        step = step_for_weighted(half_width_for(n), *_heaviest(rows, weights))
+        step = step_for_weighted(half_width_for(n), max(each, default=0.0), sum(weighted))
+    terms: dict[Any, list[float]] = {}  # category -> its rows' weighted counts, in row order
+    if weights is not None and total_weight:
+        for a, w in zip(rows, weighted, strict=True):
+            terms.setdefault(category(a), []).append(w)
     cells = []
     for value, label in categories:
         cell = _category(key(row, value), label, ledger)
         del cell["ci"]
         if weights is not None and total_weight:
-            hit = sum(weights.get(a.respondent, 0.0) * a.n for a in rows if category(a) == value)
+            hit = sum(terms.get(value, ()))
             cell["estimate"] = hit / total_weight
             ledger.round(cell, ("estimate",), step)
         ledger.derive(cell, ("share", "estimate"), (key(row, value), key(row, N)))
