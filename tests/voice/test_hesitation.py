@@ -43,6 +43,14 @@ def test_a_short_piece_saying_no_listed_answer_waits_for_the_rest() -> None:
     assert no_answer_yet("int", 0.3, APU_SV, "sv") is None
 
 
+def test_a_piece_the_beam_reads_as_an_answer_is_not_held() -> None:
+    # As said "todemaa", slowed "kolme" (the engine's other likely readings): an answer.
+    assert no_answer_yet("todemaa,", 0.5, ARKI_FI, "fi", ["kolme", "kolme,"]) is None
+    assert no_answer_yet("todemaa,", 0.5, ARKI_FI, "fi", ["toimeen"]) == "no-answer"
+    # A filled pause stays one whatever else the beam wrote ("öö" as "ykkö", 1).
+    assert no_answer_yet("Öö.", 0.4, ARKI_FI, "fi", ["yksi"]) == "filled-pause"
+
+
 def test_phrases_are_grouped_by_what_they_mean() -> None:
     from kanavat.questions.lexicon import lexicon
 
