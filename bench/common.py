@@ -65,6 +65,17 @@ def machine() -> str:
     )
 
 
+def own_peak_mb() -> float:
+    """This process's own memory high-water mark (VmHWM). ``ru_maxrss`` is kept across
+    fork and exec on Linux, so a child started by a bigger parent would report its peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def pct(values: Sequence[float], q: float) -> float:
     """Percentile ``q`` (0-100) of ``values`` in the same unit; NaN when there are none."""
     return float(np.percentile(values, q)) if len(values) else float("nan")

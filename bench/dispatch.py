@@ -76,19 +76,20 @@ def add_contacts(config_path: Path, count: int, group: str = GROUP, first: int =
 
 
 PLAN = """
-import json, resource, time
+import json, time
 from kanavat import config as configuration
 from kanavat.outreach import audience, campaigns
 from kanavat.store import Store
 config = configuration.load({path!r}, env={{"KANAVAT_BENCH_TWILIO_TOKEN": "x" * 32}})
 store = Store(config.database, secret=config.server.secret)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+from bench.common import own_peak_mb
+base = own_peak_mb()
 t = time.perf_counter()
 campaigns.sync(store, config)
 added = audience.enrol(store, config, {campaign!r})
 campaigns.set_status(store, {campaign!r}, "running")
 print(json.dumps({{"seconds": time.perf_counter() - t, "added": added,
-    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "base_mb": base / 1024}}))
+    "peak_mb": own_peak_mb(), "base_mb": base}}))
 """
 
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.common import own_peak_mb
 from bench.themes.corpus import load
 from kanavat.themes import analyse as analysis
 from kanavat.themes import embed as embedding
@@ -80,7 +80,7 @@ def main() -> None:
         result = analysis.analyse(given, (), vectors)
         done = time.perf_counter()
         store.close()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb = own_peak_mb()
     print(
         json.dumps(
             {
@@ -93,7 +93,7 @@ def main() -> None:
                 "read_seconds": read - kept,
                 "themes_seconds": done - read,
                 "total_seconds": done - started,
-                "peak_rss_mb": peak_kb / 1024,
+                "peak_rss_mb": peak_mb,
                 "themes": len(result.themes),
                 "strays": len(result.strays),
                 "omp_threads": os.environ.get("OMP_NUM_THREADS", "all"),
