@@ -158,19 +158,17 @@ async def county(tmp_path: Path, database: str) -> AsyncIterator[tuple[Path, int
         yield config, port, emulator
 
 
+def import_resident(tmp_path: Path, config: Path) -> None:
+    """The one resident of these tests, a service user texted in Finnish."""
+    (tmp_path / "people.csv").write_text(f"phone,language\n{RESIDENT},fi\n")
+    cli(config, "contacts", "import", str(tmp_path / "people.csv"), "--group", "palvelunkayttajat")
+
+
 @pytest.mark.parametrize(("step", "backend"), cases("sms", SMS_STEPS))
 async def test_sms_turn_killed(tmp_path: Path, step: str, database: str) -> None:
     db, log = database, tmp_path / "serve.log"
     async with county(tmp_path, database) as (config, port, emulator):
-        (tmp_path / "people.csv").write_text(f"phone,language\n{RESIDENT},fi\n")
-        cli(
-            config,
-            "contacts",
-            "import",
-            str(tmp_path / "people.csv"),
-            "--group",
-            "palvelunkayttajat",
-        )
+        import_resident(tmp_path, config)
         proc = serve(config, port, log, (step, "sms", "inbound", "0"))
         try:
             await wait_up(port, proc, log)
@@ -326,15 +324,7 @@ async def test_sms_turn_killed_mid_handling_taken_over_by_the_other_worker(
     logs = [tmp_path / "killed.log", tmp_path / "other.log"]
     other_port = free_port()
     async with county(tmp_path, url) as (config, port, emulator):
-        (tmp_path / "people.csv").write_text(f"phone,language\n{RESIDENT},fi\n")
-        cli(
-            config,
-            "contacts",
-            "import",
-            str(tmp_path / "people.csv"),
-            "--group",
-            "palvelunkayttajat",
-        )
+        import_resident(tmp_path, config)
         killed_one = serve(config, port, logs[0], ("answer", "sms", "inbound", "0"))
         other = serve(config, other_port, logs[1])
         try:
