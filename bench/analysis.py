@@ -21,18 +21,15 @@ def _vosk(found: dict[str, Any]) -> list[str]:
     return [
         "What limits it:",
         "",
-        f"- **Turn latency has a floor of about {wait:.0f} ms that is no CPU's**: Vosk gives a "
-        "final result only after its endpoint rules see enough trailing silence (the model's "
-        "`conf/model.conf`: `rule2.min-trailing-silence=0.5`, `rule3` 1.0 s when the decode "
-        "is less certain, as grammar-forced short answers often are), and the call feeds it "
-        f"100 ms at a time (`stream.FEED_FRAMES`). One call's p50 of {one['p50_ms']:.0f} ms "
+        f"- **Turn latency**: a closed answer ends on the voice detector after 300 ms of "
+        "silence (`vosk_engine.END_SILENCE_FRAMES`, since commit 915777c) instead of Vosk's "
+        "endpoint rules (the model's `conf/model.conf`: `rule2.min-trailing-silence=0.5`, "
+        "`rule3` 1.0 s when the decode is less certain; about 880 ms of audio before). The "
+        f"decoder now gives its transcript {wait:.0f} ms of audio after the last sound (fed "
+        f"100 ms at a time, `stream.FEED_FRAMES`); one call's p50 of {one['p50_ms']:.0f} ms "
         "is that wait plus the turn's work (store transaction, prompt audio, JSON/base64 of "
-        "the first media message). A p95 under 500 ms needs a shorter trailing silence for "
-        "closed questions: "
-        "the installed vosk 0.3.45 has no `SetEndpointerDelays` on `KaldiRecognizer`, so "
-        "either a newer Vosk or a per-county copy of the model with rule2 at 0.2-0.3 s "
-        '(shorter risks cutting "en... osaa sanoa"); the VAD-based end of speech already in '
-        "`vosk_engine.SpeechDetector` could also call `finish()` itself after 300 ms of silence.",
+        "the first media message). Free text keeps Vosk's own rules, so a pause inside a "
+        "sentence does not cut it.",
         _vosk_concurrency(v, met),
         "",
     ]
