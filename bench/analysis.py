@@ -309,7 +309,10 @@ def _speechset(found: dict[str, Any]) -> list[str]:
         "fit ≥ −2.7: 69 % / 18 % / 0, one more answer in 102 taken unasked for another "
         "0.3-0.7 s of decoding per answer under load, so it is off (`Decoding.closed_set`). "
         'Commands, skip and "don\'t know" left out of the bias: 62 % / 19 % / 2 misfiled '
-        '("en osaa sanoa" was never heard), so they stay in.',
+        '("en osaa sanoa" was never heard), so they stay in. Whisper base in float32 '
+        "instead of int8 (session 7, `compute_type`): 64 % / 30 % / 0 against 69 % / 31 % / "
+        "0, at several times the CPU per answer, so the quantised model is not what limits "
+        "it.",
         "- **What limits it.** Whisper base on voices and lines nobody tuned on writes "
         "near-misses and bias words for short answers (see the lists above); an answer "
         "taken without asking needs a confidence that separates right from wrong, and "
