@@ -10,18 +10,15 @@ final call status it never heard).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
-import aiohttp
 from harness import EXAMPLE_CONFIG, free_port, write_config
+from processes import KANAVAT, count, healthy, kanavat, until
 
 from kanavat.emulator import EmulatorSettings, running_emulator
 from kanavat.store import Store
@@ -31,48 +28,7 @@ VOICE = "kotihoito-2027"
 TEXTED = [f"+3584070{n:05d}" for n in range(200)]
 CALLED = [f"+3584080{n:05d}" for n in range(20)]
 NUMBER = "+358451234567"
-KANAVAT = (sys.executable, "-m", "kanavat")
 ENDED = ("completed", "busy", "no-answer", "failed", "canceled")
-
-
-def kanavat(config: Path, *args: str, env: dict[str, str]) -> None:
-    subprocess.run(
-        [*KANAVAT, *args, "--config", str(config)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-        env=env,
-    )
-
-
-def count(db: Path, sql: str) -> int:
-    store = Store(db)
-    try:
-        return int(store.one(f"SELECT count(*) AS n FROM ({sql})")["n"])
-    finally:
-        store.close()
-
-
-async def healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                async with http.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            await asyncio.sleep(0.1)
-
-
-async def until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 async def test_sigkill_mid_campaign_then_restart(tmp_path: Path) -> None:

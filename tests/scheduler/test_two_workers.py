@@ -14,14 +14,13 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-import aiohttp
 from balancer import balancing
 from harness import EXAMPLE_CONFIG, free_port, write_config
+from processes import KANAVAT, count, healthy, kanavat, until
 
 from bench.pg_cluster import PostgresServer
 from kanavat.emulator import EmulatorSettings, running_emulator
@@ -33,48 +32,7 @@ TEXTED = [f"+3584071{n:05d}" for n in range(200)]
 CALLED = [f"+3584081{n:05d}" for n in range(20)]
 ANSWERING = TEXTED[::4]  # these answer their invitation
 NUMBER = "+358451234567"
-KANAVAT = (sys.executable, "-m", "kanavat")
 UNHANDLED = "SELECT 1 FROM events WHERE channel = 'sms' AND kind = 'inbound' AND handled_at IS NULL"
-
-
-def kanavat(config: Path, *args: str, env: dict[str, str]) -> None:
-    subprocess.run(
-        [*KANAVAT, *args, "--config", str(config)],
-        check=True,
-        capture_output=True,
-        timeout=120,
-        env=env,
-    )
-
-
-def count(url: str, sql: str) -> int:
-    store = Store(url)
-    try:
-        return int(store.one(f"SELECT count(*) AS n FROM ({sql}) AS q")["n"])  # type: ignore[index]
-    finally:
-        store.close()
-
-
-async def healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                async with http.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            await asyncio.sleep(0.1)
-
-
-async def until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 async def test_two_workers_the_leader_killed(
