@@ -32,7 +32,7 @@ from kanavat.report.themes import build_themes, too_many_to_theme
 from kanavat.store import Store, iso, utc_now
 from kanavat.themes import named
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 DEFAULT_BREAKDOWNS = ("unit", "age_group", "municipality", "language", "channel")
 """Shown when the campaign has them (a fast-feedback campaign's service units first)."""
 INPUT_KINDS = ("speech", "keypad", "text", "button")
@@ -140,6 +140,7 @@ def _campaign_report(
         "campaign": {
             "id": data.campaign_id,
             "county": config.county.name,
+            "timezone": config.county.timezone,
             "council": campaign.council,
             "questionnaire": questionnaire.id,
             "title": questionnaire.title.get(language) or next(iter(questionnaire.title.values())),

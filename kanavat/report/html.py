@@ -7,10 +7,12 @@ and above all free-text answers are treated as hostile.
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 from pathlib import Path
 from string import Template
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from kanavat.questions.normalise import DONT_KNOW
 from kanavat.report import conversation_render
@@ -28,8 +30,9 @@ def e(value: Any) -> str:
 class Format:
     """Numbers, shares and dates the way the report's language writes them."""
 
-    def __init__(self, language: str):
+    def __init__(self, language: str, zone: str | None = None):
         self.t = texts(language)
+        self.zone = ZoneInfo(zone) if zone else None
 
     def num(self, n: float | None, decimals: int = 0) -> str:
         if n is None:
@@ -82,8 +85,12 @@ class Format:
         return f"{self.num(low * 100, 0)}–{self.pct(high)}"
 
     def date(self, text: str | None) -> str:
+        """A day ("2026-12-04"), or an instant's day in the county's time zone: a report built
+        at 00:30 in Helsinki is dated that day, not the day before as UTC has it."""
         if not text:
             return DASH
+        if len(text) > 10 and self.zone is not None:
+            text = datetime.fromisoformat(text).astimezone(self.zone).date().isoformat()
         y, m, d = int(text[:4]), int(text[5:7]), int(text[8:10])
         months = self.t.get("months")
         month = months[m - 1] if months else m
@@ -95,7 +102,7 @@ class Format:
 
 def render(report: dict[str, Any]) -> str:
     t = texts(report["language"])
-    f = Format(report["language"])
+    f = Format(report["language"], report["campaign"].get("timezone"))
     c = report["campaign"]
     body = [
         _header(report, t, f),

@@ -87,3 +87,21 @@ def test_cli_writes_each_format(world, tmp_path):
         report_command, [fixture.SAMPLED, "--compare", fixture.CHAT, "--config", config]
     )
     assert bad.exit_code != 0 and "same questionnaire" in bad.output
+
+
+def test_html_dates_a_late_evening_report_by_the_county_day(sampled):
+    """Built at 00:30 in Helsinki (22:30 UTC the day before): dated the county's day."""
+    late = {
+        **sampled,
+        "generated_at": "2026-12-04T22:30:00.000Z",
+        "campaign": {**sampled["campaign"], "timezone": "Europe/Helsinki"},
+    }
+    early = {**late, "generated_at": "2026-12-04T21:30:00.000Z"}
+    assert sampled["campaign"]["timezone"] == "Europe/Helsinki"  # the example county's
+    fi = html.Format("fi", "Europe/Helsinki")
+    assert fi.date("2026-12-04T22:30:00.000Z") == fi.date("2026-12-05")
+    assert fi.date("2026-12-04T21:59:00.000Z") == fi.date("2026-12-04")
+    assert fi.date("2026-12-04") == fi.date("2026-12-04T12:00:00Z")  # a day stays that day
+    produced = "<dt>Laadittu</dt><dd>{}</dd>"
+    assert produced.format(fi.date("2026-12-05")) in html.render(late)
+    assert produced.format(fi.date("2026-12-04")) in html.render(early)
