@@ -24,7 +24,7 @@ TURN_P95_MS = 1500.0
 
 
 def run(quick: bool, workdir: Path) -> dict[str, Any]:
-    cluster = PostgresServer().start()
+    cluster = PostgresServer(count_statements=True).start()
     try:
         out: dict[str, Any] = {"sms": _sms(quick, workdir, cluster)}
         levels = [1, 2] if quick else [1, 2, 4, 5, 6, 7, 8, 10, 12]
@@ -46,7 +46,8 @@ def _sms(quick: bool, workdir: Path, cluster: PostgresServer) -> dict[str, Any]:
         folder = workdir / f"sms-{name}"
         folder.mkdir()
         print(f"  sms answers on {name}", flush=True)
-        found = sms.run(quick, folder, database=database, scenarios=("answers",))
+        counts = (lambda url=database: cluster.counts(url)) if database else None
+        found = sms.run(quick, folder, database=database, scenarios=("answers",), counts=counts)
         rows[name] = found["rows"]
     best = {k: max(r["per_second"] for r in v) for k, v in rows.items()}
     ratio = best["postgresql"] / best["sqlite"] if best["sqlite"] else None

@@ -205,13 +205,16 @@ class Conversations:
         *,
         confirm_below: float | None = None,
         lex: Lexicon | None = None,
+        resident: str | None = None,
     ) -> Turn:
         """Advance the session by one input; the answer and state are stored atomically.
 
         ``lex`` replaces the language's lexicon for this turn (the chat channel passes one
-        extended with a county's Rasa NLU synonyms); None is the built-in one.
+        extended with a county's Rasa NLU synonyms); None is the built-in one. ``resident``:
+        the session's lock name (``kanavat.locks``) if the caller knows it (a text turn,
+        from its contact), saving a look-up.
         """
-        with self.store.transaction(locks.of_session(self.store, session_id)):
+        with self.store.transaction(resident or locks.of_session(self.store, session_id)):
             row = self._session(session_id)
             state = State.from_json(json.loads(row["state"]))
             questionnaire = self._questionnaire(state.questionnaire)
@@ -221,7 +224,7 @@ class Conversations:
                 self.config, self.store, row, step.answer
             ):
                 self._store_answer(row, step.answer, now)
-            self.store.execute(
+            self.store.write(
                 "UPDATE sessions SET state = ?, status = ?, updated_at = ? WHERE id = ?",
                 [json.dumps(step.state.to_json()), step.state.status, now, session_id],
             )
@@ -247,7 +250,7 @@ class Conversations:
 
     def _store_answer(self, row: dict[str, Any], answer: dialog.Answer, now: str) -> None:
         value = None if answer.value is None else json.dumps(answer.value, ensure_ascii=False)
-        self.store.execute(
+        self.store.write(
             "INSERT INTO answers(session_id, campaign_id, question, respondent, channel, language, "
             "input_kind, raw, value, confidence, confirmed, status, answered_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "

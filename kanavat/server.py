@@ -118,6 +118,7 @@ async def healthz(request: web.Request) -> web.Response:
             "version": __version__,
             "schema": store.schema_version,
             "worker": request.app[TURNS].worker.id,
+            "round_trips": store.round_trips,
             "twilio": "emulator" if request.app[CONFIG].twilio is None else "twilio",
         }
     )

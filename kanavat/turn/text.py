@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from kanavat import attempts, contacts, inbound, optouts
+from kanavat import attempts, contacts, inbound, locks, optouts
 from kanavat.contacts import InvalidPhone, normalise_phone
 from kanavat.conversations import Conversations
 from kanavat.loop import policy as loop_policy
@@ -82,7 +82,9 @@ def handle(ctx: Context, message: Message, event_id: int) -> Result:
         return Result("empty", (say(t["no_text"], "hint", session),))
     if _is_echo(ctx, conversations, session["id"], body, event_id):
         return Result("ignored:repeated_reply")
-    turn = conversations.take(session["id"], Input("text", body))
+    turn = conversations.take(
+        session["id"], Input("text", body), resident=locks.contact(contact_id)
+    )
     reply = Said(
         "reply",
         turn.language,
