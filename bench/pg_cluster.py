@@ -88,6 +88,17 @@ class PostgresServer:
             str(self.folder / "log"), "-m", "fast", "-w", "restart",
         )  # fmt: skip
 
+    def down(self) -> None:
+        """Stop the server and leave it stopped (its data kept): an outage, until :meth:`up`."""
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def up(self) -> None:
+        """Start it again after :meth:`down`, on the same port and data."""
+        self._run(
+            _bin("pg_ctl"), "-D", str(self.data), "-o", self._options, "-l",
+            str(self.folder / "log"), "-w", "start",
+        )  # fmt: skip
+
     def terminate(self, url: str) -> int:
         """End every connection to ``url``'s database (``pg_terminate_backend``), as an
         administrator or a failover would; how many were ended."""
