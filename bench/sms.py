@@ -198,7 +198,7 @@ def round_trips(server: Server) -> int:
     import urllib.request
 
     with urllib.request.urlopen(server.base_url + "/healthz", timeout=10) as r:
-        return int(json.loads(r.read())["round_trips"])
+        return int(json.loads(r.read()).get("round_trips", 0))
 
 
 def len_of(results: list[dict]) -> int:

@@ -206,16 +206,18 @@ class Conversations:
         confirm_below: float | None = None,
         lex: Lexicon | None = None,
         resident: str | None = None,
+        session: dict[str, Any] | None = None,
     ) -> Turn:
         """Advance the session by one input; the answer and state are stored atomically.
 
         ``lex`` replaces the language's lexicon for this turn (the chat channel passes one
         extended with a county's Rasa NLU synonyms); None is the built-in one. ``resident``:
         the session's lock name (``kanavat.locks``) if the caller knows it (a text turn,
-        from its contact), saving a look-up.
+        from its contact), saving a look-up; ``session``: its row, if the caller read it in
+        this transaction under that lock (it stays true), saving another.
         """
         with self.store.transaction(resident or locks.of_session(self.store, session_id)):
-            row = self._session(session_id)
+            row = session if session is not None else self._session(session_id)
             state = State.from_json(json.loads(row["state"]))
             questionnaire = self._questionnaire(state.questionnaire)
             step = dialog.advance(questionnaire, state, given, lex=lex, confirm_below=confirm_below)

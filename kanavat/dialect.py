@@ -93,6 +93,7 @@ class Backend(Protocol):
     def lock(self, names: Sequence[int]) -> list[tuple[str, list[Any]]]: ...
     def defer(self, sql: str, params: Sequence[Any] = ()) -> None: ...
     def forget_deferred(self) -> None: ...
+    def flush(self) -> None: ...
     def ensure_connected(self) -> None: ...
     def lost(self, exc: BaseException) -> bool: ...
     def collided(self, exc: BaseException) -> bool: ...
@@ -151,6 +152,9 @@ class Sqlite:
         self.conn.execute(sql, params)
 
     def forget_deferred(self) -> None:
+        pass
+
+    def flush(self) -> None:
         pass
 
     def ensure_connected(self) -> None:
@@ -368,26 +372,29 @@ class Postgres:
                 pass
         else:
             cur.execute(pyformat(sql) if params else sql, list(params) or None)
-        rows = cur.fetchall() if cur.description is not None else []
+        columns = cur.description  # built anew at each access: once
+        rows = cur.fetchall() if columns is not None else []
         lastrowid = int(rows[0][0]) if returning and rows else None
-        if returning or cur.description is None:
+        if returning or columns is None:
             return PgResult(cur.rowcount, [], lastrowid, None)
-        return PgResult(cur.rowcount, rows, None, [(c.name,) for c in cur.description])
+        return PgResult(cur.rowcount, rows, None, [(c.name,) for c in columns])
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Send what waits to go with the next statement (a transaction's ``BEGIN`` and
+        locks, deferred writes) now: before work on the raw connection (``COPY``)."""
         if self._deferred:
             text, self._deferred = "; ".join(self._deferred), []
             self.round_trips += 1
             self.conn.execute(text)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._flush()
+        self.flush()
         self.round_trips += 1
         with self.conn.cursor() as cur:
             cur.executemany(pyformat(sql), [list(r) for r in rows])
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        self._flush()
+        self.flush()
         self.round_trips += 1
         cur = self.conn.execute(pyformat(sql) if params else sql, list(params) or None)
         return cur.fetchall() if cur.description is not None else []
@@ -404,6 +411,7 @@ class Postgres:
         return f"string_agg(CAST({column} AS TEXT), ',')"
 
     def tables(self) -> list[str]:
+        self.flush()
         rows = self.conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = "
             "current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
@@ -412,12 +420,14 @@ class Postgres:
 
     def integrity_ok(self) -> bool:
         """No index left invalid (a failed concurrent build); the server checks its pages."""
+        self.flush()
         row = self.conn.execute("SELECT count(*) AS n FROM pg_index WHERE NOT indisvalid")
         found = row.fetchone()
         return found is not None and found["n"] == 0
 
     def refresh(self) -> None:
         """Learn which tables number their rows (after migrations changed the schema)."""
+        self.flush()
         rows = self.conn.execute(
             "SELECT table_name FROM information_schema.columns WHERE table_schema = "
             "current_schema() AND column_name = 'id' AND is_identity = 'YES'"

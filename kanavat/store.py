@@ -240,6 +240,12 @@ class Store:
             else:
                 self._outside(sql, params)
 
+    def flush(self) -> None:
+        """Send now what waits for the next statement (a transaction's ``BEGIN`` and locks,
+        deferred writes): before work on the raw connection, as ``store copy``'s ``COPY``."""
+        with self._lock:
+            self.backend.flush()
+
     def _defer(self, sql: str, params: Any) -> None:
         """Every deferred write goes through here (kill-point tests hook it, as ``_run``)."""
         self.backend.defer(sql, params)

@@ -27,13 +27,25 @@ MAX_BODY = 1600  # Twilio's limit for one message body
 
 
 def handle(ctx: Context, message: Message, event_id: int) -> Result:
-    store, config, conversations = ctx.store, ctx.config, ctx.conversations
-    body = message.text
+    store = ctx.store
     try:
         phone = normalise_phone(message.phone or "", None)
     except InvalidPhone:
         return Result("ignored:bad_sender")
     contact = contacts.by_phone(store, phone)
+    if contact is None:
+        return _handle(ctx, message, event_id, phone, None)
+    # The resident's lock, as every other work on this contact takes it (the turn holds the
+    # number's): sent with the next statement, no round trip of its own.
+    with store.transaction(locks.contact(int(contact["id"]))):
+        return _handle(ctx, message, event_id, phone, contact)
+
+
+def _handle(
+    ctx: Context, message: Message, event_id: int, phone: str, contact: dict | None
+) -> Result:
+    store, config, conversations = ctx.store, ctx.config, ctx.conversations
+    body = message.text
     contact_id = contact["id"] if contact else None
     language = contact["language"] if contact else config.default_language
     t = texts(language)["sms"]
@@ -83,7 +95,7 @@ def handle(ctx: Context, message: Message, event_id: int) -> Result:
     if _is_echo(ctx, conversations, session["id"], body, event_id):
         return Result("ignored:repeated_reply")
     turn = conversations.take(
-        session["id"], Input("text", body), resident=locks.contact(contact_id)
+        session["id"], Input("text", body), resident=locks.contact(contact_id), session=session
     )
     reply = Said(
         "reply",
