@@ -360,7 +360,7 @@ def _speechset_quarter(found: dict[str, Any]) -> list[str]:
 
 
 def _postgres(found: dict[str, Any]) -> list[str]:
-    rows = found["sms"]["rows"].get("postgresql", [])
+    rows = found["postgres"]["sms"]["rows"].get("postgresql", [])
     counts = [r["store_counts"] for r in rows if r.get("store_counts")]
     trips = max((c["round_trips_per_answer"] for c in counts), default=float("nan"))
     return [
@@ -381,8 +381,8 @@ def _postgres(found: dict[str, Any]) -> list[str]:
         "each with its connection, so a worker's turns overlap their waits. Whisper: "
         "`[server] workers_per_machine` gives each of two workers on this machine one "
         "CTranslate2 thread (one worker two), so both configurations decode on the same "
-        "two cores; two workers on one machine still cannot hold more calls than one, "
-        "the ratio grows with a second machine.",
+        "two cores; on one machine two workers can at best hold about as many calls as one "
+        "(the same cores decode), a second machine adds its cores.",
         "",
     ]
 

@@ -559,12 +559,16 @@ def _postgres(found: dict[str, Any]) -> list[str]:
     ]
     for name in ("sqlite", "postgresql"):
         for row in rows.get(name, []):
-            c = row.get("store_counts") or {}
+            c = row.get("store_counts")
+            counted = (
+                f"{c['round_trips_per_answer']:.1f} | {c['statements_per_answer']:.1f} | "
+                f"{c['commits_per_answer']:.2f}"
+                if c
+                else "none (in process) | not counted | not counted"
+            )
             lines.append(
                 f"| {name} | {row['workers']} | {row['per_second']:.0f} | "
-                f"{row['server_cpu_s_per_1000']:.2f} | "
-                f"{c.get('round_trips_per_answer', 0):.1f} | "
-                f"{c.get('statements_per_answer', 0):.1f} | {c.get('commits_per_answer', 0):.2f} |"
+                f"{row['server_cpu_s_per_1000']:.2f} | {counted} |"
             )
     threads = {n: found["whisper"][n].get("speech_threads") for n in ("1", "2")}
     lines += [
