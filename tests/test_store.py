@@ -171,7 +171,7 @@ def test_a_write_nobody_reads_lands_with_its_transaction(store: Store) -> None:
 def test_a_failing_write_fails_its_transaction(store: Store) -> None:
     """A write sent with a later statement fails the transaction there: nothing lands."""
     store.set_setting("k", "first")
-    with pytest.raises(Exception, match="(?i)unique|duplicate"), store.transaction():
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), store.transaction():
         store.set_setting("other", "x")
         store.write("INSERT INTO settings(key, value) VALUES (?, ?)", ["k", "again"])
         store.set_setting("after", "y")
