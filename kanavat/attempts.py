@@ -310,7 +310,7 @@ def enqueue(
 
 def claim(store: Store, row_id: int) -> dict[str, Any] | None:
     """Take a pending row for sending; None if another sender has it (or it is done). One
-    conditional UPDATE returning the row: of two senders claiming at once, one gets it."""
+    conditional update that returns the row: of two senders claiming at once, one gets it."""
     return store.one(
         "UPDATE outbound SET status = ?, tries = tries + 1, updated_at = ? "
         "WHERE id = ? AND status = ? RETURNING *",
