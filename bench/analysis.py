@@ -360,19 +360,29 @@ def _speechset_quarter(found: dict[str, Any]) -> list[str]:
 
 
 def _postgres(found: dict[str, Any]) -> list[str]:
+    rows = found["postgres"]["sms"]["rows"].get("postgresql", [])
+    counts = [r["store_counts"] for r in rows if r.get("store_counts")]
+    trips = max((c["round_trips_per_answer"] for c in counts), default=float("nan"))
     return [
-        "What limits it (read from the code, not yet profiled): SMS answers on PostgreSQL are "
-        "bound by round trips, not by the database's work. A worker holds one connection "
-        "per store, as with SQLite, so its requests take turns on it; an answer is about 28 "
-        "statements and three transactions (each `BEGIN`, an advisory lock, `COMMIT`), "
-        "each a round trip of a few hundred microseconds where SQLite's statement costs "
-        "microseconds in process: about 6 ms of one connection per answer, some 150 answers "
-        "a second, as measured. Next: a small pool of connections per worker (a transaction "
-        "takes one), and fewer statements per turn. Two Whisper workers on this machine "
-        "hold fewer calls than one: each decodes on two CTranslate2 threads, so two "
-        "workers put four threads on two cores; speech grows by adding machines (or "
-        "`cpu_threads` = cores / workers), which the ratio on one 2-core machine cannot "
-        "show.",
+        "What limits it: an SMS answer on PostgreSQL is a chain of round trips, where "
+        "SQLite's statements are calls in process, and a worker runs each turn on its "
+        "event loop, so it waits out every one of them. Counted, not timed (the table's "
+        "round trips from `/healthz`, statements and commits from `pg_stat_statements`): "
+        f"{trips:.0f} round trips per answer with its two delivery receipts, 43 before "
+        "4 December's changes (every statement its own round trip, three transactions "
+        "each with `BEGIN`, two advisory locks and `COMMIT`). Now a transaction's `BEGIN` "
+        "and locks go with its first statement, writes whose outcome nothing reads (the "
+        "answer, the session's state, the event marked handled, a delivery status) with "
+        "the next statement or the `COMMIT`, the inbound event is one statement without a "
+        "transaction, the outbox claim one `UPDATE ... RETURNING`, and psycopg runs its C "
+        "implementation: server CPU per answer fell by about half on a busy machine. What "
+        "is left is one lookup or write per owner's rule (contact, opt-out, data request, "
+        "open session, last answer, event, outbox). Next: run turns in a few threads, "
+        "each with its connection, so a worker's turns overlap their waits. Whisper: "
+        "`[server] workers_per_machine` gives each of two workers on this machine one "
+        "CTranslate2 thread (one worker two), so both configurations decode on the same "
+        "two cores; on one machine two workers can at best hold about as many calls as one "
+        "(the same cores decode), a second machine adds its cores.",
         "",
     ]
 

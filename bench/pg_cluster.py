@@ -42,7 +42,10 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    def __init__(self, *, count_statements: bool = False) -> None:
+        """``count_statements``: load ``pg_stat_statements`` (the benchmark counts a
+        database's statements and transactions per answer with :meth:`counts`)."""
+        self.count_statements = count_statements
         self.folder = Path(tempfile.mkdtemp(prefix="kanavat-pg-"))
         self.data = self.folder / "data"
         self.port = _free_port()
@@ -67,6 +70,10 @@ class PostgresServer:
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.folder}"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
+        if self.count_statements:
+            self._options += (
+                " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=10000"
+            )
         self._run(
             _bin("pg_ctl"), "-D", str(self.data), "-o", self._options, "-l",
             str(self.folder / "log"), "-w", "start",
@@ -79,6 +86,17 @@ class PostgresServer:
         self._run(
             _bin("pg_ctl"), "-D", str(self.data), "-o", self._options, "-l",
             str(self.folder / "log"), "-m", "fast", "-w", "restart",
+        )  # fmt: skip
+
+    def down(self) -> None:
+        """Stop the server and leave it stopped (its data kept): an outage, until :meth:`up`."""
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def up(self) -> None:
+        """Start it again after :meth:`down`, on the same port and data."""
+        self._run(
+            _bin("pg_ctl"), "-D", str(self.data), "-o", self._options, "-l",
+            str(self.folder / "log"), "-w", "start",
         )  # fmt: skip
 
     def terminate(self, url: str) -> int:
@@ -117,6 +135,29 @@ class PostgresServer:
         self._admin(f"CREATE DATABASE {name}{copy}")
         return f"{self.url}/{name}"
 
+    def counts(self, url: str) -> dict[str, int]:
+        """Calls of each statement (by its normalised text) run in ``url``'s database, and
+        its commits and rollbacks (``:commits``, ``:rollbacks``), all since the cluster
+        started: the benchmark takes the difference over a run (:func:`counted`). Each
+        statement is one round trip from its client unless the client pipelined it."""
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(f"{self.url}/postgres", autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            rows = conn.execute(
+                "SELECT s.query, sum(s.calls) FROM pg_stat_statements s JOIN pg_database d "
+                "ON d.oid = s.dbid WHERE d.datname = %s GROUP BY s.query",
+                [name],
+            ).fetchall()
+            xact = conn.execute(
+                "SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = %s",
+                [name],
+            ).fetchone()
+        found = {str(r[0]): int(r[1]) for r in rows}
+        found[":commits"], found[":rollbacks"] = (int(xact[0]), int(xact[1])) if xact else (0, 0)
+        return found
+
     def drop(self, url: str) -> None:
         name = url.rsplit("/", 1)[1]
         self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -126,3 +167,9 @@ class PostgresServer:
 
         with psycopg.connect(f"{self.url}/postgres", autocommit=True) as conn:
             conn.execute(sql)
+
+
+def counted(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """What ran between two :meth:`PostgresServer.counts`, most called first."""
+    diff = {k: v - before.get(k, 0) for k, v in after.items()}
+    return dict(sorted(((k, v) for k, v in diff.items() if v), key=lambda kv: -kv[1]))

@@ -7,8 +7,9 @@ dialog, answer, next question sent through the emulator) once on a SQLite store 
 PostgreSQL one. Calls: the ``whisper`` area's streams, spread evenly over the workers (as a
 load balancer spreads Media Streams), at rising concurrency; the figure is the most calls
 whose turn p95 stays under 1.5 s, with one worker and with two, and their ratio. On a
-machine with two cores two workers share the same cores: the ratio says what a second
-process buys here, not on a second machine.
+machine with two cores two workers share the same cores (``[server] workers_per_machine``
+gives each half of them for speech): the ratio says what a second process buys here, not
+on a second machine.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from typing import Any
 from bench import sms, voice
 from bench.common import Server
 from bench.pg_cluster import PostgresServer
+from kanavat.voice.engines import speech_threads
 
 TURN_P95_MS = 1500.0
 
 
 def run(quick: bool, workdir: Path) -> dict[str, Any]:
-    cluster = PostgresServer().start()
+    cluster = PostgresServer(count_statements=True).start()
     try:
         out: dict[str, Any] = {"sms": _sms(quick, workdir, cluster)}
         levels = [1, 2] if quick else [1, 2, 4, 5, 6, 7, 8, 10, 12]
@@ -46,7 +48,8 @@ def _sms(quick: bool, workdir: Path, cluster: PostgresServer) -> dict[str, Any]:
         folder = workdir / f"sms-{name}"
         folder.mkdir()
         print(f"  sms answers on {name}", flush=True)
-        found = sms.run(quick, folder, database=database, scenarios=("answers",))
+        counts = (lambda url=database: cluster.counts(url)) if database else None
+        found = sms.run(quick, folder, database=database, scenarios=("answers",), counts=counts)
         rows[name] = found["rows"]
     best = {k: max(r["per_second"] for r in v) for k, v in rows.items()}
     ratio = best["postgresql"] / best["sqlite"] if best["sqlite"] else None
@@ -62,6 +65,10 @@ def _calls(
     text = setup.config_text("http://127.0.0.1:9")
     assert 'database = "kanavat.db"' in text
     text = text.replace('database = "kanavat.db"', f'database = "{url}"')
+    # The workers share this machine's cores: each decodes on its share of them, so one
+    # worker and two use the same cores for speech (and two do not put 2 x 2 CTranslate2
+    # threads on two cores).
+    text = text.replace('database = "', f'workers_per_machine = {workers}\ndatabase = "', 1)
     folder = workdir / f"whisper-{workers}"
     folder.mkdir()
     first = Server(folder, text, log_level="INFO")
@@ -87,7 +94,7 @@ def _calls(
     finally:
         for server in servers:
             server.stop()
-    return {"workers": workers, "levels": rows}
+    return {"workers": workers, "speech_threads": speech_threads(workers), "levels": rows}
 
 
 def _sustained(rows: list[dict[str, Any]]) -> int:

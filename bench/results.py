@@ -548,10 +548,37 @@ def _postgres(found: dict[str, Any]) -> list[str]:
     rate = found["sms"]["answers_per_second"]
     held = found["sustained_calls"]
     ratio = found.get("ratio")
+    rows = found["sms"]["rows"]
+    ratio_sms = found["sms"].get("postgresql_to_sqlite")
     lines = [
         "| | SQLite | PostgreSQL |",
         "|---|---|---|",
         f"| SMS answers/s | {rate['sqlite']:.0f} | {rate['postgresql']:.0f} |",
+        "",
+        f"PostgreSQL : SQLite, same run: {ratio_sms:.2f}." if ratio_sms else "",
+        "",
+        "| store | in flight | answers/s | server CPU-s per 1,000 | round trips per answer "
+        "| statements per answer | commits per answer |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in ("sqlite", "postgresql"):
+        for row in rows.get(name, []):
+            c = row.get("store_counts")
+            counted = (
+                f"{c['round_trips_per_answer']:.1f} | {c['statements_per_answer']:.1f} | "
+                f"{c['commits_per_answer']:.2f}"
+                if c
+                else "none (in process) | not counted | not counted"
+            )
+            lines.append(
+                f"| {name} | {row['workers']} | {row['per_second']:.0f} | "
+                f"{row['server_cpu_s_per_1000']:.2f} | {counted} |"
+            )
+    threads = {n: found["whisper"][n].get("speech_threads") for n in ("1", "2")}
+    lines += [
+        "",
+        f"Speech threads per worker (`workers_per_machine`): 1 worker {threads['1']}, "
+        f"2 workers {threads['2']}.",
         "",
         "| Finnish (Whisper) calls at turn p95 < 1.5 s | 1 worker | 2 workers |",
         "|---|---|---|",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,28 +86,30 @@ def events(server: Server) -> int:
         store.close()
 
 
-def replies_left(server: Server) -> int:
+def replies_left(store: Any) -> int:
     """Replies not yet delivered (still to send, or sent and not yet confirmed)."""
+    row = store.one(
+        "SELECT count(*) AS n FROM outbound WHERE channel = 'sms' "
+        "AND status IN ('pending', 'sending', 'accepted', 'queued', 'sent')"
+    )
+    return int(row["n"]) if row else 0
+
+
+def settle(server: Server, timeout: float = 30.0) -> int:
+    """Wait until every reply is delivered (its status callbacks in); how many were not.
+    One store, asked every 0.2 s (on PostgreSQL its few statements are counted with the
+    server's: a handful against thousands)."""
     from kanavat.store import Store
 
     config = server.config()
     store = Store(config.database, secret=config.server.secret)
     try:
-        row = store.one(
-            "SELECT count(*) AS n FROM outbound WHERE channel = 'sms' "
-            "AND status IN ('pending', 'sending', 'accepted', 'queued', 'sent')"
-        )
-        return int(row["n"]) if row else 0
+        deadline = time.monotonic() + timeout
+        while (left := replies_left(store)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return left
     finally:
         store.close()
-
-
-def settle(server: Server, timeout: float = 30.0) -> int:
-    """Wait until every reply is delivered (its status callbacks in); how many were not."""
-    deadline = time.monotonic() + timeout
-    while (left := replies_left(server)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return left
 
 
 def scenario(
@@ -118,7 +121,10 @@ def scenario(
     duration: float,
     profile: bool = False,
     emulator: ProcStat | None = None,
+    counts: Callable[[], dict[str, int]] | None = None,
 ) -> dict[str, Any]:
+    """``counts``: the store's statement counts (PostgreSQL, ``PostgresServer.counts``),
+    read before and after to give statements and commits per answer."""
     specs = []
     for g in range(2):
         spec = {
@@ -135,6 +141,8 @@ def scenario(
         path.write_text(json.dumps(spec))
         specs.append(["bench.sms_load", str(path)])
     before = events(server)
+    counted_before = counts() if counts else None
+    trips_before = round_trips(server)
     load = load_average()
     cpu_before = server.stat.cpu_seconds()
     window = Window(server.stat)
@@ -148,6 +156,11 @@ def scenario(
     cores = window.cores()
     emulator_cores = emulator_window.cores() if emulator_window else float("nan")
     undelivered = settle(server)
+    store_counts = per_answer(counted_before, counts(), len_of(results)) if counts else None
+    if store_counts is not None:
+        store_counts["round_trips_per_answer"] = (round_trips(server) - trips_before) / max(
+            len_of(results), 1
+        )
     # The server's CPU for all of these messages' work (the replies' REST calls and their
     # status callbacks included, which end after the last answer): load-independent enough
     # to compare changes on a busy machine, where rates and latencies are not.
@@ -176,6 +189,35 @@ def scenario(
         "stored_events": stored,
         "load_at_start": load,
         "profile": prof.top,
+        "store_counts": store_counts,
+    }
+
+
+def round_trips(server: Server) -> int:
+    """The server's round trips to its store so far (``/healthz``; 0 on SQLite)."""
+    import urllib.request
+
+    with urllib.request.urlopen(server.base_url + "/healthz", timeout=10) as r:
+        return int(json.loads(r.read()).get("round_trips", 0))
+
+
+def len_of(results: list[dict]) -> int:
+    return sum(len(r["latencies_ms"]) for r in results)
+
+
+def per_answer(before: Any, after: dict[str, int], messages: int) -> dict[str, Any]:
+    """Statements (round trips) and commits per answer over a run, and the statements most
+    run per answer (their text as the server normalised it: no values)."""
+    from bench.pg_cluster import counted
+
+    ran = counted(before, after)
+    commits, rollbacks = ran.pop(":commits", 0), ran.pop(":rollbacks", 0)
+    n = max(messages, 1)
+    return {
+        "statements_per_answer": sum(ran.values()) / n,
+        "commits_per_answer": commits / n,
+        "rollbacks_per_answer": rollbacks / n,
+        "top": [(" ".join(q.split())[:160], calls / n) for q, calls in list(ran.items())[:25]],
     }
 
 
@@ -185,8 +227,11 @@ def run(
     profile: bool = False,
     database: str | None = None,
     scenarios: tuple[str, ...] = ("answers", "no session"),
+    counts: Callable[[], dict[str, int]] | None = None,
+    levels: tuple[int, ...] | None = None,
 ) -> dict[str, Any]:
-    """``database``: a PostgreSQL URL for the store instead of the SQLite file."""
+    """``database``: a PostgreSQL URL for the store instead of the SQLite file; ``counts``
+    its statement counts (see :func:`scenario`); ``levels``: messages in flight."""
     emu_port = free_port()
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     text = text.replace(
@@ -204,7 +249,7 @@ def run(
         assert emulator.proc is not None
         emulator_stat = ProcStat(emulator.proc.pid)
         for name, phones, bodies in (t for t in traffic if t[0] in scenarios):
-            for workers in (32,) if quick else (8, 32, 64):
+            for workers in levels or ((32,) if quick else (8, 32, 64)):
                 row = scenario(
                     server,
                     name,
@@ -214,6 +259,7 @@ def run(
                     duration,
                     profile and workers >= 32,
                     emulator_stat,
+                    counts,
                 )
                 rows.append(row)
                 print(
@@ -228,4 +274,12 @@ def run(
                     f" stored, statuses {row['statuses']}",
                     flush=True,
                 )
+                if row["store_counts"]:
+                    c = row["store_counts"]
+                    print(
+                        f"  store per answer: {c['round_trips_per_answer']:.1f} round trips, "
+                        f"{c['statements_per_answer']:.1f} statements, "
+                        f"{c['commits_per_answer']:.2f} commits",
+                        flush=True,
+                    )
     return {"rows": rows, "duration": duration}

@@ -309,16 +309,13 @@ def enqueue(
 
 
 def claim(store: Store, row_id: int) -> dict[str, Any] | None:
-    """Take a pending row for sending; None if another sender has it (or it is done)."""
-    with store.transaction(f"outbound:{row_id}"):
-        cur = store.execute(
-            "UPDATE outbound SET status = ?, tries = tries + 1, updated_at = ? "
-            "WHERE id = ? AND status = ?",
-            [M.SENDING, store.now(), row_id, M.PENDING],
-        )
-        if not cur.rowcount:
-            return None
-        return store.one("SELECT * FROM outbound WHERE id = ?", [row_id])
+    """Take a pending row for sending; None if another sender has it (or it is done). One
+    conditional update that returns the row: of two senders claiming at once, one gets it."""
+    return store.one(
+        "UPDATE outbound SET status = ?, tries = tries + 1, updated_at = ? "
+        "WHERE id = ? AND status = ? RETURNING *",
+        [M.SENDING, store.now(), row_id, M.PENDING],
+    )
 
 
 def to_send(store: Store) -> str:
@@ -454,7 +451,7 @@ def message_status(
         return None
     rank, current = MESSAGE_RANK.get(status, 0), MESSAGE_RANK.get(row["status"], 0)
     if rank > current or (rank == current and rank < FINAL_MESSAGE_RANK):
-        store.execute(
+        store.write(
             "UPDATE outbound SET status = ?, error_code = coalesce(?, error_code), "
             "updated_at = ? WHERE id = ?",
             [status, error_code, store.now(), row["id"]],

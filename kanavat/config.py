@@ -115,6 +115,10 @@ class Server(Model):
     """Key for pseudonyms (HMAC); from the environment. Absent: a random key kept in the store."""
     officials_token: str | None = None
     voices: str = "voices"
+    workers_per_machine: int = Field(default=1, ge=1, le=64)
+    """``kanavat serve`` processes sharing this machine's cores (several workers on one
+    PostgreSQL): each gives speech recognition cores / this many threads, so two workers on
+    two cores decode on one thread each instead of four threads fighting for two cores."""
 
     @field_validator("database")
     @classmethod

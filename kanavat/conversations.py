@@ -205,14 +205,19 @@ class Conversations:
         *,
         confirm_below: float | None = None,
         lex: Lexicon | None = None,
+        resident: str | None = None,
+        session: dict[str, Any] | None = None,
     ) -> Turn:
         """Advance the session by one input; the answer and state are stored atomically.
 
         ``lex`` replaces the language's lexicon for this turn (the chat channel passes one
-        extended with a county's Rasa NLU synonyms); None is the built-in one.
+        extended with a county's Rasa NLU synonyms); None is the built-in one. ``resident``:
+        the session's lock name (``kanavat.locks``) if the caller knows it (a text turn,
+        from its contact), saving a look-up; ``session``: its row, if the caller read it in
+        this transaction under that lock (it stays true), saving another.
         """
-        with self.store.transaction(locks.of_session(self.store, session_id)):
-            row = self._session(session_id)
+        with self.store.transaction(resident or locks.of_session(self.store, session_id)):
+            row = session if session is not None else self._session(session_id)
             state = State.from_json(json.loads(row["state"]))
             questionnaire = self._questionnaire(state.questionnaire)
             step = dialog.advance(questionnaire, state, given, lex=lex, confirm_below=confirm_below)
@@ -221,7 +226,7 @@ class Conversations:
                 self.config, self.store, row, step.answer
             ):
                 self._store_answer(row, step.answer, now)
-            self.store.execute(
+            self.store.write(
                 "UPDATE sessions SET state = ?, status = ?, updated_at = ? WHERE id = ?",
                 [json.dumps(step.state.to_json()), step.state.status, now, session_id],
             )
@@ -247,7 +252,7 @@ class Conversations:
 
     def _store_answer(self, row: dict[str, Any], answer: dialog.Answer, now: str) -> None:
         value = None if answer.value is None else json.dumps(answer.value, ensure_ascii=False)
-        self.store.execute(
+        self.store.write(
             "INSERT INTO answers(session_id, campaign_id, question, respondent, channel, language, "
             "input_kind, raw, value, confidence, confirmed, status, answered_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "

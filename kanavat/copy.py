@@ -56,6 +56,7 @@ def _copy(src: Store, dst: Store) -> dict[str, int]:
     expected = {t: _count(src, t) for t in tables}
     conn = dst.backend.conn  # type: ignore[attr-defined]
     with dst.transaction():
+        dst.flush()  # BEGIN sent: the COPYs below are inside this transaction
         for table in tables:
             columns = _shared_columns(src, dst, table)
             names = ", ".join(columns)

@@ -5,6 +5,10 @@ ON CONFLICT``, ISO text for times. This module is the only place the dialects di
 
 - connecting (PRAGMAs on SQLite; autocommit, dict rows on PostgreSQL);
 - placeholders (``?`` becomes ``%s``, a literal ``%`` is doubled);
+- round trips: PostgreSQL's ``BEGIN`` and a transaction's locks go with its first
+  statement, in one message, and a write whose outcome nobody reads (``Store.write``)
+  goes with the transaction's next statement (its ``COMMIT`` at the latest); in process,
+  SQLite runs each statement at once;
 - a write transaction's locks: SQLite's ``BEGIN IMMEDIATE`` takes the database's one write
   lock. On PostgreSQL a transaction names what it works on (a resident, an event: see
   ``Store.transaction``) and takes a transaction-level advisory lock on each name, plus the
@@ -83,13 +87,18 @@ class Cursor(Protocol):
 class Backend(Protocol):
     name: str
     migrations_table: str
+    lazy_locks: bool  # BEGIN and locks go with the transaction's first statement
 
     def begin(self, names: Sequence[int]) -> list[tuple[str, list[Any]]]: ...
     def lock(self, names: Sequence[int]) -> list[tuple[str, list[Any]]]: ...
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+    def forget_deferred(self) -> None: ...
+    def flush(self) -> None: ...
     def ensure_connected(self) -> None: ...
     def lost(self, exc: BaseException) -> bool: ...
     def collided(self, exc: BaseException) -> bool: ...
     def connection_ok(self) -> bool: ...
+    def in_transaction(self) -> bool: ...
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
@@ -100,6 +109,9 @@ class Backend(Protocol):
     def integrity_ok(self) -> bool: ...
     def refresh(self) -> None: ...
     def close(self) -> None: ...
+
+    @property
+    def round_trips(self) -> int: ...
 
 
 def connect(location: str) -> Backend:
@@ -116,6 +128,8 @@ class Sqlite:
 
     name = "sqlite"
     migrations_table = "_sqlite_migrations"  # sqlite_utils' name, kept for deployed stores
+    round_trips = 0  # in process: a statement is a call, never a round trip
+    lazy_locks = False  # BEGIN IMMEDIATE at once: the write lock, or a wait for it
 
     def __init__(self, path: str):
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
@@ -133,6 +147,16 @@ class Sqlite:
     def lock(self, names: Sequence[int]) -> list[tuple[str, list[Any]]]:
         return []
 
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """In process, a statement costs no round trip: it runs at once."""
+        self.conn.execute(sql, params)
+
+    def forget_deferred(self) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
     def ensure_connected(self) -> None:
         pass
 
@@ -144,6 +168,9 @@ class Sqlite:
 
     def connection_ok(self) -> bool:
         return True
+
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
@@ -217,6 +244,7 @@ class Postgres:
 
     name = "postgresql"
     migrations_table = "schema_migrations"
+    lazy_locks = True
 
     def __init__(self, url: str):
         from psycopg.rows import tuple_row
@@ -225,6 +253,8 @@ class Postgres:
         self._tuple_row = tuple_row
         self.conn = self._connect()
         self._identity: set[str] = set()
+        self._deferred: list[str] = []
+        self.round_trips = 0  # messages sent and answered (statements through execute/query)
         self.refresh()
 
     def _connect(self) -> Any:
@@ -248,18 +278,32 @@ class Postgres:
         return conn
 
     def begin(self, names: Sequence[int]) -> list[tuple[str, list[Any]]]:
-        """``BEGIN`` and the transaction's advisory locks (released by its end, whichever)."""
+        """``BEGIN`` and the transaction's advisory locks (released by its end, whichever),
+        in one round trip: the lock numbers are our own integers, written in the text."""
         if not names:
-            return [("BEGIN", []), ("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])]
-        return [
-            ("BEGIN", []),
-            ("SELECT pg_advisory_xact_lock_shared(?)", [WRITE_LOCK]),
-            *self.lock(names),
-        ]
+            return [(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})", [])]
+        shared = f"SELECT pg_advisory_xact_lock_shared({WRITE_LOCK})"
+        return [("; ".join(["BEGIN", shared, *self._locks(names)]), [])]
 
     def lock(self, names: Sequence[int]) -> list[tuple[str, list[Any]]]:
-        """Named locks, in one order everywhere (two transactions never wait on each other)."""
-        return [("SELECT pg_advisory_xact_lock(?, ?)", [NAMED_LOCKS, n]) for n in sorted(names)]
+        """Named locks, in one order everywhere (two transactions never wait on each other),
+        in one round trip."""
+        return [("; ".join(self._locks(names)), [])] if names else []
+
+    @staticmethod
+    def _locks(names: Sequence[int]) -> list[str]:
+        return [f"SELECT pg_advisory_xact_lock({NAMED_LOCKS}, {int(n)})" for n in sorted(names)]
+
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """A write whose outcome nobody reads, inside a transaction: sent with the
+        transaction's next statement (its ``COMMIT`` at the latest) in one round trip.
+        Were it to fail, that statement fails (the transaction is undone either way)."""
+        cur = self.conn.cursor()
+        self._deferred.append(cur.mogrify(pyformat(sql), list(params)) if params else sql)
+
+    def forget_deferred(self) -> None:
+        """Writes deferred in a transaction that is being rolled back."""
+        self._deferred.clear()
 
     def ensure_connected(self) -> None:
         """Connect again if the connection is known dead, before a statement is sent on it.
@@ -284,12 +328,17 @@ class Postgres:
 
     def reconnect(self) -> None:
         """A new connection for the old one (the server forgot the old one's locks)."""
+        self._deferred.clear()
         with contextlib.suppress(Exception):
             self.conn.close()
         self.conn = self._connect()
 
     def connection_ok(self) -> bool:
         return not (self.conn.closed or self.conn.broken)
+
+    def in_transaction(self) -> bool:
+        """A ``BEGIN`` reached the server (not one still waiting to go with a statement)."""
+        return self.conn.info.transaction_status != 0  # psycopg.pq.TransactionStatus.IDLE
 
     def collided(self, exc: BaseException) -> bool:
         """Whether the server undid the transaction for another's sake (a deadlock between
@@ -314,18 +363,39 @@ class Postgres:
         if match and match.group(1).lower() in self._identity and "RETURNING" not in sql.upper():
             sql, returning = sql + " RETURNING id", True
         cur = self.conn.cursor(row_factory=self._tuple_row)
-        cur.execute(pyformat(sql) if params else sql, list(params) or None)
-        rows = cur.fetchall() if cur.description is not None else []
+        self.round_trips += 1
+        if self._deferred:  # the deferred writes first, then this, in one message
+            bound = cur.mogrify(pyformat(sql), list(params)) if params else sql
+            text, self._deferred = "; ".join([*self._deferred, bound]), []
+            cur.execute(text)
+            while cur.nextset():  # this statement's result is the last
+                pass
+        else:
+            cur.execute(pyformat(sql) if params else sql, list(params) or None)
+        columns = cur.description  # built anew at each access: once
+        rows = cur.fetchall() if columns is not None else []
         lastrowid = int(rows[0][0]) if returning and rows else None
-        if returning or cur.description is None:
+        if returning or columns is None:
             return PgResult(cur.rowcount, [], lastrowid, None)
-        return PgResult(cur.rowcount, rows, None, [(c.name,) for c in cur.description])
+        return PgResult(cur.rowcount, rows, None, [(c.name,) for c in columns])
+
+    def flush(self) -> None:
+        """Send what waits to go with the next statement (a transaction's ``BEGIN`` and
+        locks, deferred writes) now: before work on the raw connection (``COPY``)."""
+        if self._deferred:
+            text, self._deferred = "; ".join(self._deferred), []
+            self.round_trips += 1
+            self.conn.execute(text)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.flush()
+        self.round_trips += 1
         with self.conn.cursor() as cur:
             cur.executemany(pyformat(sql), [list(r) for r in rows])
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        self.flush()
+        self.round_trips += 1
         cur = self.conn.execute(pyformat(sql) if params else sql, list(params) or None)
         return cur.fetchall() if cur.description is not None else []
 
@@ -341,6 +411,7 @@ class Postgres:
         return f"string_agg(CAST({column} AS TEXT), ',')"
 
     def tables(self) -> list[str]:
+        self.flush()
         rows = self.conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = "
             "current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
@@ -349,12 +420,14 @@ class Postgres:
 
     def integrity_ok(self) -> bool:
         """No index left invalid (a failed concurrent build); the server checks its pages."""
+        self.flush()
         row = self.conn.execute("SELECT count(*) AS n FROM pg_index WHERE NOT indisvalid")
         found = row.fetchone()
         return found is not None and found["n"] == 0
 
     def refresh(self) -> None:
         """Learn which tables number their rows (after migrations changed the schema)."""
+        self.flush()
         rows = self.conn.execute(
             "SELECT table_name FROM information_schema.columns WHERE table_schema = "
             "current_schema() AND column_name = 'id' AND is_identity = 'YES'"

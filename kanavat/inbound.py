@@ -21,7 +21,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from kanavat import locks
 from kanavat.store import Store
 
 MAX_TRIES = 3  # an event whose handling failed this often is set aside, not retried forever
@@ -52,26 +51,30 @@ def record(
     holder: str | None = None,
 ) -> Recorded:
     """Store an event (committed at once unless inside a transaction), held by the worker
-    ``holder`` if given; a key seen before returns the stored event, handled or not."""
-    with store.transaction(locks.event(channel, kind, key)):
-        cur = store.execute(
-            "INSERT INTO events(received_at, channel, kind, external_id, payload, held_by) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel, kind, external_id) DO NOTHING",
-            [store.now(), channel, kind, key, json.dumps(payload, ensure_ascii=False), holder],
-        )
-        if cur.rowcount:
-            return Recorded(int(cur.lastrowid), None, True, payload)  # type: ignore[arg-type]
-        row = store.one(
-            "SELECT id, outcome, payload FROM events WHERE channel = ? AND kind = ? "
-            "AND external_id = ?",
-            [channel, kind, key],
-        )
+    ``holder`` if given; a key seen before returns the stored event, handled or not.
+
+    No transaction of its own: the insert-if-new is one statement, atomic on both backends
+    (on PostgreSQL a second insert of the key waits for the first's commit, then does
+    nothing), and a key found is read after it (one round trip for a new event)."""
+    cur = store.execute(
+        "INSERT INTO events(received_at, channel, kind, external_id, payload, held_by) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel, kind, external_id) DO NOTHING",
+        [store.now(), channel, kind, key, json.dumps(payload, ensure_ascii=False), holder],
+    )
+    if cur.rowcount:
+        return Recorded(int(cur.lastrowid), None, True, payload)  # type: ignore[arg-type]
+    row = store.one(
+        "SELECT id, outcome, payload FROM events WHERE channel = ? AND kind = ? "
+        "AND external_id = ?",
+        [channel, kind, key],
+    )
     assert row is not None
     return Recorded(int(row["id"]), row["outcome"], False, json.loads(row["payload"]))
 
 
 def finish(store: Store, event_id: int, outcome: str) -> None:
-    store.execute(
+    """The event handled (in the transaction of what it caused: sent with its commit)."""
+    store.write(
         "UPDATE events SET outcome = ?, handled_at = ? WHERE id = ?",
         [outcome, store.now(), event_id],
     )

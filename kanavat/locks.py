@@ -2,30 +2,30 @@
 
 A resident's work (a turn, a call's status, a contact taken off the queue) is named after
 the resident: ``contact:ID`` once the number is a contact's, else the number, the chat
-visitor or the call. So on PostgreSQL one resident's turns wait for each other in every
-worker, and different residents' turns run side by side. Work that reads across residents
+visitor or the call (a text turn takes its number's name, then its contact's). So on
+PostgreSQL one resident's turns wait for each other in every worker, and different
+residents' turns run side by side. Work that reads across residents
 names what it reads (a campaign's sample, a campaign's statements). On SQLite the names
 change nothing: every transaction holds the file's one write lock.
 """
 
 from __future__ import annotations
 
-from kanavat import contacts
 from kanavat.store import Store
 
 CLAIMS = "claims"  # the dispatcher's claims of due residents (one claimer at a time)
+NOTICES = "notices"  # the notices lane's claims of due notices (one claimer at a time)
 
 
 def contact(contact_id: int) -> str:
     return f"contact:{contact_id}"
 
 
-def of_phone(store: Store, phone: str) -> str:
-    """A number's resident: its contact, or the number itself (not a contact yet)."""
-    if not store.is_postgres:  # names lock nothing on SQLite: no need to look
-        return f"phone:{phone}"
-    found = contacts.by_phone(store, phone)
-    return contact(int(found["id"])) if found else f"phone:{phone}"
+def phone(number: str) -> str:
+    """A text's sender, before its contact is known: a text turn locks the number first and
+    its contact (``contact``) as soon as it has found it, in that order; no transaction
+    holding a contact waits for a number, so the two orders never cross."""
+    return f"phone:{number}"
 
 
 def of_session(store: Store, session_id: int) -> str:

@@ -118,6 +118,7 @@ async def healthz(request: web.Request) -> web.Response:
             "version": __version__,
             "schema": store.schema_version,
             "worker": request.app[TURNS].worker.id,
+            "round_trips": store.round_trips,
             "twilio": "emulator" if request.app[CONFIG].twilio is None else "twilio",
         }
     )
@@ -236,16 +237,24 @@ async def _sweep_forever(turns: Turns, sender: Sender) -> None:
 async def _voice_ctx(app: web.Application) -> AsyncIterator[None]:
     """Speech models load once, off the event loop; a language whose model fails to load
     still takes calls, with the keypad (said in the log, and by ``kanavat check``)."""
-    from kanavat.voice.engines import SpeechEngines, load_engine
+    from kanavat.voice.engines import SpeechEngines, load_engine, speech_threads
     from kanavat.voice.prompts import PromptLibrary
 
     config = app[CONFIG]
     loaded = {}
+    threads = speech_threads(config.server.workers_per_machine)
     for language, speech in config.speech.items():
         path = config.resolve(speech.model)
         try:
-            loaded[language] = await asyncio.to_thread(load_engine, speech.engine, language, path)
-            log.info("voice.engine.ready lang=%s engine=%s", language, speech.engine)
+            loaded[language] = await asyncio.to_thread(
+                load_engine, speech.engine, language, path, threads
+            )
+            log.info(
+                "voice.engine.ready lang=%s engine=%s threads=%s",
+                language,
+                speech.engine,
+                getattr(loaded[language], "cpu_threads", 1),
+            )
         except Exception as exc:
             log.warning(
                 "voice.engine.unavailable lang=%s engine=%s reason=%s keypad_only=true",

@@ -74,6 +74,12 @@ class Store:
         return self.backend.name
 
     @property
+    def round_trips(self) -> int:
+        """Statements (or batches of them) sent to PostgreSQL and answered so far; 0 on
+        SQLite, whose statements are calls in process (the SMS bench reads it)."""
+        return self.backend.round_trips
+
+    @property
     def is_postgres(self) -> bool:
         return self.backend.name == "postgresql"
 
@@ -113,7 +119,7 @@ class Store:
             if self._depth == 0:
                 self._begin(ids)
             elif not self._whole:
-                self._run_all(self.backend.lock([i for i in ids if i not in self._held]))
+                self._locks(self.backend.lock([i for i in ids if i not in self._held]))
                 self._held.update(ids)
             self._depth += 1
             try:
@@ -144,10 +150,16 @@ class Store:
         raise AssertionError("unreachable")
 
     def _begin(self, ids: list[int]) -> None:
+        if self.backend.lazy_locks:  # sent with the transaction's first statement
+            self.backend.ensure_connected()
+            self._locks(self.backend.begin(ids))
+            self._whole = not ids
+            self._held = set(ids)
+            return
         for tries_left in (1, 0):
             self.backend.ensure_connected()
             try:
-                self._run_all(self.backend.begin(ids))
+                self._locks(self.backend.begin(ids))
                 break
             except ConnectionLost:
                 if not tries_left:
@@ -159,12 +171,18 @@ class Store:
         self._held = set(ids)
 
     def _rollback(self) -> None:
-        if self.backend.connection_ok():
+        self.backend.forget_deferred()
+        if self.backend.connection_ok() and self.backend.in_transaction():
             self._run("ROLLBACK")
 
-    def _run_all(self, statements: list[tuple[str, list[Any]]]) -> None:
+    def _locks(self, statements: list[tuple[str, list[Any]]]) -> None:
+        """``BEGIN`` and locks: run now, or (PostgreSQL) sent with the next statement, which
+        runs only once they are held (a round trip saved per transaction)."""
         for sql, params in statements:
-            self._run(sql, params)
+            if self.backend.lazy_locks:
+                self.backend.defer(sql, params)
+            else:
+                self._run(sql, params)
 
     def _run(self, sql: str, params: Any = ()) -> Cursor:
         """Every statement of the store goes through here (kill-point tests hook it)."""
@@ -210,6 +228,27 @@ class Store:
         # itself, inside it joins the transaction.
         with self._lock:
             return self._outside(sql, params)
+
+    def write(self, sql: str, params: Any = ()) -> None:
+        """A write whose outcome (a row count, an id) the caller does not read. Inside a
+        transaction on PostgreSQL it is sent with the transaction's next statement (its
+        ``COMMIT`` at the latest), a round trip saved; an error it meets fails that
+        statement, and so the transaction. Otherwise as :meth:`execute`."""
+        with self._lock:
+            if self._depth:
+                self._defer(sql, params)
+            else:
+                self._outside(sql, params)
+
+    def flush(self) -> None:
+        """Send now what waits for the next statement (a transaction's ``BEGIN`` and locks,
+        deferred writes): before work on the raw connection, as ``store copy``'s ``COPY``."""
+        with self._lock:
+            self.backend.flush()
+
+    def _defer(self, sql: str, params: Any) -> None:
+        """Every deferred write goes through here (kill-point tests hook it, as ``_run``)."""
+        self.backend.defer(sql, params)
 
     def executemany(self, sql: str, rows: Any) -> None:
         with self._lock:

@@ -151,3 +151,45 @@ def test_clock_is_injected(tmp_path: Path) -> None:
 
 def test_integrity_check(store: Store) -> None:
     assert store.integrity_ok()
+
+
+def test_a_write_nobody_reads_lands_with_its_transaction(store: Store) -> None:
+    """``Store.write``: read back within the transaction, committed with it, gone with it."""
+    with store.transaction("contact:1"):
+        store.write("INSERT INTO settings(key, value) VALUES (?, ?)", ["w", "50% done"])
+        assert store.setting("w") == "50% done"  # the next statement sees it
+        store.write("UPDATE settings SET value = ? WHERE key = ?", ["all 'done'", "w"])
+    assert store.setting("w") == "all 'done'"
+    with pytest.raises(RuntimeError), store.transaction("contact:1"):
+        store.write("UPDATE settings SET value = ? WHERE key = ?", ["undone", "w"])
+        raise RuntimeError("boom")
+    assert store.setting("w") == "all 'done'"
+    store.write("UPDATE settings SET value = ? WHERE key = ?", ["alone", "w"])  # at once
+    assert store.setting("w") == "alone"
+
+
+def test_a_failing_write_fails_its_transaction(store: Store) -> None:
+    """A write sent with a later statement fails the transaction there: nothing lands."""
+    store.set_setting("k", "first")
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), store.transaction():
+        store.set_setting("other", "x")
+        store.write("INSERT INTO settings(key, value) VALUES (?, ?)", ["k", "again"])
+        store.set_setting("after", "y")
+    assert store.setting("other") is None and store.setting("after") is None
+    assert store.setting("k") == "first"
+    store.set_setting("then", "fine")  # the connection carries on
+    assert store.setting("then") == "fine"
+
+
+def test_round_trips_of_a_turn_shaped_transaction(store: Store) -> None:
+    """On PostgreSQL a transaction's BEGIN and locks go with its first statement and a write
+    nobody reads goes with the COMMIT: a read, two such writes and the commit are two round
+    trips (not six). In process (SQLite) there are none to count."""
+    store.set_setting("n", "0")
+    before = store.round_trips
+    with store.transaction("contact:1", "event:x"):
+        assert store.setting("n") == "0"
+        store.write("UPDATE settings SET value = ? WHERE key = ?", ["1", "n"])
+        store.write("INSERT INTO settings(key, value) VALUES (?, ?)", ["m", "2"])
+    assert store.round_trips - before == (2 if store.is_postgres else 0)
+    assert (store.setting("n"), store.setting("m")) == ("1", "2")

@@ -127,3 +127,27 @@ def test_the_copied_county_reports_the_same(
             assert outputs[1].output == outputs[0].output
     finally:
         postgres_server.drop(url)
+
+
+def test_a_copy_that_fails_part_way_leaves_the_target_empty(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    """One transaction: rows already copied are rolled back with the table that failed
+    (a number SQLite kept as text in an INTEGER column, which PostgreSQL refuses)."""
+    source = tmp_path / "k.db"
+    sqlite = Store(source)
+    assert upsert_contact(sqlite, "+358401234567", "fi", {}, None) == "added"
+    sqlite.execute(
+        "INSERT INTO events(received_at, channel, kind, external_id, payload, tries) "
+        "VALUES ('2027-01-01', 'sms', 'inbound', 'SMx', '{}', 'not a number')"
+    )
+    sqlite.close()
+    url = postgres_server.fresh_database()
+    try:
+        result = CliRunner().invoke(main, ["store", "copy", str(source), url])
+        assert result.exit_code == 1 and "table events" in result.output, result.output
+        pg = Store(url, secret="s")
+        assert {t: n for t, n in counts(pg).items() if n} == {}
+        pg.close()
+    finally:
+        postgres_server.drop(url)

@@ -94,7 +94,8 @@ def test_different_residents_run_side_by_side_the_same_one_waits(
 def test_an_unnamed_transaction_waits_for_every_named_one(
     url: str, workers: tuple[Store, Store]
 ) -> None:
-    """One naming nothing keeps the whole store, as on SQLite (its rules read anything)."""
+    """One naming nothing keeps the whole store, as on SQLite (its rules read anything).
+    (A transaction's locks go with its first statement: one that ran none holds none.)"""
     a, b = workers
     b_pid = _pid(b)
     finished: list[bool] = []
@@ -105,6 +106,7 @@ def test_an_unnamed_transaction_waits_for_every_named_one(
         finished.append(True)
 
     with a.transaction(locks.contact(7)):
+        a.setting("anything")
         thread = _in_thread(whole)
         assert _waits_on_a_lock(url, b_pid)
         assert finished == []
@@ -212,6 +214,7 @@ def test_a_deadlock_between_two_workers_is_broken_and_the_loser_runs_again(
     def crossing(store: Store, mine: int, theirs: int) -> None:
         def work() -> None:
             runs.append(f"contact:{mine}")
+            store.setting("anything")  # its first statement: the lock is held from here
             if runs.count(f"contact:{mine}") == 1:
                 holding.wait()  # both hold their own before asking for the other's
             with store.transaction(locks.contact(theirs)):

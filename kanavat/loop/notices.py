@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from kanavat import optouts
+from kanavat import locks, optouts
 from kanavat.attempts import BAD_DELIVERY, PROVIDER_ACCEPTED, in_sql
 from kanavat.loop.person import where_person
 from kanavat.outreach.reach import TOOK_PART
@@ -159,15 +159,20 @@ def planned(store: Store, kind: str, ref_id: int) -> int:
 
 def claim(store: Store, channels: tuple[str, ...], lease: timedelta, limit: int) -> list[dict]:
     """Lease due notices of these channels (texts and calls), with the number to use; a
-    notice whose resident has another notice leased is left for later (one at a time)."""
+    notice whose resident has another notice leased is left for later (one at a time).
+
+    One claimer at a time (the name ``locks.NOTICES``), not the whole store: on PostgreSQL
+    the rows read are locked until the leases are written, and a row another transaction
+    is changing is skipped, so residents' turns in every worker go on meanwhile."""
     now = store.clock()
     marks = ",".join("?" * len(channels))
-    with store.transaction():
+    with store.transaction(locks.NOTICES):
         rows = store.query(
             "SELECT n.*, coalesce(c.phone, n.phone) AS to_number FROM notices n "
             "LEFT JOIN contacts c ON c.id = n.contact_id "
             f"WHERE n.status = ? AND n.channel IN ({marks}) AND n.due_at <= ? "
-            "AND (n.lease_until IS NULL OR n.lease_until < ?) ORDER BY n.due_at, n.id LIMIT ?",
+            "AND (n.lease_until IS NULL OR n.lease_until < ?) ORDER BY n.due_at, n.id LIMIT ?"
+            f"{store.backend.claim_rows('n')}",
             [PENDING, *channels, iso(now), iso(now), limit],
         )
         until = iso(now + lease)

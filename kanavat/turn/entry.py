@@ -194,8 +194,8 @@ def _resident(store: Store, message: Message) -> str:
     """The name a turn locks (``kanavat.locks``): the resident the message is from."""
     if message.session_id is not None:
         return locks.of_session(store, message.session_id)
-    if message.phone:
-        return locks.of_phone(store, message.phone)
+    if message.phone:  # the policy adds the contact's lock once it has found the contact
+        return locks.phone(message.phone)
     if message.visitor:
         return f"visitor:{message.visitor}"
     if message.recipient:

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from kanavat import attempts, contacts, inbound, optouts
+from kanavat import attempts, contacts, inbound, locks, optouts
 from kanavat.contacts import InvalidPhone, normalise_phone
 from kanavat.conversations import Conversations
 from kanavat.loop import policy as loop_policy
@@ -27,13 +27,25 @@ MAX_BODY = 1600  # Twilio's limit for one message body
 
 
 def handle(ctx: Context, message: Message, event_id: int) -> Result:
-    store, config, conversations = ctx.store, ctx.config, ctx.conversations
-    body = message.text
+    store = ctx.store
     try:
         phone = normalise_phone(message.phone or "", None)
     except InvalidPhone:
         return Result("ignored:bad_sender")
     contact = contacts.by_phone(store, phone)
+    if contact is None:
+        return _handle(ctx, message, event_id, phone, None)
+    # The resident's lock, as every other work on this contact takes it (the turn holds the
+    # number's): sent with the next statement, no round trip of its own.
+    with store.transaction(locks.contact(int(contact["id"]))):
+        return _handle(ctx, message, event_id, phone, contact)
+
+
+def _handle(
+    ctx: Context, message: Message, event_id: int, phone: str, contact: dict | None
+) -> Result:
+    store, config, conversations = ctx.store, ctx.config, ctx.conversations
+    body = message.text
     contact_id = contact["id"] if contact else None
     language = contact["language"] if contact else config.default_language
     t = texts(language)["sms"]
@@ -82,7 +94,9 @@ def handle(ctx: Context, message: Message, event_id: int) -> Result:
         return Result("empty", (say(t["no_text"], "hint", session),))
     if _is_echo(ctx, conversations, session["id"], body, event_id):
         return Result("ignored:repeated_reply")
-    turn = conversations.take(session["id"], Input("text", body))
+    turn = conversations.take(
+        session["id"], Input("text", body), resident=locks.contact(contact_id), session=session
+    )
     reply = Said(
         "reply",
         turn.language,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib
+import inspect
 import logging
 import os
 import time
@@ -46,8 +47,18 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def load_engine(kind: str, language: str, model_path: str | Path) -> SpeechEngine:
-    """Build one engine by kind name, importing its module only now."""
+def speech_threads(workers_per_machine: int = 1) -> int:
+    """The threads one worker's engine decodes on: its share of the cores (``[server]
+    workers_per_machine`` processes share them), at most 4 (more does not help Whisper
+    base), at least 1."""
+    return max(1, min(4, cpu_count() // max(1, workers_per_machine)))
+
+
+def load_engine(
+    kind: str, language: str, model_path: str | Path, threads: int | None = None
+) -> SpeechEngine:
+    """Build one engine by kind name, importing its module only now. ``threads``: the
+    cores an engine that decodes on several (Whisper's ``cpu_threads``) may use."""
     target = ENGINE_KINDS.get(kind)
     if target is None:
         raise EngineError(f"unknown speech engine {kind!r}; expected one of {sorted(ENGINE_KINDS)}")
@@ -56,8 +67,10 @@ def load_engine(kind: str, language: str, model_path: str | Path) -> SpeechEngin
         cls = getattr(importlib.import_module(module_name), class_name)
     except ImportError as exc:
         raise EngineError(f"speech engine {kind!r} is not installed: {exc}") from exc
+    takes_threads = "cpu_threads" in inspect.signature(cls).parameters
+    extra = {"cpu_threads": threads} if threads is not None and takes_threads else {}
     try:
-        return cls(language, model_path)
+        return cls(language, model_path, **extra)
     except (FileNotFoundError, OSError) as exc:
         raise EngineError(f"{kind} model for {language!r} not loaded: {exc}") from exc
 

@@ -226,6 +226,7 @@ class WhisperEngine:
         self.closed_vad = closed_vad or VadConfig(max_length=CLOSED_MAX_SECONDS)
         self.free_vad = free_vad or VadConfig(max_length=FREE_TEXT_MAX_SECONDS)
         threads = cpu_threads if cpu_threads is not None else min(4, os.cpu_count() or 1)
+        self.cpu_threads = threads
         self.model = WhisperModel(
             str(path),
             device="cpu",

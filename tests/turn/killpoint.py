@@ -3,7 +3,8 @@
     python killpoint.py STEP CHANNEL KIND SKIP serve --config ... --port ...
 
 Watches the store's statements (``Store._run``, which every statement and
-``Store.transaction``'s BEGIN and COMMIT go through) and the provider's SMS call; once the
+``Store.transaction``'s BEGIN and COMMIT go through, and ``Store._defer``, which a write
+sent with the transaction's next statement goes through) and the provider's SMS call; once the
 inbound event of CHANNEL/KIND (``sms``/``inbound``, ``chat``/``ws``) after the first SKIP
 ones is being stored, it
 kills the process, as a power cut would, at STEP:
@@ -34,6 +35,7 @@ STEP, CHANNEL, KIND = sys.argv[1:4]
 state: dict[str, Any] = {"armed": False, "event_commit": False, "handling": False}
 state["skip"] = int(sys.argv[4])
 _execute = Store._run
+_deferred = Store._defer
 _send_sms = TwilioProvider.send_sms
 
 
@@ -54,17 +56,35 @@ def execute(self: Store, sql: str, params: Any = ()) -> Any:
         if STEP == "receiving":
             _die()
         result = _execute(self, sql, params)
-        state["event_commit"] = True
+        if self._depth == 0:  # stored in a statement of its own: committed
+            after_event_commit()
+        else:
+            state["event_commit"] = True
         return result
     result = _execute(self, sql, params)
     if not state["armed"]:
         return result
     if state["event_commit"] and text == "COMMIT":
         state["event_commit"] = False
-        if STEP == "event":
-            _die()
-        state["handling"] = True
+        after_event_commit()
         return result
+    after_statement(text)
+    return result
+
+
+def after_event_commit() -> None:
+    if STEP == "event":
+        _die()
+    state["handling"] = True
+
+
+def defer(self: Store, sql: str, params: Any = ()) -> None:
+    _deferred(self, sql, params)
+    if state["armed"]:
+        after_statement(" ".join(sql.split()).upper())
+
+
+def after_statement(text: str) -> None:
     if STEP == "answer" and text.startswith("INSERT INTO ANSWERS"):
         _die()
     if STEP == "outbox" and text.startswith("INSERT INTO OUTBOUND"):
@@ -77,7 +97,6 @@ def execute(self: Store, sql: str, params: Any = ()) -> Any:
             _die()
     if STEP == "sent" and text.startswith("UPDATE OUTBOUND SET SID"):
         _die()
-    return result
 
 
 async def send_sms(self: TwilioProvider, *args: Any, **kwargs: Any) -> Any:
@@ -88,6 +107,7 @@ async def send_sms(self: TwilioProvider, *args: Any, **kwargs: Any) -> Any:
 
 
 Store._run = execute  # type: ignore[method-assign]
+Store._defer = defer  # type: ignore[method-assign]
 TwilioProvider.send_sms = send_sms  # type: ignore[method-assign]
 
 if __name__ == "__main__":
