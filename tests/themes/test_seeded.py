@@ -54,7 +54,7 @@ def test_a_stray_is_not_pulled_in_by_its_neighbours():
 
 def test_nearest_answers_are_found_across_chunks():
     rng = np.random.default_rng(3)
-    points = normalise(rng.normal(size=(2 * 1024 + 37, 16))).astype(np.float32)
+    points = normalise(rng.normal(size=(2 * seeded._CHUNK + 37, 16))).astype(np.float32)
     found = seeded.nearest_answers(points, 5)
     sims = points @ points.T
     np.fill_diagonal(sims, -np.inf)
