@@ -15,9 +15,10 @@ examples, with the theme's name (``corpus.THEME_NAMES``); accuracy is the share 
 labelled answers that land in their own theme (an unassigned answer counts as wrong; ``-``
 answers are not scored), over ``DRAWS`` draws, assigned as the product does
 (:func:`kanavat.themes.seeded.assign`: centres that move with their members, an answer under
-``ASSIGN_MIN`` of every centre left for unaided themes). Beside it, to tell the space from the
-method: ``nearest_example`` (each answer takes the theme of its nearest example) and
-``no_threshold`` (the same rounds with no "fits none").
+``ASSIGN_MIN`` of every centre, or nearer a theme proposed from what fits none, left for
+unaided themes). Beside it, to tell the space from the method: ``nearest_example`` (each
+answer takes the theme of its nearest example) and ``no_threshold`` (the same rounds with no
+"fits none": no threshold, no proposals competing).
 
     python -m bench.themes.accuracy --part dev       # while tuning: the development part only
 """
@@ -149,7 +150,7 @@ def seeded_accuracy(
         of_example = np.repeat(np.arange(len(chosen)), EXAMPLES)
         nearest_theme = of_example[(points @ points[examples].T).argmax(axis=1)]
         nearest.append(np.mean([chosen[nearest_theme[i]] == rows[i].label for i in scored]))
-        loose = seeded.assign(points, pulls, least=-2.0)
+        loose = seeded.assign(points, pulls, least=-2.0, propose=False)
         unthresholded.append(np.mean([chosen[loose[i]] == rows[i].label for i in scored]))
         coverages.append(sum(1 for i in scored if labels[i] >= 0) / len(scored))
         joined = [i for i, r in enumerate(rows) if labels[i] >= 0 and i not in used]

@@ -17,7 +17,7 @@ QUICK_SCALE = 1_000
 
 def run(quick: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for part in ("dev", "heldout", "heldout2"):
+    for part in ("dev", "heldout", "heldout2", "heldout3"):
         if not PARTS[part].exists():
             continue
         out[part] = accuracy.run_part(part)

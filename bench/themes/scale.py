@@ -5,7 +5,9 @@ letter) so that all N are different texts and each is embedded: no cache helps. 
 the way a county's server does: the answers' embeddings are made once and kept in a real
 SQLite store (:mod:`kanavat.themes.stored`), then a report or ``kanavat themes`` reads them back
 and finds the themes. Prints one JSON line: seconds to embed (and the rate), to store, to read
-back, to find themes (space, clustering, words), and the process's peak resident memory.
+back, to find themes (space, clustering, words), to find them again once three themes are
+seeded (the seeded rounds, in which proposed themes compete, then the rest clustered), and the
+process's peak resident memory.
 
     python -m bench.themes.scale 10000
 """
@@ -21,12 +23,13 @@ import time
 from pathlib import Path
 
 from bench.common import own_peak_mb
-from bench.themes.corpus import load
+from bench.themes.corpus import THEME_NAMES, load
 from kanavat.themes import analyse as analysis
 from kanavat.themes import embed as embedding
 from kanavat.themes import stored
 
 OPENINGS = ("", "", "no ", "hei ", "tota ", "jo ", "hej ", "siis ", "asså ")
+SEEDED = ("jonot", "kotihoito", "liikenne")
 CLOSINGS = ("", "", " kiitos", " tack", "!", "...", " :(", " t. asukas", " mvh")
 
 
@@ -44,6 +47,18 @@ def answers(n: int, seed: int = 10_000) -> list[analysis.Answer]:
         if text not in seen:
             seen.add(text)
             out.append(analysis.Answer(text, r.language, str(len(out)), len(out) + 1))
+    return out
+
+
+def seeded_themes() -> list[analysis.NamedTheme]:
+    """Three themes an official seeded with three of the development part's answers each and
+    a name (a later run: the answers are assigned to them, the rest proposed)."""
+    rows = load("dev")
+    out = []
+    for number, label in enumerate(SEEDED):
+        examples = [r for r in rows if r.label == label][:3]
+        vectors = embedding.embed([r.text for r in examples], [r.language for r in examples])
+        out.append(analysis.NamedTheme(number, THEME_NAMES[label], vectors.sum(axis=0), 3))
     return out
 
 
@@ -79,6 +94,10 @@ def main() -> None:
         read = time.perf_counter()
         result = analysis.analyse(given, (), vectors)
         done = time.perf_counter()
+        named = seeded_themes()
+        named_at = time.perf_counter()
+        with_named = analysis.analyse(given, named, vectors)
+        named_done = time.perf_counter()
         store.close()
     peak_mb = own_peak_mb()
     print(
@@ -96,6 +115,8 @@ def main() -> None:
                 "peak_rss_mb": peak_mb,
                 "themes": len(result.themes),
                 "strays": len(result.strays),
+                "seeded_seconds": named_done - named_at,
+                "seeded_assigned": sum(len(t.members) for t in with_named.themes if t.named),
                 "omp_threads": os.environ.get("OMP_NUM_THREADS", "all"),
                 "embed_batch": embedding.BATCH,
             }
