@@ -36,6 +36,7 @@ from kanavat.appkeys import (
     WEBSOCKETS,
 )
 from kanavat.channels import ADAPTERS, turn_channels
+from kanavat.checkpoints import Checkpointer
 from kanavat.config import Config
 from kanavat.conversations import Conversations
 from kanavat.errors import errors
@@ -134,9 +135,15 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     app[TURNS] = Turns(Context(config, store, conversations), turn_channels(), worker)
     log.info("store.opened schema=%s", store.schema_version)
     beating = asyncio.get_running_loop().create_task(_beat_forever(store, worker))
+    # SQLite's checkpoints (copy the log into the file, fsync) off the event loop.
+    checkpoints = None if store.is_postgres else Checkpointer(store)
+    if checkpoints is not None:
+        checkpoints.start()
     yield
     beating.cancel()
     await asyncio.gather(beating, return_exceptions=True)
+    if checkpoints is not None:
+        checkpoints.stop()
     with contextlib.suppress(Exception):  # a store gone: the others find the worker stale
         workers.retire(store, worker)
     store.close()
