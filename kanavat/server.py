@@ -32,6 +32,7 @@ from kanavat.appkeys import (
     PROVIDER,
     SENDER,
     STORE,
+    TURN_BATCHES,
     TURNS,
     WEBSOCKETS,
 )
@@ -50,6 +51,7 @@ from kanavat.report import routes as report_routes
 from kanavat.sender import SWEEP_EVERY, Sender
 from kanavat.sms.send import SmsSender
 from kanavat.store import Clock, Store
+from kanavat.turn.batch import TurnBatches
 from kanavat.turn.context import Context
 from kanavat.turn.entry import Turns
 from kanavat.voice import stream as voice_stream
@@ -133,6 +135,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     app[CONVERSATIONS] = conversations
     worker = workers.register(store)
     app[TURNS] = Turns(Context(config, store, conversations), turn_channels(), worker)
+    app[TURN_BATCHES] = TurnBatches(app[TURNS])
     log.info("store.opened schema=%s", store.schema_version)
     beating = asyncio.get_running_loop().create_task(_beat_forever(store, worker))
     # SQLite's checkpoints (copy the log into the file, fsync) off the event loop.
