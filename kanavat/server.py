@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import secrets
@@ -316,10 +317,21 @@ async def _close_websockets(app: web.Application) -> None:
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
 
+async def _freeze_startup_heap(app: web.Application) -> None:
+    """What start-up built (configuration, questionnaires, speech models, prompts) lives as
+    long as the process: moved out of the cyclic garbage collector's sight (``gc.freeze``),
+    so its full collections walk only what requests made since. They had walked the whole
+    heap, a pause of tens of milliseconds for every request in flight (the SMS p99)."""
+    gc.collect()
+    gc.freeze()
+    log.info("server.heap_frozen objects=%s", gc.get_freeze_count())
+
+
 def serve(config: Config, host: str, port: int, options: Options = Options()) -> None:
     """Run until SIGINT/SIGTERM; aiohttp lets in-flight requests finish, then unwinds.
     On uvloop: its event loop and sockets in C take a tenth off every request."""
     app = create_app(config, options)
+    app.on_startup.append(_freeze_startup_heap)  # after every cleanup context has started
     web.run_app(
         app,
         host=host,
