@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from kanavat.provider import TwilioProvider
     from kanavat.sender import Sender
     from kanavat.store import Store
+    from kanavat.turn.batch import TurnBatches
     from kanavat.turn.entry import Turns
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
@@ -25,4 +26,5 @@ WEBSOCKETS: web.AppKey[set] = web.AppKey("websockets")
 EMULATOR: web.AppKey[object] = web.AppKey("emulator")
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
 TURNS: web.AppKey[Turns] = web.AppKey("turns")
+TURN_BATCHES: web.AppKey[TurnBatches] = web.AppKey("turn_batches")  # SMS: group-committed
 SENDER: web.AppKey[Sender] = web.AppKey("sender")

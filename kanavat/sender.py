@@ -131,7 +131,8 @@ class Sender:
             )
             log.warning("sender.error outbound=%s reason=unknown_answer", row_id)
             return None
-        attempts.sent(self.store, row_id, result.sid, result.status, result.num_segments)
+        # With the status callbacks' group commit: a sid recorded before any callback about it.
+        await self.statuses.sent(Sent(row_id, result.sid, result.status, result.num_segments))
         # Routine, and kept on the row (its sid and status): a refusal or error is a warning.
         log.debug("sender.sent outbound=%s sid=%s purpose=%s", row_id, result.sid, row["purpose"])
         return None
@@ -206,6 +207,19 @@ class Sender:
 
 
 @dataclass(frozen=True)
+class Sent:
+    """The provider took an outbox row's message: its sid, status and segments."""
+
+    row_id: int
+    sid: str
+    status: str
+    segments: int | None
+
+    def apply(self, store: Store) -> None:
+        attempts.sent(store, self.row_id, self.sid, self.status, self.segments)
+
+
+@dataclass(frozen=True)
 class StatusCallback:
     """A delivery status callback as the webhook gave it (``key``: its idempotency key)."""
 
@@ -249,36 +263,62 @@ class StatusCallbacks:
     event loop are stored and applied in one transaction (a group commit), and each is
     answered after that commit, as if alone. Every reply brings two callbacks back, so at
     load a commit per callback is most of their cost. If the batch fails, each is tried
-    again in its own transaction, so one callback's failure is its own."""
+    again in its own transaction, so one callback's failure is its own.
+
+    The sids the provider gave (``sent``) are recorded in the same group commits, before the
+    callbacks of their group: a callback can only follow its message's REST answer, so it
+    finds its row whether the two arrived in one pass of the loop or apart."""
 
     def __init__(self, store: Store):
         self.store = store
-        self._waiting: list[tuple[StatusCallback, asyncio.Future[str | None]]] = []
+        self._waiting: list[tuple[Sent | StatusCallback, asyncio.Future[str | None]]] = []
 
     async def take(self, callback: StatusCallback) -> str | None:
         """Store and apply ``callback``; its outcome, or None if it was applied before."""
+        return await self._queue(callback)
+
+    async def sent(self, sent: Sent) -> None:
+        """Record a sid and status the provider answered with (after that commit)."""
+        await self._queue(sent)
+
+    async def _queue(self, item: Sent | StatusCallback) -> str | None:
         loop = asyncio.get_running_loop()
         if not self._waiting:
             loop.call_soon(self._commit)
         future: asyncio.Future[str | None] = loop.create_future()
-        self._waiting.append((callback, future))
+        self._waiting.append((item, future))
         return await future
 
     def _commit(self) -> None:
         batch, self._waiting = self._waiting, []
-        names = sorted({f"message:{c.sid}" for c, _ in batch})  # one order in every worker
+        batch.sort(key=lambda entry: isinstance(entry[0], StatusCallback))  # sids first
+        names = sorted({f"message:{item.sid}" for item, _ in batch})  # one order in every worker
         try:
             with self.store.transaction(*names):
-                outcomes = [_apply(self.store, c) for c, _ in batch]
+                outcomes = [_apply_one(self.store, item) for item, _ in batch]
         except Exception:
-            for callback, future in batch:
+            for item, future in batch:
                 if future.done():
                     continue
                 try:
-                    future.set_result(status_callback(self.store, callback))
+                    future.set_result(_alone(self.store, item))
                 except Exception as exc:
                     future.set_exception(exc)
             return
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if not future.done():
                 future.set_result(outcome)
+
+
+def _apply_one(store: Store, item: Sent | StatusCallback) -> str | None:
+    if isinstance(item, Sent):
+        item.apply(store)
+        return None
+    return _apply(store, item)
+
+
+def _alone(store: Store, item: Sent | StatusCallback) -> str | None:
+    if isinstance(item, Sent):
+        item.apply(store)  # one statement: its own commit
+        return None
+    return status_callback(store, item)

@@ -15,7 +15,7 @@ import re
 from aiohttp import web
 
 from kanavat import sender as sending
-from kanavat.appkeys import SENDER, TURNS
+from kanavat.appkeys import SENDER, TURN_BATCHES
 from kanavat.attempts import OutboundStatus, Outgoing
 from kanavat.privacy.data import pack
 from kanavat.sms import render
@@ -57,7 +57,9 @@ async def inbound(request: web.Request) -> web.Response:
         phone=fields["From"],
         provider_opted_out=bool(fields.get("OptOutType")),
     )
-    reply = request.app[TURNS].take(message)
+    # Taken with the messages arriving with it: their events in one commit, then their
+    # turns in one (``kanavat/turn/batch.py``); answered after its turn's commit.
+    reply = await request.app[TURN_BATCHES].take(message)
     request.app[SENDER].kick(reply.outbox)
     # The turn logged its outcome (``turn.handled``, by event id); a repeat is news.
     log.log(

@@ -77,6 +77,10 @@ class Reply:
         return self.result.turn if self.result else None
 
 
+# What a turn's transaction did: a repeat's Reply, or its result, replies and their rows.
+Done = Reply | tuple[Result, list[Outgoing], list[int]]
+
+
 class Turns:
     def __init__(
         self, ctx: Context, channels: Sequence[Channel], worker: workers.Worker | None = None
@@ -102,28 +106,33 @@ class Turns:
             return self._again(recorded.id, recorded.outcome or "")
         return self.handle(recorded.id, message)
 
+    def take_all(self, messages: Sequence[Message]) -> list[Reply]:
+        """``take`` for several messages (``kanavat/turn/batch.py``), with two commits between
+        them: their events in one, then their turns in one. Nothing is promised before its
+        commit, so each is as if taken alone; if any turn fails, the whole second commit is
+        rolled back and the caller takes each alone (a failure stays its own)."""
+        store = self.ctx.store
+        with store.transaction(*sorted({locks.event(m.channel, m.kind, m.key) for m in messages})):
+            recorded = [
+                inbound.record(store, m.channel, m.kind, m.key, m.payload(), holder=self.worker.id)
+                for m in messages
+            ]
+        todo = [(r.id, m) for r, m in zip(recorded, messages, strict=True) if not r.handled]
+        residents = sorted({_resident(store, m) for _, m in todo})
+        done = store.atomic(lambda: [self._work(i, m) for i, m in todo], *residents) if todo else []
+        replies = iter(self._reply(i, m, d) for (i, m), d in zip(todo, done, strict=True))
+        return [
+            self._again(r.id, r.outcome or "") if r.handled else next(replies) for r in recorded
+        ]
+
     def handle(self, event_id: int, message: Message) -> Reply:
         """Handle a stored event: policy, replies and outcome in one transaction."""
         store = self.ctx.store
-        channel = self.channels[message.channel]
-
-        def work() -> Reply | tuple[Result, list[Outgoing], list[int]]:
-            outcome = inbound.outcome(store, event_id)
-            if outcome is not None:
-                return self._again(event_id, outcome)
-            result = channel.policy(self.ctx, message, event_id)
-            outgoing = channel.render(message, result)
-            ids = attempts.enqueue(
-                store, _kept(channel, outgoing), event_id=event_id, status=_written(channel, store)
-            )
-            inbound.finish(store, event_id, result.outcome)
-            return result, outgoing, ids
-
         try:
             # The resident's lock: their turns one at a time in every worker. A connection
             # lost under the turn, or a deadlock PostgreSQL broke, rolled it back: it runs
             # again (its event, still unhandled, says it is not a repeat).
-            done = store.atomic(work, _resident(store, message))
+            done = store.atomic(lambda: self._work(event_id, message), _resident(store, message))
         except StoreUnavailable:
             log.warning("turn.store_unavailable channel=%s event=%s", message.channel, event_id)
             raise  # not the event's fault: its tries are not counted, the sweep takes it
@@ -137,6 +146,25 @@ class Turns:
                 gave_up,
             )
             raise
+        return self._reply(event_id, message, done)
+
+    def _work(self, event_id: int, message: Message) -> Done:
+        """A stored event's turn, inside the caller's transaction."""
+        store = self.ctx.store
+        channel = self.channels[message.channel]
+        outcome = inbound.outcome(store, event_id)
+        if outcome is not None:
+            return self._again(event_id, outcome)
+        result = channel.policy(self.ctx, message, event_id)
+        outgoing = channel.render(message, result)
+        ids = attempts.enqueue(
+            store, _kept(channel, outgoing), event_id=event_id, status=_written(channel, store)
+        )
+        inbound.finish(store, event_id, result.outcome)
+        return result, outgoing, ids
+
+    def _reply(self, event_id: int, message: Message, done: Done) -> Reply:
+        """What a committed turn did, logged."""
         if isinstance(done, Reply):
             return done
         result, outgoing, ids = done
@@ -148,7 +176,7 @@ class Turns:
             result.outcome,
             len(ids),
         )
-        to_send = tuple(ids) if channel.sends else ()
+        to_send = tuple(ids) if self.channels[message.channel].sends else ()
         return Reply(event_id, result.outcome, to_send, tuple(m.body for m in outgoing), result)
 
     def _again(self, event_id: int, outcome: str) -> Reply:

@@ -187,6 +187,8 @@ async def test_sms_turn_killed(tmp_path: Path, step: str, database: str) -> None
         proc = serve(config, port, log)
         try:
             await wait_up(port, proc, log)
+            # Start-up's heap is out of the garbage collector's sight before any request.
+            assert "server.heap_frozen" in log.read_text(encoding="utf-8")
             retry = await handset.resend_last()  # Twilio's retry: same sid, same signature
             assert retry.status == 200
             await until(

@@ -1,0 +1,77 @@
+"""The server's SQLite WAL checkpoints, off the event loop.
+
+SQLite in WAL mode appends every commit to the log and, by default, the commit that takes
+the log past 1,000 pages copies it into the database file and fsyncs both (a checkpoint),
+in the connection that committed: on the server that is the event loop, stalled for
+several to tens of milliseconds every few dozen SMS answers, with every request in flight
+waiting behind it (most of the SMS bench's p99).
+
+While the server runs, a thread with its own connection checkpoints every fraction of a
+second (``PASSIVE``: it never waits for the writer, and the writer never waits for it), so
+the copying and the fsyncs happen beside the loop. The log is restarted from its beginning
+only by a writer after a checkpoint has copied all of it; under steady load a concurrent
+checkpoint never quite catches up, so the server's own connection keeps a checkpoint of its
+own at a much larger log (``WRITER_PAGES``): by then the thread has copied nearly all of it,
+and the writer's share is the last few pages, once every many thousand pages.
+
+Durability is SQLite's as before (``dialect.py``: ``synchronous=NORMAL``): a commit is in
+the log when it returns; a checkpoint, whoever runs it, fsyncs what it copied. Only the
+server does this; a command-line tool's connection checkpoints as SQLite does by default.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+
+from kanavat.store import Store
+
+log = logging.getLogger("kanavat.checkpoints")
+EVERY = 0.2  # seconds between the thread's checkpoints
+WRITER_PAGES = 10_000  # the server connection's own checkpoint (SQLite's default: 1,000)
+DEFAULT_PAGES = 1_000
+
+
+class Checkpointer:
+    """A thread checkpointing one SQLite store's log; ``start`` and ``stop`` it."""
+
+    def __init__(self, store: Store, every: float = EVERY) -> None:
+        if store.is_postgres:
+            raise TypeError("checkpoints are SQLite's; this store is PostgreSQL")
+        self.store = store
+        self.every = every
+        self.checkpoints = 0  # completed (tests read it)
+        self.copied = 0  # pages of the log in the file after the last one
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.store.execute(f"PRAGMA wal_autocheckpoint={WRITER_PAGES}")
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoints", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread; the server's connection checkpoints as SQLite's default again."""
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._thread = None
+        self.store.execute(f"PRAGMA wal_autocheckpoint={DEFAULT_PAGES}")
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.store.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout=1000")
+            while not self._stop.wait(self.every):
+                try:
+                    # fetchall: a statement left unfinished would keep a read snapshot
+                    # open, and the writer could never restart the log.
+                    (_, _, copied), *_ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.checkpoints += 1
+                    self.copied = copied
+                except sqlite3.Error as exc:  # busy, or the disk: the next one tries again
+                    log.warning("store.checkpoint.failed reason=%s", type(exc).__name__)
+        finally:
+            conn.close()
