@@ -139,6 +139,15 @@ def _sms(found: dict[str, Any]) -> list[str]:
     answers = [r for r in s["rows"] if r["scenario"] == "answers"]
     floor = [r for r in s["rows"] if r["scenario"] != "answers"]
     out = ["What limits it:", ""]
+    if answers and "residents" in answers[0]:
+        out.append(
+            "- **Each level answers with residents of its own** (since session 7). Before, "
+            "every level took the same residents, so at 32 and 64 in flight those whose "
+            "questionnaire a lower level had finished sent messages that took the cheap "
+            "no-session path: the answers figures at 32 and 64 in flight recorded before "
+            "then (up to 1,059/s at 64 in flight) were inflated, and the goal was further "
+            "away than they said."
+        )
     if answers:
         r = max(answers, key=lambda r: r["per_second"])
         per = 1000 * r["server_cores"] / max(1.0, r["per_second"])
