@@ -425,9 +425,9 @@ def _polis(found: dict[str, Any]) -> list[str]:
         f"{len(missed)} populations where ours misses the oracle goal, "
         f"{sum(r in beyond for r in missed)} are among those. Ours is within 0.05 of the "
         f"known-groups ceiling on {len(rows) - len(below)}/{len(rows)}; below it by more: "
-        f"{below_listed or 'none'}. There EM finds groupings that explain the votes at least "
-        "as well (log-likelihood) as EM started at the true groups (so on all 12 "
-        "development populations of 200), yet match the truth less: restarts chosen by "
+        f"{below_listed or 'none'}. On all 12 development populations of 200 (where this "
+        "was checked), EM's grouping explains the votes at least as well (log-likelihood) as "
+        "EM started at the true groups, yet matches the truth less: restarts chosen by "
         "likelihood cannot close that; a better prior might.",
         "- **What this session changed (branch polis4)**: no change to the model (its settings "
         "are those on main before this session); the bench gained the known-groups ceiling, a "
