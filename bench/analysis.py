@@ -432,7 +432,12 @@ def _polis(found: dict[str, Any]) -> list[str]:
         "- **What this session changed (branch polis4)**: no change to the model (its settings "
         "are those on main before this session); the bench gained the known-groups ceiling, a "
         "fresh held-out split (seeds 7-9, run once, after the settings were fixed), goal "
-        "verdicts by split and the CPU of a 2,000-participant recompute.",
+        "verdicts by split and the CPU of a 2,000-participant recompute. The recompute now "
+        "keeps numpy's BLAS and scikit-learn's OpenMP on one thread (`analysis._one_thread`): "
+        "their waiting worker threads spin, and on the shared two cores (load 8-9) one "
+        "2,000-participant recompute took 8 CPU-s (13 s wall) with the default threads against "
+        "0.4 s on one, with the same groups (the runs before this one were multi-threaded: "
+        "their CPU column is not comparable). The run above had OMP_NUM_THREADS=1 in its environment.",
         "- **Tried on the development seeds (1-3, 200 participants, the 12 populations with "
         "groups) and not kept** (mean ARI; the model on main: 0.819, 9/12 within 0.05 of the "
         "oracle, 11/12 at least red-dwarf's): variational Bayes with Beta priors on each "

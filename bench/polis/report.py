@@ -91,8 +91,9 @@ def section(found: dict[str, Any]) -> list[str]:
             "",
             f"CPU to recompute one conversation of 2,000 participants (analyse: map, groups, "
             f"statements): mean {sum(big) / len(big):.1f} s, most {max(big):.1f} s over "
-            f"{len(big)} populations (process CPU, measured in this run; under load: the "
-            "lead's idle re-run is the figure to quote).",
+            f"{len(big)} populations (process CPU on one thread, as the recompute runs; "
+            "measured in this run, under load: the lead's idle re-run is the figure to "
+            "quote).",
         ]
     lines += ["", "Goals (every population):", ""]
     lines += [f"- {goal}: {'met' if ok else 'missed'}" for goal, ok in found["goals"].items()]

@@ -223,3 +223,15 @@ def test_the_same_votes_and_seed_give_the_same_groups() -> None:
     assert [r.statement for r in first.representative[0]] == [
         r.statement for r in second.representative[0]
     ]
+
+
+def test_the_recompute_keeps_numpy_and_scikit_learn_on_one_thread() -> None:
+    from sklearn.cluster import KMeans  # loads scikit-learn's OpenMP runtime
+    from threadpoolctl import threadpool_info
+
+    from kanavat.opinions.analysis import _one_thread
+
+    KMeans(n_clusters=2, n_init=1).fit(np.arange(8.0).reshape(4, 2))
+    with _one_thread():
+        pools = threadpool_info()
+        assert pools and all(pool["num_threads"] == 1 for pool in pools)
