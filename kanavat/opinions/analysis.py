@@ -26,7 +26,9 @@ def _one_thread():  # type: ignore[no-untyped-def]
     """Run numpy's BLAS and scikit-learn's OpenMP on this thread only. Their worker threads
     spin while they wait, and this recompute is a background job sharing the cores with speech:
     on two busy cores one 2,000-participant recompute took 8 CPU-s with the default threads
-    and 0.4 s on one thread (the same groups). Imported when used, like scikit-learn."""
+    and 0.4 s on one thread (the same groups). OpenMP's limit holds for this thread only;
+    OpenBLAS's is process-wide while it lasts (under a second), restored after. Imported when
+    used, like scikit-learn."""
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1)
