@@ -523,6 +523,7 @@ def markdown(found: dict[str, Any]) -> str:
             "## Conversations: opinion groups against the latent truth (issue 20)",
             "",
             *polis_report.section(found["polis"]),
+            *analysis.notes("polis", found),
         ]
     if "again" in found:
         g = found["again"]

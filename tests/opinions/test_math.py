@@ -186,3 +186,52 @@ def test_held_out_votes_are_scored_participant_by_participant() -> None:
     assert latent.simplest_as_good({2: scores, 3: lucky}, margin=2.0) == 2
     # A lead too small to matter keeps the fewer groups, however many participants show it.
     assert latent.simplest_as_good({2: scores, 3: scores + 0.004}, margin=0.5, floor=0.008) == 2
+
+
+def _two_camps(minority: int) -> tuple[np.ndarray, np.ndarray]:
+    """60 participants agreeing with statements 0-7 and ``minority`` disagreeing with them all."""
+    votes = [(p, s, "agree") for p in range(60) for s in range(8)]
+    votes += [(p, s, "disagree") for p in range(60, 60 + minority) for s in range(8)]
+    matrix = VoteMatrix.from_votes(votes, statements=range(8))
+    labels = np.array([0 if int(p) < 60 else 1 for p in matrix.participants])
+    return latent.one_hot(matrix.values), labels
+
+
+def test_a_small_groups_vote_shares_are_pulled_towards_everyones() -> None:
+    few, few_labels = _two_camps(3)
+    fitted = latent.fit(few, few_labels, 2)
+    assert (fitted.labels == few_labels).all()
+    everyone_agrees = 60 / 63
+    small_agrees = fitted.probabilities[1, 0, 0]
+    # Three disagreeing voters alone would say 0 % agree; the prior pulls them towards 95 %.
+    assert 0.3 < small_agrees < everyone_agrees
+    # The large group's own votes outweigh the prior: its estimate stays near its 100 %.
+    assert fitted.probabilities[0, 0, 0] > 0.9
+    # With more votes of its own, the same group is pulled less.
+    many, many_labels = _two_camps(30)
+    assert latent.fit(many, many_labels, 2).probabilities[1, 0, 0] < small_agrees / 2
+    # The probabilities of a group on a statement still sum to one.
+    assert np.allclose(fitted.probabilities.sum(axis=2), 1.0)
+
+
+def test_the_same_votes_and_seed_give_the_same_groups() -> None:
+    votes, _ = population(200, 8, seed=10)
+    matrix = VoteMatrix.from_votes(votes, statements=range(STATEMENTS))
+    first, second = analyse(matrix, seed=3), analyse(matrix, seed=3)
+    assert first.k == second.k > 0
+    assert first.groups == second.groups
+    assert [r.statement for r in first.representative[0]] == [
+        r.statement for r in second.representative[0]
+    ]
+
+
+def test_the_recompute_keeps_numpy_and_scikit_learn_on_one_thread() -> None:
+    from sklearn.cluster import KMeans  # loads scikit-learn's OpenMP runtime
+    from threadpoolctl import threadpool_info
+
+    from kanavat.opinions.analysis import _one_thread
+
+    KMeans(n_clusters=2, n_init=1).fit(np.arange(8.0).reshape(4, 2))
+    with _one_thread():
+        pools = threadpool_info()
+        assert pools and all(pool["num_threads"] == 1 for pool in pools)
