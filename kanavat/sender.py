@@ -21,11 +21,13 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from kanavat import attempts, contacts, inbound, optouts
 from kanavat.attempts import OutboundStatus
 from kanavat.config import Config
+from kanavat.group_commit import GroupCommit
 from kanavat.provider import OPTED_OUT, OptedOut, ProviderError, TwilioProvider
 from kanavat.store import Store, iso
 
@@ -271,43 +273,24 @@ class StatusCallbacks:
 
     def __init__(self, store: Store):
         self.store = store
-        self._waiting: list[tuple[Sent | StatusCallback, asyncio.Future[str | None]]] = []
+        self._group: GroupCommit[Sent | StatusCallback, str | None] = GroupCommit(
+            self._together,
+            partial(_alone, store),
+            order=lambda item: isinstance(item, StatusCallback),  # sids first
+        )
 
     async def take(self, callback: StatusCallback) -> str | None:
         """Store and apply ``callback``; its outcome, or None if it was applied before."""
-        return await self._queue(callback)
+        return await self._group.take(callback)
 
     async def sent(self, sent: Sent) -> None:
         """Record a sid and status the provider answered with (after that commit)."""
-        await self._queue(sent)
+        await self._group.take(sent)
 
-    async def _queue(self, item: Sent | StatusCallback) -> str | None:
-        loop = asyncio.get_running_loop()
-        if not self._waiting:
-            loop.call_soon(self._commit)
-        future: asyncio.Future[str | None] = loop.create_future()
-        self._waiting.append((item, future))
-        return await future
-
-    def _commit(self) -> None:
-        batch, self._waiting = self._waiting, []
-        batch.sort(key=lambda entry: isinstance(entry[0], StatusCallback))  # sids first
-        names = sorted({f"message:{item.sid}" for item, _ in batch})  # one order in every worker
-        try:
-            with self.store.transaction(*names):
-                outcomes = [_apply_one(self.store, item) for item, _ in batch]
-        except Exception:
-            for item, future in batch:
-                if future.done():
-                    continue
-                try:
-                    future.set_result(_alone(self.store, item))
-                except Exception as exc:
-                    future.set_exception(exc)
-            return
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if not future.done():
-                future.set_result(outcome)
+    def _together(self, items: list[Sent | StatusCallback]) -> list[str | None]:
+        names = sorted({f"message:{item.sid}" for item in items})  # one order in every worker
+        with self.store.transaction(*names):
+            return [_apply_one(self.store, item) for item in items]
 
 
 def _apply_one(store: Store, item: Sent | StatusCallback) -> str | None:

@@ -15,45 +15,22 @@ answer, state, replies and outcome are one commit.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
+from kanavat.group_commit import GroupCommit
 from kanavat.turn.entry import Reply, Turns
 from kanavat.turn.message import Message
 
 log = logging.getLogger("kanavat.turn")
 
 
-class TurnBatches:
+class TurnBatches(GroupCommit[Message, Reply]):
     """``await take(message)``: the message's turn, committed with those arriving with it."""
 
     def __init__(self, turns: Turns):
+        super().__init__(turns.take_all, turns.take, split=_split)
         self.turns = turns
-        self._waiting: list[tuple[Message, asyncio.Future[Reply]]] = []
 
-    async def take(self, message: Message) -> Reply:
-        loop = asyncio.get_running_loop()
-        if not self._waiting:
-            loop.call_soon(self._commit)
-        future: asyncio.Future[Reply] = loop.create_future()
-        self._waiting.append((message, future))
-        return await future
 
-    def _commit(self) -> None:
-        batch, self._waiting = self._waiting, []
-        try:
-            replies = self.turns.take_all([m for m, _ in batch])
-        except Exception as exc:
-            if len(batch) > 1:
-                log.info("turn.batch.split size=%s reason=%s", len(batch), type(exc).__name__)
-            for message, future in batch:
-                if future.done():
-                    continue
-                try:
-                    future.set_result(self.turns.take(message))
-                except Exception as alone:
-                    future.set_exception(alone)
-            return
-        for (_, future), reply in zip(batch, replies, strict=True):
-            if not future.done():
-                future.set_result(reply)
+def _split(size: int, exc: Exception) -> None:
+    log.info("turn.batch.split size=%s reason=%s", size, type(exc).__name__)
