@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import aiohttp
 import pytest
 from click.testing import CliRunner
 from harness import SMS_CAMPAIGN, SMS_GROUP, free_port, write_config
+from processes import healthy
 
 from kanavat import backup
 from kanavat.cli import main
@@ -42,20 +42,6 @@ def cli(*args: str, config: Path, ok: bool = True) -> str:
 def count(db: Path, sql: str) -> int:
     with sqlite3.connect(db, timeout=30) as conn:
         return conn.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
-
-
-async def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    async with aiohttp.ClientSession() as http:
-        while True:
-            try:
-                async with http.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            await asyncio.sleep(0.1)
 
 
 async def text(emulator: str, phone: str, body: str) -> None:
@@ -99,7 +85,7 @@ async def test_backup_while_serving_then_restore(tmp_path: Path) -> None:
 
     proc = serve(config, port, emulator_port, log)
     try:
-        await wait_http(f"http://127.0.0.1:{port}/healthz", proc, log)
+        await healthy(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=60)
         cli("campaign", "start", SMS_CAMPAIGN, config=config)
         emulator = f"http://127.0.0.1:{emulator_port}"
         writing = True
@@ -149,7 +135,7 @@ async def test_backup_while_serving_then_restore(tmp_path: Path) -> None:
 
     proc = serve(config, port, emulator_port, log)  # the restored store serves again
     try:
-        await wait_http(f"http://127.0.0.1:{port}/healthz", proc, log)
+        await healthy(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=60)
     finally:
         assert stop(proc) == 0, log.read_text()
 

@@ -33,6 +33,7 @@ import aiohttp
 import pytest
 from click.testing import CliRunner
 from harness import SMS_CAMPAIGN, free_port, write_config
+from processes import healthy, until
 
 from bench.pg_cluster import PostgresServer
 from kanavat.cli import main
@@ -84,26 +85,8 @@ def serve(config: Path, port: int, log: Path, killpoint: tuple[str, ...] = ()) -
     )
 
 
-async def wait_up(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            await asyncio.sleep(0.1)
-
-
-async def until(predicate, what: str, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
+async def wait_up(port: int, proc: subprocess.Popen, log: Path) -> None:
+    await healthy(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=60)
 
 
 def settled(db: Path) -> bool:
@@ -174,7 +157,7 @@ async def test_sms_turn_killed(tmp_path: Path, step: str, database: str) -> None
             await wait_up(port, proc, log)
             cli(config, "campaign", "start", SMS_CAMPAIGN)
             handset = emulator.handset(RESIDENT)  # type: ignore[attr-defined]
-            await until(lambda: any("1 = hyvin" in m.body for m in handset.inbox), "invitation")
+            await until(lambda: any("1 = hyvin" in m.body for m in handset.inbox), 20, "invitation")
 
             answered = asyncio.create_task(handset.send_sms("4"))
             await killed(proc, log)
@@ -192,11 +175,11 @@ async def test_sms_turn_killed(tmp_path: Path, step: str, database: str) -> None
             retry = await handset.resend_last()  # Twilio's retry: same sid, same signature
             assert retry.status == 200
             await until(
-                lambda: any(NEXT_QUESTION in m.body for m in handset.inbox), "the next question"
+                lambda: any(NEXT_QUESTION in m.body for m in handset.inbox), 20, "the next question"
             )
             # Any second copy would come from a row still to send or an event still to handle:
             # once there are none (what a sweep would find), every copy has gone out.
-            await until(lambda: settled(db), "the outbox and the events settled")
+            await until(lambda: settled(db), 20, "the outbox and the events settled")
             await emulator.idle()  # type: ignore[attr-defined]
             retry = await handset.resend_last()  # and once more, after it was all handled
             assert retry.status == 200
@@ -339,7 +322,7 @@ async def test_sms_turn_killed_mid_handling_taken_over_by_the_other_worker(
                 other_worker = (await resp.json())["worker"]
             cli(config, "campaign", "start", SMS_CAMPAIGN)
             handset = emulator.handset(RESIDENT)  # type: ignore[attr-defined]
-            await until(lambda: any("1 = hyvin" in m.body for m in handset.inbox), "invitation")
+            await until(lambda: any("1 = hyvin" in m.body for m in handset.inbox), 20, "invitation")
 
             answered = asyncio.create_task(handset.send_sms("4"))  # to the first worker
             await killed(killed_one, logs[0])
@@ -349,11 +332,11 @@ async def test_sms_turn_killed_mid_handling_taken_over_by_the_other_worker(
             assert len(held) == 1 and held[0]["held_by"] not in (None, other_worker), held
             await until(
                 lambda: any(NEXT_QUESTION in m.body for m in handset.inbox),
+                60,
                 "the other worker to take the answer over",
-                timeout=60,
             )
             took = time.monotonic() - killed_at
-            await until(lambda: settled(url), "the outbox and the events settled")
+            await until(lambda: settled(url), 20, "the outbox and the events settled")
             assert "turn.taken_over event=" in logs[1].read_text()
 
             restarted = serve(config, port, logs[0])  # the killed one, back: nothing to redo
@@ -361,7 +344,7 @@ async def test_sms_turn_killed_mid_handling_taken_over_by_the_other_worker(
                 await wait_up(port, restarted, logs[0])
                 retry = await handset.resend_last()  # Twilio's late retry, at the first worker
                 assert retry.status == 200
-                await until(lambda: settled(url), "the retry answered as a duplicate")
+                await until(lambda: settled(url), 20, "the retry answered as a duplicate")
                 await emulator.idle()  # type: ignore[attr-defined]
             finally:
                 await stop(restarted)
