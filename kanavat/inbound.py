@@ -105,6 +105,7 @@ class Unhandled:
     id: int
     holder: str | None
     payload: dict[str, Any]
+    received_at: str
 
 
 def unhandled(
@@ -121,11 +122,15 @@ def unhandled(
     others = sorted(not_held_by)
     held = f"AND (held_by IS NULL OR held_by NOT IN ({','.join('?' * len(others))})) "
     rows = store.query(
-        "SELECT id, held_by, payload FROM events WHERE handled_at IS NULL AND channel = ? "
+        "SELECT id, held_by, payload, received_at FROM events "
+        "WHERE handled_at IS NULL AND channel = ? "
         f"AND kind IN ({marks}) {held if others else ''}ORDER BY id LIMIT ?",
         [channel, *kinds, *others, limit],
     )
-    return [Unhandled(int(r["id"]), r["held_by"], json.loads(r["payload"])) for r in rows]
+    return [
+        Unhandled(int(r["id"]), r["held_by"], json.loads(r["payload"]), r["received_at"])
+        for r in rows
+    ]
 
 
 def claim(store: Store, event_id: int, holder: str | None, worker: str) -> bool:

@@ -36,6 +36,13 @@ SWEEP_EVERY = 2.0  # seconds
 SETTLE = timedelta(seconds=2)  # a sweep leaves rows this young to the request that queued them
 PARALLEL = 16  # numbers sent to at once by a sweep (one number's messages stay in order)
 STRANDED_AFTER = timedelta(seconds=60)  # twice the provider's request timeout (provider.py)
+# A delivery status callback can reach the store before its message's sid: another worker's
+# REST answer not yet committed, or the sending worker killed between the two. It waits,
+# unhandled, and each sweep applies it once the sid is known; after this long nobody will
+# know it (a message sent from outside kanavat), and it is set aside as ignored.
+WAIT_FOR_SID = timedelta(minutes=10)
+WAITING = "waiting:unknown_sid"
+IGNORED = "ignored:unknown_sid"
 
 
 class Sender:
@@ -179,6 +186,7 @@ class Sender:
                 await self.deliver(ids)
 
         await asyncio.gather(*(one(ids) for ids in by_number.values()))
+        self.statuses.apply_waiting()
         return len(rows)
 
     async def recover_at_start(self) -> None:
@@ -231,11 +239,22 @@ class StatusCallback:
     status: str
     code: int | None
 
+    @classmethod
+    def of(cls, fields: dict[str, str]) -> StatusCallback | None:
+        """From Twilio's form (or the event that stored it); None without a sid or status."""
+        sid = fields.get("MessageSid") or fields.get("SmsSid")
+        state = fields.get("MessageStatus") or fields.get("SmsStatus")
+        if not sid or not state:
+            return None
+        code = int(fields["ErrorCode"]) if fields.get("ErrorCode", "").isdigit() else None
+        return cls(f"{sid}:{state}", fields, sid, state, code)
 
-def status_callback(store: Store, callback: StatusCallback) -> str | None:
+
+def status_callback(store: Store, callback: StatusCallback, *, last: bool = False) -> str | None:
     """A delivery status callback, stored and applied to its row in one transaction; the
     outcome, or None for a callback already applied. A 21610 (the resident replied STOP to
-    Twilio) opts the contact's number out.
+    Twilio) opts the contact's number out. One whose sid no row has yet is stored and left
+    unhandled (:data:`WAITING`) for the sweep (:func:`apply_waiting`), unless ``last``.
 
     One transaction, not the event's own commit first as a turn's: applying a status is one
     row's update with nothing after it to lose, so the event is never applied without being
@@ -243,15 +262,36 @@ def status_callback(store: Store, callback: StatusCallback) -> str | None:
     neither and answers Twilio no 200, so its retry brings the callback again. (Two commits
     per callback, two callbacks per reply, were a fifth of an SMS answer's cost.)"""
     with store.transaction(f"message:{callback.sid}"):
-        return _apply(store, callback)
+        return _apply(store, callback, last=last)
 
 
-def _apply(store: Store, c: StatusCallback) -> str | None:
+def apply_waiting(store: Store, limit: int = 500) -> int:
+    """Apply the callbacks waiting for their sid (see :data:`WAIT_FOR_SID`) whose sid is
+    known now, and set aside those waiting longer than that; how many were applied."""
+    given_up = iso(store.clock() - WAIT_FOR_SID)
+    applied = 0
+    for event in inbound.unhandled(store, "sms", ("status",), limit=limit):
+        callback = StatusCallback.of(event.payload)
+        last = event.received_at < given_up
+        if callback is None:  # cannot be: the webhook stores only callbacks it could read
+            continue
+        if not last and not attempts.known_sid(store, callback.sid):
+            continue
+        if status_callback(store, callback, last=last) not in (None, WAITING, IGNORED):
+            applied += 1
+    if applied:
+        log.info("sender.statuses.applied_late count=%s", applied)
+    return applied
+
+
+def _apply(store: Store, c: StatusCallback, *, last: bool = False) -> str | None:
     recorded = inbound.record(store, "sms", "status", c.key, c.fields)
     if recorded.handled:
         return None
     row = attempts.message_status(store, c.sid, c.status, c.code)
-    outcome = "ignored:unknown_sid" if row is None else f"status:{c.status}"
+    if row is None and not last:
+        return WAITING
+    outcome = IGNORED if row is None else f"status:{c.status}"
     if row is not None and c.code == OPTED_OUT and row["contact_id"]:
         phone = contacts.phone_of(store, row["contact_id"])
         if phone:
@@ -286,6 +326,10 @@ class StatusCallbacks:
     async def sent(self, sent: Sent) -> None:
         """Record a sid and status the provider answered with (after that commit)."""
         await self._group.take(sent)
+
+    def apply_waiting(self) -> int:
+        """The callbacks that came before their sid (:func:`apply_waiting`)."""
+        return apply_waiting(self.store)
 
     def _together(self, items: list[Sent | StatusCallback]) -> list[str | None]:
         names = sorted({f"message:{item.sid}" for item in items})  # one order in every worker

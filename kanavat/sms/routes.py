@@ -99,17 +99,18 @@ CHANNEL = Channel("sms", ("inbound",), text.handle, render_result, OutboundStatu
 @routes.post("/twilio/sms/status")
 async def status(request: web.Request) -> web.Response:
     fields = await _fields(request)
-    sid = fields.get("MessageSid") or fields.get("SmsSid")
-    state = fields.get("MessageStatus") or fields.get("SmsStatus")
-    if not sid or not state:
+    callback = sending.StatusCallback.of(fields)
+    if callback is None:
         raise web.HTTPBadRequest(text="missing field MessageSid or MessageStatus")
-    code = int(fields["ErrorCode"]) if fields.get("ErrorCode", "").isdigit() else None
-    callback = sending.StatusCallback(f"{sid}:{state}", fields, sid, state, code)
+    sid, state, code = callback.sid, callback.status, callback.code
     outcome = await request.app[SENDER].statuses.take(callback)
     if outcome is None:
         return web.Response(text="duplicate")
+    if outcome == sending.WAITING:  # stored: applied once its message's sid is (sweep)
+        log.info("sms.status.waiting sid=%s status=%s", sid, state)
+        return web.Response(text="waiting: unknown sid")
     # Two callbacks come back for every message sent: a delivery is routine, the rest news.
-    routine = state in ROUTINE_STATUSES and code is None and not outcome.startswith("ignored")
+    routine = state in ROUTINE_STATUSES and code is None
     log.log(
         logging.DEBUG if routine else logging.INFO,
         "sms.status sid=%s status=%s code=%s",
@@ -117,4 +118,4 @@ async def status(request: web.Request) -> web.Response:
         state,
         code,
     )
-    return web.Response(text="ignored: unknown sid" if outcome.startswith("ignored") else "ok")
+    return web.Response(text="ok")
