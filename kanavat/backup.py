@@ -8,8 +8,8 @@ recorded in the store's ``settings`` for ``kanavat check --deploy``. The databas
 with plain sqlite3, never through ``Store``, so the backup an upgrade takes comes before any
 migration runs.
 
-``kanavat serve`` holds an advisory lock (``serving``) for as long as it has the store open;
-``restore`` refuses while anyone holds it.
+``kanavat serve`` holds an advisory lock (``serving``) for as long as it has the store open
+(several servers share it when configured to); ``restore`` refuses while anyone holds it.
 """
 
 from __future__ import annotations
@@ -171,25 +171,94 @@ def _lock_path(database: Path) -> Path:
     return database.with_name(database.name + ".serving")
 
 
+@dataclass
+class Serving:
+    """A server's hold on the store (:func:`serving`). ``alone``: no other server had the
+    store when this one started, so whatever the store holds in flight (a reply being sent,
+    a claim) is a dead process's, to recover at once. ``started`` lets the next server in."""
+
+    alone: bool
+    _starting: int | None = None
+
+    def started(self) -> None:
+        if self._starting is not None:
+            os.close(self._starting)  # closing releases the lock
+            self._starting = None
+
+
 @contextlib.contextmanager
-def serving(database: Path) -> Iterator[None]:
-    """Held by ``kanavat serve`` while the store is open; a second holder is refused."""
+def serving(database: Path, *, shared: bool = False) -> Iterator[Serving]:
+    """Held by ``kanavat serve`` while the store is open; ``restore`` refuses meanwhile.
+
+    One server per store unless ``shared`` (``[server] workers_per_machine`` > 1): then
+    several servers hold it together, and start one at a time (each holds ``.starting``
+    until its start-up recovery is done, ``Serving.started``), so exactly the first of them
+    finds itself alone. A server of the other kind is refused. The locks are flocks:
+    the kernel drops them when their process ends, however it ends."""
     path = _lock_path(database)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    starting: int | None = None
     try:
+        if shared:
+            starting = _wait_to_start(database)
+            alone = _try(fd, fcntl.LOCK_EX)  # no other server holds it
+            if alone:
+                os.ftruncate(fd, 0)  # no one pid names several servers
+            if not alone and not _try(fd, fcntl.LOCK_SH):
+                raise _in_use(database, fd)
+            if alone:
+                fcntl.flock(fd, fcntl.LOCK_SH)  # others wait on .starting meanwhile
+        else:
+            if not _try(fd, fcntl.LOCK_EX):
+                raise _in_use(database, fd)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            alone = True
+        hold = Serving(alone, starting)
+        starting = None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            raise BackupError(
-                f"the store {database} is in use by kanavat serve (pid {holder}); "
-                "stop it first (systemctl stop kanavat)"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield
+            yield hold
+        finally:
+            hold.started()
     finally:
+        if starting is not None:
+            os.close(starting)
         os.close(fd)  # closing releases the lock
+
+
+START_WAIT = 300.0  # seconds a server waits for another's start-up (migrations, recovery)
+
+
+def _wait_to_start(database: Path) -> int:
+    fd = os.open(database.with_name(database.name + ".starting"), os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + START_WAIT
+    while not _try(fd, fcntl.LOCK_EX):
+        if time.monotonic() > deadline:
+            os.close(fd)
+            raise BackupError(
+                f"another kanavat serve has been starting on {database} for over "
+                f"{START_WAIT:.0f} s; see its log"
+            )
+        time.sleep(0.1)
+    return fd
+
+
+def _try(fd: int, kind: int) -> bool:
+    try:
+        fcntl.flock(fd, kind | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _in_use(database: Path, fd: int) -> BackupError:
+    holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+    return BackupError(
+        f"the store {database} is in use by kanavat serve"
+        + (f" (pid {holder})" if holder else "")
+        + "; stop it first (systemctl stop kanavat), or run every server with "
+        "[server] workers_per_machine set to how many share the store"
+    )
 
 
 def restore(backup_file: Path, database: Path) -> Path:

@@ -276,9 +276,19 @@ def serve(
         if config.server.is_postgres:  # several workers may share it (docs/deploy.md)
             server.serve(config, host, port, server.Options(emulator_port=emulator_port))
             return
+        shared = config.server.workers_per_machine > 1
+        if shared and config.twilio is None:
+            raise click.ClickException(
+                "several servers on one SQLite store ([server] workers_per_machine > 1) need "
+                "a [twilio] section: the built-in emulator is one per server"
+            )
         config.database_path.parent.mkdir(parents=True, exist_ok=True)
-        with serving(config.database_path):  # one server per store; restore refuses meanwhile
-            server.serve(config, host, port, server.Options(emulator_port=emulator_port))
+        # One server per store, or several (workers_per_machine); restore refuses meanwhile.
+        with serving(config.database_path, shared=shared) as hold:
+            options = server.Options(
+                emulator_port=emulator_port, alone=hold.alone, started=hold.started
+            )
+            server.serve(config, host, port, options)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
 

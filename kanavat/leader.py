@@ -7,13 +7,17 @@ network all close it. Every other worker asks for the lock at each scheduler tic
 second), so one of them takes over at its next tick. The leader checks at each tick that its
 connection (and so its lock) is still there, and steps down if not.
 
-On SQLite one server has the store (``backup.serving`` refuses a second), so it leads.
+On SQLite (several servers on one machine, ``[server] workers_per_machine``) the leader holds
+an exclusive ``flock`` on ``<store>.leader``, which the kernel drops when its process ends,
+however it ends; the others try it at each tick the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import os
 from typing import Any
 
 from kanavat.store import Store
@@ -27,13 +31,13 @@ class Leadership:
         self.store = store
         self.key = key
         self._conn: Any = None
+        self._fd: int | None = None  # SQLite: the open lock file while leading
         self.leading = False
 
     def check(self) -> bool:
         """Whether this process leads now: keeps the lock it has, or takes a free one."""
         if not self.store.is_postgres:
-            self.leading = True
-            return True
+            return self._check_file()
         try:
             if self.leading:
                 self._conn.execute("SELECT 1")
@@ -52,8 +56,27 @@ class Leadership:
         """Give the lead up (a clean shutdown): another worker takes over at once."""
         self._drop()
 
+    def _check_file(self) -> bool:
+        if self.leading:
+            return True
+        path = str(self.store.path)
+        if path == ":memory:" or path.startswith("file:"):
+            self.leading = True  # nobody else can open it
+            return True
+        fd = os.open(f"{path}.leader", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd, self.leading = fd, True
+        return True
+
     def _drop(self) -> None:
         self.leading = False
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 self._conn.close()

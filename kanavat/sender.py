@@ -9,7 +9,8 @@ understand (``error`` on that row, never an exception to the webhook that queued
 ``pending`` rows (a retry's, a notice's) are claimed and delivered by a sweep every few
 seconds and at start-up.
 
-At start-up a row left ``sending`` without a sid died during its REST call: if the provider
+A row left ``sending`` without a sid died during its REST call (found at start-up, or by
+the scheduler's leader once no request could still be under way): if the provider
 has a message to that number with that text which the store does not know, it left and is
 adopted; otherwise it is sent again. Either way the resident gets it once.
 """
@@ -150,8 +151,9 @@ class Sender:
 
     async def recover(self, older_than: timedelta | None = None) -> None:
         """Rows a dead process left in its REST call. At start-up, before any sweep, all of
-        them (one process per SQLite store); with several workers (PostgreSQL), the
-        scheduler's leader takes those ``older_than`` a provider request can last."""
+        them, when no other server shares the store (the first of SQLite's servers to
+        start, ``backup.serving``); with several, the scheduler's leader takes those
+        ``older_than`` a provider request can last."""
         before = None if older_than is None else iso(self.store.clock() - older_than)
         for row in attempts.stranded(self.store, "sms", before):
             try:
@@ -188,12 +190,6 @@ class Sender:
         await asyncio.gather(*(one(ids) for ids in by_number.values()))
         self.statuses.apply_waiting()
         return len(rows)
-
-    async def recover_at_start(self) -> None:
-        """At start-up, before this process writes any row: rows stranded mid-call (on
-        SQLite, where this process is the only one: see ``recover``)."""
-        if not self.store.is_postgres:
-            await self.recover()
 
     async def recover_stranded(self) -> None:
         """The scheduler leader's periodic job: rows stranded longer than any request."""

@@ -14,7 +14,7 @@ import gc
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -70,6 +70,10 @@ class Options:
     dispatch_interval: float = 1.0  # the scheduler's tick, in real seconds
     emulator_speed: float = 1.0
     clock: Clock | None = None  # the store's and scheduler's time (None: the wall clock)
+    # SQLite: no other server had the store at start (``backup.serving``), so what it holds
+    # in flight is a dead process's, recovered at once. Else the scheduler's leader does.
+    alone: bool = True
+    started: Callable[[], None] | None = None  # start-up is done: the next server may start
 
 
 def create_app(config: Config, options: Options = Options()) -> web.Application:
@@ -80,7 +84,7 @@ def create_app(config: Config, options: Options = Options()) -> web.Application:
     app[WEBSOCKETS] = set()
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_twilio_ctx(options))
-    app.cleanup_ctx.append(_outbox_ctx)
+    app.cleanup_ctx.append(_outbox_ctx(options))
     app.cleanup_ctx.append(_voice_ctx)
     app.cleanup_ctx.append(_dispatcher_ctx(options))
     app.router.add_get("/healthz", healthz)
@@ -217,22 +221,28 @@ def _twilio_ctx(options: Options):
     return ctx
 
 
-async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Before any request: handle what a previous process stored and never handled, and
-    deliver what it queued and never sent; then keep doing so every few seconds."""
-    turns, sender = app[TURNS], app[SENDER]
-    # First what a dead process left mid-call: the turns below write rows ``sending`` too.
-    await sender.recover_at_start()
-    # What a dead worker held (this one's predecessor, on this machine, is known dead at
-    # once) or nobody holds; never what a live worker is handling (turn/entry.py).
-    for reply in turns.sweep():
-        sender.kick(reply.outbox)
-    await sender.sweep(settle=timedelta(0))
-    task = asyncio.get_running_loop().create_task(_sweep_forever(turns, sender))
-    yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    await sender.stop()
+def _outbox_ctx(options: Options):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        """Before any request: handle what a previous process stored and never handled, and
+        deliver what it queued and never sent; then keep doing so every few seconds."""
+        turns, sender = app[TURNS], app[SENDER]
+        # First what a dead process left mid-call (the turns below write rows ``sending``
+        # too), if no other server can be sending them: on SQLite the first server to start
+        # (``backup.serving``). Else the scheduler's leader takes those older than a request.
+        if options.alone and not app[STORE].is_postgres:
+            await sender.recover()
+        # What a dead worker held (this one's predecessor, on this machine, is known dead at
+        # once) or nobody holds; never what a live worker is handling (turn/entry.py).
+        for reply in turns.sweep():
+            sender.kick(reply.outbox)
+        await sender.sweep(settle=timedelta(0))
+        task = asyncio.get_running_loop().create_task(_sweep_forever(turns, sender))
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await sender.stop()
+
+    return ctx
 
 
 async def _sweep_forever(turns: Turns, sender: Sender) -> None:
@@ -305,7 +315,6 @@ def _dispatcher_ctx(options: Options):
         sms = SmsSender(app[CONFIG], store, app[PROVIDER], outbox=app[SENDER])
         dispatcher = Dispatcher(app[CONFIG], store, app[CONVERSATIONS], sms)
         dispatcher.notices = NoticeLane(app[CONFIG], store, app[SENDER])
-        await dispatcher.notices.recover()
         app[DISPATCHER] = dispatcher
         scheduler = Scheduler(
             app[CONFIG],
@@ -314,6 +323,8 @@ def _dispatcher_ctx(options: Options):
             tick=options.dispatch_interval,
             daily=[_daily_purge, _daily_embeddings],
             leader_jobs=[app[SENDER].recover_stranded],
+            # The notices lane runs in the leader: its claims are the last leader's.
+            taking_lead=[dispatcher.notices.recover],
         )
         await scheduler.start()
         yield
@@ -347,6 +358,8 @@ def serve(config: Config, host: str, port: int, options: Options = Options()) ->
     On uvloop: its event loop and sockets in C take a tenth off every request."""
     app = create_app(config, options)
     app.on_startup.append(_tune_gc)  # after every cleanup context has started
+    if options.started is not None:
+        app.on_startup.append(_let_the_next_start(options.started))
     web.run_app(
         app,
         host=host,
@@ -355,4 +368,16 @@ def serve(config: Config, host: str, port: int, options: Options = Options()) ->
         access_log=None,
         shutdown_timeout=10,
         loop=uvloop.new_event_loop(),
+        # Several servers on one machine share the port: the kernel spreads connections.
+        reuse_port=config.server.workers_per_machine > 1,
     )
+
+
+def _let_the_next_start(started: Callable[[], None]):
+    """After start-up (migrations, recovery, the scheduler's first reconcile): the next server
+    sharing the store may start (``backup.serving``)."""
+
+    async def hook(app: web.Application) -> None:
+        started()
+
+    return hook

@@ -261,3 +261,15 @@ def test_export_other_campaign_is_empty(answered: Path) -> None:
     assert status == 0 and out == ",".join(EXPORT_COLUMNS) + "\n"
     status, _, err = run("export", "nope", "--config", str(answered))
     assert status == 1 and "no campaign 'nope'" in err
+
+
+def test_serve_several_on_sqlite_needs_a_twilio_section(config_copy: Path) -> None:
+    """Servers sharing one SQLite store cannot each run the built-in emulator."""
+    text = config_copy.read_text(encoding="utf-8")
+    config_copy.write_text(
+        text.replace("[server]\n", "[server]\nworkers_per_machine = 2\n", 1), encoding="utf-8"
+    )
+    status, _, err = run("serve", "--config", str(config_copy))
+    assert status == 1
+    assert "workers_per_machine > 1) need a [twilio] section" in err
+    assert not (config_copy.parent / "kanavat.db").exists()  # refused before opening it

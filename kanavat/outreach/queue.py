@@ -227,7 +227,7 @@ def release(store: Store, campaign_id: str, contact_id: int, lease_until: str) -
 
 def release_all(store: Store) -> int:
     """At start-up, or when a worker takes over the scheduler, every lease is a dead
-    process's: only the scheduler's leader claims (one server per SQLite store)."""
+    process's: only the scheduler's leader claims."""
     cur = store.execute(
         "UPDATE campaign_contacts SET lease_until = NULL WHERE lease_until IS NOT NULL"
     )

@@ -64,13 +64,18 @@ class Scheduler:
         tick: float = 1.0,
         daily: Sequence[DailyJob] = (),
         leader_jobs: Sequence[LeaderJob] = (),
+        taking_lead: Sequence[LeaderJob] = (),
     ):
+        """``leader_jobs`` run when this process takes the lead and every few ticks after;
+        ``taking_lead`` only when it takes the lead, first (the last leader's claims are a
+        dead process's then, and only then)."""
         self.config = config
         self.store = store
         self.dispatcher = dispatcher
         self.tick_seconds = tick
         self.daily = tuple(daily)
         self.leader_jobs = tuple(leader_jobs)
+        self.taking_lead = tuple(taking_lead)
         self.leadership = Leadership(store)
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._ticks = 0
@@ -138,11 +143,12 @@ class Scheduler:
     async def _take_lead(self) -> None:
         """Lead from now: settle what the last leader (or process) left, as at start-up."""
         log.info("scheduler.leading")
+        await self._leader_jobs(self.taking_lead)
         await reconcile(self.store, self.config, self.dispatcher, startup=True)
         await self._leader_jobs()
 
-    async def _leader_jobs(self) -> None:
-        for job in self.leader_jobs:
+    async def _leader_jobs(self, jobs: Sequence[LeaderJob] | None = None) -> None:
+        for job in self.leader_jobs if jobs is None else jobs:
             try:
                 await job()
             except Exception:

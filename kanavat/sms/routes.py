@@ -107,7 +107,7 @@ async def status(request: web.Request) -> web.Response:
     if outcome is None:
         return web.Response(text="duplicate")
     if outcome == sending.WAITING:  # stored: applied once its message's sid is (sweep)
-        log.info("sms.status.waiting sid=%s status=%s", sid, state)
+        log.debug("sms.status.waiting sid=%s status=%s", sid, state)
         return web.Response(text="waiting: unknown sid")
     # Two callbacks come back for every message sent: a delivery is routine, the rest news.
     routine = state in ROUTINE_STATUSES and code is None

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -198,3 +199,50 @@ def test_one_server_per_store(tmp_path: Path) -> None:
         pass
     with backup.serving(db):  # released when the holder stops
         pass
+
+
+def test_servers_sharing_a_store_start_one_at_a_time_and_the_first_is_alone(
+    tmp_path: Path,
+) -> None:
+    """``[server] workers_per_machine`` > 1: servers share the store; the first to start is
+    alone (it recovers what a dead process left in flight), the others are not, and a
+    server that wants the store to itself, or a restore, is refused meanwhile."""
+    db = tmp_path / "kanavat.db"
+    with backup.serving(db, shared=True) as first:
+        assert first.alone
+        first.started()
+        with backup.serving(db, shared=True) as second:
+            assert not second.alone
+            with (
+                pytest.raises(backup.BackupError, match="workers_per_machine"),
+                backup.serving(db),
+            ):
+                pass
+    with backup.serving(db, shared=True) as again:  # all gone: alone again
+        assert again.alone
+    with (
+        backup.serving(db),
+        pytest.raises(backup.BackupError, match="in use by kanavat serve"),
+        backup.serving(db, shared=True),
+    ):
+        pass
+
+
+def test_a_server_waits_while_another_starts(tmp_path: Path) -> None:
+    """Until the first server's start-up is done (``Serving.started``) the next one waits:
+    two that started together could both find themselves alone."""
+    db = tmp_path / "kanavat.db"
+    with backup.serving(db, shared=True) as first:
+        results: list[bool] = []
+        later = threading.Thread(target=lambda: results.append(_serve_briefly(db)))
+        later.start()
+        later.join(0.5)
+        assert later.is_alive() and results == []  # waiting for the first's start-up
+        first.started()
+        later.join(10)
+        assert results == [False]
+
+
+def _serve_briefly(db: Path) -> bool:
+    with backup.serving(db, shared=True) as hold:
+        return hold.alone

@@ -1,4 +1,5 @@
-"""Two ``kanavat serve`` workers on one PostgreSQL behind a load balancer; the one running the
+"""Two ``kanavat serve`` workers on one store (PostgreSQL, or one machine's SQLite file with
+``[server] workers_per_machine = 2``) behind a load balancer; the one running the
 scheduler is killed with SIGKILL mid-campaign, with texts going out, calls live and residents
 answering through both workers. The other takes the scheduler over: nobody gets a text or a
 call twice, everybody due is contacted, every answer sent is stored once.
@@ -18,11 +19,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from balancer import balancing
 from harness import EXAMPLE_CONFIG, free_port, write_config
 from processes import KANAVAT, count, healthy, kanavat, until
 
-from bench.pg_cluster import PostgresServer
 from kanavat.emulator import EmulatorSettings, running_emulator
 from kanavat.sender import STRANDED_AFTER
 from kanavat.store import Store
@@ -36,10 +37,9 @@ NUMBER = "+358451234567"
 UNHANDLED = "SELECT 1 FROM events WHERE channel = 'sms' AND kind = 'inbound' AND handled_at IS NULL"
 
 
-async def test_two_workers_the_leader_killed(
-    tmp_path: Path, postgres_server: PostgresServer
-) -> None:
-    url = postgres_server.fresh_database()
+@pytest.mark.both_backends
+async def test_two_workers_the_leader_killed(tmp_path: Path, database: str) -> None:
+    url = database
     public_port, ports = free_port(), [free_port(), free_port()]
     public = f"http://127.0.0.1:{public_port}"
     account, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
@@ -60,6 +60,7 @@ async def test_two_workers_the_leader_killed(
             f'[campaigns.{VOICE}]\nquestionnaire = "hyvinvointi"\ncouncil = "vanhusneuvosto"\n'
             'channels = ["voice"]\naudience = { group = "ikaihmiset" }\ncalls_per_second = 10\n'
         )
+        text = text.replace("[server]\n", "[server]\nworkers_per_machine = 2\n", 1)
         config = write_config(
             tmp_path, public_port, text=text, database=url, messages_per_second=20
         )
@@ -180,7 +181,6 @@ async def test_two_workers_the_leader_killed(
         assert store.integrity_ok()
     finally:
         store.close()
-        postgres_server.drop(url)
     assert set(per_step.values()) == {1} and len(per_step) == len(TEXTED) + len(CALLED)
     per_resident = Counter(r["contact_id"] for r in answers)
     assert set(per_resident.values()) == {1}  # each "4" stored once
