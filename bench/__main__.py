@@ -50,7 +50,7 @@ def run_area(area: str, quick: bool, profile: bool) -> dict[str, Any]:
         if area == "sms":
             from bench import sms
 
-            return sms.run(quick, tmp, profile=profile)
+            return sms.run_all(quick, tmp, profile=profile)
         if area == "chat":
             from bench import chat
 

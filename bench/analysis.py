@@ -137,7 +137,8 @@ def _sms(found: dict[str, Any]) -> list[str]:
     if "rows" not in s:
         return []
     answers = [r for r in s["rows"] if r["scenario"] == "answers"]
-    floor = [r for r in s["rows"] if r["scenario"] != "answers"]
+    shared = [r for r in s["rows"] if r.get("servers", 1) > 1]
+    floor = [r for r in s["rows"] if r["scenario"].startswith("no session")]
     out = ["What limits it:", ""]
     if answers and "residents" in answers[0]:
         out.append(
@@ -193,6 +194,39 @@ def _sms(found: dict[str, Any]) -> list[str]:
             "collections after 10,000 new objects, not 700 (a twentieth of the CPU). Next: the engine's own work (normalising the text), "
             "the `twilio` library's per-request objects and the three signed HTTP exchanges "
             "in are most of what is left."
+        )
+    if answers and answers[0].get("emulator_cores") is not None:
+        r = next((r for r in answers if r["workers"] == 32), answers[0])
+        whole = r["server_cores"] + r["emulator_cores"] + r.get("generator_cores", 0.0)
+        per = 1000 * whole / max(1.0, r["per_second"])
+        out.append(
+            f"- **The machine's CPU per answer**: at {r['workers']} in flight the server, the "
+            f"emulator and the generators together spent {per:.2f} ms of CPU per answer "
+            f"({r['server_cores']:.2f} + {r['emulator_cores']:.2f} + "
+            f"{r.get('generator_cores', 0.0):.2f} cores at {r['per_second']:.0f}/s), so "
+            f"1,000 answers/s on this machine would need {per:.2f} of its "
+            f"{r.get('machine_cores', '?')} cores, and more than that with no queueing. A Twilio account's "
+            "side of the exchange (its REST API and the two delivery callbacks it signs and "
+            "posts) runs here in the emulator; in service it runs on Twilio's machines."
+        )
+    for r in shared:
+        one = next((a for a in answers if a["workers"] == r["workers"]), None)
+        versus = (
+            f" against {one['per_second']:.0f}/s and {one['server_cpu_s_per_1000']:.2f} ms with one"
+            if one and one.get("server_cpu_s_per_1000") is not None
+            else ""
+        )
+        out.append(
+            f"- **{r['servers']} servers sharing the store and the port** "
+            "(`[server] workers_per_machine`, `docs/deploy.md` section 12): "
+            f"{r['per_second']:.0f} answers/s at {r['workers']} in flight, p99 "
+            f"{r['p99_ms']:.0f} ms, {r['server_cores']:.2f} cores together, "
+            f"{r.get('server_cpu_s_per_1000', float('nan')):.2f} ms of server CPU per answer"
+            f"{versus}: with the machine already "
+            f"{r.get('machine_busy', float('nan')):.0%} busy a second process finds no core "
+            "to use, and each answer costs more (the servers wait for each other's write "
+            "lock and re-read the pages the other wrote). It is for a machine with cores the "
+            "first server cannot use."
         )
     if floor:
         r = max(floor, key=lambda r: r["per_second"])

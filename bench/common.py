@@ -102,11 +102,29 @@ class ProcStat:
         return 0.0
 
 
+@dataclass(frozen=True)
+class ProcGroup:
+    """CPU seconds and resident memory of several processes together (servers sharing a
+    store); ``pid`` is the first's (py-spy attaches to one)."""
+
+    pids: tuple[int, ...]
+
+    @property
+    def pid(self) -> int:
+        return self.pids[0]
+
+    def cpu_seconds(self) -> float:
+        return sum(ProcStat(p).cpu_seconds() for p in self.pids)
+
+    def rss_mb(self) -> float:
+        return sum(ProcStat(p).rss_mb() for p in self.pids)
+
+
 @dataclass
 class Window:
     """CPU used by a process over a stretch of wall time."""
 
-    stat: ProcStat
+    stat: ProcStat | ProcGroup
     started: float = field(default_factory=time.monotonic)
     cpu0: float = 0.0
 
@@ -141,17 +159,28 @@ def set_public_url(text: str, port: int) -> str:
 
 
 class Server:
-    """``kanavat serve`` in a subprocess on a free port, with a known Twilio auth token."""
+    """``kanavat serve`` in a subprocess on a free port, with a known Twilio auth token;
+    ``processes`` > 1: that many servers sharing the store and the port (the config's
+    ``[server] workers_per_machine`` set to it), the kernel spreading connections."""
 
-    def __init__(self, workdir: Path, config_text: str, *, log_level: str = "INFO") -> None:
+    def __init__(
+        self, workdir: Path, config_text: str, *, log_level: str = "INFO", processes: int = 1
+    ) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.config_path = workdir / "config.toml"
+        if processes > 1:
+            assert "[server]\n" in config_text
+            config_text = config_text.replace(
+                "[server]\n", f"[server]\nworkers_per_machine = {processes}\n", 1
+            )
         self.config_path.write_text(set_public_url(config_text, self.port), encoding="utf-8")
         self.log_path = workdir / "server.log"
         self.log_level = log_level
+        self.processes = processes
         self.proc: subprocess.Popen[bytes] | None = None
+        self.others: list[subprocess.Popen[bytes]] = []
 
     @property
     def base_url(self) -> str:
@@ -171,21 +200,35 @@ class Server:
 
         return configuration.load(self.config_path, env={TOKEN_ENV: self.token})
 
-    def start(self, timeout: float = 120.0) -> None:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
+    def _spawn(self, log_path: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [
                 *(sys.executable, "-m", "kanavat", "serve", "--config", str(self.config_path)),
                 *("--port", str(self.port), "--log-level", self.log_level),
             ],
-            stdout=log,
+            stdout=log_path.open("ab"),
             stderr=subprocess.STDOUT,
             env=self.env,
             cwd=self.workdir,
         )
+
+    def start(self, timeout: float = 120.0) -> None:
+        self.proc = self._spawn(self.log_path)
+        self._healthy(self.proc, timeout)
+        for n in range(1, self.processes):
+            other = self._spawn(self.log_path.with_name(f"server{n}.log"))
+            self.others.append(other)
+            # Started: registered in ``workers``, and its start-up lock given up.
+            deadline = time.monotonic() + timeout
+            while not (self._workers() > n and self._nobody_starting()):
+                if other.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server {n} did not start; see its log in {self.workdir}")
+                time.sleep(0.2)
+
+    def _healthy(self, proc: subprocess.Popen[bytes], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if proc.poll() is not None:
                 raise RuntimeError(f"server exited; see {self.log_path}")
             with (
                 contextlib.suppress(OSError),
@@ -196,21 +239,45 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError(f"server not healthy after {timeout} s; see {self.log_path}")
 
+    def _nobody_starting(self) -> bool:
+        import fcntl
+
+        database = Path(self.config().database)
+        fd = os.open(database.with_name(database.name + ".starting"), os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+        return True
+
+    def _workers(self) -> int:
+        from kanavat.store import Store
+
+        store = Store(self.config().database)
+        try:
+            return int(store.one("SELECT count(*) AS n FROM workers")["n"])  # type: ignore[index]
+        finally:
+            store.close()
+
     @property
-    def stat(self) -> ProcStat:
+    def stat(self) -> ProcStat | ProcGroup:
         assert self.proc is not None
-        return ProcStat(self.proc.pid)
+        if not self.others:
+            return ProcStat(self.proc.pid)
+        return ProcGroup((self.proc.pid, *(p.pid for p in self.others)))
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
+        for proc in [p for p in (self.proc, *self.others) if p is not None]:
+            proc.terminate()
+        for proc in [p for p in (self.proc, *self.others) if p is not None]:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.proc, self.others = None, []
 
     def __enter__(self) -> Server:
         self.start()

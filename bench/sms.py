@@ -16,6 +16,7 @@ After the run the store is checked: every acknowledged message is an event.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -186,6 +187,7 @@ def scenario(
         "emulator_cores": emulator_cores,
         "generator_cores": results[0].get("generator_cores", float("nan")),
         "machine_busy": results[0].get("machine_busy", float("nan")),
+        "machine_cores": os.cpu_count(),
         "statuses": statuses,
         "stored_events": stored,
         "load_at_start": load,
@@ -230,9 +232,11 @@ def run(
     scenarios: tuple[str, ...] = ("answers", "no session"),
     counts: Callable[[], dict[str, int]] | None = None,
     levels: tuple[int, ...] | None = None,
+    servers: int = 1,
 ) -> dict[str, Any]:
     """``database``: a PostgreSQL URL for the store instead of the SQLite file; ``counts``
-    its statement counts (see :func:`scenario`); ``levels``: messages in flight."""
+    its statement counts (see :func:`scenario`); ``levels``: messages in flight;
+    ``servers``: server processes sharing the store and the port (rows named so)."""
     emu_port = free_port()
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     text = text.replace(
@@ -241,7 +245,7 @@ def run(
     if database is not None:
         assert 'database = "kanavat.db"' in text
         text = text.replace('database = "kanavat.db"', f'database = "{database}"')
-    server = Server(workdir, text, log_level="INFO")
+    server = Server(workdir, text, log_level="INFO", processes=servers)
     duration = 5.0 if quick else 20.0
     levels = levels or ((32,) if quick else (8, 32, 64))
     # Each level answers with residents of its own: a resident whose questionnaire an earlier
@@ -267,11 +271,14 @@ def run(
                     emulator_stat,
                     counts,
                 )
+                if servers > 1:
+                    row["scenario"] = f"{name}, {servers} servers"
+                row["servers"] = servers
                 row["residents"] = len(fresh)
                 row["pool_used_up"] = row["messages"] >= len(fresh) * len(bodies)
                 rows.append(row)
                 print(
-                    f"  sms {name}, {workers} in flight: {row['per_second']:.0f}/s, p50 "
+                    f"  sms {row['scenario']}, {workers} in flight: {row['per_second']:.0f}/s, p50 "
                     f"{row['p50_ms']:.1f} ms p99 {row['p99_ms']:.1f} ms, server "
                     f"{row['server_cores']:.2f} cores "
                     f"({row['server_cpu_s_per_1000']:.2f} CPU-s per 1,000, "
@@ -296,3 +303,15 @@ def run(
                         flush=True,
                     )
     return {"rows": rows, "duration": duration}
+
+
+def run_all(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
+    """The levels with one server process, then (not quick) answers at 32 in flight with two
+    sharing the store: whether a second process helps on this machine."""
+    for part in ("one", "two"):
+        (workdir / part).mkdir(exist_ok=True)
+    found = run(quick, workdir / "one", profile=profile)
+    if not quick:
+        two = run(False, workdir / "two", scenarios=("answers",), levels=(32,), servers=2)
+        found["rows"] += two["rows"]
+    return found
