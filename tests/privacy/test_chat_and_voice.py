@@ -68,16 +68,20 @@ async def test_chat_my_data_and_delete(tmp_path: Path, database: str) -> None:
 
 
 def no_audio(srv: Server, tmp_path: Path) -> None:
-    """Nothing in the data folder but the config, the store and the imported list; no store
-    cell is a blob or longer than a free-text answer could be."""
+    """Nothing in the data folder but the config, the store, its lock files and the
+    imported list; no store cell is a blob or longer than a free-text answer could be."""
     names = {p.name for p in tmp_path.rglob("*") if p.is_file()}
+    locks = {"kanavat.db.leader", "kanavat.db.serving", "kanavat.db.starting"}
     assert names <= {
         "config.toml",
         "kanavat.db",
         "kanavat.db-wal",
         "kanavat.db-shm",
         "ikaihmiset.csv",
+        *locks,
     }
+    for lock in locks & names:  # empty, or the single server's pid
+        assert (tmp_path / lock).read_text().strip().isdigit() or not (tmp_path / lock).read_text()
     for table in [name for name in srv.store.tables()]:
         for column in [r["name"] for r in srv.store.query(f"PRAGMA table_info({table})")]:
             row = srv.store.one(
