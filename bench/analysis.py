@@ -203,9 +203,10 @@ def _sms(found: dict[str, Any]) -> list[str]:
             f"- **The machine's CPU per answer**: at {r['workers']} in flight the server, the "
             f"emulator and the generators together spent {per:.2f} ms of CPU per answer "
             f"({r['server_cores']:.2f} + {r['emulator_cores']:.2f} + "
-            f"{r.get('generator_cores', 0.0):.2f} cores at {r['per_second']:.0f}/s), so "
-            f"1,000 answers/s on this machine would need {per:.2f} of its "
-            f"{r.get('machine_cores', '?')} cores, and more than that with no queueing. A Twilio account's "
+            f"{r.get('generator_cores', 0.0):.2f} cores at {r['per_second']:.0f}/s): "
+            f"1,000 answers/s would take {per:.2f} cores, on a machine of "
+            f"{r.get('machine_cores', '?')}, and a p99 under 50 ms needs cores to spare. "
+            "A Twilio account's "
             "side of the exchange (its REST API and the two delivery callbacks it signs and "
             "posts) runs here in the emulator; in service it runs on Twilio's machines."
         )
