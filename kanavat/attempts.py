@@ -319,9 +319,10 @@ def claim(store: Store, row_id: int) -> dict[str, Any] | None:
 
 
 def to_send(store: Store) -> str:
-    """The status a turn writes the replies it sends in. On SQLite, where one process holds
-    the store, ``sending``: claimed as written, by the request that delivers them after its
-    commit (no second transaction to claim them); a crash's are recovered at the next start.
+    """The status a turn writes the replies it sends in. On SQLite (one machine's servers)
+    ``sending``: claimed as written, by the request that delivers them after its commit (no
+    second transaction to claim them); a crash's are recovered by the next server to start
+    alone, or by the scheduler's leader once no request can still be in flight.
     With several workers (PostgreSQL) ``pending``, claimed before sending: a dead worker's
     are then another worker's sweep's within seconds, where a ``sending`` row would wait
     until no request could still be in flight (``sender.STRANDED_AFTER``)."""
@@ -338,6 +339,16 @@ def claimed(store: Store, row_ids: Sequence[int]) -> list[dict[str, Any]]:
         f"SELECT * FROM outbound WHERE id IN ({marks}) AND status = ? AND sid IS NULL ORDER BY id",
         [*row_ids, M.SENDING],
     )
+
+
+def reclaim(store: Store, row_id: int) -> bool:
+    """Claim a ``sending`` row again (its time renewed) before its REST call; False if it is
+    no longer unsent and ``sending`` (recovered, or sent, meanwhile)."""
+    cur = store.execute(
+        "UPDATE outbound SET updated_at = ? WHERE id = ? AND status = ? AND sid IS NULL",
+        [store.now(), row_id, M.SENDING],
+    )
+    return cur.rowcount == 1
 
 
 def due(store: Store, channel: str, before: str, limit: int = 500) -> list[dict[str, Any]]:
@@ -403,11 +414,13 @@ def forget_number(store: Store, phone: str) -> int:
     return cur.rowcount
 
 
-def requeue(store: Store, row_id: int) -> None:
-    """A row a dead process left ``sending`` that never reached the provider: pending again."""
+def requeue(store: Store, row_id: int, claimed_at: str) -> None:
+    """A row a dead process left ``sending`` that never reached the provider: pending again,
+    unless it was claimed again since ``claimed_at`` (its live sender was only slow)."""
     store.execute(
-        "UPDATE outbound SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-        [M.PENDING, store.now(), row_id, M.SENDING],
+        "UPDATE outbound SET status = ?, updated_at = ? WHERE id = ? AND status = ? "
+        "AND updated_at = ?",
+        [M.PENDING, store.now(), row_id, M.SENDING, claimed_at],
     )
 
 

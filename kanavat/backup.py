@@ -191,9 +191,9 @@ def serving(database: Path, *, shared: bool = False) -> Iterator[Serving]:
     """Held by ``kanavat serve`` while the store is open; ``restore`` refuses meanwhile.
 
     One server per store unless ``shared`` (``[server] workers_per_machine`` > 1): then
-    several servers hold it together, and start one at a time (each holds ``.starting``
-    until its start-up recovery is done, ``Serving.started``), so exactly the first of them
-    finds itself alone. A server of the other kind is refused. The locks are flocks:
+    several servers hold it together, and take ``.starting`` in turn to see whether they
+    are alone; the first, which is, keeps it until it has recovered what a dead process
+    left half-sent (``Serving.started``), so no other server writes meanwhile. A server of the other kind is refused. The locks are flocks:
     the kernel drops them when their process ends, however it ends."""
     path = _lock_path(database)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -204,10 +204,13 @@ def serving(database: Path, *, shared: bool = False) -> Iterator[Serving]:
             alone = _try(fd, fcntl.LOCK_EX)  # no other server holds it
             if alone:
                 os.ftruncate(fd, 0)  # no one pid names several servers
-            if not alone and not _try(fd, fcntl.LOCK_SH):
+            # From exclusive to shared (not atomic: a restore could slip in, and is refused
+            # to us then); others wait on .starting meanwhile.
+            if not _try(fd, fcntl.LOCK_SH):
                 raise _in_use(database, fd)
-            if alone:
-                fcntl.flock(fd, fcntl.LOCK_SH)  # others wait on .starting meanwhile
+            if not alone:  # nothing to recover at start: the next one may start at once
+                os.close(starting)
+                starting = None
         else:
             if not _try(fd, fcntl.LOCK_EX):
                 raise _in_use(database, fd)
@@ -226,7 +229,7 @@ def serving(database: Path, *, shared: bool = False) -> Iterator[Serving]:
         os.close(fd)  # closing releases the lock
 
 
-START_WAIT = 300.0  # seconds a server waits for another's start-up (migrations, recovery)
+START_WAIT = 300.0  # seconds a server waits for the first's start-up (migrations, recovery)
 
 
 def _wait_to_start(database: Path) -> int:
@@ -256,7 +259,7 @@ def _in_use(database: Path, fd: int) -> BackupError:
     return BackupError(
         f"the store {database} is in use by kanavat serve"
         + (f" (pid {holder})" if holder else "")
-        + "; stop it first (systemctl stop kanavat), or run every server with "
+        + "; stop it first (systemctl stop kanavat, or 'kanavat@*'), or run every server with "
         "[server] workers_per_machine set to how many share the store"
     )
 

@@ -15,8 +15,9 @@ own at a much larger log (``WRITER_PAGES``): by then the thread has copied nearl
 and the writer's share is the last few pages, once every many thousand pages.
 
 Durability is SQLite's as before (``dialect.py``: ``synchronous=NORMAL``): a commit is in
-the log when it returns; a checkpoint, whoever runs it, fsyncs what it copied. Only the
-server does this; a command-line tool's connection checkpoints as SQLite does by default.
+the log when it returns; a checkpoint, whoever runs it, fsyncs what it copied. Only servers
+do this (several sharing a store each run one: a checkpoint finding another under way just
+copies less); a command-line tool's connection checkpoints as SQLite does by default.
 """
 
 from __future__ import annotations

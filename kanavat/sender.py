@@ -37,6 +37,7 @@ SWEEP_EVERY = 2.0  # seconds
 SETTLE = timedelta(seconds=2)  # a sweep leaves rows this young to the request that queued them
 PARALLEL = 16  # numbers sent to at once by a sweep (one number's messages stay in order)
 STRANDED_AFTER = timedelta(seconds=60)  # twice the provider's request timeout (provider.py)
+RECLAIM_AFTER = timedelta(seconds=20)  # a claimed row this old is claimed again before sending
 # A delivery status callback can reach the store before its message's sid: another worker's
 # REST answer not yet committed, or the sending worker killed between the two. It waits,
 # unhandled, and each sweep applies it once the sid is known; after this long nobody will
@@ -78,8 +79,18 @@ class Sender:
 
     async def deliver_claimed(self, row_ids: Sequence[int]) -> list[ProviderError | None]:
         """Send rows claimed as they were written, in order. No second claim: no other
-        sender takes a ``sending`` row, and one a crash leaves is recovered (``recover``)."""
-        return [await self._send(row) for row in attempts.claimed(self.store, row_ids)]
+        sender takes a ``sending`` row, and one a crash leaves is recovered (``recover``).
+        But a row that has waited behind slow requests (a provider timing out) for
+        :data:`RECLAIM_AFTER` is claimed again before its own: by then the leader's
+        ``recover_stranded`` may have taken it for a dead process's and sent it."""
+        results: list[ProviderError | None] = []
+        for row in attempts.claimed(self.store, row_ids):
+            waited = iso(self.store.clock() - RECLAIM_AFTER)
+            if row["updated_at"] < waited and not attempts.reclaim(self.store, row["id"]):
+                results.append(None)  # recovered by the leader meanwhile: it is theirs
+                continue
+            results.append(await self._send(row))
+        return results
 
     async def deliver(self, row_ids: Iterable[int]) -> list[ProviderError | None]:
         """Send each row this sender can claim, in order; per row, the provider's refusal
@@ -164,7 +175,7 @@ class Sender:
                 attempts.sent(self.store, row["id"], left.sid, left.status or "queued")
                 log.info("sender.adopted outbound=%s sid=%s", row["id"], left.sid)
             else:
-                attempts.requeue(self.store, row["id"])
+                attempts.requeue(self.store, row["id"], row["updated_at"])
 
     async def _already_left(self, row: dict[str, Any]):  # type: ignore[no-untyped-def]
         if not row["to_number"]:
@@ -207,7 +218,7 @@ class Sender:
 
     async def stop(self) -> None:
         """Let in-flight deliveries finish (a row left ``sending`` by a hard stop is
-        recovered at the next start)."""
+        recovered at the next start, or by the leader of the servers still running)."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=10)
 
@@ -254,7 +265,7 @@ def status_callback(store: Store, callback: StatusCallback, *, last: bool = Fals
 
     One transaction, not the event's own commit first as a turn's: applying a status is one
     row's update with nothing after it to lose, so the event is never applied without being
-    stored, nor stored without being applied; a crash or failure before the commit stores
+    stored, nor stored without being applied or left waiting; a crash or failure before the commit stores
     neither and answers Twilio no 200, so its retry brings the callback again. (Two commits
     per callback, two callbacks per reply, were a fifth of an SMS answer's cost.)"""
     with store.transaction(f"message:{callback.sid}"):
@@ -263,20 +274,33 @@ def status_callback(store: Store, callback: StatusCallback, *, last: bool = Fals
 
 def apply_waiting(store: Store, limit: int = 500) -> int:
     """Apply the callbacks waiting for their sid (see :data:`WAIT_FOR_SID`) whose sid is
-    known now, and set aside those waiting longer than that; how many were applied."""
+    known now, and set aside those waiting longer than that; how many were applied. One
+    that fails is counted on its event and tried again (set aside after a few tries)."""
     given_up = iso(store.clock() - WAIT_FOR_SID)
-    applied = 0
+    applied = ignored = 0
     for event in inbound.unhandled(store, "sms", ("status",), limit=limit):
         callback = StatusCallback.of(event.payload)
-        last = event.received_at < given_up
-        if callback is None:  # cannot be: the webhook stores only callbacks it could read
+        if callback is None:  # the webhook stores only callbacks it can read
+            with store.transaction(f"event:{event.id}"):
+                inbound.finish(store, event.id, "error:unreadable")
             continue
+        last = event.received_at < given_up
         if not last and not attempts.known_sid(store, callback.sid):
             continue
-        if status_callback(store, callback, last=last) not in (None, WAITING, IGNORED):
+        try:
+            outcome = status_callback(store, callback, last=last)
+        except Exception as exc:
+            inbound.failed_once(store, event.id)
+            log.warning("sender.statuses.failed event=%s reason=%s", event.id, type(exc).__name__)
+            continue
+        if outcome == IGNORED:
+            ignored += 1
+        elif outcome not in (None, WAITING):
             applied += 1
     if applied:
         log.info("sender.statuses.applied_late count=%s", applied)
+    if ignored:  # no row ever had these sids: sent from outside kanavat, or lost
+        log.warning("sender.statuses.unknown_sid count=%s", ignored)
     return applied
 
 
@@ -304,8 +328,10 @@ class StatusCallbacks:
     again in its own transaction, so one callback's failure is its own.
 
     The sids the provider gave (``sent``) are recorded in the same group commits, before the
-    callbacks of their group: a callback can only follow its message's REST answer, so it
-    finds its row whether the two arrived in one pass of the loop or apart."""
+    callbacks of their group: a callback follows its message's REST answer, so in one
+    process it finds its row whether the two arrived in one pass of the loop or apart. With
+    several, it may reach another process before this one's commit: then it waits for the
+    sweep (:func:`apply_waiting`)."""
 
     def __init__(self, store: Store):
         self.store = store

@@ -73,7 +73,7 @@ class Options:
     # SQLite: no other server had the store at start (``backup.serving``), so what it holds
     # in flight is a dead process's, recovered at once. Else the scheduler's leader does.
     alone: bool = True
-    started: Callable[[], None] | None = None  # start-up is done: the next server may start
+    started: Callable[[], None] | None = None  # recovered: the next server may start
 
 
 def create_app(config: Config, options: Options = Options()) -> web.Application:
@@ -231,6 +231,8 @@ def _outbox_ctx(options: Options):
         # (``backup.serving``). Else the scheduler's leader takes those older than a request.
         if options.alone and not app[STORE].is_postgres:
             await sender.recover()
+        if options.started is not None:  # the next server sharing the store may start
+            options.started()
         # What a dead worker held (this one's predecessor, on this machine, is known dead at
         # once) or nobody holds; never what a live worker is handling (turn/entry.py).
         for reply in turns.sweep():
@@ -304,7 +306,8 @@ async def _voice_ctx(app: web.Application) -> AsyncIterator[None]:
 def _dispatcher_ctx(options: Options):
     """The scheduler (kanavat/outreach/scheduler.py): reconcile what a previous process left, then
     tick every ``options.dispatch_interval`` seconds by ``options.clock``'s time. With several
-    workers on PostgreSQL it leads in one of them (``leader.py``) and waits in the others."""
+    workers sharing the store it leads in one of them (``leader.py``) and waits in the
+    others."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         from kanavat.outreach.scheduler import Scheduler
@@ -358,8 +361,6 @@ def serve(config: Config, host: str, port: int, options: Options = Options()) ->
     On uvloop: its event loop and sockets in C take a tenth off every request."""
     app = create_app(config, options)
     app.on_startup.append(_tune_gc)  # after every cleanup context has started
-    if options.started is not None:
-        app.on_startup.append(_let_the_next_start(options.started))
     web.run_app(
         app,
         host=host,
@@ -371,13 +372,3 @@ def serve(config: Config, host: str, port: int, options: Options = Options()) ->
         # Several servers on one machine share the port: the kernel spreads connections.
         reuse_port=config.server.workers_per_machine > 1,
     )
-
-
-def _let_the_next_start(started: Callable[[], None]):
-    """After start-up (migrations, recovery, the scheduler's first reconcile): the next server
-    sharing the store may start (``backup.serving``)."""
-
-    async def hook(app: web.Application) -> None:
-        started()
-
-    return hook

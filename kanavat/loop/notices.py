@@ -186,7 +186,8 @@ def claim(store: Store, channels: tuple[str, ...], lease: timedelta, limit: int)
 
 
 def release_all(store: Store) -> int:
-    """At start-up: leases of a dead process are released (the store is the truth)."""
+    """When a process takes the lead: the last leader's leases are released (the store is
+    the truth)."""
     cur = store.execute("UPDATE notices SET lease_until = NULL WHERE lease_until IS NOT NULL")
     return cur.rowcount
 

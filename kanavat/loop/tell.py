@@ -187,7 +187,8 @@ class NoticeLane:
         log.info("tell.call notice=%s kind=%s", row["id"], row["kind"])
 
     async def recover(self) -> None:
-        """At start-up: notices a dead process left ``calling``. A call the provider has (and
+        """When this process takes the lead (at start-up, or after a leader died): notices the
+        last leader left ``calling``. A call the provider has (and
         nothing here knows) is adopted, its status asked; one it never got is due again."""
         notices.release_all(self.store)
         for row in notices.stranded_calls(self.store):

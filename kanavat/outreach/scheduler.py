@@ -12,7 +12,7 @@ never heard, and contacts left waiting for an outcome that will never come. Live
 re-checked with the provider every few ticks, since a status callback that arrived while the
 server was down is not sent again.
 
-With several workers sharing one PostgreSQL store, all of this (ticks, daily jobs,
+With several workers sharing one store (PostgreSQL, or one machine's SQLite), all of this (ticks, daily jobs,
 reconciling, dispatch) runs in one of them, the leader (``leader.py``): the others wait and
 one takes over at its next tick after the leader dies, first reconciling what it left, as a
 start-up would. Webhooks, Media Streams and chat sockets are taken by every worker.
@@ -67,8 +67,9 @@ class Scheduler:
         taking_lead: Sequence[LeaderJob] = (),
     ):
         """``leader_jobs`` run when this process takes the lead and every few ticks after;
-        ``taking_lead`` only when it takes the lead, first (the last leader's claims are a
-        dead process's then, and only then)."""
+        ``taking_lead`` only when it takes the lead, first: the last leader's claims are then
+        a dead process's (or, on PostgreSQL, of one that lost its connection and stepped
+        down: its batch in flight is the known gap, as for the dispatcher's leases)."""
         self.config = config
         self.store = store
         self.dispatcher = dispatcher
@@ -231,7 +232,8 @@ async def reconcile(store: Store, config: Config, dispatcher: Dispatcher, startu
     (only then: while running, ``sending`` is an attempt this process is making)."""
     provider = dispatcher.provider
     if startup:
-        # One server per database: any lease is a dead process's, and its contacts are due.
+        # Only the leader claims: any lease is a dead process's (or the last leader's), and
+        # its contacts are due.
         queue.release_all(store)
         outcomes.settle_finished(store, config)
         await _reconcile_sending(store, config, provider)
