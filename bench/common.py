@@ -343,10 +343,13 @@ def workdir(name: str) -> Iterator[Path]:
 class EmulatorProcess:
     """``bench.emulator`` in a subprocess, with the server's token; ``base_url`` for api_base."""
 
-    def __init__(self, token: str, server_url: str, port: int | None = None) -> None:
+    def __init__(
+        self, token: str, server_url: str, port: int | None = None, *, callbacks: bool = True
+    ) -> None:
         self.port = port or free_port()
         self.token = token
         self.server_url = server_url
+        self.callbacks = callbacks
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -359,6 +362,7 @@ class EmulatorProcess:
             [
                 *(sys.executable, "-m", "bench.emulator", str(self.port), self.token),
                 self.server_url + "/twilio/sms",
+                *([] if self.callbacks else ["no-callbacks"]),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -124,8 +124,10 @@ def scenario(
     profile: bool = False,
     emulator: ProcStat | None = None,
     counts: Callable[[], dict[str, int]] | None = None,
+    callbacks: bool = True,
 ) -> dict[str, Any]:
-    """``counts``: the store's statement counts (PostgreSQL, ``PostgresServer.counts``),
+    """``callbacks``: False when the emulator posts no delivery statuses (nothing to wait
+    for after the run). ``counts``: the store's statement counts (PostgreSQL, ``PostgresServer.counts``),
     read before and after to give statements and commits per answer."""
     specs = []
     for g in range(2):
@@ -157,7 +159,7 @@ def scenario(
         results = run_generators(specs, timeout=duration + 60)
     cores = window.cores()
     emulator_cores = emulator_window.cores() if emulator_window else float("nan")
-    undelivered = settle(server)
+    undelivered = settle(server) if callbacks else 0
     store_counts = per_answer(counted_before, counts(), len_of(results)) if counts else None
     if store_counts is not None:
         store_counts["round_trips_per_answer"] = (round_trips(server) - trips_before) / max(
@@ -233,10 +235,12 @@ def run(
     counts: Callable[[], dict[str, int]] | None = None,
     levels: tuple[int, ...] | None = None,
     servers: int = 1,
+    callbacks: bool = True,
 ) -> dict[str, Any]:
     """``database``: a PostgreSQL URL for the store instead of the SQLite file; ``counts``
     its statement counts (see :func:`scenario`); ``levels``: messages in flight;
-    ``servers``: server processes sharing the store and the port (rows named so)."""
+    ``servers``: server processes sharing the store and the port (rows named so);
+    ``callbacks`` False: the emulator posts no delivery statuses (a diagnostic row)."""
     emu_port = free_port()
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     text = text.replace(
@@ -254,7 +258,8 @@ def run(
     answering, idle = prepare(server, per_level * len(levels))
     rows = []
     traffic = (("answers", answering, ANSWERS), ("no session", idle, IDLE))
-    with EmulatorProcess(server.token, server.base_url, emu_port) as emulator, server:
+    emulating = EmulatorProcess(server.token, server.base_url, emu_port, callbacks=callbacks)
+    with emulating as emulator, server:
         assert emulator.proc is not None
         emulator_stat = ProcStat(emulator.proc.pid)
         for name, phones, bodies in (t for t in traffic if t[0] in scenarios):
@@ -270,9 +275,13 @@ def run(
                     profile and workers >= 32,
                     emulator_stat,
                     counts,
+                    callbacks,
                 )
                 if servers > 1:
                     row["scenario"] = f"{name}, {servers} servers"
+                if not callbacks:
+                    row["scenario"] = f"{name}, no delivery callbacks (diagnostic)"
+                    row["diagnostic"] = True
                 row["servers"] = servers
                 row["residents"] = len(fresh)
                 row["pool_used_up"] = row["messages"] >= len(fresh) * len(bodies)
@@ -307,11 +316,15 @@ def run(
 
 def run_all(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]:
     """The levels with one server process, then (not quick) answers at 32 in flight with two
-    sharing the store: whether a second process helps on this machine."""
-    for part in ("one", "two"):
+    sharing the store (whether a second process helps on this machine), and with one and
+    no delivery callbacks (a diagnostic: what Twilio's side of them costs here)."""
+    for part in ("one", "two", "bare"):
         (workdir / part).mkdir(exist_ok=True)
     found = run(quick, workdir / "one", profile=profile)
     if not quick:
         two = run(False, workdir / "two", scenarios=("answers",), levels=(32,), servers=2)
-        found["rows"] += two["rows"]
+        # What the machine does without Twilio's side of delivery tracking (the emulator's
+        # two signed callbacks per reply, and the server taking them): not the product.
+        bare = run(False, workdir / "bare", scenarios=("answers",), levels=(32,), callbacks=False)
+        found["rows"] += two["rows"] + bare["rows"]
     return found

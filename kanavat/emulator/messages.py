@@ -161,7 +161,7 @@ async def _transition(
 ) -> None:
     _set(msg, status, code)
     log.info("sms.status sid=%s status=%s error=%s", msg.sid, status, code)
-    if not msg.status_callback:
+    if not msg.status_callback or not emu.settings.status_callbacks:
         return
     params = [
         ("AccountSid", emu.settings.account_sid),

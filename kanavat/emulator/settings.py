@@ -60,6 +60,9 @@ class EmulatorSettings:
     advanced_opt_out: bool = False
     keyword_replies: bool = False
     webhook_timeout: float = 15.0
+    status_callbacks: bool = True
+    """False: messages still go through their statuses, but no callback is posted (a
+    benchmark's diagnostic: what Twilio's side of delivery tracking costs the machine)."""
     ws_rewrite: Mapping[str, str] = field(default_factory=dict)
     ca_file: str | None = None
     """A CA bundle to trust for https webhooks and wss streams (a proxy's self-signed cert)."""

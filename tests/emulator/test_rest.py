@@ -9,10 +9,11 @@ import time
 import aiohttp
 import pytest
 
+from kanavat.emulator import running_emulator
 from kanavat.emulator.wire import segments
 from kanavat.provider import InvalidNumber, OptedOut, ProviderError, TwilioProvider
 
-from .conftest import ACCOUNT, NUMBER, RESIDENT, TOKEN
+from .conftest import ACCOUNT, NUMBER, RESIDENT, TOKEN, settings_for
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -143,3 +144,21 @@ async def test_no_deprecation_warnings_from_provider(emu, recwarn) -> None:
         await p.send_sms(RESIDENT, "x")
     await asyncio.sleep(0)
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+
+
+async def test_a_benchmark_can_turn_the_delivery_callbacks_off(server) -> None:
+    """``status_callbacks=False`` (bench's diagnostic): the message is delivered as before,
+    and no callback is posted."""
+    async with (
+        running_emulator(settings_for(server, status_callbacks=False)) as emu,
+        TwilioProvider(ACCOUNT, TOKEN, NUMBER, api_base=emu.base_url) as provider,
+    ):
+        result = await provider.send_sms(RESIDENT, "Hei!", server.base_url + "/status")
+        msg = await emu.handset(RESIDENT).wait_for_message(2)
+        assert msg.sid == result.sid
+        for _ in range(50):
+            if (await provider.fetch_message(result.sid)).status == "delivered":
+                break
+            await asyncio.sleep(0.02)
+        assert (await provider.fetch_message(result.sid)).status == "delivered"
+        assert server.at("/status") == []
