@@ -250,7 +250,8 @@ def _sms(s: dict[str, Any]) -> list[str]:
         )
     out.append("")
     for r in s["rows"]:
-        out += _profile(r.get("profile") or [], f"SMS {r['scenario']}, {r['workers']} in flight")
+        title = f"SMS {r['scenario']}, 32 in flight, in a pass of its own after the figures"
+        out += _profile(r.get("profile") or [], title)
     return out
 
 

@@ -168,7 +168,10 @@ class Turns:
         if isinstance(done, Reply):
             return done
         result, outgoing, ids = done
-        log.info(
+        # An answer taken is routine (and, at a county's peak, hundreds a second: journald's
+        # default rate limit drops a service's lines past 10,000 in 30 s); the rest is news.
+        log.log(
+            logging.DEBUG if result.outcome == "answered" else logging.INFO,
             "turn.handled channel=%s kind=%s event=%s outcome=%s replies=%s",
             message.channel,
             message.kind,
