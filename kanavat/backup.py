@@ -193,8 +193,9 @@ def serving(database: Path, *, shared: bool = False) -> Iterator[Serving]:
     One server per store unless ``shared`` (``[server] workers_per_machine`` > 1): then
     several servers hold it together, and take ``.starting`` in turn to see whether they
     are alone; the first, which is, keeps it until it has recovered what a dead process
-    left half-sent (``Serving.started``), so no other server writes meanwhile. A server of the other kind is refused. The locks are flocks:
-    the kernel drops them when their process ends, however it ends."""
+    left half-sent (``Serving.started``), so no other server writes meanwhile. A server of
+    the other kind is refused. The locks are flocks: the kernel drops them when their
+    process ends, however it ends."""
     path = _lock_path(database)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     starting: int | None = None

@@ -265,9 +265,10 @@ def status_callback(store: Store, callback: StatusCallback, *, last: bool = Fals
 
     One transaction, not the event's own commit first as a turn's: applying a status is one
     row's update with nothing after it to lose, so the event is never applied without being
-    stored, nor stored without being applied or left waiting; a crash or failure before the commit stores
-    neither and answers Twilio no 200, so its retry brings the callback again. (Two commits
-    per callback, two callbacks per reply, were a fifth of an SMS answer's cost.)"""
+    stored, nor stored without being applied or left waiting; a crash or failure before the
+    commit stores neither and answers Twilio no 200, so its retry brings the callback again.
+    (Two commits per callback, two callbacks per reply, were a fifth of an SMS answer's
+    cost.)"""
     with store.transaction(f"message:{callback.sid}"):
         return _apply(store, callback, last=last)
 
