@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from harness import SMS_CAMPAIGN, Server, free_port, running_server, write_config
+from processes import healthy
 
 from kanavat import signing
 from kanavat.store import Store
@@ -101,21 +102,6 @@ def serve(config: Path, port: int, emulator_port: int, log: Path) -> subprocess.
     )
 
 
-async def wait_http(url: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
-        while True:
-            try:
-                async with http.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{url} did not come up")
-            await asyncio.sleep(0.1)
-
-
 async def text(emulator: str, phone: str, body: str) -> dict:
     url = f"{emulator}/_emulator/handsets/{phone.replace('+', '%2B')}/sms"
     async with aiohttp.ClientSession() as http, http.post(url, json={"body": body}) as resp:
@@ -149,7 +135,7 @@ async def test_sigterm_mid_campaign_then_resume(tmp_path: Path) -> None:
 
     proc = serve(config, port, emulator_port, log)
     try:
-        await wait_http(f"http://127.0.0.1:{port}/healthz")
+        await healthy(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=20)
         kanavat("campaign", "start", SMS_CAMPAIGN, config=config)
         emulator = f"http://127.0.0.1:{emulator_port}"
         deadline = time.monotonic() + 20
@@ -180,7 +166,7 @@ async def test_sigterm_mid_campaign_then_resume(tmp_path: Path) -> None:
 
     proc = serve(config, port, emulator_port, log)
     try:
-        await wait_http(f"http://127.0.0.1:{port}/healthz")
+        await healthy(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=20)
         for phone in people:  # answered when the webhook returns: stored before the reply
             reply = await text(emulator, phone, "kyllä")
             assert reply["http_status"] == 200
