@@ -316,8 +316,18 @@ def run(
                     )
             if profiled:
                 fresh = phones[len(levels) * per_level : (len(levels) + 1) * per_level]
-                args = (server, name, fresh, bodies, 32, duration, True, emulator_stat)
-                top = scenario(*args, counts, callbacks)["profile"]
+                top = scenario(
+                    server,
+                    name,
+                    fresh,
+                    bodies,
+                    32,
+                    duration,
+                    True,
+                    emulator_stat,
+                    counts,
+                    callbacks,
+                )["profile"]
                 for row in rows:
                     if row["scenario"] == name and row["workers"] >= 32:
                         row["profile"] = top  # the same traffic, profiled apart
