@@ -411,23 +411,38 @@ _Entry = tuple[str, Value, tuple[str, ...], tuple[frozenset[str], ...], bool]
 
 class _Compiled:
     """A phrase table's entries (category, value, words, their keys, typos forgiven), in
-    table order, and per message length the entries no longer than it: most messages are a
-    word or two, and a phrase longer than the message cannot match."""
+    table order, indexed by what their first word can be matched by: itself, a key it shares
+    with the message's word (both 3 letters or more), or a typo (both long enough, typos
+    forgiven). Most messages are a word or two and most phrases cannot begin at any of them:
+    only those that can are tried (``candidates``), in table order."""
 
     def __init__(self, entries: list[_Entry]):
         self.entries = entries
-        self._fitting: dict[int, list[_Entry]] = {}
+        self._by_word: dict[str, list[int]] = {}
+        self._by_key: dict[str, list[int]] = {}
+        self._typos: list[int] = []
+        for i, (_, _, words, keys, fuzzy) in enumerate(entries):
+            self._by_word.setdefault(words[0], []).append(i)
+            if len(words[0]) >= 3:
+                for key in keys[0]:
+                    self._by_key.setdefault(key, []).append(i)
+            if fuzzy and len(words[0]) >= FUZZY_MIN_LENGTH:
+                self._typos.append(i)
 
-    def fitting(self, length: int) -> list[_Entry]:
-        found = self._fitting.get(length)
-        if found is None:
-            found = [e for e in self.entries if len(e[2]) <= length]
-            if length <= MAX_KEPT_LENGTH:
-                self._fitting[length] = found
-        return found
-
-
-MAX_KEPT_LENGTH = 64  # message lengths (in words) whose fitting entries are kept
+    def candidates(self, tokens: list[str], keys: list[frozenset[str]]) -> list[tuple[int, int]]:
+        """(entry, start) pairs whose first word may match the token at ``start`` and whose
+        words fit in the message, in the order the table and the message give them."""
+        found: set[tuple[int, int]] = set()
+        for start, token in enumerate(tokens):
+            room = len(tokens) - start
+            indices = list(self._by_word.get(token, ()))
+            if len(token) >= 3:
+                for key in keys[start]:
+                    indices += self._by_key.get(key, ())
+            if len(token) >= FUZZY_MIN_LENGTH:
+                indices += self._typos
+            found.update((i, start) for i in indices if len(self.entries[i][2]) <= room)
+        return sorted(found)
 
 
 def _compile(table: list[tuple[str, Value, str]], lex: Lexicon) -> _Compiled:
@@ -445,23 +460,22 @@ def _phrase_matches(
     table: _Compiled, tokens: list[str], keys: list[frozenset[str]]
 ) -> list[_Match]:
     found: list[_Match] = []
-    for category, value, words, phrase_keys, fuzzy in table.fitting(len(tokens)):
-        n = len(words)
-        for start in range(len(tokens) - n + 1):
-            quality = 1.0
-            for offset in range(n):
-                q = _word_match(
-                    tokens[start + offset],
-                    keys[start + offset],
-                    words[offset],
-                    phrase_keys[offset],
-                    fuzzy,
-                )
-                if q == 0:
-                    break
-                quality = min(quality, q)
-            else:
-                found.append(_Match(category, value, start, start + n, quality))
+    for index, start in table.candidates(tokens, keys):
+        category, value, words, phrase_keys, fuzzy = table.entries[index]
+        quality = 1.0
+        for offset in range(len(words)):
+            q = _word_match(
+                tokens[start + offset],
+                keys[start + offset],
+                words[offset],
+                phrase_keys[offset],
+                fuzzy,
+            )
+            if q == 0:
+                break
+            quality = min(quality, q)
+        else:
+            found.append(_Match(category, value, start, start + len(words), quality))
     return found
 
 
