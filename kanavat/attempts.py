@@ -454,14 +454,18 @@ def of_event(store: Store, event_id: int) -> list[dict[str, Any]]:
     return store.query("SELECT * FROM outbound WHERE event_id = ? ORDER BY id", [event_id])
 
 
-def message_status(
-    store: Store, sid: str, status: str, error_code: int | None
-) -> dict[str, Any] | None:
-    """A delivery status callback: later states win, and a final state is never replaced by
-    another final one arriving late. The row as it was, or None for an unknown sid."""
-    row = store.one("SELECT id, status, contact_id, campaign_id FROM outbound WHERE sid = ?", [sid])
-    if row is None:
-        return None
+def by_sid(store: Store, sid: str) -> dict[str, Any] | None:
+    """The row a delivery status callback is about (as :func:`apply_status` wants it), or
+    None for a sid no row has (yet)."""
+    return store.one(
+        "SELECT id, status, contact_id, campaign_id FROM outbound WHERE sid = ?", [sid]
+    )
+
+
+def apply_status(store: Store, row: dict[str, Any], status: str, error_code: int | None) -> None:
+    """A delivery status callback applied to its row (read by :func:`by_sid` in this
+    transaction): later states win, and a final state is never replaced by another final
+    one arriving late."""
     rank, current = MESSAGE_RANK.get(status, 0), MESSAGE_RANK.get(row["status"], 0)
     if rank > current or (rank == current and rank < FINAL_MESSAGE_RANK):
         store.write(
@@ -469,7 +473,6 @@ def message_status(
             "updated_at = ? WHERE id = ?",
             [status, error_code, store.now(), row["id"]],
         )
-    return row
 
 
 def abandon_unsent(store: Store, attempt_id: int) -> None:

@@ -72,6 +72,23 @@ def record(
     return Recorded(int(row["id"]), row["outcome"], False, json.loads(row["payload"]))
 
 
+def record_handled(
+    store: Store, channel: str, kind: str, key: str, payload: dict[str, Any], outcome: str
+) -> bool:
+    """Store an event already handled, with its outcome, in the caller's transaction (what
+    it caused is written there too); False, and nothing written, if the key was seen before
+    (then :func:`record` says how it stands). One statement where ``record`` and ``finish``
+    are two, and the event never enters the index of unhandled ones."""
+    now = store.now()
+    cur = store.execute(
+        "INSERT INTO events(received_at, channel, kind, external_id, payload, outcome, "
+        "handled_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(channel, kind, external_id) DO NOTHING",
+        [now, channel, kind, key, json.dumps(payload, ensure_ascii=False), outcome, now],
+    )
+    return bool(cur.rowcount)
+
+
 def finish(store: Store, event_id: int, outcome: str) -> None:
     """The event handled (in the transaction of what it caused: sent with its commit)."""
     store.write(

@@ -306,18 +306,24 @@ def apply_waiting(store: Store, limit: int = 500) -> int:
 
 
 def _apply(store: Store, c: StatusCallback, *, last: bool = False) -> str | None:
-    recorded = inbound.record(store, "sms", "status", c.key, c.fields)
-    if recorded.handled:
-        return None
-    row = attempts.message_status(store, c.sid, c.status, c.code)
+    row = attempts.by_sid(store, c.sid)
     if row is None and not last:
-        return WAITING
+        recorded = inbound.record(store, "sms", "status", c.key, c.fields)
+        return None if recorded.handled else WAITING  # stored, for the sweep
     outcome = IGNORED if row is None else f"status:{c.status}"
-    if row is not None and c.code == OPTED_OUT and row["contact_id"]:
+    # The common case, a callback seen for the first time: stored handled, one statement.
+    if not inbound.record_handled(store, "sms", "status", c.key, c.fields, outcome):
+        recorded = inbound.record(store, "sms", "status", c.key, c.fields)
+        if recorded.handled:
+            return None  # applied before
+        inbound.finish(store, recorded.id, outcome)  # it waited for its sid
+    if row is None:
+        return outcome
+    attempts.apply_status(store, row, c.status, c.code)
+    if c.code == OPTED_OUT and row["contact_id"]:
         phone = contacts.phone_of(store, row["contact_id"])
         if phone:
             optouts.opt_out(store, phone, optouts.PROVIDER)
-    inbound.finish(store, recorded.id, outcome)
     return outcome
 
 
