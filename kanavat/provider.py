@@ -12,6 +12,7 @@ import asyncio
 import base64
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal, Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -120,8 +121,10 @@ class Provider(Protocol):
     async def close(self) -> None: ...
 
 
+@lru_cache(maxsize=256)
 def rewrite_url(url: str, api_base: str | None) -> str:
-    """Point every ``*.twilio.com`` URL at ``api_base`` (scheme, host and port), path kept."""
+    """Point every ``*.twilio.com`` URL at ``api_base`` (scheme, host and port), path kept
+    (remembered: every reply is posted to the same URL)."""
     if not api_base:
         return url
     parts = urlsplit(url)
