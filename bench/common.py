@@ -215,6 +215,7 @@ class Server:
     def start(self, timeout: float = 120.0) -> None:
         self.proc = self._spawn(self.log_path)
         self._healthy(self.proc, timeout)
+        self._prompts_ready(timeout)
         for n in range(1, self.processes):
             other = self._spawn(self.log_path.with_name(f"server{n}.log"))
             self.others.append(other)
@@ -238,6 +239,19 @@ class Server:
                     return
             time.sleep(0.2)
         raise RuntimeError(f"server not healthy after {timeout} s; see {self.log_path}")
+
+    def _prompts_ready(self, timeout: float) -> None:
+        """Wait for the server's start-up prompt loading (a thread that renders or loads
+        every prompt of the config's phone campaigns, ``voice.prompts.ready``): it is
+        start-up work, not the traffic a level measures, and it took a level's first
+        second. Only where the log shows it (INFO and below)."""
+        if self.log_level not in ("DEBUG", "INFO"):
+            return
+        deadline = time.monotonic() + timeout
+        while "voice.prompts.ready" not in self.log_path.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"prompts not loaded after {timeout} s; see {self.log_path}")
+            time.sleep(0.1)
 
     def _nobody_starting(self) -> bool:
         import fcntl

@@ -10,6 +10,7 @@ import re
 import secrets
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import lru_cache
 
 from aiohttp import web
 
@@ -36,7 +37,13 @@ def now() -> datetime:
 
 def rfc2822(when: datetime | None) -> str | None:
     """REST timestamps: RFC 2822 in GMT with ``+0000``, e.g. Thu, 24 Aug 2023 05:01:45 +0000."""
-    return None if when is None else format_datetime(when.astimezone(UTC)).replace("-0000", "+0000")
+    return None if when is None else _rfc2822(when.astimezone(UTC).replace(microsecond=0))
+
+
+@lru_cache(maxsize=64)
+def _rfc2822(second: datetime) -> str:
+    """Formatted once a second (a busy emulator formats the same second hundreds of times)."""
+    return format_datetime(second).replace("-0000", "+0000")
 
 
 def is_e164(number: str) -> bool:
@@ -44,6 +51,7 @@ def is_e164(number: str) -> bool:
     return bool(_E164.match(number or ""))
 
 
+@lru_cache(maxsize=1024)
 def segments(body: str) -> tuple[int, str]:
     """``(num_segments, encoding)``: GSM-7 160/153 per part, else UCS-2 70/67 (§2)."""
     if all(ch in _GSM_BASIC or ch in _GSM_EXTENDED for ch in body):
