@@ -28,7 +28,7 @@ from typing import Any
 from kanavat import attempts, contacts, inbound, optouts
 from kanavat.attempts import OutboundStatus
 from kanavat.config import Config
-from kanavat.group_commit import UNDER_LOAD_DELAY, GroupCommit
+from kanavat.group_commit import GroupCommit
 from kanavat.provider import OPTED_OUT, OptedOut, ProviderError, TwilioProvider
 from kanavat.store import Store, iso
 
@@ -346,7 +346,6 @@ class StatusCallbacks:
             self._together,
             partial(_alone, store),
             order=lambda item: isinstance(item, StatusCallback),  # sids first
-            delay=UNDER_LOAD_DELAY,
         )
 
     async def take(self, callback: StatusCallback) -> str | None:

@@ -1,7 +1,8 @@
 """The group commit's timing rules (``kanavat/group_commit.py``): a quiet server's item is
-committed at the next pass of the loop; under load a group waits its delay for more; a
-group that reaches its size bound does not wait. (What the groups commit, and one item's
-failure staying its own, are tested through the turns in ``tests/sms/test_batched_turns.py``.)
+committed at the next pass of the loop; under load a group waits for as many items as the
+last one had, no longer than its delay and not past its size bound. (What the groups
+commit, and one item's failure staying its own, are tested through the turns in
+``tests/sms/test_batched_turns.py``.)
 
 The delay here is long (seconds) so that "not yet committed" can be checked after passes of
 the loop without any timing in the assertions."""
@@ -46,29 +47,31 @@ async def test_a_lone_item_is_committed_at_the_next_pass_without_waiting() -> No
     assert second.done() and recorder.groups == [[1], [2]]
 
 
-async def test_under_load_a_group_waits_for_the_items_that_follow_up_to_its_bound() -> None:
+async def test_under_load_a_group_waits_for_as_many_items_as_the_last() -> None:
     recorder = Recorder()
-    group = GroupCommit(recorder.together, recorder.alone, delay=LONG, most=3)
+    group = GroupCommit(recorder.together, recorder.alone, delay=LONG)
     together = [asyncio.ensure_future(group.take(i)) for i in (1, 2)]
     await passes()
     assert [f.result() for f in together] == [10, 20]  # one pass: no wait yet
     waiting = [asyncio.ensure_future(group.take(3))]
     await passes()
-    waiting.append(asyncio.ensure_future(group.take(4)))  # a later pass joins the group
+    assert not waiting[0].done(), "a group under load waits for the items in flight"
+    waiting.append(asyncio.ensure_future(group.take(4)))  # a later pass: two, as last time
     await passes()
-    assert not any(f.done() for f in waiting), "a group under load waits for its delay"
-    waiting.append(asyncio.ensure_future(group.take(5)))  # the bound: no more waiting
-    await passes()
-    assert [f.result() for f in waiting] == [30, 40, 50]
-    assert recorder.groups == [[1, 2], [3, 4, 5]]
-
-
-async def test_a_waiting_group_is_committed_when_its_delay_is_over() -> None:
-    recorder = Recorder()
-    group = GroupCommit(recorder.together, recorder.alone, delay=0.01)
-    await asyncio.gather(group.take(1), group.take(2))  # load
-    assert await asyncio.gather(group.take(3), group.take(4)) == [30, 40]
+    assert [f.result() for f in waiting] == [30, 40]
     assert recorder.groups == [[1, 2], [3, 4]]
+
+
+async def test_a_group_waits_no_longer_than_its_delay_nor_past_its_bound() -> None:
+    recorder = Recorder()
+    group = GroupCommit(recorder.together, recorder.alone, delay=0.01, most=2)
+    await asyncio.gather(*(group.take(i) for i in (1, 2, 3)))  # one pass: no bound
+    bounded = [asyncio.ensure_future(group.take(i)) for i in (4, 5)]
+    await passes()
+    assert [f.result() for f in bounded] == [40, 50]  # at its bound, not the last's 3
+    assert await group.take(6) == 60  # one item, after its wait: the load has dropped
+    assert await group.take(7) == 70  # and the next is not made to wait
+    assert recorder.groups == [[1, 2, 3], [4, 5], [6], [7]]
 
 
 async def test_a_failing_group_is_done_again_item_by_item() -> None:
