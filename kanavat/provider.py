@@ -21,6 +21,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+from yarl import URL
 
 from kanavat.privacy import guard
 
@@ -121,10 +122,8 @@ class Provider(Protocol):
     async def close(self) -> None: ...
 
 
-@lru_cache(maxsize=256)
 def rewrite_url(url: str, api_base: str | None) -> str:
-    """Point every ``*.twilio.com`` URL at ``api_base`` (scheme, host and port), path kept
-    (remembered: every reply is posted to the same URL)."""
+    """Point every ``*.twilio.com`` URL at ``api_base`` (scheme, host and port), path kept."""
     if not api_base:
         return url
     parts = urlsplit(url)
@@ -134,6 +133,19 @@ def rewrite_url(url: str, api_base: str | None) -> str:
     base = urlsplit(api_base)
     path = base.path.rstrip("/") + parts.path
     return urlunsplit((base.scheme, base.netloc, path, parts.query, parts.fragment))
+
+
+@lru_cache(maxsize=256)
+def _target(url: str, api_base: str | None) -> URL:
+    """The URL a request goes to, parsed once (aiohttp parses a string on every request;
+    every reply is posted to the same URL)."""
+    return URL(rewrite_url(url, api_base))
+
+
+@lru_cache(maxsize=8)
+def _basic(user: str, password: str) -> str:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
 
 
 class RewritingHttpClient(AsyncTwilioHttpClient):
@@ -174,15 +186,14 @@ class RewritingHttpClient(AsyncTwilioHttpClient):
     ) -> Response:
         headers = dict(headers or {})
         if auth is not None:
-            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
-            headers["Authorization"] = f"Basic {token}"
+            headers["Authorization"] = _basic(auth[0], auth[1])
         body: dict[str, object] | bytes | None = data
         if isinstance(data, dict) and "Content-Type" in headers:
             # The bytes aiohttp's FormData would make of the library's form, without it.
             body = urlencode(list(data.items()), doseq=True).encode()
         return await super().request(
             method,
-            rewrite_url(url, self.api_base),
+            _target(url, self.api_base),  # type: ignore[arg-type]
             params=params,
             data=body,  # type: ignore[arg-type]
             headers=headers,

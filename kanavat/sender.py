@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -56,6 +56,7 @@ class Sender:
         self.provider = provider
         self.statuses = StatusCallbacks(store)
         self._tasks: set[asyncio.Task[list[ProviderError | None]]] = set()
+        self._kicked: list[list[int]] = []  # turns' rows kicked this pass of the loop
 
     @property
     def status_callback(self) -> str:
@@ -65,26 +66,42 @@ class Sender:
 
     def kick(self, row_ids: Sequence[int]) -> None:
         """Deliver a turn's replies (written as ``attempts.to_send`` says), soon, without
-        waiting (the request that queued them returns)."""
+        waiting (the request that queued them returns). Claimed as written (SQLite), the
+        rows of the turns kicked in one pass of the loop are read in one query, and each
+        turn's are sent in order by a task of its own."""
         if not row_ids:
             return
-        sending = (
-            self.deliver_claimed
-            if attempts.to_send(self.store) == OutboundStatus.SENDING
-            else self.deliver
-        )
-        task = asyncio.get_running_loop().create_task(sending(row_ids))
+        if attempts.to_send(self.store) != OutboundStatus.SENDING:
+            self._track(self.deliver(row_ids))
+            return
+        if not self._kicked:
+            asyncio.get_running_loop().call_soon(self._deliver_kicked)
+        self._kicked.append(list(row_ids))
+
+    def _deliver_kicked(self) -> None:
+        kicked, self._kicked = self._kicked, []
+        try:
+            found = attempts.claimed(self.store, [i for ids in kicked for i in ids])
+        except Exception:  # left ``sending``: recovered at the next start, or by the leader
+            log.exception("sender.kick_failed rows=%s", sum(len(ids) for ids in kicked))
+            return
+        rows = {row["id"]: row for row in found}
+        for ids in kicked:
+            self._track(self._send_claimed([rows[i] for i in ids if i in rows]))
+
+    def _track(self, sending: Coroutine[Any, Any, list[ProviderError | None]]) -> None:
+        task = asyncio.get_running_loop().create_task(sending)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def deliver_claimed(self, row_ids: Sequence[int]) -> list[ProviderError | None]:
+    async def _send_claimed(self, rows: list[dict[str, Any]]) -> list[ProviderError | None]:
         """Send rows claimed as they were written, in order. No second claim: no other
         sender takes a ``sending`` row, and one a crash leaves is recovered (``recover``).
         But a row that has waited behind slow requests (a provider timing out) for
         :data:`RECLAIM_AFTER` is claimed again before its own: by then the leader's
         ``recover_stranded`` may have taken it for a dead process's and sent it."""
         results: list[ProviderError | None] = []
-        for row in attempts.claimed(self.store, row_ids):
+        for row in rows:
             waited = iso(self.store.clock() - RECLAIM_AFTER)
             if row["updated_at"] < waited and not attempts.reclaim(self.store, row["id"]):
                 results.append(None)  # recovered by the leader meanwhile: it is theirs
@@ -208,7 +225,7 @@ class Sender:
 
     @property
     def busy(self) -> bool:
-        return any(not t.done() for t in self._tasks)
+        return bool(self._kicked) or any(not t.done() for t in self._tasks)
 
     async def idle(self, timeout: float = 10.0) -> None:
         """Wait until nothing kicked is still being delivered (tests, a clean shutdown)."""
@@ -219,6 +236,8 @@ class Sender:
     async def stop(self) -> None:
         """Let in-flight deliveries finish (a row left ``sending`` by a hard stop is
         recovered at the next start, or by the leader of the servers still running)."""
+        if self._kicked:
+            await asyncio.sleep(0)  # the kicks of this pass become their tasks
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=10)
 
