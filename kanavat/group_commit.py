@@ -13,8 +13,8 @@ group paid its commit and its share of the pages written. So a group waits for a
 as the last one had (the webhooks in flight come round again), up to ``delay``: at a steady
 load the groups grow to what is in flight and are committed as soon as it is there, never
 waiting for what is blocked on the commit itself (a fixed wait had capped 8 messages in
-flight at 1,000/s). One item alone (a quiet server) is committed at the next pass, and a
-group that reaches ``most`` at once.
+flight at 1,000/s). A quiet server's item (the last group was one, or was committed longer
+than ``delay`` ago) is committed at the next pass.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ class GroupCommit(Generic[Item, Result]):
 
     ``together`` returns one result per item, in the order given; ``order`` (a sort key)
     arranges a group before that; ``split`` hears of a group of several that failed;
-    ``delay`` (seconds) is how long a group waits for more items under load (0: one pass)."""
+    ``delay`` (seconds) is how long a group waits for more items under load (0: one pass);
+    ``most`` caps the count a group waits for (the items of the pass that reaches it still
+    join: a bound on waiting, not on the group)."""
 
     def __init__(
         self,
@@ -59,12 +61,13 @@ class GroupCommit(Generic[Item, Result]):
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._last_size = 0
+        self._last_at = float("-inf")  # the loop's time at the last commit
         self._expected = 0  # items the waiting group is committed at
 
     async def take(self, item: Item) -> Result:
         loop = asyncio.get_running_loop()
         if not self._waiting:
-            if self.delay > 0 and self._last_size > 1:
+            if self._under_load(loop.time()):
                 self._expected = min(self._last_size, self.most)
                 self._timer = loop.call_later(self.delay, self._commit)
             else:
@@ -77,12 +80,33 @@ class GroupCommit(Generic[Item, Result]):
             loop.call_soon(self._commit)
         return await future
 
+    def _under_load(self, now: float) -> bool:
+        """The last group was several items, and this one starts within ``delay`` of its
+        commit: their webhooks are coming round again. After a pause the load has gone."""
+        return self.delay > 0 and self._last_size > 1 and now - self._last_at <= self.delay
+
     def _commit(self) -> None:
         self._timer = None
         batch, self._waiting = self._waiting, []
         if not batch:
             return
-        self._last_size = len(batch)
+        try:
+            self._commit_group(batch)
+        except BaseException as exc:  # never leave a caller waiting: a bug, a cancellation
+            for _, future in batch:
+                if future.done():
+                    continue
+                if isinstance(exc, Exception):
+                    future.set_exception(exc)  # the webhook fails with it, logged there
+                else:
+                    future.cancel()
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            self._last_size = len(batch)
+            self._last_at = asyncio.get_running_loop().time()
+
+    def _commit_group(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         if self.order is not None:
             order = self.order
             batch.sort(key=lambda entry: order(entry[0]))

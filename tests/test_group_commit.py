@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from kanavat.group_commit import GroupCommit
 
 LONG = 30.0  # seconds: a group waiting this long is still waiting when the test looks
@@ -72,6 +74,22 @@ async def test_a_group_waits_no_longer_than_its_delay_nor_past_its_bound() -> No
     assert await group.take(6) == 60  # one item, after its wait: the load has dropped
     assert await group.take(7) == 70  # and the next is not made to wait
     assert recorder.groups == [[1, 2, 3], [4, 5], [6], [7]]
+
+
+async def test_after_a_pause_the_next_item_does_not_wait() -> None:
+    recorder = Recorder()
+    group = GroupCommit(recorder.together, recorder.alone, delay=0.01)
+    await asyncio.gather(group.take(1), group.take(2))  # load, then none for longer than
+    await asyncio.sleep(0.05)  # the delay: the load has gone
+    after = asyncio.ensure_future(group.take(3))
+    await passes()
+    assert after.done() and recorder.groups == [[1, 2], [3]]
+
+
+async def test_a_group_whose_results_do_not_fit_fails_its_callers_not_the_loop() -> None:
+    group = GroupCommit(lambda items: [], lambda item: item)  # a bug: no result per item
+    with pytest.raises(ValueError):
+        await group.take(1)
 
 
 async def test_a_failing_group_is_done_again_item_by_item() -> None:
