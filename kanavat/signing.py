@@ -46,10 +46,10 @@ def is_valid(token: str, url: str, params: Params, signature: str | None) -> boo
     written in is the one Twilio signed (a form: its signature is the whole check). The
     comparison is ``hmac.compare_digest`` (in C) where the library's ``compare`` loops over
     the characters in Python: both take the same time whatever matches."""
-    if not signature:
+    if not signature or not signature.isascii():  # a signature is base64: ASCII or forged
         return False
     validator, form = RequestValidator(token), _multidict(params)
-    given = signature.encode("utf-8")
+    given = signature.encode("ascii")
     return any(
         hmac.compare_digest(validator.compute_signature(candidate, form).encode("ascii"), given)
         for candidate in _url_forms(url)

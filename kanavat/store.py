@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -50,11 +49,9 @@ def _column_names(description: Any) -> list[str]:
     return keys
 
 
-@lru_cache(maxsize=4096)
 def _lock_id(name: str) -> int:
     """A named lock's number (32 bits of a hash: the name itself, a contact id or a number,
-    never reaches the server). Remembered: a resident's turns and replies name the same
-    locks again and again."""
+    never reaches the server)."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big", signed=True)
 
 
