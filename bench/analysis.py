@@ -152,10 +152,9 @@ def _sms(found: dict[str, Any]) -> list[str]:
         )
     if answers:
         out.append(
-            "- **Measured without the profiler** (since session 8). py-spy, attached during the "
-            "32 and 64 levels, took its share of the two cores: the same build gave 790/s at "
-            "32 in flight profiled, and 850-910/s in separate unprofiled runs. The profiles "
-            "below now come from a pass of their own after the figures."
+            "- **Measured without the profiler** (since session 8): py-spy, attached during the "
+            "32 and 64 levels, took its share of the two cores (790/s at 32 in flight profiled, "
+            "850-910/s unprofiled). The profiles below come from a pass of their own after them."
         )
         r = max(answers, key=lambda r: r["per_second"])
         per = 1000 * r["server_cores"] / max(1.0, r["per_second"])
@@ -189,19 +188,20 @@ def _sms(found: dict[str, Any]) -> list[str]:
             "written `sending`, claimed by the request that sends it (no claim transaction); "
             "one HMAC per signature check; uvloop; the number guard's verdict kept per "
             "number; the `twilio` library's request/response log formatting only when its "
-            "log is on; routine lines (a delivery, a reply sent) at DEBUG; the phrase table "
-            "cut to the phrases no longer than the message. Then: the webhooks that reach "
+            "log is on; routine lines (a delivery, a reply sent) at DEBUG; phrases tried only "
+            "where their first word can match. Then: the webhooks that reach "
             "the turn together group-committed (their events in one commit, their turns in "
             "one), under load a group waiting for as many answers as the last one had, at "
             "most 10 ms (one pass of the loop had been a dozen answers at 32 in flight; in "
-            "4 interleaved runs the wait took 1.15 to 0.97 ms off an answer, 875 to 1,018/s), "
+            "4 interleaved runs, with the one-INSERT callback, answers went from 1.15 to 0.97 ms "
+            "and from 875 to 1,018/s), "
             "the reply's sid recorded in the callbacks' group commit, SQLite's "
             "checkpoints (copying the log into the file, with two fsyncs) moved from the "
             "event loop's commits to a thread, where they had stalled every request in flight "
             "every few dozen answers, and start-up's heap frozen out of the garbage "
             "collector (full collections had paused the loop up to ~60 ms), young collections "
-            "after 10,000 new objects, not 700. What is left is mostly HTTP: three signed "
-            "exchanges in and the `twilio` library's REST call out."
+            "after 10,000 new objects, not 700. What is left is flat: the three signed HTTP "
+            "exchanges in, the turn, the `twilio` library's REST call out."
         )
     if answers and answers[0].get("emulator_cores") is not None:
         r = next((r for r in answers if r["workers"] == 32), answers[0])
