@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from harness import Server, running_server
@@ -208,6 +208,21 @@ def snapshot(srv: Server) -> dict[str, object]:
     return {t: srv.store.query(f"SELECT * FROM {t} ORDER BY rowid") for t in tables}
 
 
+async def raw_post(srv: Server, path: str, form: list[tuple[str, str]], signature: bytes) -> int:
+    """A POST written on the socket, for a header no client library would send as given."""
+    body = urlencode(form).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
+    ).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+    writer.write(head + b"X-Twilio-Signature: " + signature + b"\r\n\r\n" + body)
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    return int(status_line.split()[1])
+
+
 def path_of(fixture: str) -> str:
     return "/twilio/sms/status" if fixture.startswith("status_") else "/twilio/sms"
 
@@ -219,9 +234,11 @@ async def test_fixture(srv: Server, case: Case) -> None:
     before = snapshot(srv)
 
     tampered = [(k, v + "x" if k == "To" else v) for k, v in form]
-    for signature in (srv.sign(path, tampered), signing.sign("wrong-token", "x", form), None):
+    forged = (srv.sign(path, tampered), signing.sign("wrong-token", "x", form), None)
+    for signature in (*forged, "ä" * 28):  # the last: not base64
         status, _ = await srv.post_twilio(path, form, signature=signature)
         assert status == 403
+    assert await raw_post(srv, path, form, b"\xff\xfe" * 14) == 403  # bytes, not text
     assert snapshot(srv) == before, "a rejected request changed the store"
 
     status, text = await srv.post_twilio(path, form)
