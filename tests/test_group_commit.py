@@ -13,7 +13,7 @@ import asyncio
 
 import pytest
 
-from kanavat.group_commit import GroupCommit
+from kanavat.group_commit import PAUSE, GroupCommit
 
 LONG = 30.0  # seconds: a group waiting this long is still waiting when the test looks
 
@@ -79,8 +79,8 @@ async def test_a_group_waits_no_longer_than_its_delay_nor_past_its_bound() -> No
 async def test_after_a_pause_the_next_item_does_not_wait() -> None:
     recorder = Recorder()
     group = GroupCommit(recorder.together, recorder.alone, delay=0.01)
-    await asyncio.gather(group.take(1), group.take(2))  # load, then none for longer than
-    await asyncio.sleep(0.05)  # the delay: the load has gone
+    await asyncio.gather(group.take(1), group.take(2))  # load, then none for a while:
+    await asyncio.sleep(PAUSE + 0.05)  # a pause: the load has gone
     after = asyncio.ensure_future(group.take(3))
     await passes()
     assert after.done() and recorder.groups == [[1, 2], [3]]
