@@ -86,7 +86,7 @@ class Sender:
             log.exception("sender.kick_failed rows=%s", sum(len(ids) for ids in kicked))
             return
         rows = {row["id"]: row for row in found}
-        for ids in kicked:
+        for ids in kicked:  # a turn's ids come in the order it wrote them: sent in that order
             self._track(self._send_claimed([rows[i] for i in ids if i in rows]))
 
     def _track(self, sending: Coroutine[Any, Any, list[ProviderError | None]]) -> None:
