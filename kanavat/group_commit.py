@@ -66,19 +66,18 @@ class GroupCommit(Generic[Item, Result]):
         self._timer: asyncio.TimerHandle | None = None
         self._last_size = 0
         self._last_at = float("-inf")  # the loop's time at the last commit
-        self._expected = 0  # items the waiting group is committed at
 
     async def take(self, item: Item) -> Result:
         loop = asyncio.get_running_loop()
         if not self._waiting:
             if self._under_load(loop.time()):
-                self._expected = min(self._last_size, self.most)
                 self._timer = loop.call_later(self.delay, self._commit)
             else:
                 loop.call_soon(self._commit)
         future: asyncio.Future[Result] = loop.create_future()
         self._waiting.append((item, future))
-        if self._timer is not None and len(self._waiting) >= self._expected:
+        # Under load, committed once as many as the last group have come (or ``most``).
+        if self._timer is not None and len(self._waiting) >= min(self._last_size, self.most):
             self._timer.cancel()
             self._timer = None
             loop.call_soon(self._commit)

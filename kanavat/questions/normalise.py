@@ -58,6 +58,7 @@ __all__ = [
 
 FUZZY_MIN = 85  # rapidfuzz ratio for a typo to count ("kotihoto" ~ "kotihoito")
 FUZZY_MIN_LENGTH = 5  # shorter words must match exactly: "ei" is not a typo of "en"
+KEY_MIN_LENGTH = 3  # shorter words match only themselves, not by a shared baseform or stem
 
 
 def normalise(
@@ -411,10 +412,11 @@ _Entry = tuple[str, Value, tuple[str, ...], tuple[frozenset[str], ...], bool]
 
 class _Compiled:
     """A phrase table's entries (category, value, words, their keys, typos forgiven), in
-    table order, indexed by what their first word can be matched by: itself, a key it shares
-    with the message's word (both 3 letters or more), or a typo (both long enough, typos
-    forgiven). Most messages are a word or two and most phrases cannot begin at any of them:
-    only those that can are tried (``candidates``), in table order."""
+    table order, indexed by what their first word can be matched by (``_word_match``'s
+    rules): itself, a key it shares with the message's word (both ``KEY_MIN_LENGTH``
+    letters or more), or a typo (both long enough, typos forgiven). Most messages are a
+    word or two and most phrases cannot begin at any of them: only those that can are
+    tried (``candidates``), in table order."""
 
     def __init__(self, entries: list[_Entry]):
         self.entries = entries
@@ -423,7 +425,7 @@ class _Compiled:
         self._typos: list[int] = []
         for i, (_, _, words, keys, fuzzy) in enumerate(entries):
             self._by_word.setdefault(words[0], []).append(i)
-            if len(words[0]) >= 3:
+            if len(words[0]) >= KEY_MIN_LENGTH:
                 for key in keys[0]:
                     self._by_key.setdefault(key, []).append(i)
             if fuzzy and len(words[0]) >= FUZZY_MIN_LENGTH:
@@ -436,7 +438,7 @@ class _Compiled:
         for start, token in enumerate(tokens):
             room = len(tokens) - start
             indices = list(self._by_word.get(token, ()))
-            if len(token) >= 3:
+            if len(token) >= KEY_MIN_LENGTH:
                 for key in keys[start]:
                     indices += self._by_key.get(key, ())
             if len(token) >= FUZZY_MIN_LENGTH:
@@ -484,7 +486,7 @@ def _word_match(
 ) -> float:
     if token == word:
         return 1.0
-    if len(token) < 3 or len(word) < 3:
+    if len(token) < KEY_MIN_LENGTH or len(word) < KEY_MIN_LENGTH:
         return 0.0
     if token_keys & keys:
         return 0.95
