@@ -65,6 +65,9 @@ class Store:
         self._depth = 0
         self._whole = True  # the transaction holds the whole store (it named nothing)
         self._held: set[int] = set()  # the named locks it holds
+        # Called after each transaction's COMMIT, in the committing thread (the server's
+        # SQLite checkpoints start then: ``kanavat/checkpoints.py``).
+        self.after_commit: Callable[[], None] | None = None
         migrations.apply(self)
         self._key = (secret or self._stored_key()).encode()
 
@@ -133,6 +136,8 @@ class Store:
                 self._depth -= 1
                 if self._depth == 0:
                     self._run("COMMIT")
+                    if self.after_commit is not None:
+                        self.after_commit()
 
     def atomic(self, work: Callable[[], T], *names: str) -> T:
         """``work()`` in a transaction, run again if the connection was lost under it or

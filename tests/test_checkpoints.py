@@ -49,6 +49,51 @@ def test_the_thread_copies_the_log_and_the_writer_leaves_it(tmp_path: Path) -> N
     store.close()
 
 
+def test_a_commit_starts_a_checkpoint_and_the_writer_starts_the_log_again(tmp_path: Path) -> None:
+    """A checkpoint starts right after a commit, so it often copies the whole log before the
+    next commit, which then starts the log again from its beginning (cheaply); the writer's
+    own checkpoint at ``WRITER_PAGES``, a stall of the event loop, is rarely reached."""
+    path = tmp_path / "k.db"
+    store = Store(path, secret="s")
+    store.execute("CREATE TABLE filler(id INTEGER PRIMARY KEY, blob TEXT)")
+    extent = _log_pages(path)  # the schema's pages
+    checkpointer = Checkpointer(store, every=3600, eager_pages=0)  # right after commits
+    checkpointer.start()
+    try:
+        for n in range(500):
+            before = checkpointer.checkpoints
+            with store.transaction():
+                store.execute("INSERT INTO filler(blob) VALUES (?)", ["x" * 3000 + str(n)])
+            deadline = time.monotonic() + 10
+            while checkpointer.checkpoints == before and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert checkpointer.checkpoints > before
+    finally:
+        checkpointer.stop()
+    assert store.after_commit is None  # a stopped checkpointer is not told of commits
+    # Without a restart the log would grow by 500 pages; the file keeps its largest extent.
+    assert _log_pages(path) < extent + 50
+    assert store.one("SELECT count(*) AS n FROM filler") == {"n": 500}
+    store.close()
+
+
+def test_a_short_log_waits_for_the_timer(tmp_path: Path) -> None:
+    """Below ``eager_pages`` commits do not start checkpoints (each costs two fsyncs)."""
+    store = Store(tmp_path / "k.db", secret="s")
+    store.execute("CREATE TABLE filler(id INTEGER PRIMARY KEY, blob TEXT)")
+    checkpointer = Checkpointer(store, every=3600, eager_pages=1_000_000)
+    checkpointer.start()
+    try:
+        for n in range(20):
+            with store.transaction():
+                store.execute("INSERT INTO filler(blob) VALUES (?)", [str(n)])
+        time.sleep(0.2)
+        assert checkpointer.checkpoints == 0
+    finally:
+        checkpointer.stop()
+    store.close()
+
+
 def test_a_postgresql_store_has_none(tmp_path: Path) -> None:
     class Postgres:
         is_postgres = True
