@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from bench import sms_results
+
 NAN = float("nan")
 
 
@@ -70,6 +72,14 @@ def _profile(top: list, title: str) -> list[str]:
     out = [f"Profile ({title}; py-spy, 50 Hz; inclusive % of samples / self %):", ""]
     out += [f"- {name}: {inc:.0f} % / {own:.0f} %" for name, inc, own in top]
     return [*out, ""]
+
+
+def _sms(s: dict[str, Any]) -> list[str]:
+    out = sms_results.table(s)
+    for r in s.get("rows", []):
+        title = f"SMS {r['scenario']}, 32 in flight, in a pass of its own after the figures"
+        out += _profile(r.get("profile") or [], title)
+    return out
 
 
 def _voice_table(levels: list[dict[str, Any]]) -> list[str]:
@@ -229,32 +239,6 @@ def _accuracy(a: dict[str, Any], whisper: dict[str, Any]) -> list[str]:
     return out
 
 
-def _sms(s: dict[str, Any]) -> list[str]:
-    if "error" in s:
-        return [f"Failed: {s['error']}", ""]
-    out = [
-        "| traffic | in flight | load avg | messages | per second | p50 | p99 | server cores |"
-        " server CPU-s per 1,000 | emulator cores | generators' cores | machine busy |"
-        " stored/acknowledged | HTTP statuses |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in s["rows"]:
-        out.append(
-            f"| {r['scenario']} | {r['workers']} | {_load(r)} | {r['messages']} | "
-            f"{r['per_second']:.0f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | "
-            f"{r['server_cores']:.2f} | {r.get('server_cpu_s_per_1000', float('nan')):.2f} | "
-            f"{r.get('emulator_cores', float('nan')):.2f} | "
-            f"{r.get('generator_cores', float('nan')):.2f} | "
-            f"{r.get('machine_busy', float('nan')):.0%} | "
-            f"{r['stored_events']}/{r['messages']} | {r['statuses']} |"
-        )
-    out.append("")
-    for r in s["rows"]:
-        title = f"SMS {r['scenario']}, 32 in flight, in a pass of its own after the figures"
-        out += _profile(r.get("profile") or [], title)
-    return out
-
-
 def _chat(c: dict[str, Any]) -> list[str]:
     if "error" in c:
         return [f"Failed: {c['error']}", ""]
@@ -385,18 +369,8 @@ def _verdicts(found: dict[str, Any]) -> list[str]:
         from bench.themes import report as themes_report
 
         rows += themes_report.target_rows(found["themes"])
-    s = found.get("sms", {})
-    if "rows" in s:
-        for r in (r for r in s["rows"] if not r.get("diagnostic")):
-            ok = r["per_second"] >= 1000 and r["p99_ms"] < 50
-            share = r["per_second"] / 1000
-            rate = _by(r["per_second"] >= 1000, f"missed ({share:.0%} of it)")
-            tail = _by(r["p99_ms"] < 50, f"missed by {r['p99_ms'] - 50:.0f} ms")
-            rows.append(
-                f"| SMS, {r['scenario']} ({r['workers']} in flight) | ≥ 1,000/s, p99 < 50 ms | "
-                f"{r['per_second']:.0f}/s, p99 {r['p99_ms']:.0f} ms | "
-                f"{'met' if ok else f'rate {rate}; p99 {tail}'} |"
-            )
+    if isinstance(found.get("sms"), dict):
+        rows += sms_results.target_rows(found["sms"])
     c = found.get("chat", {})
     if "rows" in c:
         thousand = [r for r in c["rows"] if r["visitors"] >= 1000]
