@@ -84,10 +84,15 @@ class Checkpointer:
                     (_, pages, copied), *_ = conn.execute(
                         "PRAGMA wal_checkpoint(PASSIVE)"
                     ).fetchall()
-                    self.checkpoints += 1
                     self.log, self.copied = pages, copied
+                    done = True
                 except sqlite3.Error as exc:  # busy, or the disk: the next one tries again
                     log.warning("store.checkpoint.failed reason=%s", type(exc).__name__)
+                    done = False
+                # A commit from now on starts the next one (when eager). Counted after, so
+                # one made by whoever waited for the count is never missed.
+                self._committed.clear()
+                self.checkpoints += done
         finally:
             conn.close()
 
@@ -95,7 +100,6 @@ class Checkpointer:
         """Until the next checkpoint is due; True to stop. A long log is checkpointed right
         after a commit: the one that copies it all before the next commit lets the writer
         start the log again, long before the writer's own checkpoint (a stall) would."""
-        self._committed.clear()
         if self._stop.is_set():
             return True
         if self.log >= self.eager_pages:
