@@ -15,13 +15,13 @@ GOAL_RATE, GOAL_P99_MS, GOAL_LEVEL = 1000, 50, 32
 def target_rows(s: dict[str, Any]) -> list[str]:
     if "rows" not in s:
         return []
-    rows = []
+    rows, goal = [], _goal(s)
     for r in (r for r in s["rows"] if not r.get("diagnostic")):
-        run = f", run {r.get('run', 1)}" if len(_goal(s)) > 1 and r in _goal(s) else ""
+        run = f", run {r.get('run', 1)}" if len(goal) > 1 and r in goal else ""
         rows.append(
             _row(f"{r['scenario']} ({r['workers']} in flight{run})", r["per_second"], r["p99_ms"])
         )
-    if len(goal := _goal(s)) > 1:
+    if len(goal) > 1:
         rate, p99 = median(r["per_second"] for r in goal), median(r["p99_ms"] for r in goal)
         rows.append(
             _row(f"answers ({GOAL_LEVEL} in flight), median of {len(goal)} runs", rate, p99)

@@ -16,8 +16,7 @@ the server's own connection would reach its checkpoint at ``WRITER_PAGES``, a st
 once the log is ``EAGER_PAGES`` long, the thread checkpoints right after each commit (the
 store calls ``after_commit``); the first one to copy the whole log before the next
 transaction begins lets that transaction start the log again, which costs its commit a
-small fsync. The writer's
-own checkpoint stays as a bound that is rarely reached.
+small fsync. The writer's own checkpoint stays as a bound that is rarely reached.
 
 Durability is SQLite's as before (``dialect.py``: ``synchronous=NORMAL``): a commit is in
 the log when it returns; a checkpoint, whoever runs it, fsyncs what it copied. Only servers
@@ -98,7 +97,7 @@ class Checkpointer:
 
     def _wait(self) -> bool:
         """Until the next checkpoint is due; True to stop. A long log is checkpointed right
-        after a commit: the one that copies it all before the next commit lets the writer
+        after a commit: the one that copies it all before the next transaction lets that one
         start the log again, long before the writer's own checkpoint (a stall) would."""
         if self._stop.is_set():
             return True
