@@ -226,10 +226,19 @@ class Conversations:
                 self.config, self.store, row, step.answer
             ):
                 self._store_answer(row, step.answer, now)
-            self.store.write(
-                "UPDATE sessions SET state = ?, status = ?, updated_at = ? WHERE id = ?",
-                [json.dumps(step.state.to_json()), step.state.status, now, session_id],
-            )
+            state_json = json.dumps(step.state.to_json())
+            if step.state.status == row["status"]:
+                # Most turns: ``status`` left out, or SQLite rewrites its entry in the four
+                # indexes that hold it (a random page of each, in every commit's log).
+                self.store.write(
+                    "UPDATE sessions SET state = ?, updated_at = ? WHERE id = ?",
+                    [state_json, now, session_id],
+                )
+            else:
+                self.store.write(
+                    "UPDATE sessions SET state = ?, status = ?, updated_at = ? WHERE id = ?",
+                    [state_json, step.state.status, now, session_id],
+                )
             if step.done and row["contact_id"] is not None:
                 self._dispose(row, step)
         return self._turn(session_id, row["respondent"], step)
