@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, Protocol
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote_plus, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -142,6 +142,31 @@ def _target(url: str, api_base: str | None) -> URL:
     return URL(rewrite_url(url, api_base))
 
 
+# ``quote_plus`` as one table: every byte's form in a form body (unreserved bytes as they are,
+# a space as ``+``, the rest ``%XX``), applied to a value's UTF-8 by ``str.translate``.
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_FORM_BYTES = str.maketrans(
+    {b: chr(b) if b in _UNRESERVED else "+" if b == 0x20 else f"%{b:02X}" for b in range(256)}
+)
+
+
+def form_quote(
+    value: str | bytes, safe: str = "", encoding: str | None = None, errors: str | None = None
+) -> str:
+    """``quote_plus`` (``urlencode``'s ``quote_via``) in C: the standard one quotes a text
+    with a Python call per byte, and a Finnish reply's body is mostly bytes it must quote
+    (a tenth of a reply's REST call). The same output, byte for byte."""
+    if safe or not isinstance(value, str):
+        return quote_plus(value, safe, encoding, errors)  # type: ignore[arg-type]
+    raw = value.encode(encoding or "utf-8", errors or "strict")
+    return raw.decode("latin-1").translate(_FORM_BYTES)
+
+
+def form_body(data: dict[str, object]) -> bytes:
+    """The bytes aiohttp's ``FormData`` would make of the library's form, without it."""
+    return urlencode(list(data.items()), doseq=True, quote_via=form_quote).encode()
+
+
 @lru_cache(maxsize=8)
 def _basic(user: str, password: str) -> str:
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
@@ -189,8 +214,7 @@ class RewritingHttpClient(AsyncTwilioHttpClient):
             headers["Authorization"] = _basic(auth[0], auth[1])
         body: dict[str, object] | bytes | None = data
         if isinstance(data, dict) and "Content-Type" in headers:
-            # The bytes aiohttp's FormData would make of the library's form, without it.
-            body = urlencode(list(data.items()), doseq=True).encode()
+            body = form_body(data)
         return await super().request(
             method,
             _target(url, self.api_base),  # type: ignore[arg-type]
