@@ -126,10 +126,12 @@ def scenario(
     emulator: ProcStat | None = None,
     counts: Callable[[], dict[str, int]] | None = None,
     callbacks: bool = True,
+    emulator_url: str | None = None,
 ) -> dict[str, Any]:
     """``callbacks``: False when the emulator posts no delivery statuses (nothing to wait
     for after the run). ``counts``: the store's statement counts (PostgreSQL, ``PostgresServer.counts``),
-    read before and after to give statements and commits per answer."""
+    read before and after to give statements and commits per answer. ``emulator_url``: the
+    server answers with its replies in TwiML, which the generators hand to the emulator."""
     specs = []
     for g in range(2):
         spec = {
@@ -141,6 +143,8 @@ def scenario(
             "bodies": bodies,
             "workers": workers // 2,
             "duration": duration,
+            "twiml": emulator_url is not None,
+            "emulator": emulator_url,
         }
         path = server.workdir / f"sms-{name}-{g}.json"
         path.write_text(json.dumps(spec))
@@ -173,9 +177,12 @@ def scenario(
     latencies = [x for r in results for x in r["latencies_ms"]]
     wall = max(r["wall"] for r in results)
     statuses: dict[str, int] = {}
+    handed: dict[str, int] = {}
     for r in results:
         for k, v in r["statuses"].items():
             statuses[k] = statuses.get(k, 0) + v
+        for k, v in r.get("handed", {}).items():
+            handed[k] = handed.get(k, 0) + v
     stored = events(server) - before
     return {
         "scenario": name,
@@ -192,6 +199,7 @@ def scenario(
         "machine_busy": results[0].get("machine_busy", float("nan")),
         "machine_cores": os.cpu_count(),
         "statuses": statuses,
+        "handed_over": handed,  # replies in TwiML: messages the emulator sent, answers it did not take
         "stored_events": stored,
         "load_at_start": load,
         "profile": prof.top,
@@ -237,16 +245,20 @@ def run(
     levels: tuple[int, ...] | None = None,
     servers: int = 1,
     callbacks: bool = True,
+    sms_replies: str = "rest",
 ) -> dict[str, Any]:
     """``database``: a PostgreSQL URL for the store instead of the SQLite file; ``counts``
     its statement counts (see :func:`scenario`); ``levels``: messages in flight;
     ``servers``: server processes sharing the store and the port (rows named so);
-    ``callbacks`` False: the emulator posts no delivery statuses (a diagnostic row)."""
+    ``callbacks`` False: the emulator posts no delivery statuses (a diagnostic row);
+    ``sms_replies``: the server's ``[server] sms_replies`` (``twiml``: rows named so)."""
     emu_port = free_port()
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    text = text.replace("[server]\n", f'[server]\nsms_replies = "{sms_replies}"\n', 1)
     text = text.replace(
         "[server]", twilio_section(f"http://127.0.0.1:{emu_port}") + "\n[server]", 1
     )
+    in_twiml = f"http://127.0.0.1:{emu_port}" if sms_replies == "twiml" else None
     if database is not None:
         assert 'database = "kanavat.db"' in text
         text = text.replace('database = "kanavat.db"', f'database = "{database}"')
@@ -283,7 +295,10 @@ def run(
                     emulator_stat,
                     counts,
                     callbacks,
+                    in_twiml,
                 )
+                if in_twiml:
+                    row["scenario"] = f"{name}, replies in TwiML"
                 if servers > 1:
                     row["scenario"] = f"{name}, {servers} servers"
                 if not callbacks:
@@ -332,6 +347,7 @@ def run(
                     emulator_stat,
                     counts,
                     callbacks,
+                    in_twiml,
                 )["profile"]
                 for row in rows:
                     if row["scenario"] == name and row["workers"] >= 32:
@@ -344,9 +360,13 @@ def run_all(quick: bool, workdir: Path, profile: bool = False) -> dict[str, Any]
     """The levels with one server process, then (not quick) answers at 32 in flight with two
     sharing the store (whether a second process helps on this machine), and with one and
     no delivery callbacks (a diagnostic: what Twilio's side of them costs here)."""
-    for part in ("one", "two", "bare"):
+    for part in ("one", "twiml", "two", "bare"):
         (workdir / part).mkdir(exist_ok=True)
     found = run(quick, workdir / "one", profile=profile)
+    # The same levels with the replies in the webhooks' answers (``sms_replies = "twiml"``).
+    found["rows"] += run(quick, workdir / "twiml", scenarios=("answers",), sms_replies="twiml")[
+        "rows"
+    ]
     if not quick:
         two = run(False, workdir / "two", scenarios=("answers",), levels=(32,), servers=2)
         # What the machine does without Twilio's side of delivery tracking (the emulator's

@@ -386,6 +386,18 @@ def sent(store: Store, row_id: int, sid: str, status: str, segments: int | None 
     )
 
 
+def handed_over(store: Store, row_id: int, sid: str) -> dict[str, Any] | None:
+    """A reply the provider took from a webhook's answer (TwiML): the sid its first delivery
+    callback names, if the row is still waiting for one; the row as :func:`by_sid` gives
+    it, or None. Its number and text go, as :func:`sent` drops them."""
+    return store.one(
+        "UPDATE outbound SET sid = ?, sent_at = coalesce(sent_at, ?), to_number = NULL, "
+        "body = NULL, updated_at = ? WHERE id = ? AND status = ? AND sid IS NULL "
+        "RETURNING id, status, contact_id, campaign_id",
+        [sid, store.now(), store.now(), row_id, M.SENDING],
+    )
+
+
 def failed(
     store: Store,
     row_id: int,

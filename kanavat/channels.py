@@ -6,6 +6,7 @@ needs (``kanavat/turn/entry.py``: its event kinds, policy and renderer).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -61,5 +62,11 @@ ADAPTERS: tuple[Adapter, ...] = (
 )
 
 
-def turn_channels() -> list[Channel]:
-    return [a.turn for a in ADAPTERS]
+def turn_channels(sms_replies: str = "rest") -> list[Channel]:
+    """The turn's channels; ``sms_replies`` ``twiml``: SMS replies in the webhook's answer."""
+    return [
+        dataclasses.replace(a.turn, in_answer=True)
+        if a.name == "sms" and sms_replies == "twiml"
+        else a.turn
+        for a in ADAPTERS
+    ]

@@ -277,7 +277,7 @@ class TwilioProvider:
     async def send_sms(
         self, to: str, body: str, status_callback: str | None = None
     ) -> MessageResult:
-        self._check(to)  # number guard, before any request
+        self.check(to)  # number guard, before any request
         kwargs: dict[str, object] = {"to": to, "from_": self.caller_id, "body": body}
         if status_callback:
             kwargs["status_callback"] = status_callback
@@ -286,10 +286,10 @@ class TwilioProvider:
         log.debug("provider.sms.created sid=%s status=%s", msg.sid, msg.status)
         return MessageResult(msg.sid, msg.status, segments)
 
-    def _check(self, to: str) -> None:
-        """The number guard, remembering the numbers it passed: a resident answering a
-        questionnaire gets a reply per answer, and parsing the number is a fifth of a send.
-        A refusal is never remembered (it is logged each time)."""
+    def check(self, to: str) -> None:
+        """The number guard (raises :class:`ForbiddenNumber`), remembering the numbers it
+        passed: a resident answering a questionnaire gets a reply per answer, and parsing the
+        number is a fifth of a send. A refusal is never remembered (it is logged each time)."""
         if to in self._allowed:
             return
         check_number(to, self.allowed_country_codes)
@@ -312,7 +312,7 @@ class TwilioProvider:
         timeout: int | None = None,
     ) -> CallResult:
         """Start an outbound call whose TwiML comes from ``url`` (or inline ``twiml``)."""
-        self._check(to)  # number guard, before any request
+        self.check(to)  # number guard, before any request
         kwargs: dict[str, object] = {"to": to, "from_": self.caller_id}
         if url:
             kwargs["url"] = url

@@ -64,14 +64,14 @@ class Sender:
 
     # -- delivering ----------------------------------------------------------------------
 
-    def kick(self, row_ids: Sequence[int]) -> None:
-        """Deliver a turn's replies (written as ``attempts.to_send`` says), soon, without
-        waiting (the request that queued them returns). Claimed as written (SQLite), the
-        rows of the turns kicked in one pass of the loop are read in one query, and each
-        turn's are sent in order by a task of its own."""
+    def kick(self, row_ids: Sequence[int], *, claimed: bool = False) -> None:
+        """Deliver a turn's replies (written as ``attempts.to_send`` says, or ``sending``
+        whatever the backend if ``claimed``), soon, without waiting (the request that queued
+        them returns). Claimed as written, the rows of the turns kicked in one pass of the
+        loop are read in one query, and each turn's are sent in order by a task of its own."""
         if not row_ids:
             return
-        if attempts.to_send(self.store) != OutboundStatus.SENDING:
+        if not claimed and attempts.to_send(self.store) != OutboundStatus.SENDING:
             self._track(self.deliver(row_ids))
             return
         if not self._kicked:
@@ -264,16 +264,19 @@ class StatusCallback:
     sid: str
     status: str
     code: int | None
+    row_id: int | None = None  # a reply sent in a webhook's answer: its row (``sms/answer.py``)
 
     @classmethod
-    def of(cls, fields: dict[str, str]) -> StatusCallback | None:
-        """From Twilio's form (or the event that stored it); None without a sid or status."""
+    def of(cls, fields: dict[str, str], row: str | None = None) -> StatusCallback | None:
+        """From Twilio's form (or the event that stored it) and the ``row`` its URL names;
+        None without a sid or status."""
         sid = fields.get("MessageSid") or fields.get("SmsSid")
         state = fields.get("MessageStatus") or fields.get("SmsStatus")
         if not sid or not state:
             return None
         code = int(fields["ErrorCode"]) if fields.get("ErrorCode", "").isdigit() else None
-        return cls(f"{sid}:{state}", fields, sid, state, code)
+        row_id = int(row) if row and row.isdigit() else None
+        return cls(f"{sid}:{state}", fields, sid, state, code, row_id)
 
 
 def status_callback(store: Store, callback: StatusCallback, *, last: bool = False) -> str | None:
@@ -326,6 +329,11 @@ def apply_waiting(store: Store, limit: int = 500) -> int:
 
 def _apply(store: Store, c: StatusCallback, *, last: bool = False) -> str | None:
     row = attempts.by_sid(store, c.sid)
+    if row is None and c.row_id is not None:
+        # A reply sent in a webhook's answer: its first callback gives its row the sid. A
+        # row that has one already (sent again by REST after a lost answer) keeps it.
+        row = attempts.handed_over(store, c.row_id, c.sid)
+        last = True
     if row is None and not last:
         recorded = inbound.record(store, "sms", "status", c.key, c.fields)
         return None if recorded.handled else WAITING  # stored, for the sweep

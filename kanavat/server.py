@@ -141,7 +141,9 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     conversations = Conversations(config, store)
     app[CONVERSATIONS] = conversations
     worker = workers.register(store)
-    app[TURNS] = Turns(Context(config, store, conversations), turn_channels(), worker)
+    app[TURNS] = Turns(
+        Context(config, store, conversations), turn_channels(config.server.sms_replies), worker
+    )
     app[TURN_BATCHES] = TurnBatches(app[TURNS])
     log.info("store.opened schema=%s", store.schema_version)
     beating = asyncio.get_running_loop().create_task(_beat_forever(store, worker))
@@ -236,7 +238,7 @@ def _outbox_ctx(options: Options):
         # What a dead worker held (this one's predecessor, on this machine, is known dead at
         # once) or nobody holds; never what a live worker is handling (turn/entry.py).
         for reply in turns.sweep():
-            sender.kick(reply.outbox)
+            sender.kick(reply.outbox, claimed=reply.claimed)
         await sender.sweep(settle=timedelta(0))
         task = asyncio.get_running_loop().create_task(_sweep_forever(turns, sender))
         yield
@@ -252,7 +254,7 @@ async def _sweep_forever(turns: Turns, sender: Sender) -> None:
         await asyncio.sleep(SWEEP_EVERY)
         try:
             for reply in turns.sweep():
-                sender.kick(reply.outbox)
+                sender.kick(reply.outbox, claimed=reply.claimed)
             await sender.sweep()
         except Exception:
             log.exception("outbox.sweep.failed")

@@ -32,6 +32,8 @@ HTTP control API (JSON; no auth, bind to loopback)::
     POST /_emulator/handsets/{number}/resend         the last inbound webhook, again
     GET|POST /_emulator/handsets/{number}/behaviour  {"call_outcome": "busy", "script": [...]}
     POST /_emulator/handsets/{number}/call           {"script": [{"wait": null}, {"press": "1"}]}
+    POST /_emulator/answers                          {"answers": [{"from", "to", "twiml"}]}:
+                                                     a load generator's webhooks' TwiML sent
     GET  /_emulator/messages, /_emulator/calls       every record (calls with their log)
     POST /_emulator/reset                            forget everything
 

@@ -12,9 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
+from .messages import MessageRecord, replies_from_twiml
 from .resident import script_from_json
 from .rest import EMULATOR
 from .settings import HandsetBehaviour
+from .wire import new_sid
 
 routes = web.RouteTableDef()
 BEHAVIOUR_FIELDS = {f.name for f in dataclasses.fields(HandsetBehaviour)}
@@ -87,6 +89,30 @@ async def resend(request: web.Request) -> web.Response:
     except RuntimeError as exc:
         raise web.HTTPConflict(text=str(exc)) from None
     return web.json_response(_inbound_json(result))
+
+
+@routes.post("/_emulator/answers")
+async def answers(request: web.Request) -> web.Response:
+    """TwiML answers a load generator got for inbound webhooks it posted itself, as
+    Twilio's webhook client: ``{"answers": [{"from": resident, "to": number, "twiml":
+    "<Response>..."}]}``. Their ``<Message>`` verbs are sent as Twilio sends them (with
+    their delivery callbacks to each ``action``), many answers per request."""
+    data = await _json(request)
+    given = data.get("answers")
+    if not isinstance(given, list) or not all(_answer_ok(a) for a in given):
+        raise web.HTTPBadRequest(text='expected {"answers": [{"from", "to", "twiml"}, ...]}')
+    emu = request.app[EMULATOR]
+    sent = 0
+    for a in given:
+        inbound = MessageRecord(new_sid("SM"), a["from"], a["to"], "", "inbound", "received")
+        sent += len(replies_from_twiml(emu, inbound, a["twiml"]))
+    return web.json_response({"messages": sent})
+
+
+def _answer_ok(answer: Any) -> bool:
+    return isinstance(answer, dict) and all(
+        isinstance(answer.get(k), str) for k in ("from", "to", "twiml")
+    )
 
 
 def _inbound_json(result: Any) -> dict[str, Any]:

@@ -4,7 +4,8 @@ The adapter reads the form (the signature was checked by the middleware), hands 
 to the turn (``kanavat/turn/``: event, opt-out, data requests, the conversation, replies to
 the outbox, one transaction) and answers Twilio at once with empty TwiML; the sender
 delivers the replies by REST after the commit, so their delivery is tracked and a slow or
-odd provider never delays or fails the webhook. The MessageSid is the idempotency key.
+odd provider never delays or fails the webhook. With ``[server] sms_replies = "twiml"`` the
+answer carries the replies instead (``answer.py``). The MessageSid is the idempotency key.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import re
 from aiohttp import web
 
 from kanavat import sender as sending
-from kanavat.appkeys import SENDER, TURN_BATCHES
+from kanavat.appkeys import CONFIG, SENDER, TURN_BATCHES
 from kanavat.attempts import OutboundStatus, Outgoing
 from kanavat.privacy.data import pack
-from kanavat.sms import render
+from kanavat.sms import answer, render
 from kanavat.turn import text
 from kanavat.turn.entry import Channel
 from kanavat.turn.message import Message, Result
@@ -30,8 +31,8 @@ ROUTINE_STATUSES = frozenset({"accepted", "queued", "sending", "sent", "delivere
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-def twiml_ok() -> web.Response:
-    return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+def _twiml(text: str) -> web.Response:
+    return web.Response(text=text, content_type="text/xml")
 
 
 async def _fields(request: web.Request) -> dict[str, str]:
@@ -60,7 +61,11 @@ async def inbound(request: web.Request) -> web.Response:
     # Taken with the messages arriving with it: their events in one commit, then their
     # turns in one (``kanavat/turn/batch.py``); answered after its turn's commit.
     reply = await request.app[TURN_BATCHES].take(message)
-    request.app[SENDER].kick(reply.outbox)
+    sender, answered = request.app[SENDER], EMPTY_TWIML
+    if request.app[CONFIG].server.sms_replies == "twiml":  # the replies in this answer
+        answered = answer.twiml(sender.store, sender.provider, sender.status_callback, reply.outbox)
+    else:
+        sender.kick(reply.outbox)
     # The turn logged its outcome (``turn.handled``, by event id); a repeat is news.
     log.log(
         logging.INFO if reply.again else logging.DEBUG,
@@ -69,7 +74,7 @@ async def inbound(request: web.Request) -> web.Response:
         reply.outcome,
         reply.again,
     )
-    return twiml_ok()
+    return _twiml(answered)
 
 
 def render_result(message: Message, result: Result) -> list[Outgoing]:
@@ -99,7 +104,7 @@ CHANNEL = Channel("sms", ("inbound",), text.handle, render_result, OutboundStatu
 @routes.post("/twilio/sms/status")
 async def status(request: web.Request) -> web.Response:
     fields = await _fields(request)
-    callback = sending.StatusCallback.of(fields)
+    callback = sending.StatusCallback.of(fields, request.query.get("row"))
     if callback is None:
         raise web.HTTPBadRequest(text="missing field MessageSid or MessageStatus")
     sid, state, code = callback.sid, callback.status, callback.code

@@ -46,13 +46,16 @@ class Channel:
     ``outbox`` says where its replies go: ``sending`` for the sender to deliver after the
     commit (SMS; written as ``attempts.to_send`` says: on SQLite claimed as they are
     written, so no second transaction claims them), ``shown`` for replies the request's own
-    response carries (chat)."""
+    response carries (chat). ``in_answer``: the sender's replies go out in the webhook's
+    answer (SMS as TwiML, ``[server] sms_replies``): written ``sending`` on every backend,
+    claimed by the request that answers with them, so no sweep sends them too."""
 
     name: str
     kinds: tuple[str, ...]
     policy: Policy
     render: Render
     outbox: str = OutboundStatus.SENDING
+    in_answer: bool = False
 
     @property
     def sends(self) -> bool:
@@ -71,6 +74,7 @@ class Reply:
     bodies: tuple[str | None, ...]
     result: Result | None
     again: bool = False  # a retry of an event handled before
+    claimed: bool = False  # ``outbox`` written ``sending`` on every backend (``in_answer``)
 
     @property
     def turn(self) -> Turn | None:
@@ -179,8 +183,10 @@ class Turns:
             result.outcome,
             len(ids),
         )
-        to_send = tuple(ids) if self.channels[message.channel].sends else ()
-        return Reply(event_id, result.outcome, to_send, tuple(m.body for m in outgoing), result)
+        channel = self.channels[message.channel]
+        to_send = tuple(ids) if channel.sends else ()
+        bodies = tuple(m.body for m in outgoing)
+        return Reply(event_id, result.outcome, to_send, bodies, result, claimed=channel.in_answer)
 
     def _again(self, event_id: int, outcome: str) -> Reply:
         rows = attempts.of_event(self.ctx.store, event_id)
@@ -236,7 +242,9 @@ def _resident(store: Store, message: Message) -> str:
 
 def _written(channel: Channel, store: Store) -> str:
     """The status its replies are written in: a sending channel's as the store's backend
-    wants them claimed (``attempts.to_send``)."""
+    wants them claimed (``attempts.to_send``), or claimed by the answer that carries them."""
+    if channel.in_answer:
+        return OutboundStatus.SENDING
     return attempts.to_send(store) if channel.sends else channel.outbox
 
 

@@ -69,3 +69,28 @@ async def test_control_api(emu, server) -> None:
         async with http.post(base + "/resend") as resp:
             assert (await resp.json())["sid"] == sent["sid"]
     assert len(server.at("/sms")) == 2
+
+
+async def test_answers_posted_by_a_load_generator_are_sent_with_their_callbacks(
+    emu, server
+) -> None:
+    """``/_emulator/answers``: TwiML answers a generator got for webhooks it posted itself
+    (``bench/sms_load.py``) become messages, with delivery callbacks to each ``action``."""
+    action = server.base_url + "/status?row=7"
+    twiml = f'<Response><Message to="{RESIDENT}" action="{action}">Kysymys 2</Message></Response>'
+    answers = [
+        {"from": RESIDENT, "to": NUMBER, "twiml": twiml},
+        {"from": RESIDENT, "to": NUMBER, "twiml": "<Response/>"},  # an answer sending nothing
+    ]
+    async with aiohttp.ClientSession() as http:
+        url = emu.base_url + "/_emulator/answers"
+        async with http.post(url, json={"answers": answers}) as resp:
+            assert resp.status == 200 and await resp.json() == {"messages": 1}
+        async with http.post(url, json={"answers": [{"from": RESIDENT}]}) as resp:
+            assert resp.status == 400
+    reply = await emu.handset(RESIDENT).wait_for_message(2)
+    assert (reply.body, reply.direction, reply.from_) == ("Kysymys 2", "outbound-reply", NUMBER)
+    hits = await server.wait_for("/status", 2)  # sent, delivered: signed, to the action
+    assert all(h.signed for h in hits)
+    assert [h.form["MessageStatus"] for h in hits] == ["sent", "delivered"]
+    assert {h.form["MessageSid"] for h in hits} == {reply.sid}
