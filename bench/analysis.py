@@ -143,20 +143,17 @@ def _sms(found: dict[str, Any]) -> list[str]:
     out = ["What limits it:", ""]
     if sum(r["workers"] == 32 for r in answers) > 1:
         out.append(
-            "- **32 in flight is run three times in a row** (since session 10; a run drifts by "
-            "±10 % within the hour here), the target read on the medians. A long SQLite log "
-            "is now checkpointed right after commits (`kanavat/checkpoints.py`): the server's "
-            "own checkpoint at 10,000 pages, a 5-20 ms stall about once a second, is rarely "
-            "reached (6 interleaved pairs of single runs: p99 51.5 -> 47.5 ms mean, all lower)."
+            "- **32 in flight is run three times in a row** (a run drifts by ±10 % within the "
+            "hour here), the target read on the medians. A long SQLite log is checkpointed "
+            "right after commits (`kanavat/checkpoints.py`), so the server's own checkpoint "
+            "(a 5-20 ms stall) is rarely reached."
         )
     if answers:
         out.append(
-            "- **Method**: each level answers with residents of its own (since session 7; "
-            "before, 32 and 64 in flight were inflated by the cheap no-session path); the "
-            "profiles come from a pass of their own after the figures (py-spy takes cores)."
+            "- **Method**: each level answers with residents of its own; profiles come from a "
+            "pass of their own after the figures (py-spy takes cores)."
         )
         r = max(answers, key=lambda r: r["per_second"])
-        per = 1000 * r["server_cores"] / max(1.0, r["per_second"])
         others = ""
         if r.get("emulator_cores") is not None and r.get("machine_busy") is not None:
             others = (
@@ -164,11 +161,8 @@ def _sms(found: dict[str, Any]) -> list[str]:
                 f"{r.get('generator_cores', float('nan')):.2f}; the machine was "
                 f"{r['machine_busy']:.0%} busy)"
             )
-        cpu = r.get("server_cpu_s_per_1000")
-        if cpu is not None:
-            per = (
-                cpu  # CPU-seconds per 1,000 answers = ms per answer, measured to the last callback
-            )
+        # CPU-seconds per 1,000 answers = ms per answer, measured to the last callback
+        per = r.get("server_cpu_s_per_1000") or 1000 * r["server_cores"] / max(1.0, r["per_second"])
         out.append(
             f"- **Answers**: {per:.2f} ms of server CPU per inbound answer (CPU-seconds per "
             "1,000, counted until every reply's status callbacks were in: the figure to compare "
@@ -201,6 +195,17 @@ def _sms(found: dict[str, Any]) -> list[str]:
             "collector (full collections had paused the loop up to ~60 ms), young collections "
             "after 10,000 new objects, not 700. What is left is flat: the three signed HTTP "
             "exchanges in, the turn, the `twilio` library's REST call out."
+        )
+    twiml = [r for r in s["rows"] if r["scenario"] == "answers, replies in TwiML"]
+    if twiml:
+        r = next((r for r in twiml if r["workers"] == 32), twiml[0])
+        out.append(
+            f'- **Replies in TwiML** (`[server] sms_replies = "twiml"`, session 11): '
+            f"{r.get('server_cpu_s_per_1000', float('nan')):.2f} ms of server CPU per answer at "
+            f"{r['workers']} in flight. The reply leaves in the webhook's answer: no REST call "
+            "through the `twilio` library (a fifth of an answer), three HTTP exchanges per "
+            "answer. The generators hand the answers to the emulator in batches (inside "
+            "Twilio an answer becomes messages with no request of its own)."
         )
     if answers and answers[0].get("emulator_cores") is not None:
         r = next((r for r in answers if r["workers"] == 32), answers[0])
