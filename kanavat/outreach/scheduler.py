@@ -49,6 +49,7 @@ LeaderJob = Callable[[], Awaitable[object]]
 DAILY_HOUR = 3  # local time: the quietest hour for purges and reports
 RECONCILE_EVERY = 20  # ticks between checks of live calls with the provider
 OPINION_GROUPS_EVERY = 30.0  # seconds between conversations' opinion-group updates
+HANDED_OVER_PASSES = 3  # passes of the loop in which a job's run just handed over ends
 
 
 class Scheduler:
@@ -127,7 +128,7 @@ class Scheduler:
         """Stop ticking. The contact being made is finished (its provider request answered and
         recorded), the rest of the batch is left to its leases; after ``grace`` seconds the
         tick is cancelled, as a crash would end it (restart-safe either way)."""
-        self._aps.shutdown(wait=False)
+        await shut_down(self._aps)
         self.dispatcher.stopping = True
         self._stopped = True
         tasks = {t for t in (self._running, *self._lanes.values()) if t and not t.done()}
@@ -186,6 +187,17 @@ class Scheduler:
             task = self._lanes.get(lane)
             if task is None or task.done():
                 self._lanes[lane] = asyncio.create_task(self.dispatcher.drain(lane))
+
+
+async def shut_down(aps: AsyncIOScheduler) -> None:
+    """Stop APScheduler without cancelling a run it has just handed to the event loop: its
+    shutdown cancels such a run and logs the cancellation as a failed job, with a traceback.
+    Paused first, the runs already handed over end in a pass or two of the loop (a job here
+    only starts a task)."""
+    aps.pause()
+    for _ in range(HANDED_OVER_PASSES):
+        await asyncio.sleep(0)
+    aps.shutdown(wait=False)
 
 
 def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
