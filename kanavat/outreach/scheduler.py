@@ -128,9 +128,9 @@ class Scheduler:
         """Stop ticking. The contact being made is finished (its provider request answered and
         recorded), the rest of the batch is left to its leases; after ``grace`` seconds the
         tick is cancelled, as a crash would end it (restart-safe either way)."""
-        await shut_down(self._aps)
         self.dispatcher.stopping = True
-        self._stopped = True
+        self._stopped = True  # a tick handed over as APScheduler stops returns at once
+        await shut_down(self._aps)
         tasks = {t for t in (self._running, *self._lanes.values()) if t and not t.done()}
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=grace)
