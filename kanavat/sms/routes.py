@@ -16,7 +16,7 @@ import re
 from aiohttp import web
 
 from kanavat import sender as sending
-from kanavat.appkeys import CONFIG, SENDER, TURN_BATCHES
+from kanavat.appkeys import SENDER, TURN_BATCHES
 from kanavat.attempts import OutboundStatus, Outgoing
 from kanavat.privacy.data import pack
 from kanavat.sms import answer, render
@@ -62,7 +62,7 @@ async def inbound(request: web.Request) -> web.Response:
     # turns in one (``kanavat/turn/batch.py``); answered after its turn's commit.
     reply = await request.app[TURN_BATCHES].take(message)
     sender, answered = request.app[SENDER], EMPTY_TWIML
-    if request.app[CONFIG].server.sms_replies == "twiml":  # the replies in this answer
+    if reply.claimed:  # the turn's channel answers with its replies (``sms_replies``)
         answered = answer.twiml(sender.store, sender.provider, sender.status_callback, reply.outbox)
     else:
         sender.kick(reply.outbox)
