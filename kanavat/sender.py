@@ -333,8 +333,7 @@ def _apply(store: Store, c: StatusCallback, *, last: bool = False) -> str | None
         # A reply sent in a webhook's answer: its first callback gives its row the sid. A
         # row that has one already (sent again by REST after a lost answer) keeps it.
         row = attempts.handed_over(store, c.row_id, c.sid)
-        last = True
-    if row is None and not last:
+    elif row is None and not last:
         recorded = inbound.record(store, "sms", "status", c.key, c.fields)
         return None if recorded.handled else WAITING  # stored, for the sweep
     outcome = IGNORED if row is None else f"status:{c.status}"
