@@ -220,7 +220,10 @@ def _sms(found: dict[str, Any]) -> list[str]:
             f"{r.get('machine_cores', '?')}, and a p99 under 50 ms needs cores to spare. "
             "A Twilio account's "
             "side of the exchange (its REST API and the two delivery callbacks it signs and "
-            "posts) runs here in the emulator; in service it runs on Twilio's machines."
+            "posts) runs here in the emulator; in service it runs on Twilio's machines. "
+            "Session 12 gave the emulator the server's collector settings: its full "
+            "collections over every message it keeps had grown to 0.2-0.8 s, queuing the "
+            "callbacks (REST replies' p99 at 32 in flight, 63-64 ms before, 42-48 ms after)."
         )
     for r in bare:
         out.append(
