@@ -221,7 +221,7 @@ def _sms(found: dict[str, Any]) -> list[str]:
             "A Twilio account's "
             "side of the exchange (its REST API and the two delivery callbacks it signs and "
             "posts) runs here in the emulator; in service it runs on Twilio's machines. "
-            "Session 12 gave the emulator the server's collector settings: its full "
+            "Session 12 made the emulator's garbage collections rarer, as the server's: its full "
             "collections over every message it keeps had grown to 0.2-0.8 s, queuing the "
             "callbacks (REST replies' p99 at 32 in flight, 63-64 ms before, 42-48 ms after)."
         )

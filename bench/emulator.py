@@ -18,14 +18,13 @@ import uvloop
 
 from bench.common import ACCOUNT_SID, CALLER_ID
 
-
 # Twilio's side keeps every message it has handled, and so does the emulator: at 1,000
 # answers/s some 200,000 long-lived objects a minute. With Python's default thresholds its
 # full collections came about once a second, grew to 0.2-0.8 s each and took 41 % of its CPU
-# by the fourth 20 s level; delivery callbacks queued behind them (10,000 tasks) and reached
+# over four 20 s levels; delivery callbacks queued behind them (10,000 tasks) and reached
 # the server in bursts. Young collections every 50,000 net new objects instead of 700, and a
 # full one after 100 middle ones instead of 10, keep it at a steady 0.4 cores (the server
-# tunes its own collector the same way, ``kanavat.server.YOUNG_GC_THRESHOLD``).
+# makes its own young collections rarer too, ``kanavat.server.YOUNG_GC_THRESHOLD``).
 COLLECTOR_THRESHOLDS = (50_000, 20, 100)
 
 

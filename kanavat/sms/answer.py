@@ -60,7 +60,7 @@ def messages_xml(messages: Sequence[tuple[str, str, str]]) -> str:
 def twiml(store: Store, provider: TwilioProvider, status_url: str, row_ids: Sequence[int]) -> str:
     """The answer carrying a turn's reply rows (claimed as written), in order. The number
     guard refuses as before a REST call: that row is failed, and left out."""
-    messages = []
+    messages: list[tuple[str, str, str]] = []
     for row in attempts.claimed(store, row_ids):
         to, body = row["to_number"], row["body"]
         if not to or not body:
