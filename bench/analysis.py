@@ -17,7 +17,8 @@ def _vosk(found: dict[str, Any]) -> list[str]:
     wait = (v.get("endpoint_wait") or 0.0) * 1000
     from bench.results import sustained
 
-    met = (sustained(v) or 0) >= 60
+    knee = sustained(v)
+    met = (knee or 0) >= 60
     return [
         "What limits it:",
         "",
@@ -30,12 +31,12 @@ def _vosk(found: dict[str, Any]) -> list[str]:
         "is that wait plus the turn's work (store transaction, prompt audio, JSON/base64 of "
         "the first media message). Free text keeps Vosk's own rules, so a pause inside a "
         "sentence does not cut it.",
-        _vosk_concurrency(v, met),
+        _vosk_concurrency(v, met, knee),
         "",
     ]
 
 
-def _vosk_concurrency(v: dict[str, Any], met: bool) -> str:
+def _vosk_concurrency(v: dict[str, Any], met: bool, knee: int | None) -> str:
     if v["decoder_rtf"] < 0.012:
         return (
             "- **Concurrency**: the decoder now runs only from a speech onset to its result "
@@ -47,14 +48,13 @@ def _vosk_concurrency(v: dict[str, Any], met: bool) -> str:
             "server's samples, because its callers answer every few seconds (pre-roll, words "
             "and the endpointer's tail are about 40 % of the line; measured line RTF "
             f"{v['decoder_rtf']:.3f}); real calls, with longer prompts, decode less. Past "
-            "60-90 calls the turn p95 grows while the server uses about one core: the "
+            f"{knee} calls the turn p95 grows while the server uses about one core: the "
             "event loop (all Python: websocket frames, `json.loads`, base64, mu-law, the "
             "dialog) and the speech pool's Python (`SpeechDetector`) share one GIL, and "
             "other work on the two cores (see the load average and machine-busy columns) "
-            "moves the knee by tens of calls between runs (the run at 20:26 UTC, before the "
-            "gate, on a quieter machine, kept 60 calls at p95 1,109 ms with the server at "
-            "1.62 cores; the one above held p95 within 250 ms of one call's up to 30, and "
-            "1,328 ms at 60). A second server process per core "
+            "moves the knee by tens of calls between runs (this one held p95 within 250 ms "
+            f"of one call's up to {knee}; the reading of 2026-12-04 21:38 UTC up to 30, with "
+            "p95 720 ms at 60 and 2,010 ms at 90). A second server process per core "
             "(calls spread by the TwiML's stream URL) is the way past one core. "
             "(`Scheduler.tick` → `reconcile` → `TwilioProvider.fetch_call` in the profile "
             "is the scheduler asking this benchmark's unreachable REST base about its "

@@ -108,7 +108,13 @@ def _vosk(v: dict[str, Any]) -> list[str]:
     cores = 2
     out = [
         f"Decoder alone: real-time factor {v['decoder_rtf']:.3f} per stream on one core "
-        f"(CPU seconds per second of line audio, grammar of a yes/no question). After the "
+        f"(CPU seconds per second of line audio, grammar of a yes/no question"
+        + (
+            f"; {v['decoder_rtf_free']:.3f} decoding free text with the whole vocabulary"
+            if v.get("decoder_rtf_free") is not None
+            else ""
+        )
+        + "). After the "
         f"last sound of an answer the decoder takes {v['endpoint_wait'] * 1000:.0f} ms of "
         "audio before it gives the transcript (its endpoint rules, fed 100 ms at a time): "
         "that part of every turn's latency is the endpointer's rule, not CPU.",

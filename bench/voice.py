@@ -276,8 +276,9 @@ def _nothing():
     yield None
 
 
-def decoder_rtf(setup: Setup, seconds: float = 10.0) -> float:
-    """CPU seconds one stream's decoder takes per second of line audio, on one thread."""
+def decoder_rtf(setup: Setup, seconds: float = 10.0, free: bool = False) -> float:
+    """CPU seconds one stream's decoder takes per second of line audio, on one thread: with a
+    yes/no question's grammar, or ``free`` (a free-text answer, the whole vocabulary)."""
     import numpy as np
 
     from kanavat.voice.engines import load_engine
@@ -294,6 +295,8 @@ def decoder_rtf(setup: Setup, seconds: float = 10.0) -> float:
     line = np.concatenate([answer(clip, 1.0, 2.0)] * max(1, int(seconds / 4)))
     total = len(line) / 8000
     expected = ["네", "아니요"] if setup.engine == "vosk" else ["kyllä", "ei", "en osaa sanoa"]
+    if free:
+        expected = None
     rec = engine.recogniser(expected)
     started = time.process_time()
     pcm = list(chunks(line, 800))
@@ -334,6 +337,7 @@ def run(
     setup = Setup.of(engine)
     speech(Clip(next(iter(setup.answers.values())), setup.voice, 140))  # tools work?
     rtf = decoder_rtf(setup)
+    rtf_free = decoder_rtf(setup, free=True) if engine == "vosk" else None
     wait = endpoint_wait(setup) if engine == "vosk" else None
     server = Server(workdir, setup.config_text("http://127.0.0.1:9"), log_level="INFO")
     answers = answer_files(setup, workdir)
@@ -350,6 +354,7 @@ def run(
     return {
         "engine": engine,
         "decoder_rtf": rtf,
+        "decoder_rtf_free": rtf_free,
         "endpoint_wait": wait,
         "levels": rows,
         "duration": duration,
