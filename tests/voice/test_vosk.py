@@ -250,7 +250,7 @@ def test_free_text_runs_without_grammar(vosk_ko: VoskEngine) -> None:
 def test_parallel_recognisers_share_one_model(vosk_ko: VoskEngine) -> None:
     # Words recognised the same whatever was decoded before: Vosk's result for an ambiguous
     # word (네/넷) shifts slightly with the shared model's history, even serially. So does
-    # espeak's bare "오" (one short vowel): heard as nothing in about 1 of 400 decodes on a
+    # espeak's bare "오" (one short vowel): heard as nothing in 6 of 1,440 decodes on a
     # busy machine, serially as well, so no matter of threads; it is left out.
     clips = {word: said(word) for word in ("이", "삼")}
     jobs = list(clips.items()) * 6
