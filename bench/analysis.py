@@ -17,8 +17,8 @@ def _vosk(found: dict[str, Any]) -> list[str]:
     wait = (v.get("endpoint_wait") or 0.0) * 1000
     from bench.results import sustained
 
-    knee = sustained(v)
-    met = (knee or 0) >= 60
+    knee = sustained(v) or 0
+    met = knee >= 60
     return [
         "What limits it:",
         "",
@@ -36,7 +36,7 @@ def _vosk(found: dict[str, Any]) -> list[str]:
     ]
 
 
-def _vosk_concurrency(v: dict[str, Any], met: bool, knee: int | None) -> str:
+def _vosk_concurrency(v: dict[str, Any], met: bool, knee: int) -> str:
     if v["decoder_rtf"] < 0.012:
         return (
             "- **Concurrency**: the decoder now runs only from a speech onset to its result "
